@@ -1,0 +1,85 @@
+package dev.ferry.core;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.Optional;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.client.builder.AwsClientBuilder;
+import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
+import software.amazon.awssdk.http.SdkHttpClient;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.sqs.SqsClient;
+
+/**
+ * Builds the SDK clients from the environment: region, endpoint overrides
+ * ({@code AWS_ENDPOINT_URL_SQS}, {@code AWS_ENDPOINT_URL_DYNAMODB}, the SDK's own names) and
+ * credentials. Build one of each per process and reuse it.
+ *
+ * <p>Every client uses the URL-connection HTTP client (small, starts fast in Lambda) and bounded
+ * timeouts. A long poll overrides the call timeout on its own request.
+ */
+public final class AwsClients {
+
+    /** Upper bound for one API call, retries included. */
+    public static final Duration DEFAULT_API_CALL_TIMEOUT = Duration.ofSeconds(10);
+    /** Upper bound for one attempt of an API call. */
+    public static final Duration DEFAULT_API_CALL_ATTEMPT_TIMEOUT = Duration.ofSeconds(4);
+    /** Socket read timeout: above the 20 s SQS long poll. */
+    public static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(30);
+    public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+
+    private AwsClients() {
+    }
+
+    public static SqsClient sqs(FerryEnv env) {
+        return configure(SqsClient.builder(), env, FerryEnv.AWS_ENDPOINT_URL_SQS).build();
+    }
+
+    public static DynamoDbClient dynamoDb(FerryEnv env) {
+        return configure(DynamoDbClient.builder(), env, FerryEnv.AWS_ENDPOINT_URL_DYNAMODB).build();
+    }
+
+    private static <B extends AwsClientBuilder<B, ?>> B configure(B builder, FerryEnv env, String endpointVariable) {
+        env.optional(FerryEnv.AWS_REGION).ifPresent(region -> builder.region(Region.of(region)));
+        env.optional(endpointVariable).ifPresent(endpoint -> builder.endpointOverride(URI.create(endpoint)));
+        builder.credentialsProvider(credentials(env));
+        builder.overrideConfiguration(ClientOverrideConfiguration.builder()
+                .apiCallTimeout(DEFAULT_API_CALL_TIMEOUT)
+                .apiCallAttemptTimeout(DEFAULT_API_CALL_ATTEMPT_TIMEOUT)
+                .build());
+        if (builder instanceof software.amazon.awssdk.core.client.builder.SdkSyncClientBuilder<?, ?> sync) {
+            sync.httpClient(httpClient());
+        }
+        return builder;
+    }
+
+    private static SdkHttpClient httpClient() {
+        return UrlConnectionHttpClient.builder()
+                .connectionTimeout(CONNECT_TIMEOUT)
+                .socketTimeout(SOCKET_TIMEOUT)
+                .build();
+    }
+
+    /**
+     * Keys given in the environment map win (Lambda sets them; so does the local stack, which
+     * cannot change the JVM's real environment); otherwise the SDK's default chain, which finds an
+     * EC2 instance profile.
+     */
+    static AwsCredentialsProvider credentials(FerryEnv env) {
+        Optional<String> keyId = env.optional(FerryEnv.AWS_ACCESS_KEY_ID);
+        Optional<String> secret = env.optional(FerryEnv.AWS_SECRET_ACCESS_KEY);
+        if (keyId.isEmpty() || secret.isEmpty()) {
+            return DefaultCredentialsProvider.builder().build();
+        }
+        Optional<String> token = env.optional(FerryEnv.AWS_SESSION_TOKEN);
+        return StaticCredentialsProvider.create(token.isPresent()
+                ? AwsSessionCredentials.create(keyId.get(), secret.get(), token.get())
+                : AwsBasicCredentials.create(keyId.get(), secret.get()));
+    }
+}

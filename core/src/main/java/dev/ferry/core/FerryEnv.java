@@ -1,0 +1,107 @@
+package dev.ferry.core;
+
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The environment Ferry reads its configuration from, and the names of the variables that the
+ * functions and the worker share. The worker's own variables live in {@code WorkerConfig}.
+ *
+ * <p>The environment is a map rather than {@link System#getenv()} so that the local stack can run
+ * the same handler and worker classes in one JVM with its own values.
+ */
+public final class FerryEnv {
+
+    /** Name of the DynamoDB table that holds one record per job. */
+    public static final String TABLE = "FERRY_TABLE";
+    /** URL of the SQS queue jobs are sent to. */
+    public static final String QUEUE_URL = "FERRY_QUEUE_URL";
+    /** Largest message the queue accepts, in bytes; a larger job is refused with 413. */
+    public static final String MAX_MESSAGE_BYTES = "FERRY_MAX_MESSAGE_BYTES";
+    /** How long a job record is kept after it was created (DynamoDB TTL), in days. */
+    public static final String RETENTION_DAYS = "FERRY_RETENTION_DAYS";
+    /** Optional comma-separated list of accepted job types; empty or unset accepts any. */
+    public static final String JOB_TYPES = "FERRY_JOB_TYPES";
+
+    /** The SDK's own variables, read through this map so the local stack can set them. */
+    public static final String AWS_REGION = "AWS_REGION";
+    public static final String AWS_ENDPOINT_URL_SQS = "AWS_ENDPOINT_URL_SQS";
+    public static final String AWS_ENDPOINT_URL_DYNAMODB = "AWS_ENDPOINT_URL_DYNAMODB";
+    public static final String AWS_ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID";
+    public static final String AWS_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY";
+    public static final String AWS_SESSION_TOKEN = "AWS_SESSION_TOKEN";
+
+    public static final int DEFAULT_MAX_MESSAGE_BYTES = 262_144;
+    public static final int DEFAULT_RETENTION_DAYS = 30;
+
+    private final Map<String, String> values;
+
+    private FerryEnv(Map<String, String> values) {
+        this.values = Map.copyOf(values);
+    }
+
+    public static FerryEnv of(Map<String, String> values) {
+        return new FerryEnv(Objects.requireNonNull(values, "values"));
+    }
+
+    public static FerryEnv system() {
+        return new FerryEnv(System.getenv());
+    }
+
+    public Map<String, String> asMap() {
+        return values;
+    }
+
+    /** The value, or empty when the variable is unset or blank. */
+    public Optional<String> optional(String name) {
+        String value = values.get(name);
+        return value == null || value.isBlank() ? Optional.empty() : Optional.of(value.trim());
+    }
+
+    /** The value; fails fast, naming the variable, when it is unset. */
+    public String required(String name) {
+        return optional(name).orElseThrow(() -> new IllegalStateException(
+                "environment variable " + name + " is not set; Ferry needs it (see README, Configuration)"));
+    }
+
+    public int intValue(String name, int defaultValue) {
+        Optional<String> raw = optional(name);
+        if (raw.isEmpty()) {
+            return defaultValue;
+        }
+        try {
+            return Integer.parseInt(raw.get());
+        } catch (NumberFormatException e) {
+            throw new IllegalStateException(
+                    "environment variable " + name + " must be an integer, but is '" + raw.get() + "'", e);
+        }
+    }
+
+    /** A duration given as seconds ("90"), or ISO-8601 ("PT90S", "PT1.5S"). */
+    public Duration duration(String name, Duration defaultValue) {
+        Optional<String> raw = optional(name);
+        if (raw.isEmpty()) {
+            return defaultValue;
+        }
+        return parseDuration(name, raw.get());
+    }
+
+    public static Duration parseDuration(String name, String raw) {
+        try {
+            Duration value = raw.matches("\\d{1,9}(\\.\\d{1,3})?")
+                    ? Duration.ofMillis(new BigDecimal(raw).movePointRight(3).longValueExact())
+                    : Duration.parse(raw);
+            if (value.isNegative()) {
+                throw new IllegalStateException("environment variable " + name + " must not be negative: '" + raw + "'");
+            }
+            return value;
+        } catch (DateTimeParseException | ArithmeticException e) {
+            throw new IllegalStateException("environment variable " + name
+                    + " must be seconds (\"90\") or an ISO-8601 duration (\"PT90S\"), but is '" + raw + "'", e);
+        }
+    }
+}

@@ -1,0 +1,178 @@
+package dev.ferry.core;
+
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A job record, as stored in the jobs table. Immutable; {@link #toBuilder()} for changes.
+ *
+ * <p>{@code version} is the fencing token: every claim and every finish adds one, and a worker may
+ * only finish a job while the version is still the one its claim produced.
+ */
+public final class Job {
+    private final String jobId;
+    private final String type;
+    private final String input;
+    private final String requestHash;
+    private final String idempotencyKey;
+    private final JobStatus status;
+    private final int attempts;
+    private final long version;
+    private final String leaseOwner;
+    private final Long leaseExpiresAt;
+    private final String leaseMessageId;
+    private final String result;
+    private final String error;
+    private final Instant createdAt;
+    private final Instant updatedAt;
+    private final Instant enqueuedAt;
+    private final Instant finishedAt;
+    private final Long expiresAt;
+
+    private Job(Builder b) {
+        this.jobId = Objects.requireNonNull(b.jobId, "jobId");
+        this.type = b.type;
+        this.input = b.input;
+        this.requestHash = b.requestHash;
+        this.idempotencyKey = b.idempotencyKey;
+        this.status = b.status;
+        this.attempts = b.attempts == null ? 0 : b.attempts;
+        this.version = b.version == null ? 0 : b.version;
+        this.leaseOwner = b.leaseOwner;
+        this.leaseExpiresAt = b.leaseExpiresAt;
+        this.leaseMessageId = b.leaseMessageId;
+        this.result = b.result;
+        this.error = b.error;
+        this.createdAt = b.createdAt;
+        this.updatedAt = b.updatedAt;
+        this.enqueuedAt = b.enqueuedAt;
+        this.finishedAt = b.finishedAt;
+        this.expiresAt = b.expiresAt;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        return new Builder()
+                .jobId(jobId).type(type).input(input).requestHash(requestHash).idempotencyKey(idempotencyKey)
+                .status(status).attempts(attempts).version(version)
+                .leaseOwner(leaseOwner).leaseExpiresAt(leaseExpiresAt).leaseMessageId(leaseMessageId)
+                .result(result).error(error)
+                .createdAt(createdAt).updatedAt(updatedAt).enqueuedAt(enqueuedAt).finishedAt(finishedAt)
+                .expiresAt(expiresAt);
+    }
+
+    public String jobId() { return jobId; }
+    public String type() { return type; }
+    /** The job's input, a JSON document as text. */
+    public String input() { return input; }
+    /** SHA-256 of the canonical request body: an idempotent replay must match it. */
+    public String requestHash() { return requestHash; }
+    public String idempotencyKey() { return idempotencyKey; }
+    public JobStatus status() { return status; }
+    /** How many times a worker has claimed this job. */
+    public int attempts() { return attempts; }
+    /** The fencing token. */
+    public long version() { return version; }
+    public String leaseOwner() { return leaseOwner; }
+    /** Epoch milliseconds after which another worker may take the job over. */
+    public Long leaseExpiresAt() { return leaseExpiresAt; }
+    /** The SQS message id the current lease was claimed through. */
+    public String leaseMessageId() { return leaseMessageId; }
+    /** The result, a JSON document as text, once SUCCEEDED. */
+    public String result() { return result; }
+    /** The last error, if an attempt failed. */
+    public String error() { return error; }
+    public Instant createdAt() { return createdAt; }
+    public Instant updatedAt() { return updatedAt; }
+    /** When the job's message was sent; absent if the submit never got that far. */
+    public Instant enqueuedAt() { return enqueuedAt; }
+    public Instant finishedAt() { return finishedAt; }
+    /** TTL: epoch seconds after which DynamoDB may delete the record. */
+    public Long expiresAt() { return expiresAt; }
+
+    public Optional<Lease> lease() {
+        return status == JobStatus.RUNNING && leaseOwner != null
+                ? Optional.of(new Lease(jobId, leaseOwner, version))
+                : Optional.empty();
+    }
+
+    /** True if a lease is held and has not run out at {@code now}. */
+    public boolean leaseActiveAt(Instant now) {
+        return status == JobStatus.RUNNING && leaseExpiresAt != null && leaseExpiresAt > now.toEpochMilli();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) return true;
+        if (!(o instanceof Job other)) return false;
+        return attempts == other.attempts && version == other.version
+                && jobId.equals(other.jobId) && Objects.equals(type, other.type)
+                && Objects.equals(input, other.input) && Objects.equals(requestHash, other.requestHash)
+                && Objects.equals(idempotencyKey, other.idempotencyKey) && status == other.status
+                && Objects.equals(leaseOwner, other.leaseOwner) && Objects.equals(leaseExpiresAt, other.leaseExpiresAt)
+                && Objects.equals(leaseMessageId, other.leaseMessageId) && Objects.equals(result, other.result)
+                && Objects.equals(error, other.error) && Objects.equals(createdAt, other.createdAt)
+                && Objects.equals(updatedAt, other.updatedAt) && Objects.equals(enqueuedAt, other.enqueuedAt)
+                && Objects.equals(finishedAt, other.finishedAt) && Objects.equals(expiresAt, other.expiresAt);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(jobId, status, version);
+    }
+
+    @Override
+    public String toString() {
+        return "Job{" + jobId + " " + type + " " + status + " attempts=" + attempts + " version=" + version
+                + (leaseOwner == null ? "" : " lease=" + leaseOwner) + "}";
+    }
+
+    /** Builder; also the builder the enhanced client's immutable table schema uses. */
+    public static final class Builder {
+        private String jobId;
+        private String type;
+        private String input;
+        private String requestHash;
+        private String idempotencyKey;
+        private JobStatus status;
+        private Integer attempts;
+        private Long version;
+        private String leaseOwner;
+        private Long leaseExpiresAt;
+        private String leaseMessageId;
+        private String result;
+        private String error;
+        private Instant createdAt;
+        private Instant updatedAt;
+        private Instant enqueuedAt;
+        private Instant finishedAt;
+        private Long expiresAt;
+
+        public Builder jobId(String v) { this.jobId = v; return this; }
+        public Builder type(String v) { this.type = v; return this; }
+        public Builder input(String v) { this.input = v; return this; }
+        public Builder requestHash(String v) { this.requestHash = v; return this; }
+        public Builder idempotencyKey(String v) { this.idempotencyKey = v; return this; }
+        public Builder status(JobStatus v) { this.status = v; return this; }
+        public Builder attempts(Integer v) { this.attempts = v; return this; }
+        public Builder version(Long v) { this.version = v; return this; }
+        public Builder leaseOwner(String v) { this.leaseOwner = v; return this; }
+        public Builder leaseExpiresAt(Long v) { this.leaseExpiresAt = v; return this; }
+        public Builder leaseMessageId(String v) { this.leaseMessageId = v; return this; }
+        public Builder result(String v) { this.result = v; return this; }
+        public Builder error(String v) { this.error = v; return this; }
+        public Builder createdAt(Instant v) { this.createdAt = v; return this; }
+        public Builder updatedAt(Instant v) { this.updatedAt = v; return this; }
+        public Builder enqueuedAt(Instant v) { this.enqueuedAt = v; return this; }
+        public Builder finishedAt(Instant v) { this.finishedAt = v; return this; }
+        public Builder expiresAt(Long v) { this.expiresAt = v; return this; }
+
+        public Job build() {
+            return new Job(this);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.ferry.core;
+
+import static software.amazon.awssdk.enhanced.dynamodb.mapper.StaticAttributeTags.primaryPartitionKey;
+
+import java.time.Instant;
+import software.amazon.awssdk.enhanced.dynamodb.EnhancedType;
+import software.amazon.awssdk.enhanced.dynamodb.EnumAttributeConverter;
+import software.amazon.awssdk.enhanced.dynamodb.TableSchema;
+import software.amazon.awssdk.enhanced.dynamodb.mapper.StaticImmutableTableSchema;
+
+/**
+ * The jobs table's shape: attribute names and the enhanced client's schema for {@link Job}.
+ * A static schema (no reflection) keeps Lambda cold starts and SnapStart restores short.
+ */
+public final class JobTable {
+
+    /** Partition key. The template's table must use the same name. */
+    public static final String JOB_ID = "jobId";
+    /** TTL attribute (epoch seconds). The template's TimeToLiveSpecification must name it. */
+    public static final String EXPIRES_AT = "expiresAt";
+
+    public static final String TYPE = "type";
+    public static final String INPUT = "input";
+    public static final String REQUEST_HASH = "requestHash";
+    public static final String IDEMPOTENCY_KEY = "idempotencyKey";
+    public static final String STATUS = "status";
+    public static final String ATTEMPTS = "attempts";
+    public static final String VERSION = "version";
+    public static final String LEASE_OWNER = "leaseOwner";
+    public static final String LEASE_EXPIRES_AT = "leaseExpiresAt";
+    public static final String LEASE_MESSAGE_ID = "leaseMessageId";
+    public static final String RESULT = "result";
+    public static final String ERROR = "error";
+    public static final String CREATED_AT = "createdAt";
+    public static final String UPDATED_AT = "updatedAt";
+    public static final String ENQUEUED_AT = "enqueuedAt";
+    public static final String FINISHED_AT = "finishedAt";
+
+    public static final TableSchema<Job> SCHEMA = StaticImmutableTableSchema.builder(Job.class, Job.Builder.class)
+            .newItemBuilder(Job::builder, Job.Builder::build)
+            .addAttribute(String.class, a -> a.name(JOB_ID).getter(Job::jobId).setter(Job.Builder::jobId)
+                    .tags(primaryPartitionKey()))
+            .addAttribute(String.class, a -> a.name(TYPE).getter(Job::type).setter(Job.Builder::type))
+            .addAttribute(String.class, a -> a.name(INPUT).getter(Job::input).setter(Job.Builder::input))
+            .addAttribute(String.class, a -> a.name(REQUEST_HASH).getter(Job::requestHash).setter(Job.Builder::requestHash))
+            .addAttribute(String.class, a -> a.name(IDEMPOTENCY_KEY).getter(Job::idempotencyKey)
+                    .setter(Job.Builder::idempotencyKey))
+            .addAttribute(EnhancedType.of(JobStatus.class), a -> a.name(STATUS).getter(Job::status)
+                    .setter(Job.Builder::status).attributeConverter(EnumAttributeConverter.create(JobStatus.class)))
+            .addAttribute(Integer.class, a -> a.name(ATTEMPTS).getter(Job::attempts).setter(Job.Builder::attempts))
+            .addAttribute(Long.class, a -> a.name(VERSION).getter(Job::version).setter(Job.Builder::version))
+            .addAttribute(String.class, a -> a.name(LEASE_OWNER).getter(Job::leaseOwner).setter(Job.Builder::leaseOwner))
+            .addAttribute(Long.class, a -> a.name(LEASE_EXPIRES_AT).getter(Job::leaseExpiresAt)
+                    .setter(Job.Builder::leaseExpiresAt))
+            .addAttribute(String.class, a -> a.name(LEASE_MESSAGE_ID).getter(Job::leaseMessageId)
+                    .setter(Job.Builder::leaseMessageId))
+            .addAttribute(String.class, a -> a.name(RESULT).getter(Job::result).setter(Job.Builder::result))
+            .addAttribute(String.class, a -> a.name(ERROR).getter(Job::error).setter(Job.Builder::error))
+            .addAttribute(Instant.class, a -> a.name(CREATED_AT).getter(Job::createdAt).setter(Job.Builder::createdAt))
+            .addAttribute(Instant.class, a -> a.name(UPDATED_AT).getter(Job::updatedAt).setter(Job.Builder::updatedAt))
+            .addAttribute(Instant.class, a -> a.name(ENQUEUED_AT).getter(Job::enqueuedAt).setter(Job.Builder::enqueuedAt))
+            .addAttribute(Instant.class, a -> a.name(FINISHED_AT).getter(Job::finishedAt).setter(Job.Builder::finishedAt))
+            .addAttribute(Long.class, a -> a.name(EXPIRES_AT).getter(Job::expiresAt).setter(Job.Builder::expiresAt))
+            .build();
+
+    private JobTable() {
+    }
+}
