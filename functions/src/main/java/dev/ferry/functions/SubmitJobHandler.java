@@ -1,0 +1,56 @@
+package dev.ferry.functions;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
+import dev.ferry.core.AwsClients;
+import dev.ferry.core.DynamoDbJobStore;
+import dev.ferry.core.FerryEnv;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** {@code POST /jobs}: accept a job. 202 when created, 200 for an idempotent replay. */
+public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyRequestEvent, APIGatewayProxyResponseEvent> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SubmitJobHandler.class);
+    static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+
+    private final JobSubmitter submitter;
+
+    /** Lambda's constructor: configuration from the process environment. */
+    public SubmitJobHandler() {
+        this(System.getenv());
+    }
+
+    /** The local stack's constructor: configuration from the given environment. */
+    public SubmitJobHandler(Map<String, String> environment) {
+        this(create(FerryEnv.of(environment)));
+    }
+
+    SubmitJobHandler(JobSubmitter submitter) {
+        this.submitter = submitter;
+    }
+
+    private static JobSubmitter create(FerryEnv env) {
+        DynamoDbJobStore store = DynamoDbJobStore.fromEnvironment(AwsClients.dynamoDb(env), env);
+        return JobSubmitter.fromEnvironment(env, store, AwsClients.sqs(env));
+    }
+
+    @Override
+    public APIGatewayProxyResponseEvent handleRequest(APIGatewayProxyRequestEvent event, Context context) {
+        try {
+            SubmitRequest request = SubmitRequest.parse(Requests.body(event), Requests.header(event, IDEMPOTENCY_KEY));
+            JobSubmitter.Submitted submitted = submitter.submit(request, Requests.callerScope(event));
+            String jobId = submitted.job().jobId();
+            return ApiResponses.json(submitted.created() ? 202 : 200, JobView.of(submitted.job()),
+                    Map.of("Location", Requests.stagePrefix(event) + "/jobs/" + jobId));
+        } catch (ApiException e) {
+            if (e.statusCode() >= 500) {
+                LOG.warn("submit failed: {}", e.getMessage());
+            }
+            return ApiResponses.error(e);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package dev.ferry.functions;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ferry.core.Json;
+import java.util.Iterator;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * A validated {@code POST /jobs} request.
+ *
+ * @param type the job type
+ * @param input the job's input (JSON {@code null} when the body had none)
+ * @param idempotencyKey the client's {@code Idempotency-Key}, if it sent one
+ */
+record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKey) {
+
+    static final Pattern TYPE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+    /** Parses and checks the body and the key; an {@link ApiException} names what is wrong. */
+    static SubmitRequest parse(String body, String idempotencyKey) {
+        if (body == null || body.isBlank()) {
+            throw ApiException.badRequest("request body is empty; send {\"type\": \"<name>\", \"input\": <any JSON>}");
+        }
+        JsonNode root;
+        try {
+            root = Json.parse(body);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest("request body is not valid JSON: " + e.getMessage());
+        }
+        if (!root.isObject()) {
+            throw ApiException.badRequest("request body must be a JSON object with fields \"type\" and \"input\"");
+        }
+        for (Iterator<String> names = root.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!name.equals("type") && !name.equals("input")) {
+                throw ApiException.badRequest("unknown field \"" + name + "\"; a job has \"type\" and \"input\"");
+            }
+        }
+        JsonNode type = root.get("type");
+        if (type == null || type.isNull()) {
+            throw ApiException.badRequest("field \"type\" is required");
+        }
+        if (!type.isTextual()) {
+            throw ApiException.badRequest("field \"type\" must be a string");
+        }
+        if (!TYPE.matcher(type.asText()).matches()) {
+            throw ApiException.badRequest("field \"type\" must be 1-64 characters of letters, digits, '.', '_' or '-'"
+                    + " starting with a letter or digit");
+        }
+        JsonNode input = root.has("input") ? root.get("input") : Json.MAPPER.nullNode();
+        return new SubmitRequest(type.asText(), input, checkKey(idempotencyKey));
+    }
+
+    private static Optional<String> checkKey(String key) {
+        if (key == null) {
+            return Optional.empty();
+        }
+        if (key.isEmpty() || key.length() > MAX_IDEMPOTENCY_KEY_LENGTH) {
+            throw ApiException.badRequest("header Idempotency-Key must be 1-" + MAX_IDEMPOTENCY_KEY_LENGTH + " characters");
+        }
+        for (int i = 0; i < key.length(); i++) {
+            char c = key.charAt(i);
+            if (c < 0x21 || c > 0x7e) {
+                throw ApiException.badRequest("header Idempotency-Key must be printable ASCII without spaces");
+            }
+        }
+        return Optional.of(key);
+    }
+
+    /** What an idempotent replay must match: the type and the input, keys sorted. */
+    String fingerprint() {
+        return Json.sha256Hex(type + "\n" + Json.canonical(input));
+    }
+}

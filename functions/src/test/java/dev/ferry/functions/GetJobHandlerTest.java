@@ -1,0 +1,82 @@
+package dev.ferry.functions;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
+import com.amazonaws.services.lambda.runtime.tests.EventLoader;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ferry.core.Job;
+import dev.ferry.core.JobStatus;
+import dev.ferry.core.Json;
+import java.time.Instant;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class GetJobHandlerTest {
+
+    private static final String JOB_ID = "01JD3N3Y3ZX2W0K7Q8M9P4R5S6";
+    private final InMemoryJobStore store = new InMemoryJobStore();
+    private final GetJobHandler handler = new GetJobHandler(store);
+
+    private static APIGatewayProxyRequestEvent fixture() {
+        return EventLoader.loadApiGatewayRestEvent("events/apigw-get-job.json");
+    }
+
+    @Test
+    void get_succeededJob_showsResultAsJson_andNoLeaseInternals() {
+        Instant created = Instant.parse("2026-11-22T10:00:00Z");
+        store.jobs.put(JOB_ID, Job.builder().jobId(JOB_ID).type("sdxl").input("{}").status(JobStatus.SUCCEEDED)
+                .attempts(2).version(4L).result("{\"image\":\"s3://bucket/out.png\"}").createdAt(created)
+                .updatedAt(created.plusSeconds(42)).leaseMessageId("m-1").build());
+
+        APIGatewayProxyResponseEvent response = handler.handleRequest(fixture(), null);
+
+        assertEquals(200, response.getStatusCode());
+        JsonNode body = Json.parse(response.getBody());
+        assertEquals(JOB_ID, body.get("jobId").asText());
+        assertEquals("SUCCEEDED", body.get("status").asText());
+        assertEquals(2, body.get("attempts").asInt());
+        assertEquals("2026-11-22T10:00:00Z", body.get("createdAt").asText());
+        assertEquals("2026-11-22T10:00:42Z", body.get("updatedAt").asText());
+        assertEquals("s3://bucket/out.png", body.get("result").get("image").asText());
+        assertFalse(body.has("error"));
+        assertFalse(body.has("version") || body.has("leaseOwner") || body.has("leaseMessageId"));
+    }
+
+    @Test
+    void get_failedJob_showsTheError() {
+        store.jobs.put(JOB_ID, Job.builder().jobId(JOB_ID).type("sdxl").status(JobStatus.FAILED).attempts(5)
+                .error("exit 1: CUDA error: out of memory").build());
+
+        JsonNode body = Json.parse(handler.handleRequest(fixture(), null).getBody());
+
+        assertEquals("FAILED", body.get("status").asText());
+        assertEquals("exit 1: CUDA error: out of memory", body.get("error").asText());
+    }
+
+    @Test
+    void get_unknownId_is404() {
+        APIGatewayProxyResponseEvent response = handler.handleRequest(fixture(), null);
+
+        assertEquals(404, response.getStatusCode());
+        assertTrue(Json.parse(response.getBody()).get("error").asText().contains(JOB_ID));
+    }
+
+    @Test
+    void get_malformedId_is404_withoutAStoreCall() {
+        store.unavailable = true; // a store call would fail with 503
+        APIGatewayProxyRequestEvent event = fixture().withPathParameters(Map.of("jobId", "../../etc/passwd"));
+
+        assertEquals(404, handler.handleRequest(event, null).getStatusCode());
+    }
+
+    @Test
+    void get_storeDown_is503() {
+        store.unavailable = true;
+
+        assertEquals(503, handler.handleRequest(fixture(), null).getStatusCode());
+    }
+}
