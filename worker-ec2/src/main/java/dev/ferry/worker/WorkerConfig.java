@@ -1,0 +1,120 @@
+package dev.ferry.worker;
+
+import dev.ferry.core.FerryEnv;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The worker's settings, read once from the environment. The queue's own visibility timeout and
+ * {@code maxReceiveCount} are read from the queue itself at start (see {@link QueueSettings}), so
+ * the worker cannot disagree with the template about them.
+ */
+public final class WorkerConfig {
+
+    /** Jobs run at once on a machine without GPUs; unset: one per GPU that {@code nvidia-smi -L} lists. */
+    public static final String SLOTS = "FERRY_SLOTS";
+    /** Prefix: {@code FERRY_COMMAND_<TYPE>} is the command line that runs a job of that type. */
+    public static final String COMMAND_PREFIX = "FERRY_COMMAND_";
+    /** Prefix: {@code FERRY_TIMEOUT_<TYPE>} is how long a job of that type may run. */
+    public static final String TIMEOUT_PREFIX = "FERRY_TIMEOUT_";
+    /** How long a job may run when its type has no timeout of its own; default 1 hour. */
+    public static final String JOB_TIMEOUT = "FERRY_JOB_TIMEOUT";
+    /** This worker's name in leases; default host name, pid and a random suffix. */
+    public static final String WORKER_ID = "FERRY_WORKER_ID";
+    /** How long a lease (and the message's visibility) lasts past each heartbeat; default: the queue's visibility timeout. */
+    public static final String LEASE = "FERRY_LEASE";
+    /** How often a running job's lease and visibility are extended; default a third of the lease. */
+    public static final String HEARTBEAT = "FERRY_HEARTBEAT";
+    /** First retry delay after a failed attempt; doubles per attempt. */
+    public static final String RETRY_BASE = "FERRY_RETRY_BASE";
+    /** Longest retry delay. */
+    public static final String RETRY_MAX = "FERRY_RETRY_MAX";
+    /** How long a duplicate message of a job running elsewhere is put out of sight. */
+    public static final String DUPLICATE_DEFER = "FERRY_DUPLICATE_DEFER";
+    /** Long-poll wait per receive, seconds, 0-20. */
+    public static final String WAIT_SECONDS = "FERRY_WAIT_SECONDS";
+    /** On shutdown, how long running jobs may take to finish before they are given back. */
+    public static final String DRAIN_GRACE = "FERRY_DRAIN_GRACE";
+
+    public static final Duration DEFAULT_RETRY_BASE = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_RETRY_MAX = Duration.ofMinutes(15);
+    public static final Duration DEFAULT_DUPLICATE_DEFER = Duration.ofMinutes(10);
+    public static final int DEFAULT_WAIT_SECONDS = 20;
+    public static final Duration DEFAULT_DRAIN_GRACE = Duration.ofSeconds(90);
+    /** SQS's ceiling for a message's visibility timeout. */
+    public static final Duration MAX_VISIBILITY = Duration.ofHours(12);
+
+    private final String queueUrl;
+    private final String workerId;
+    private final Optional<Duration> lease;
+    private final Optional<Duration> heartbeat;
+    private final Duration retryBase;
+    private final Duration retryMax;
+    private final Duration duplicateDefer;
+    private final int waitSeconds;
+    private final Duration drainGrace;
+
+    private WorkerConfig(FerryEnv env) {
+        this.queueUrl = env.required(FerryEnv.QUEUE_URL);
+        this.workerId = env.optional(WORKER_ID).orElseGet(WorkerConfig::defaultWorkerId);
+        this.lease = env.optional(LEASE).map(raw -> positive(LEASE, FerryEnv.parseDuration(LEASE, raw)));
+        this.heartbeat = env.optional(HEARTBEAT).map(raw -> positive(HEARTBEAT, FerryEnv.parseDuration(HEARTBEAT, raw)));
+        this.retryBase = positive(RETRY_BASE, env.duration(RETRY_BASE, DEFAULT_RETRY_BASE));
+        this.retryMax = env.duration(RETRY_MAX, DEFAULT_RETRY_MAX);
+        if (retryMax.compareTo(retryBase) < 0 || retryMax.compareTo(MAX_VISIBILITY) > 0) {
+            throw new IllegalStateException(RETRY_MAX + " must be between " + RETRY_BASE + " (" + retryBase
+                    + ") and 12 hours, but is " + retryMax);
+        }
+        this.duplicateDefer = positive(DUPLICATE_DEFER, env.duration(DUPLICATE_DEFER, DEFAULT_DUPLICATE_DEFER));
+        this.waitSeconds = env.intValue(WAIT_SECONDS, DEFAULT_WAIT_SECONDS);
+        if (waitSeconds < 0 || waitSeconds > 20) {
+            throw new IllegalStateException(WAIT_SECONDS + " must be 0-20, but is " + waitSeconds);
+        }
+        this.drainGrace = env.duration(DRAIN_GRACE, DEFAULT_DRAIN_GRACE);
+    }
+
+    public static WorkerConfig from(FerryEnv env) {
+        return new WorkerConfig(Objects.requireNonNull(env, "env"));
+    }
+
+    private static Duration positive(String name, Duration value) {
+        if (value.isZero() || value.isNegative()) {
+            throw new IllegalStateException(name + " must be positive, but is " + value);
+        }
+        return value;
+    }
+
+    private static String defaultWorkerId() {
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            host = "unknown-host";
+        }
+        String pid = ManagementFactory.getRuntimeMXBean().getName().split("@")[0];
+        return host + "-" + pid + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    public String queueUrl() { return queueUrl; }
+    public String workerId() { return workerId; }
+    /** The lease length: configured, or else the queue's visibility timeout. */
+    public Duration lease(QueueSettings queue) { return lease.orElse(queue.visibilityTimeout()); }
+    public Duration heartbeat(QueueSettings queue) {
+        Duration leaseLength = lease(queue);
+        Duration beat = heartbeat.orElse(leaseLength.dividedBy(3));
+        if (beat.compareTo(leaseLength) >= 0) {
+            throw new IllegalStateException(HEARTBEAT + " (" + beat + ") must be shorter than the lease (" + leaseLength + ")");
+        }
+        return beat;
+    }
+    public Duration retryBase() { return retryBase; }
+    public Duration retryMax() { return retryMax; }
+    public Duration duplicateDefer() { return duplicateDefer; }
+    public int waitSeconds() { return waitSeconds; }
+    public Duration drainGrace() { return drainGrace; }
+}

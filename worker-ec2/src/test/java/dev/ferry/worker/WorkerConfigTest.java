@@ -1,0 +1,62 @@
+package dev.ferry.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ferry.core.FerryEnv;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class WorkerConfigTest {
+
+    private static final QueueSettings QUEUE = new QueueSettings(Duration.ofSeconds(120), 5);
+
+    private static WorkerConfig config(Map<String, String> extra) {
+        Map<String, String> env = new HashMap<>(extra);
+        env.put(FerryEnv.QUEUE_URL, "http://localhost:9324/000000000000/ferry-jobs");
+        return WorkerConfig.from(FerryEnv.of(env));
+    }
+
+    @Test
+    void defaults_followTheQueue() {
+        WorkerConfig config = config(Map.of());
+
+        assertEquals(Duration.ofSeconds(120), config.lease(QUEUE));
+        assertEquals(Duration.ofSeconds(40), config.heartbeat(QUEUE));
+        assertEquals(20, config.waitSeconds());
+        assertTrue(config.workerId().contains("-"));
+    }
+
+    @Test
+    void overrides_acceptSecondsAndIsoDurations() {
+        WorkerConfig config = config(Map.of(WorkerConfig.LEASE, "30", WorkerConfig.HEARTBEAT, "PT2.5S",
+                WorkerConfig.RETRY_BASE, "0.5", WorkerConfig.WORKER_ID, "gpu-7"));
+
+        assertEquals(Duration.ofSeconds(30), config.lease(QUEUE));
+        assertEquals(Duration.ofMillis(2_500), config.heartbeat(QUEUE));
+        assertEquals(Duration.ofMillis(500), config.retryBase());
+        assertEquals("gpu-7", config.workerId());
+    }
+
+    @Test
+    void badValues_failFastNamingTheVariable() {
+        IllegalStateException bad = assertThrows(IllegalStateException.class,
+                () -> config(Map.of(WorkerConfig.LEASE, "soon")));
+        assertTrue(bad.getMessage().contains("FERRY_LEASE"), bad.getMessage());
+
+        IllegalStateException slowBeat = assertThrows(IllegalStateException.class,
+                () -> config(Map.of(WorkerConfig.LEASE, "10", WorkerConfig.HEARTBEAT, "10")).heartbeat(QUEUE));
+        assertTrue(slowBeat.getMessage().contains("FERRY_HEARTBEAT"), slowBeat.getMessage());
+
+        IllegalStateException wait = assertThrows(IllegalStateException.class,
+                () -> config(Map.of(WorkerConfig.WAIT_SECONDS, "30")));
+        assertTrue(wait.getMessage().contains("FERRY_WAIT_SECONDS"), wait.getMessage());
+
+        IllegalStateException missing = assertThrows(IllegalStateException.class,
+                () -> WorkerConfig.from(FerryEnv.of(Map.of())));
+        assertTrue(missing.getMessage().contains("FERRY_QUEUE_URL"), missing.getMessage());
+    }
+}
