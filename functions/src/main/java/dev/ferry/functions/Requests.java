@@ -54,10 +54,10 @@ final class Requests {
         return identity.getUserArn() == null ? "" : "iam:" + identity.getUserArn();
     }
 
-    /** "/v1" behind API Gateway's stage, "" locally: where the API's paths start. */
+    /** "/v1" behind API Gateway's stage "v1": where the API's paths start. */
     static String stagePrefix(APIGatewayProxyRequestEvent event) {
         APIGatewayProxyRequestEvent.ProxyRequestContext context = event.getRequestContext();
         String stage = context == null ? null : context.getStage();
-        return stage == null || stage.isEmpty() || stage.equals("local") ? "" : "/" + stage;
+        return stage == null || stage.isEmpty() ? "" : "/" + stage;
     }
 }
