@@ -1,0 +1,535 @@
+package dev.ferry.local;
+
+import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.Headers;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * API Gateway (REST API, Lambda proxy integration) on localhost: each HTTP request becomes the
+ * {@link APIGatewayProxyRequestEvent} API Gateway would send, the function's handler is called,
+ * and its {@link APIGatewayProxyResponseEvent} becomes the HTTP response.
+ *
+ * <p>Routes are served at the root ({@code /jobs}) and, as the deployed stage URL serves them,
+ * under the stage ({@code /v1/jobs}); either way the event's {@code path} has no stage in it and
+ * {@code requestContext.path} is the path as requested.
+ *
+ * <p>How it follows API Gateway: a repeated header or query parameter keeps its last value in
+ * {@code headers}/{@code queryStringParameters} and all of them in the multi-value maps; maps with
+ * nothing in them are null, as is an empty body; response {@code headers} and
+ * {@code multiValueHeaders} are merged; a response without Content-Type gets
+ * {@code application/json}; every response carries {@code x-amzn-RequestId}.
+ *
+ * <p>Where it differs, on purpose or by necessity:
+ * <ul>
+ *   <li>Header names reach the handler in lower case. API Gateway passes them in the case the
+ *       client sent (lower case from HTTP/2 clients); the JDK server does not keep that case, and
+ *       lower case is the form that makes a handler's case-sensitive lookup fail here, not in AWS.
+ *       For the same reason response header names go out as the JDK server spells them
+ *       ({@code Content-type}, {@code X-amzn-requestid}); HTTP header names are case-insensitive.
+ *   <li>An unknown path answers 404 and a known path with another method 405 (with {@code Allow});
+ *       API Gateway answers both with 403 "Missing Authentication Token".
+ *   <li>A handler that throws answers 502 with the error in the body (and in the log); API Gateway
+ *       answers 502 "Internal server error".
+ *   <li>The handler's timeout is reported by its context but not enforced.
+ * </ul>
+ */
+public final class ApiServer implements AutoCloseable {
+
+    /** Threads serving requests: how many handler calls run at once. */
+    public static final int DEFAULT_THREADS = 8;
+    /** On close, how long requests under way may take to finish. */
+    public static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(10);
+
+    private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final DateTimeFormatter REQUEST_TIME =
+            DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.ENGLISH).withZone(ZoneOffset.UTC);
+    private static final String ANY = "ANY";
+
+    private final HttpServer server;
+    private final ExecutorService executor;
+    private final URI endpoint;
+    private volatile List<Resource> resources;
+    private int inFlight;
+    private boolean closing;
+
+    /**
+     * One method on one path of the API.
+     *
+     * @param method the HTTP method, or {@code ANY}
+     * @param path the resource path; {@code {name}} is a path parameter
+     * @param stage the API stage; the route is also served under {@code /<stage>}
+     * @param function the function that answers it
+     */
+    public record Route(String method, String path, String stage, LocalFunction function) {
+        public Route {
+            Objects.requireNonNull(method, "method");
+            Objects.requireNonNull(path, "path");
+            Objects.requireNonNull(stage, "stage");
+            Objects.requireNonNull(function, "function");
+        }
+    }
+
+    private ApiServer(HttpServer server) {
+        this.server = server;
+        this.executor = Executors.newFixedThreadPool(DEFAULT_THREADS, daemonThreads("ferry-api-"));
+        this.endpoint = URI.create("http://localhost:" + server.getAddress().getPort());
+    }
+
+    /**
+     * Takes the port on localhost without serving yet, so that a taken port is found before
+     * anything slower starts; {@link #serve} starts serving.
+     *
+     * @param port the port; 0 for a free one
+     * @throws PortInUseException when the port is taken
+     */
+    public static ApiServer bind(int port) {
+        try {
+            return new ApiServer(HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 0));
+        } catch (BindException e) {
+            throw new PortInUseException("the local API", port, e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start the local API on port " + port, e);
+        }
+    }
+
+    /**
+     * Starts serving the routes with {@value #DEFAULT_THREADS} threads.
+     *
+     * @throws IllegalArgumentException when two routes have the same method and path, or a path
+     *     uses a greedy parameter ({@code {proxy+}})
+     * @throws IllegalStateException when it serves already
+     */
+    public synchronized void serve(List<Route> routes) {
+        if (resources != null) {
+            throw new IllegalStateException("the local API on " + endpoint + " serves its routes already");
+        }
+        resources = Resource.group(routes);
+        server.setExecutor(executor);
+        server.createContext("/", this::handle);
+        server.start();
+        LOG.debug("local API listening on {}", endpoint);
+    }
+
+    /**
+     * {@link #bind} and {@link #serve}: serves the routes on localhost.
+     *
+     * @param port the port; 0 for a free one
+     * @param routes what to serve
+     * @throws PortInUseException when the port is taken
+     * @throws IllegalArgumentException when two routes have the same method and path, or a path
+     *     uses a greedy parameter ({@code {proxy+}})
+     */
+    public static ApiServer start(int port, List<Route> routes) {
+        ApiServer api = bind(port);
+        try {
+            api.serve(routes);
+        } catch (RuntimeException e) {
+            api.close();
+            throw e;
+        }
+        return api;
+    }
+
+    /** {@code http://localhost:<port>}. */
+    public URI endpoint() {
+        return endpoint;
+    }
+
+    /**
+     * Stops taking requests (new ones get 503), lets those under way finish for up to
+     * {@link #DRAIN_TIMEOUT}, then stops the server.
+     */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closing) {
+                return;
+            }
+            closing = true;
+            long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
+            try {
+                for (long left = DRAIN_TIMEOUT.toNanos(); inFlight > 0 && left > 0; left = deadline - System.nanoTime()) {
+                    TimeUnit.NANOSECONDS.timedWait(this, left);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (inFlight > 0) {
+                LOG.warn("local API stops with {} request(s) still under way after {}", inFlight, DRAIN_TIMEOUT);
+            }
+        }
+        server.stop(0);
+        executor.shutdownNow();
+        LOG.debug("local API on {} stopped", endpoint);
+    }
+
+    private synchronized boolean enter() {
+        if (closing) {
+            return false;
+        }
+        inFlight++;
+        return true;
+    }
+
+    private synchronized void exit() {
+        if (--inFlight == 0) {
+            notifyAll();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // One request
+
+    private void handle(HttpExchange exchange) {
+        try {
+            if (!enter()) {
+                sendError(exchange, 503, "the local API is shutting down", null);
+                return;
+            }
+            try {
+                serve(exchange);
+            } finally {
+                exit();
+            }
+        } catch (IOException e) {
+            LOG.debug("{} {}: the client went away: {}", exchange.getRequestMethod(), exchange.getRequestURI(),
+                    e.toString());
+        } finally {
+            exchange.close();
+        }
+    }
+
+    private void serve(HttpExchange exchange) throws IOException {
+        String method = exchange.getRequestMethod();
+        String rawPath = exchange.getRequestURI().getRawPath();
+        Match match = match(rawPath);
+        if (match == null) {
+            sendError(exchange, 404, "no route for " + method + " " + rawPath, null);
+            return;
+        }
+        Route route = match.resource().route(method);
+        if (route == null) {
+            String allowed = String.join(", ", match.resource().allowedMethods());
+            exchange.getResponseHeaders().set("Allow", allowed);
+            sendError(exchange, 405, method + " is not allowed on " + match.resource().path() + "; allowed: "
+                    + allowed, null);
+            return;
+        }
+        String requestId = UUID.randomUUID().toString();
+        byte[] body = exchange.getRequestBody().readAllBytes();
+        APIGatewayProxyRequestEvent event = event(exchange, route, match, body, requestId);
+        long started = System.nanoTime();
+        APIGatewayProxyResponseEvent response;
+        try {
+            response = route.function().invoke(event);
+        } catch (RuntimeException | Error e) {
+            // Lambda reports any throwable of a handler as a failed invocation; so do we.
+            LOG.error("{} {} (requestId {}): {} failed", method, rawPath, requestId, route.function().name(), e);
+            sendError(exchange, 502, "handler failed: " + e, requestId);
+            return;
+        }
+        String malformed = malformed(response);
+        if (malformed != null) {
+            LOG.error("{} {} (requestId {}): {} returned a malformed response: {}", method, rawPath, requestId,
+                    route.function().name(), malformed);
+            sendError(exchange, 502, "malformed handler response: " + malformed, requestId);
+            return;
+        }
+        LOG.debug("{} {} -> {} in {} ms ({}, requestId {})", method, rawPath, response.getStatusCode(),
+                (System.nanoTime() - started) / 1_000_000, route.function().name(), requestId);
+        send(exchange, response, requestId);
+    }
+
+    private APIGatewayProxyRequestEvent event(HttpExchange exchange, Route route, Match match, byte[] body,
+            String requestId) {
+        Map<String, List<String>> multiHeaders = new LinkedHashMap<>();
+        exchange.getRequestHeaders().forEach((name, values) ->
+                multiHeaders.computeIfAbsent(name.toLowerCase(Locale.ROOT), n -> new ArrayList<>()).addAll(values));
+        String sourceIp = exchange.getRemoteAddress().getAddress().getHostAddress();
+        // API Gateway appends the caller to X-Forwarded-For and says how it was reached.
+        String forwardedFor = last(multiHeaders.get("x-forwarded-for"));
+        multiHeaders.put("x-forwarded-for", List.of(forwardedFor == null ? sourceIp : forwardedFor + ", " + sourceIp));
+        multiHeaders.putIfAbsent("x-forwarded-proto", List.of("http"));
+        multiHeaders.putIfAbsent("x-forwarded-port", List.of(Integer.toString(server.getAddress().getPort())));
+        Map<String, List<String>> multiQuery = parseQuery(exchange.getRequestURI().getRawQuery());
+
+        APIGatewayProxyRequestEvent.RequestIdentity identity = new APIGatewayProxyRequestEvent.RequestIdentity();
+        identity.setSourceIp(sourceIp);
+        identity.setUserAgent(last(multiHeaders.get("user-agent")));
+
+        Instant now = Instant.now();
+        APIGatewayProxyRequestEvent.ProxyRequestContext context = new APIGatewayProxyRequestEvent.ProxyRequestContext();
+        context.setAccountId(EmbeddedSqs.ACCOUNT_ID);
+        context.setApiId("local");
+        context.setStage(route.stage());
+        context.setRequestId(requestId);
+        context.setExtendedRequestId(requestId);
+        context.setResourcePath(match.resource().path());
+        context.setHttpMethod(exchange.getRequestMethod());
+        context.setPath(exchange.getRequestURI().getRawPath());
+        context.setProtocol(exchange.getProtocol());
+        context.setDomainName(Objects.requireNonNullElse(last(multiHeaders.get("host")), "localhost"));
+        context.setRequestTime(REQUEST_TIME.format(now));
+        context.setRequestTimeEpoch(now.toEpochMilli());
+        context.setIdentity(identity);
+
+        APIGatewayProxyRequestEvent event = new APIGatewayProxyRequestEvent();
+        event.setResource(match.resource().path());
+        event.setPath(match.path());
+        event.setHttpMethod(exchange.getRequestMethod());
+        event.setHeaders(lastValues(multiHeaders));
+        event.setMultiValueHeaders(multiHeaders);
+        event.setQueryStringParameters(lastValues(multiQuery));
+        event.setMultiValueQueryStringParameters(multiQuery.isEmpty() ? null : multiQuery);
+        event.setPathParameters(match.pathParameters().isEmpty() ? null : match.pathParameters());
+        event.setRequestContext(context);
+        event.setBody(body.length == 0 ? null : new String(body, StandardCharsets.UTF_8));
+        event.setIsBase64Encoded(false);
+        return event;
+    }
+
+    /** Why API Gateway would reject this response as "Malformed Lambda proxy response", or null. */
+    private static String malformed(APIGatewayProxyResponseEvent response) {
+        if (response == null) {
+            return "the handler returned null";
+        }
+        Integer status = response.getStatusCode();
+        if (status == null || status < 100 || status > 599) {
+            return "statusCode must be 100-599, but is " + status;
+        }
+        if (Boolean.TRUE.equals(response.getIsBase64Encoded()) && response.getBody() != null) {
+            try {
+                Base64.getDecoder().decode(response.getBody());
+            } catch (IllegalArgumentException e) {
+                return "isBase64Encoded is true but the body is not base64";
+            }
+        }
+        return null;
+    }
+
+    private static void send(HttpExchange exchange, APIGatewayProxyResponseEvent response, String requestId)
+            throws IOException {
+        Headers headers = exchange.getResponseHeaders();
+        if (response.getMultiValueHeaders() != null) {
+            response.getMultiValueHeaders().forEach((name, values) -> values.forEach(value -> headers.add(name, value)));
+        }
+        if (response.getHeaders() != null) {
+            response.getHeaders().forEach((name, value) -> {
+                List<String> present = headers.get(name);
+                if (present == null || !present.contains(value)) {
+                    headers.add(name, value);
+                }
+            });
+        }
+        headers.putIfAbsent("Content-Type", List.of("application/json"));
+        headers.set("x-amzn-RequestId", requestId);
+        String body = response.getBody();
+        byte[] bytes = body == null ? new byte[0]
+                : Boolean.TRUE.equals(response.getIsBase64Encoded()) ? Base64.getDecoder().decode(body)
+                : body.getBytes(StandardCharsets.UTF_8);
+        write(exchange, response.getStatusCode(), bytes);
+    }
+
+    private static void sendError(HttpExchange exchange, int status, String message, String requestId)
+            throws IOException {
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        if (requestId != null) {
+            exchange.getResponseHeaders().set("x-amzn-RequestId", requestId);
+        }
+        byte[] body;
+        try {
+            body = JSON.writeValueAsBytes(Map.of("error", message));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write a JSON string", e);
+        }
+        write(exchange, status, body);
+    }
+
+    private static void write(HttpExchange exchange, int status, byte[] body) throws IOException {
+        boolean bodyless = body.length == 0 || status < 200 || status == 204 || status == 304
+                || exchange.getRequestMethod().equals("HEAD");
+        exchange.sendResponseHeaders(status, bodyless ? -1 : body.length);
+        if (!bodyless) {
+            exchange.getResponseBody().write(body);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Routing
+
+    /** The most specific resource whose path matches, with or without the stage in front, or null. */
+    private Match match(String rawPath) {
+        List<String> segments = pathSegments(rawPath);
+        Match best = null;
+        for (Resource resource : resources) {
+            Match candidate = resource.match(segments, rawPath);
+            if (candidate == null && !segments.isEmpty() && segments.get(0).equals(resource.stage())) {
+                candidate = resource.match(segments.subList(1, segments.size()),
+                        rawPath.substring(rawPath.indexOf(resource.stage()) + resource.stage().length()));
+            }
+            if (candidate != null && (best == null || Resource.SPECIFICITY.compare(resource, best.resource()) < 0)) {
+                best = candidate;
+            }
+        }
+        return best;
+    }
+
+    private static List<String> pathSegments(String rawPath) {
+        return Arrays.stream(rawPath.split("/")).filter(s -> !s.isEmpty()).toList();
+    }
+
+    private record Match(Resource resource, String path, Map<String, String> pathParameters) {
+    }
+
+    /** One path of the API with the methods it answers: API Gateway's "resource". */
+    private record Resource(String path, String stage, List<String> segments, Map<String, Route> routesByMethod) {
+
+        /** Literal segments before parameters, position by position: /jobs/stats before /jobs/{jobId}. */
+        static final Comparator<Resource> SPECIFICITY = (a, b) -> {
+            for (int i = 0; i < Math.min(a.segments.size(), b.segments.size()); i++) {
+                int order = Boolean.compare(isParameter(a.segments.get(i)), isParameter(b.segments.get(i)));
+                if (order != 0) {
+                    return order;
+                }
+            }
+            return 0;
+        };
+
+        static List<Resource> group(List<Route> routes) {
+            Map<String, Resource> byPath = new LinkedHashMap<>();
+            for (Route route : routes) {
+                if (route.path().contains("+}")) {
+                    throw new IllegalArgumentException("greedy path parameter in " + route.path() + ": the local API"
+                            + " serves {name} parameters only");
+                }
+                Resource resource = byPath.computeIfAbsent(route.stage() + " " + route.path(),
+                        key -> new Resource(route.path(), route.stage(), pathSegments(route.path()), new LinkedHashMap<>()));
+                if (resource.routesByMethod.putIfAbsent(route.method(), route) != null) {
+                    throw new IllegalArgumentException("two routes for " + route.method() + " " + route.path());
+                }
+            }
+            return List.copyOf(byPath.values());
+        }
+
+        private static boolean isParameter(String segment) {
+            return segment.startsWith("{") && segment.endsWith("}");
+        }
+
+        /** The match of these requested segments; {@code path} is the event's path for them. */
+        Match match(List<String> requested, String path) {
+            if (requested.size() != segments.size()) {
+                return null;
+            }
+            Map<String, String> parameters = new LinkedHashMap<>();
+            for (int i = 0; i < segments.size(); i++) {
+                String segment = segments.get(i);
+                String value = decodePathSegment(requested.get(i));
+                if (isParameter(segment)) {
+                    parameters.put(segment.substring(1, segment.length() - 1), value);
+                } else if (!segment.equals(value)) {
+                    return null;
+                }
+            }
+            return new Match(this, path, parameters);
+        }
+
+        Route route(String method) {
+            Route route = routesByMethod.get(method);
+            return route != null ? route : routesByMethod.get(ANY);
+        }
+
+        TreeSet<String> allowedMethods() {
+            return new TreeSet<>(routesByMethod.keySet());
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Encoding
+
+    private static Map<String, List<String>> parseQuery(String rawQuery) {
+        Map<String, List<String>> parameters = new LinkedHashMap<>();
+        if (rawQuery == null) {
+            return parameters;
+        }
+        for (String pair : rawQuery.split("&")) {
+            if (pair.isEmpty()) {
+                continue;
+            }
+            int equals = pair.indexOf('=');
+            String name = decodeQueryPart(equals < 0 ? pair : pair.substring(0, equals));
+            String value = equals < 0 ? "" : decodeQueryPart(pair.substring(equals + 1));
+            parameters.computeIfAbsent(name, n -> new ArrayList<>()).add(value);
+        }
+        return parameters;
+    }
+
+    private static String decodeQueryPart(String raw) {
+        try {
+            return URLDecoder.decode(raw, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return raw;
+        }
+    }
+
+    /** Percent-decoding without form decoding: a '+' in a path is a plus. */
+    private static String decodePathSegment(String raw) {
+        return decodeQueryPart(raw.replace("+", "%2B"));
+    }
+
+    private static Map<String, String> lastValues(Map<String, List<String>> multi) {
+        if (multi.isEmpty()) {
+            return null;
+        }
+        Map<String, String> last = new LinkedHashMap<>();
+        multi.forEach((name, values) -> last.put(name, last(values)));
+        return last;
+    }
+
+    private static String last(List<String> values) {
+        return values == null || values.isEmpty() ? null : values.get(values.size() - 1);
+    }
+
+    static ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger count = new AtomicInteger();
+        return runnable -> {
+            Thread thread = new Thread(runnable, prefix + count.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        };
+    }
+}

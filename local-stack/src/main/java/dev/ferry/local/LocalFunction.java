@@ -1,0 +1,116 @@
+package dev.ferry.local;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
+import dev.ferry.core.FerryEnv;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A Lambda function served locally: one handler instance (as in one warm execution environment)
+ * and what its context reports: name, timeout, memory, region.
+ *
+ * <p>Unlike Lambda, which gives each concurrent request an environment of its own, the local API
+ * calls the one instance from several threads at once; Ferry's handlers keep no per-request state.
+ */
+public final class LocalFunction {
+
+    private final String name;
+    private final Duration timeout;
+    private final int memorySizeMb;
+    private final String region;
+    private final RequestHandler<APIGatewayProxyRequestEvent, APIGatewayProxyResponseEvent> handler;
+
+    /**
+     * @param name the function name its context reports (locally: the template's logical id)
+     * @param timeout the function's timeout, from which the context counts down
+     * @param memorySizeMb the memory the context reports
+     * @param region the region in the function ARN the context reports
+     * @param handler the handler instance
+     */
+    public LocalFunction(String name, Duration timeout, int memorySizeMb, String region,
+            RequestHandler<APIGatewayProxyRequestEvent, APIGatewayProxyResponseEvent> handler) {
+        this.name = Objects.requireNonNull(name, "name");
+        this.timeout = Objects.requireNonNull(timeout, "timeout");
+        this.memorySizeMb = memorySizeMb;
+        this.region = Objects.requireNonNull(region, "region");
+        this.handler = Objects.requireNonNull(handler, "handler");
+    }
+
+    /**
+     * Creates the handler the template names, through its public constructor that takes the
+     * function's environment ({@code Map<String, String>}), as Lambda's runtime would through the
+     * no-argument one that reads the process environment.
+     *
+     * @param function the function as the template declares it
+     * @param environment its environment: the template's variables with local values, and AWS_*
+     * @throws IllegalStateException naming the function and class when the class is missing, is no
+     *     API Gateway proxy handler, has no such constructor, or its constructor fails
+     */
+    public static LocalFunction load(SamTemplate.Function function, Map<String, String> environment) {
+        String what = function.logicalId() + " (Handler " + function.handlerClass() + "::" + function.handlerMethod() + ")";
+        if (!function.handlerMethod().equals("handleRequest")) {
+            throw new IllegalStateException(what + ": the local stack calls RequestHandler.handleRequest only");
+        }
+        Class<?> type;
+        try {
+            type = Class.forName(function.handlerClass(), true, LocalFunction.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException(what + ": class not on the classpath; is ferry-functions built?", e);
+        }
+        try {
+            Method method = type.getMethod("handleRequest", APIGatewayProxyRequestEvent.class, Context.class);
+            if (!RequestHandler.class.isAssignableFrom(type)
+                    || method.getReturnType() != APIGatewayProxyResponseEvent.class) {
+                throw new NoSuchMethodException();
+            }
+        } catch (NoSuchMethodException e) {
+            throw new IllegalStateException(what + ": must implement RequestHandler<APIGatewayProxyRequestEvent,"
+                    + " APIGatewayProxyResponseEvent>, the REST API proxy integration's types", e);
+        }
+        Object instance;
+        try {
+            instance = type.getConstructor(Map.class).newInstance(Map.copyOf(environment));
+        } catch (NoSuchMethodException e) {
+            throw new IllegalStateException(what + ": needs a public constructor taking Map<String, String>, through"
+                    + " which the local stack passes the function's environment", e);
+        } catch (InvocationTargetException e) {
+            throw new IllegalStateException(what + ": its constructor failed: " + e.getCause(), e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(what + ": cannot be instantiated: " + e, e);
+        }
+        @SuppressWarnings("unchecked")
+        RequestHandler<APIGatewayProxyRequestEvent, APIGatewayProxyResponseEvent> handler =
+                (RequestHandler<APIGatewayProxyRequestEvent, APIGatewayProxyResponseEvent>) instance;
+        return new LocalFunction(function.logicalId(), function.timeout(), function.memorySizeMb(),
+                environment.getOrDefault(FerryEnv.AWS_REGION, LocalStack.DEFAULT_REGION), handler);
+    }
+
+    /** The function's name. */
+    public String name() {
+        return name;
+    }
+
+    /** Calls the handler once, with a fresh context (new request id, full timeout ahead). */
+    APIGatewayProxyResponseEvent invoke(APIGatewayProxyRequestEvent event) {
+        return handler.handleRequest(event, new LocalLambdaContext(this));
+    }
+
+    Duration timeout() {
+        return timeout;
+    }
+
+    int memorySizeMb() {
+        return memorySizeMb;
+    }
+
+    /** The function's ARN in the local stack's one account (ElasticMQ's). */
+    String functionArn() {
+        return "arn:aws:lambda:" + region + ":" + EmbeddedSqs.ACCOUNT_ID + ":function:" + name;
+    }
+}

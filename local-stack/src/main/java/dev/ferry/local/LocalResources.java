@@ -1,0 +1,213 @@
+package dev.ferry.local;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeDefinition;
+import software.amazon.awssdk.services.dynamodb.model.BillingMode;
+import software.amazon.awssdk.services.dynamodb.model.KeySchemaElement;
+import software.amazon.awssdk.services.dynamodb.model.KeyType;
+import software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException;
+import software.amazon.awssdk.services.dynamodb.model.TableDescription;
+import software.amazon.awssdk.services.dynamodb.model.TimeToLiveDescription;
+import software.amazon.awssdk.services.dynamodb.model.TimeToLiveStatus;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
+import software.amazon.awssdk.services.sqs.model.QueueDoesNotExistException;
+
+/**
+ * The template's queues and tables, created through the SDK on whatever endpoints the clients
+ * point at (locally, the embedded emulators). Creating is idempotent: a queue that exists gets the
+ * template's attributes, a table that exists is checked against the template's key, TTL is enabled
+ * unless it already is.
+ *
+ * <p>It is also the local answer to {@code Ref} and {@code Fn::GetAtt} of those resources, so the
+ * functions' environments can be resolved from the template.
+ *
+ * <p>ElasticMQ rejects {@code RedriveAllowPolicy}, so it is checked here instead, as SQS would
+ * check it: a queue whose dead-letter queue does not allow it as a source fails to be created.
+ */
+public final class LocalResources implements SamTemplate.ResourceValues {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LocalResources.class);
+
+    private final Map<String, CreatedQueue> queues = new LinkedHashMap<>();
+    private final Map<String, TableDescription> tables = new LinkedHashMap<>();
+
+    private LocalResources() {
+    }
+
+    private record CreatedQueue(String url, String arn, String name) {
+    }
+
+    /**
+     * Creates (or updates) every queue and table of the template: dead-letter queues first, then
+     * the queues that redrive to them, then the tables with their TTL.
+     *
+     * @throws TemplateException when a table exists with another key, or a dead-letter queue's
+     *     redrive-allow policy excludes a queue that names it
+     */
+    public static LocalResources create(SamTemplate template, SqsClient sqs, DynamoDbClient dynamoDb) {
+        Objects.requireNonNull(template, "template");
+        LocalResources resources = new LocalResources();
+        for (SamTemplate.Queue queue : template.queues()) {
+            resources.createQueue(template, queue, sqs);
+        }
+        for (SamTemplate.Table table : template.tables()) {
+            resources.tables.put(table.logicalId(), createTable(table, dynamoDb));
+        }
+        return resources;
+    }
+
+    /** The URL of the queue with this logical id. */
+    public String queueUrl(String logicalId) {
+        return queue(logicalId).url();
+    }
+
+    /** The ARN of the queue with this logical id. */
+    public String queueArn(String logicalId) {
+        return queue(logicalId).arn();
+    }
+
+    /** The name of the table with this logical id. */
+    public String tableName(String logicalId) {
+        return table(logicalId).tableName();
+    }
+
+    /** A queue's URL or a table's name. */
+    @Override
+    public String ref(String logicalId) {
+        if (queues.containsKey(logicalId)) {
+            return queueUrl(logicalId);
+        }
+        if (tables.containsKey(logicalId)) {
+            return tableName(logicalId);
+        }
+        throw new TemplateException("the local stack has no value for Ref " + logicalId + ": it creates queues and"
+                + " tables only");
+    }
+
+    /** A queue's {@code Arn}, {@code QueueName} or {@code QueueUrl}; a table's {@code Arn}. */
+    @Override
+    public String attribute(String logicalId, String attribute) {
+        String value = null;
+        if (queues.containsKey(logicalId)) {
+            CreatedQueue queue = queue(logicalId);
+            value = switch (attribute) {
+                case "Arn" -> queue.arn();
+                case "QueueName" -> queue.name();
+                case "QueueUrl" -> queue.url();
+                default -> null;
+            };
+        } else if (tables.containsKey(logicalId) && attribute.equals("Arn")) {
+            value = table(logicalId).tableArn();
+        }
+        if (value != null) {
+            return value;
+        }
+        throw new TemplateException("the local stack has no value for Fn::GetAtt " + logicalId + "." + attribute);
+    }
+
+    private CreatedQueue queue(String logicalId) {
+        CreatedQueue queue = queues.get(logicalId);
+        if (queue == null) {
+            throw new IllegalArgumentException("no queue " + logicalId + " was created; queues: " + queues.keySet());
+        }
+        return queue;
+    }
+
+    private TableDescription table(String logicalId) {
+        TableDescription table = tables.get(logicalId);
+        if (table == null) {
+            throw new IllegalArgumentException("no table " + logicalId + " was created; tables: " + tables.keySet());
+        }
+        return table;
+    }
+
+    private void createQueue(SamTemplate template, SamTemplate.Queue queue, SqsClient sqs) {
+        Map<String, String> attributes = new HashMap<>(queue.attributes());
+        queue.redrive().ifPresent(redrive -> {
+            String deadLetterId = redrive.deadLetterQueueLogicalId();
+            CreatedQueue deadLetter = queue(deadLetterId);
+            // Same emulator, so same account and region: only the name differs from the DLQ's ARN.
+            String arn = deadLetter.arn().substring(0, deadLetter.arn().lastIndexOf(':') + 1) + queue.name();
+            template.queue(deadLetterId).redriveAllowPolicy().ifPresent(policy -> {
+                if (!policy.allows(arn)) {
+                    throw new TemplateException(template.path() + ": " + queue.logicalId() + " names " + deadLetterId
+                            + " as its dead-letter queue, but " + deadLetterId + "'s RedriveAllowPolicy ("
+                            + policy.redrivePermission() + " " + policy.sourceQueueArns() + ") does not allow " + arn
+                            + "; SQS would refuse this redrive policy");
+                }
+            });
+            attributes.put(QueueAttributeName.REDRIVE_POLICY.toString(), "{\"deadLetterTargetArn\":\""
+                    + deadLetter.arn() + "\",\"maxReceiveCount\":" + redrive.maxReceiveCount() + "}");
+        });
+        String url;
+        try {
+            String existing = sqs.getQueueUrl(r -> r.queueName(queue.name())).queueUrl();
+            // Brings a queue that already existed to the template's values.
+            if (!attributes.isEmpty()) {
+                sqs.setQueueAttributes(r -> r.queueUrl(existing).attributesWithStrings(attributes));
+            }
+            url = existing;
+        } catch (QueueDoesNotExistException e) {
+            // The redrive policy must come with CreateQueue: ElasticMQ's StartMessageMoveTask finds a
+            // dead-letter queue's source only among redrive policies given at creation.
+            url = sqs.createQueue(r -> r.queueName(queue.name()).attributesWithStrings(attributes)).queueUrl();
+            LOG.debug("created queue {} ({})", queue.name(), url);
+        }
+        String queueUrl = url;
+        String arn = sqs.getQueueAttributes(r -> r.queueUrl(queueUrl).attributeNames(QueueAttributeName.QUEUE_ARN))
+                .attributes().get(QueueAttributeName.QUEUE_ARN);
+        queues.put(queue.logicalId(), new CreatedQueue(queueUrl, arn, queue.name()));
+    }
+
+    private static TableDescription createTable(SamTemplate.Table table, DynamoDbClient dynamoDb) {
+        TableDescription description;
+        try {
+            description = dynamoDb.describeTable(r -> r.tableName(table.name())).table();
+            List<KeySchemaElement> key = description.keySchema();
+            if (key.size() != 1 || !key.get(0).attributeName().equals(table.hashKeyName())) {
+                throw new TemplateException("table " + table.name() + " exists with key " + key + ", but the template"
+                        + " declares a single hash key " + table.hashKeyName() + "; delete the table or fix the template");
+            }
+        } catch (ResourceNotFoundException e) {
+            dynamoDb.createTable(r -> r.tableName(table.name())
+                    .billingMode(BillingMode.PAY_PER_REQUEST)
+                    .attributeDefinitions(AttributeDefinition.builder()
+                            .attributeName(table.hashKeyName()).attributeType(table.hashKeyType()).build())
+                    .keySchema(KeySchemaElement.builder()
+                            .attributeName(table.hashKeyName()).keyType(KeyType.HASH).build()));
+            try (var waiter = dynamoDb.waiter()) {
+                description = waiter.waitUntilTableExists(r -> r.tableName(table.name())).matched().response()
+                        .orElseThrow(() -> new IllegalStateException("table " + table.name() + " did not become"
+                                + " active"))
+                        .table();
+            }
+            LOG.debug("created table {}", table.name());
+        }
+        table.timeToLiveAttribute().ifPresent(attribute -> enableTimeToLive(table.name(), attribute, dynamoDb));
+        return description;
+    }
+
+    private static void enableTimeToLive(String tableName, String attribute, DynamoDbClient dynamoDb) {
+        TimeToLiveDescription current = dynamoDb.describeTimeToLive(r -> r.tableName(tableName))
+                .timeToLiveDescription();
+        boolean enabled = current.timeToLiveStatus() == TimeToLiveStatus.ENABLED
+                || current.timeToLiveStatus() == TimeToLiveStatus.ENABLING;
+        if (enabled && attribute.equals(current.attributeName())) {
+            return;
+        }
+        if (enabled) {
+            throw new TemplateException("table " + tableName + " has TTL on " + current.attributeName()
+                    + ", but the template says " + attribute + "; DynamoDB cannot switch it without disabling it first");
+        }
+        dynamoDb.updateTimeToLive(r -> r.tableName(tableName)
+                .timeToLiveSpecification(s -> s.attributeName(attribute).enabled(true)));
+    }
+}

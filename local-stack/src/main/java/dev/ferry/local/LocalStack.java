@@ -1,0 +1,520 @@
+package dev.ferry.local;
+
+import dev.ferry.core.AwsClients;
+import dev.ferry.core.FerryEnv;
+import dev.ferry.worker.CommandJobHandler;
+import dev.ferry.worker.GpuSlots;
+import dev.ferry.worker.Worker;
+import dev.ferry.worker.WorkerConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.sqs.SqsClient;
+
+/**
+ * The whole Ferry pipeline in this JVM, with no Docker: ElasticMQ for SQS, DynamoDB Local, the
+ * queues and table made from {@code infra/template.yaml}, the API's routes served by the same
+ * handler classes Lambda runs, and real workers that run jobs as processes.
+ *
+ * <p>Job type {@code sample} runs {@link SampleJob}. Local settings make failure fast to watch: a
+ * job that fails every attempt reads FAILED within a minute ({@link #LOCAL_TEMPLATE_PARAMETERS},
+ * and leases of 10 s, heartbeats every 3 s, retry delays of 1-5 s for the workers).
+ *
+ * <pre>{@code
+ * try (LocalStack stack = LocalStack.start(LocalStack.Options.builder().apiPort(0).build())) {
+ *     HttpRequest submit = HttpRequest.newBuilder(stack.apiEndpoint().resolve("/jobs"))
+ *             .POST(BodyPublishers.ofString("{\"type\":\"sample\",\"input\":{\"output\":42}}")).build();
+ *     ...
+ * }
+ * }</pre>
+ */
+public final class LocalStack implements AutoCloseable {
+
+    /** Region of the local stack's clients and ARNs, unless {@code AWS_REGION} is overridden. */
+    public static final String DEFAULT_REGION = "us-east-1";
+    /**
+     * Template parameters the local stack overrides: a job gets 3 attempts, and a message whose
+     * worker vanished is seen again after 30 s.
+     */
+    public static final Map<String, String> LOCAL_TEMPLATE_PARAMETERS =
+            Map.of("MaxReceiveCount", "3", "VisibilityTimeoutSeconds", "30");
+
+    private static final Logger LOG = LoggerFactory.getLogger(LocalStack.class);
+    private static final String SAMPLE_JOB_TYPE = "SAMPLE";
+    /** The machine's variables a local job's program inherits. */
+    private static final List<String> PASSED_TO_JOBS =
+            List.of("PATH", "HOME", "USER", "LANG", "LC_ALL", "TMPDIR", "JAVA_HOME");
+
+    private final Options options;
+    /** What to close, most recently started first. */
+    private final Deque<AutoCloseable> started = new ArrayDeque<>();
+    private final List<Worker> workers = new ArrayList<>();
+    private EmbeddedSqs embeddedSqs;
+    private EmbeddedDynamoDb embeddedDynamoDb;
+    private SqsClient sqs;
+    private DynamoDbClient dynamoDb;
+    private SamTemplate template;
+    private ApiServer api;
+    private FerryEnv environment;
+    private Path sampleLedger;
+    private String queueUrl;
+    private String deadLetterQueueUrl;
+    private int maxReceiveCount;
+    private int workerCount;
+    private boolean up;
+    private boolean closed;
+
+    private LocalStack(Options options) {
+        this.options = options;
+    }
+
+    /**
+     * Starts the emulators, creates the template's resources, serves the API and starts
+     * {@link Options#workers()} workers. On failure, whatever had started is stopped again.
+     *
+     * @throws PortInUseException when the API port is taken
+     * @throws TemplateException when the template cannot be built locally
+     */
+    public static LocalStack start(Options options) {
+        Objects.requireNonNull(options, "options");
+        LocalStack stack = new LocalStack(options);
+        try {
+            stack.startAll();
+            return stack;
+        } catch (RuntimeException | Error e) {
+            try {
+                stack.close();
+            } catch (RuntimeException closeFailure) {
+                e.addSuppressed(closeFailure);
+            }
+            throw e;
+        }
+    }
+
+    private void startAll() {
+        Map<String, String> overrides = options.environmentOverrides();
+        String region = overrides.getOrDefault(FerryEnv.AWS_REGION, DEFAULT_REGION);
+        Map<String, String> parameters = new LinkedHashMap<>(LOCAL_TEMPLATE_PARAMETERS);
+        parameters.putAll(options.templateParameters());
+        Path templatePath = options.templatePath().orElseGet(() -> SamTemplate.find(Path.of("")));
+        template = SamTemplate.load(templatePath, parameters, new SamTemplate.PseudoParameters(
+                SamTemplate.PseudoParameters.DEFAULT_STACK_NAME, region, EmbeddedSqs.ACCOUNT_ID));
+
+        // The API's port first: a taken port fails the start before anything slow has started.
+        api = ApiServer.bind(options.apiPort());
+        embeddedSqs = track(EmbeddedSqs.start(region));
+        embeddedDynamoDb = track(EmbeddedDynamoDb.start());
+        Map<String, String> aws = new LinkedHashMap<>();
+        aws.put(FerryEnv.AWS_REGION, region);
+        aws.put(FerryEnv.AWS_ENDPOINT_URL_SQS, embeddedSqs.endpoint().toString());
+        aws.put(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB, embeddedDynamoDb.endpoint().toString());
+        aws.put(FerryEnv.AWS_ACCESS_KEY_ID, "local");
+        aws.put(FerryEnv.AWS_SECRET_ACCESS_KEY, "local");
+        aws.putAll(overrides);
+        FerryEnv clientEnv = FerryEnv.of(aws);
+        sqs = track(AwsClients.sqs(clientEnv));
+        dynamoDb = track(AwsClients.dynamoDb(clientEnv));
+        LocalResources resources = LocalResources.create(template, sqs, dynamoDb);
+
+        Map<String, Map<String, String>> functionEnvironments = new LinkedHashMap<>();
+        Map<String, String> all = new LinkedHashMap<>(aws);
+        for (SamTemplate.Function function : template.functions()) {
+            Map<String, String> env = new LinkedHashMap<>(aws);
+            env.putAll(template.environment(function.logicalId(), resources));
+            env.putAll(overrides);
+            functionEnvironments.put(function.logicalId(), env);
+            all.putAll(env);
+        }
+        sampleLedger = createLedger();
+        all.putAll(localWorkerEnvironment(options.workerSlots(), sampleLedger));
+        all.putAll(overrides);
+        environment = FerryEnv.of(all);
+        findJobQueue(resources);
+
+        Map<String, LocalFunction> functions = new LinkedHashMap<>();
+        List<ApiServer.Route> routes = new ArrayList<>();
+        for (SamTemplate.Route route : template.routes()) {
+            String id = route.function().logicalId();
+            LocalFunction function = functions.computeIfAbsent(id,
+                    key -> LocalFunction.load(route.function(), functionEnvironments.get(key)));
+            routes.add(new ApiServer.Route(route.method(), route.path(), route.stage(), function));
+        }
+        api.serve(routes);
+
+        for (int i = 0; i < options.workers(); i++) {
+            startWorker(Map.of());
+        }
+        up = true;
+        LOG.info("local stack up: API {}, SQS {}, DynamoDB {}, {} worker(s) with {} slot(s) each", api.endpoint(),
+                embeddedSqs.endpoint(), embeddedDynamoDb.endpoint(), options.workers(), options.workerSlots());
+    }
+
+    /**
+     * What the local stack sets for every worker, before {@link Options#environmentOverrides()}:
+     * short leases, heartbeats and retry delays; {@code workerSlots} slots; the {@code sample} job
+     * type; a 1 s long poll, so that closing a worker does not wait out a 20 s one; and 5 s for
+     * running jobs to finish when it closes before they are given back.
+     */
+    static Map<String, String> localWorkerEnvironment(int workerSlots, Path sampleLedger) {
+        Map<String, String> env = new LinkedHashMap<>();
+        // What a job's program needs from the machine (it starts from the worker's environment,
+        // which here is this map, not the JVM's): PATH to find python3 & co, HOME, locale, temp.
+        for (String name : PASSED_TO_JOBS) {
+            String value = System.getenv(name);
+            if (value != null) {
+                env.put(name, value);
+            }
+        }
+        env.put(WorkerConfig.LEASE, "10");
+        env.put(WorkerConfig.HEARTBEAT, "3");
+        env.put(WorkerConfig.RETRY_BASE, "1");
+        env.put(WorkerConfig.RETRY_MAX, "5");
+        env.put(WorkerConfig.WAIT_SECONDS, "1");
+        env.put(WorkerConfig.DRAIN_GRACE, "5");
+        env.put(GpuSlots.ENV_SLOTS, Integer.toString(workerSlots));
+        env.put(CommandJobHandler.ENV_COMMAND_PREFIX + SAMPLE_JOB_TYPE, SampleJob.command());
+        env.put(SampleJob.LEDGER, sampleLedger.toString());
+        return env;
+    }
+
+    /** The job queue is the one the functions send to; its dead-letter queue is its redrive target. */
+    private void findJobQueue(LocalResources resources) {
+        queueUrl = environment.required(FerryEnv.QUEUE_URL);
+        SamTemplate.Queue jobQueue = template.queues().stream()
+                .filter(queue -> resources.queueUrl(queue.logicalId()).equals(queueUrl))
+                .findFirst()
+                .orElseThrow(() -> new TemplateException(FerryEnv.QUEUE_URL + " is " + queueUrl + ", which is none of"
+                        + " the template's queues"));
+        SamTemplate.Redrive redrive = jobQueue.redrive().orElseThrow(() -> new TemplateException(
+                "the job queue " + jobQueue.logicalId() + " has no RedrivePolicy, so failed jobs would never leave it"));
+        deadLetterQueueUrl = resources.queueUrl(redrive.deadLetterQueueLogicalId());
+        maxReceiveCount = redrive.maxReceiveCount();
+    }
+
+    private Path createLedger() {
+        String given = options.environmentOverrides().get(SampleJob.LEDGER);
+        if (given != null) {
+            return Path.of(given);
+        }
+        try {
+            Path ledger = Files.createTempFile("ferry-sample-ledger-", ".txt");
+            started.push(() -> Files.deleteIfExists(ledger));
+            return ledger;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the sample job's ledger file", e);
+        }
+    }
+
+    private <T extends AutoCloseable> T track(T resource) {
+        started.push(resource);
+        return resource;
+    }
+
+    /** The local API, {@code http://localhost:<port>}; routes are also served under the stage. */
+    public URI apiEndpoint() {
+        return api.endpoint();
+    }
+
+    /**
+     * What the handlers and the workers are configured with: {@code AWS_*} pointing at the
+     * emulators, the functions' {@code FERRY_*} variables from the template, the workers' local
+     * settings, and the overrides from {@link Options#environmentOverrides()}. (Each handler gets
+     * only the variables its function declares, with the {@code AWS_*} ones.)
+     */
+    public FerryEnv environment() {
+        return environment;
+    }
+
+    /** URL of the queue jobs are sent to. */
+    public String queueUrl() {
+        return queueUrl;
+    }
+
+    /** URL of the job queue's dead-letter queue. */
+    public String deadLetterQueueUrl() {
+        return deadLetterQueueUrl;
+    }
+
+    /** Name of the job table. */
+    public String tableName() {
+        return environment.required(FerryEnv.TABLE);
+    }
+
+    /** Receives of a job's message before it moves to the dead-letter queue (3 unless overridden). */
+    public int maxReceiveCount() {
+        return maxReceiveCount;
+    }
+
+    /** An SQS client on the embedded ElasticMQ; closed by {@link #close()}. */
+    public SqsClient sqs() {
+        return sqs;
+    }
+
+    /** A DynamoDB client on the embedded DynamoDB Local; closed by {@link #close()}. */
+    public DynamoDbClient dynamoDb() {
+        return dynamoDb;
+    }
+
+    /** The file the sample job appends {@code <jobId> <attempt> start} to, once per run. */
+    public Path sampleLedger() {
+        return sampleLedger;
+    }
+
+    /** The API's routes, e.g. {@code POST /jobs}, for the banner. */
+    List<String> routes() {
+        return template.routes().stream().map(route -> route.method() + " " + route.path()).toList();
+    }
+
+    /** How many workers run with how many slots, and which job types they run. */
+    synchronized String workerSummary() {
+        List<String> types = environment.asMap().keySet().stream()
+                .filter(name -> name.startsWith(CommandJobHandler.ENV_COMMAND_PREFIX))
+                .map(name -> name.substring(CommandJobHandler.ENV_COMMAND_PREFIX.length()).toLowerCase(Locale.ROOT))
+                .sorted()
+                .toList();
+        return workers.size() + " x " + environment.required(GpuSlots.ENV_SLOTS) + " slots; job types "
+                + String.join(", ", types) + " (sample runs " + SampleJob.class.getName() + ")";
+    }
+
+    /**
+     * Starts one more worker, with the local environment plus {@code envOverrides}. Each worker
+     * has its own {@code FERRY_WORKER_ID} ({@code local-1}, {@code local-2}, ...) unless
+     * {@code envOverrides} sets one. {@link #close()} closes it.
+     *
+     * @throws IllegalStateException when the stack is closed
+     */
+    public synchronized Worker startWorker(Map<String, String> envOverrides) {
+        if (closed) {
+            throw new IllegalStateException("the local stack is closed");
+        }
+        Map<String, String> env = new LinkedHashMap<>(environment.asMap());
+        env.put(WorkerConfig.WORKER_ID, "local-" + (++workerCount));
+        env.putAll(envOverrides);
+        Worker worker = Worker.fromEnvironment(env);
+        workers.add(worker);
+        worker.start();
+        return worker;
+    }
+
+    /**
+     * Stops everything, in order: workers (all at once: each stops receiving and finishes or gives
+     * back its jobs), the API, the clients, the emulators. Safe to call twice.
+     */
+    @Override
+    public void close() {
+        List<Worker> toClose;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            toClose = List.copyOf(workers);
+        }
+        RuntimeException failure = closeWorkers(toClose);
+        if (api != null) {
+            failure = close(api, failure);
+        }
+        while (!started.isEmpty()) {
+            failure = close(started.pop(), failure);
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        if (up) {
+            LOG.info("local stack stopped");
+        }
+    }
+
+    /** Closes {@code resource}; returns {@code failure} with this failure added, if any. */
+    private static RuntimeException close(AutoCloseable resource, RuntimeException failure) {
+        try {
+            resource.close();
+            return failure;
+        } catch (Exception e) {
+            return collect(failure, new IllegalStateException("closing " + resource + " failed: " + e, e));
+        }
+    }
+
+    private static RuntimeException collect(RuntimeException failure, RuntimeException next) {
+        if (failure == null) {
+            return next;
+        }
+        failure.addSuppressed(next);
+        return failure;
+    }
+
+    private static RuntimeException closeWorkers(List<Worker> workers) {
+        if (workers.isEmpty()) {
+            return null;
+        }
+        ExecutorService closers = Executors.newFixedThreadPool(workers.size(), ApiServer.daemonThreads("ferry-close-"));
+        try {
+            List<Future<?>> closing = new ArrayList<>();
+            for (Worker worker : workers) {
+                closing.add(closers.submit(worker::close));
+            }
+            RuntimeException failure = null;
+            for (Future<?> future : closing) {
+                try {
+                    future.get();
+                } catch (ExecutionException e) {
+                    failure = collect(failure, new IllegalStateException("closing a worker failed: " + e.getCause(),
+                            e.getCause()));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return new IllegalStateException("interrupted while workers were closing", e);
+                }
+            }
+            return failure;
+        } finally {
+            closers.shutdownNow();
+        }
+    }
+
+    /** How to start a {@link LocalStack}; {@link #builder()} makes one, {@link #defaults()} the default one. */
+    public static final class Options {
+
+        /** The API's port unless set: the one {@code sam local start-api} uses too. */
+        public static final int DEFAULT_API_PORT = 3000;
+        /** Workers started with the stack unless set. */
+        public static final int DEFAULT_WORKERS = 1;
+        /** Job slots per worker unless set (a machine without GPUs has no slots of its own). */
+        public static final int DEFAULT_WORKER_SLOTS = 2;
+
+        private final int apiPort;
+        private final int workers;
+        private final int workerSlots;
+        private final Map<String, String> templateParameters;
+        private final Map<String, String> environmentOverrides;
+        private final Path templatePath;
+
+        private Options(Builder builder) {
+            this.apiPort = builder.apiPort;
+            this.workers = builder.workers;
+            this.workerSlots = builder.workerSlots;
+            this.templateParameters = Map.copyOf(builder.templateParameters);
+            this.environmentOverrides = Map.copyOf(builder.environmentOverrides);
+            this.templatePath = builder.templatePath;
+        }
+
+        /** A builder with every default. */
+        public static Builder builder() {
+            return new Builder();
+        }
+
+        /** Port {@value #DEFAULT_API_PORT}, {@value #DEFAULT_WORKERS} worker, {@value #DEFAULT_WORKER_SLOTS} slots. */
+        public static Options defaults() {
+            return builder().build();
+        }
+
+        /** The API's port; 0 means a free one. */
+        public int apiPort() {
+            return apiPort;
+        }
+
+        /** Workers started with the stack; {@link LocalStack#startWorker} starts more. */
+        public int workers() {
+            return workers;
+        }
+
+        /** Job slots per worker ({@code FERRY_SLOTS}). */
+        public int workerSlots() {
+            return workerSlots;
+        }
+
+        /** Template parameter values, over {@link LocalStack#LOCAL_TEMPLATE_PARAMETERS}. */
+        public Map<String, String> templateParameters() {
+            return templateParameters;
+        }
+
+        /** Environment variables for handlers and workers, over everything the local stack sets. */
+        public Map<String, String> environmentOverrides() {
+            return environmentOverrides;
+        }
+
+        /** The template; when empty, {@code infra/template.yaml} in the working directory or a parent. */
+        public Optional<Path> templatePath() {
+            return Optional.ofNullable(templatePath);
+        }
+
+        /** Builds {@link Options}; every setter checks its value at once. */
+        public static final class Builder {
+            private int apiPort = DEFAULT_API_PORT;
+            private int workers = DEFAULT_WORKERS;
+            private int workerSlots = DEFAULT_WORKER_SLOTS;
+            private Map<String, String> templateParameters = Map.of();
+            private Map<String, String> environmentOverrides = Map.of();
+            private Path templatePath;
+
+            private Builder() {
+            }
+
+            /** The API's port, 0-65535; 0 picks a free one. */
+            public Builder apiPort(int apiPort) {
+                if (apiPort < 0 || apiPort > 65_535) {
+                    throw new IllegalArgumentException("apiPort must be 0-65535, but is " + apiPort);
+                }
+                this.apiPort = apiPort;
+                return this;
+            }
+
+            /** Workers to start with the stack; 0 or more. */
+            public Builder workers(int workers) {
+                if (workers < 0) {
+                    throw new IllegalArgumentException("workers must not be negative, but is " + workers);
+                }
+                this.workers = workers;
+                return this;
+            }
+
+            /** Job slots per worker; 1 or more. */
+            public Builder workerSlots(int workerSlots) {
+                if (workerSlots < 1) {
+                    throw new IllegalArgumentException("workerSlots must be at least 1, but is " + workerSlots);
+                }
+                this.workerSlots = workerSlots;
+                return this;
+            }
+
+            /** Template parameter values, e.g. {@code MaxReceiveCount}; replaces earlier ones. */
+            public Builder templateParameters(Map<String, String> templateParameters) {
+                this.templateParameters = Map.copyOf(templateParameters);
+                return this;
+            }
+
+            /** Environment overrides for handlers and workers; replaces earlier ones. */
+            public Builder environmentOverrides(Map<String, String> environmentOverrides) {
+                this.environmentOverrides = Map.copyOf(environmentOverrides);
+                return this;
+            }
+
+            /** The template to build from. */
+            public Builder templatePath(Path templatePath) {
+                this.templatePath = Objects.requireNonNull(templatePath, "templatePath");
+                return this;
+            }
+
+            public Options build() {
+                return new Options(this);
+            }
+        }
+    }
+}

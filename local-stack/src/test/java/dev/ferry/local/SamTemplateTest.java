@@ -1,0 +1,358 @@
+package dev.ferry.local;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ferry.core.FerryEnv;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link SamTemplate} on the real {@code infra/template.yaml}, and on small templates for its edges. */
+class SamTemplateTest {
+
+    private static final SamTemplate.PseudoParameters LOCAL =
+            new SamTemplate.PseudoParameters("ferry", "us-east-1", "000000000000");
+    private static final Path TEMPLATE = SamTemplate.find(Path.of(""));
+
+    /** Ref gives "ref:<id>", GetAtt "<id>.<attribute>": enough to see what resolved to what. */
+    private static final SamTemplate.ResourceValues NAMED = new SamTemplate.ResourceValues() {
+        @Override
+        public String ref(String logicalId) {
+            return "ref:" + logicalId;
+        }
+
+        @Override
+        public String attribute(String logicalId, String attribute) {
+            return logicalId + "." + attribute;
+        }
+    };
+
+    @TempDir
+    Path temp;
+
+    private static SamTemplate template(Map<String, String> overrides) {
+        return SamTemplate.load(TEMPLATE, overrides, LOCAL);
+    }
+
+    @Test
+    void find_walksUpFromTheModuleToTheRepositoryTemplate() {
+        assertTrue(TEMPLATE.endsWith(Path.of("infra", "template.yaml")), TEMPLATE.toString());
+        TemplateException missing = assertThrows(TemplateException.class, () -> SamTemplate.find(temp));
+        assertTrue(missing.getMessage().contains("no infra/template.yaml in " + temp), missing.getMessage());
+    }
+
+    @Test
+    void routes_areTheFunctionsApiEvents_onTheV1Stage() {
+        List<String> routes = template(Map.of()).routes().stream()
+                .map(r -> r.method() + " " + r.path() + " " + r.stage() + " " + r.function().logicalId() + " "
+                        + r.function().handlerClass() + "::" + r.function().handlerMethod())
+                .toList();
+        assertEquals(List.of(
+                "POST /jobs v1 SubmitJobFunction dev.ferry.functions.SubmitJobHandler::handleRequest",
+                "GET /jobs/{jobId} v1 GetJobFunction dev.ferry.functions.GetJobHandler::handleRequest"), routes);
+    }
+
+    @Test
+    void functions_takeTimeoutMemoryAndEnvironmentFromGlobals() {
+        Map<String, SamTemplate.Function> functions = new HashMap<>();
+        template(Map.of()).functions().forEach(f -> functions.put(f.logicalId(), f));
+        SamTemplate.Function submit = functions.get("SubmitJobFunction");
+        SamTemplate.Function get = functions.get("GetJobFunction");
+        assertEquals(Duration.ofSeconds(25), submit.timeout());
+        assertEquals(1024, submit.memorySizeMb());
+        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.QUEUE_URL, FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.RETENTION_DAYS,
+                FerryEnv.JOB_TYPES), submit.environmentVariableNames());
+        assertEquals(Set.of(FerryEnv.TABLE), get.environmentVariableNames());
+    }
+
+    @Test
+    void jobQueue_redrivesToTheDeadLetterQueue_afterMaxReceiveCountFromItsDefault() {
+        SamTemplate template = template(Map.of());
+        assertEquals(List.of("JobDeadLetterQueue", "JobQueue"),
+                template.queues().stream().map(SamTemplate.Queue::logicalId).toList(), "dead-letter queue first");
+        assertEquals(new SamTemplate.Redrive("JobDeadLetterQueue", 5), template.queue("JobQueue").redrive().orElseThrow());
+        assertTrue(template.queue("JobDeadLetterQueue").redrive().isEmpty());
+        assertEquals("5", template.parameters().get("MaxReceiveCount"));
+    }
+
+    @Test
+    void maxReceiveCountAndVisibilityTimeout_followParameterOverrides() {
+        SamTemplate template = template(Map.of("MaxReceiveCount", "3", "VisibilityTimeoutSeconds", "30"));
+        assertEquals(3, template.queue("JobQueue").redrive().orElseThrow().maxReceiveCount());
+        assertEquals("30", template.queue("JobQueue").attributes().get("VisibilityTimeout"));
+    }
+
+    @Test
+    void parameterOverride_outOfRange_isRefusedNamingTheParameter() {
+        TemplateException error = assertThrows(TemplateException.class,
+                () -> template(Map.of("MaxReceiveCount", "0")));
+        assertTrue(error.getMessage().contains("Parameters.MaxReceiveCount: must be at least 1, but is 0"),
+                error.getMessage());
+        TemplateException notNumber = assertThrows(TemplateException.class,
+                () -> template(Map.of("VisibilityTimeoutSeconds", "soon")));
+        assertTrue(notNumber.getMessage().contains("Parameters.VisibilityTimeoutSeconds: must be a number"),
+                notNumber.getMessage());
+    }
+
+    @Test
+    void parameterOverride_ofAnUndeclaredParameter_isRefused() {
+        TemplateException error = assertThrows(TemplateException.class,
+                () -> template(Map.of("MaxRecieveCount", "3")));
+        assertTrue(error.getMessage().contains("there is no parameter 'MaxRecieveCount' to override"),
+                error.getMessage());
+    }
+
+    @Test
+    void queues_haveTheTemplatesAttributes_andNamesDerivedFromTheStackName() {
+        SamTemplate template = template(Map.of());
+        SamTemplate.Queue jobs = template.queue("JobQueue");
+        assertEquals("ferry-jobs", jobs.name());
+        assertEquals(Map.of("VisibilityTimeout", "120", "ReceiveMessageWaitTimeSeconds", "20",
+                "MaximumMessageSize", "262144", "MessageRetentionPeriod", "1209600"), jobs.attributes());
+        SamTemplate.Queue deadLetters = template.queue("JobDeadLetterQueue");
+        assertEquals("ferry-jobs-dlq", deadLetters.name());
+        assertEquals(Map.of("MessageRetentionPeriod", "1209600"), deadLetters.attributes());
+
+        SamTemplate other = SamTemplate.load(TEMPLATE, Map.of(),
+                new SamTemplate.PseudoParameters("other", "eu-west-1", "123456789012"));
+        assertEquals("other-jobs", other.queue("JobQueue").name());
+    }
+
+    @Test
+    void deadLetterQueue_allowsOnlyTheJobQueueAsItsSource() {
+        SamTemplate.RedriveAllowPolicy policy =
+                template(Map.of()).queue("JobDeadLetterQueue").redriveAllowPolicy().orElseThrow();
+        assertTrue(policy.allows("arn:aws:sqs:us-east-1:000000000000:ferry-jobs"), policy.toString());
+        assertFalse(policy.allows("arn:aws:sqs:us-east-1:000000000000:ferry-other"));
+        assertFalse(policy.allows("arn:aws:sqs:eu-west-1:000000000000:ferry-jobs"));
+    }
+
+    @Test
+    void table_isKeyedByJobId_withTtlOnExpiresAt() {
+        List<SamTemplate.Table> tables = template(Map.of()).tables();
+        assertEquals(1, tables.size());
+        SamTemplate.Table table = tables.get(0);
+        assertEquals("JobsTable", table.logicalId());
+        assertEquals("ferry-jobs", table.name());
+        assertEquals("jobId", table.hashKeyName());
+        assertEquals("S", table.hashKeyType());
+        assertEquals("expiresAt", table.timeToLiveAttribute().orElseThrow());
+    }
+
+    @Test
+    void everyFunctionEnvironmentVariable_hasALocalValue() {
+        SamTemplate template = template(Map.of("JobTypes", "sample,render"));
+        for (SamTemplate.Function function : template.functions()) {
+            Map<String, String> env = template.environment(function.logicalId(), NAMED);
+            assertEquals(function.environmentVariableNames(), env.keySet(), function.logicalId());
+            env.forEach((name, value) -> assertNotNull(value, function.logicalId() + " " + name));
+        }
+        Map<String, String> submit = template.environment("SubmitJobFunction", NAMED);
+        assertEquals("ref:JobsTable", submit.get(FerryEnv.TABLE));
+        assertEquals("ref:JobQueue", submit.get(FerryEnv.QUEUE_URL));
+        assertEquals("30", submit.get(FerryEnv.RETENTION_DAYS));
+        assertEquals("sample,render", submit.get(FerryEnv.JOB_TYPES));
+        assertEquals(template.queue("JobQueue").attributes().get("MaximumMessageSize"),
+                submit.get(FerryEnv.MAX_MESSAGE_BYTES), "the API must refuse what the queue would refuse");
+        assertEquals(Integer.toString(FerryEnv.DEFAULT_MAX_MESSAGE_BYTES), submit.get(FerryEnv.MAX_MESSAGE_BYTES));
+        assertEquals("", template(Map.of()).environment("SubmitJobFunction", NAMED).get(FerryEnv.JOB_TYPES));
+    }
+
+    @Test
+    void policies_grantNamedActionsOnTheTemplatesOwnResources() {
+        Map<String, Object> resources = section(CloudFormationYaml.load(TEMPLATE), "Resources");
+        assertEquals(Set.of("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:SendMessage"),
+                actions(resources, "SubmitJobFunction"));
+        assertEquals(Set.of("dynamodb:GetItem"), actions(resources, "GetJobFunction"));
+        for (String function : List.of("SubmitJobFunction", "GetJobFunction")) {
+            for (Map<String, Object> statement : statements(resources, function)) {
+                Object resource = statement.get("Resource");
+                assertTrue(resource instanceof Map<?, ?> getAtt && getAtt.containsKey("Fn::GetAtt"),
+                        function + " grants on " + resource + ", not on one of the template's resources");
+            }
+        }
+    }
+
+    @Test
+    void functions_runJava21FromTheShadedJar_withSnapStartOnPublishedVersions() {
+        Map<String, Object> globals = section(section(CloudFormationYaml.load(TEMPLATE), "Globals"), "Function");
+        assertEquals("java21", globals.get("Runtime"));
+        assertEquals("live", globals.get("AutoPublishAlias"));
+        assertEquals(Map.of("ApplyOn", "PublishedVersions"), globals.get("SnapStart"));
+        Path jar = TEMPLATE.getParent().resolve((String) globals.get("CodeUri")).normalize();
+        assertEquals(TEMPLATE.getParent().getParent().resolve("functions/target/ferry-functions.jar"), jar);
+    }
+
+    @Test
+    void outputs_nameTheApiQueuesAndTable() {
+        assertEquals(Set.of("ApiUrl", "JobQueueUrl", "JobDeadLetterQueueUrl", "JobsTableName"),
+                section(CloudFormationYaml.load(TEMPLATE), "Outputs").keySet());
+    }
+
+    @Test
+    void shortTags_becomeTheirLongForms() throws URISyntaxException {
+        Path fixture = Path.of(getClass().getResource("/templates/short-tags.yaml").toURI());
+        Map<String, Object> values = section(CloudFormationYaml.load(fixture), "Values");
+        assertEquals(Map.of("Ref", "Param"), values.get("ref"));
+        assertEquals(Map.of("Fn::GetAtt", List.of("Queue", "Arn")), values.get("getAttDotted"));
+        assertEquals(Map.of("Fn::GetAtt", List.of("Queue", "Arn")), values.get("getAttList"));
+        assertEquals(Map.of("Fn::Sub", "${AWS::StackName}-jobs"), values.get("sub"));
+        assertEquals(Map.of("Fn::Sub", List.of("${Name}-${Suffix}", Map.of("Name", Map.of("Ref", "Param"),
+                "Suffix", "dlq"))), values.get("subWithVariables"));
+        assertEquals(Map.of("Fn::If", List.of("IsProd", 1, Map.of("Ref", "AWS::NoValue"))), values.get("if"));
+        assertEquals(Map.of("Fn::Join", List.of(",", List.of("a", Map.of("Ref", "Param")))), values.get("join"));
+        assertEquals(Map.of("Fn::Select", List.of(0, Map.of("Fn::GetAZs", ""))), values.get("select"));
+        assertEquals(Map.of("Fn::FindInMap", List.of("Map", Map.of("Ref", "AWS::Region"), "Key")),
+                values.get("findInMap"));
+        assertEquals(Map.of("Fn::Base64", "text"), values.get("base64"));
+        Map<String, Object> conditions = section(CloudFormationYaml.load(fixture), "Conditions");
+        assertEquals(Map.of("Fn::Not", List.of(Map.of("Condition", "IsProd"))), conditions.get("NotProd"));
+    }
+
+    @Test
+    void sub_resolvesParametersPseudoParametersAttributesVariablesAndEscapes() throws IOException {
+        SamTemplate template = inline("""
+                Parameters:
+                  Suffix: {Type: String, Default: jobs}
+                Resources:
+                  Queue: {Type: AWS::SQS::Queue}
+                  Fn:
+                    Type: AWS::Serverless::Function
+                    Properties:
+                      Handler: example.Handler
+                      Environment:
+                        Variables:
+                          PLAIN: !Sub "${AWS::StackName}-${Suffix}@${AWS::Region}:${AWS::AccountId}/${AWS::Partition}"
+                          RESOURCES: !Sub "${Queue}|${Queue.Arn}|${!Literal}"
+                          VARIABLES: !Sub ["${A}+${B}", {A: !Ref Suffix, B: !GetAtt Queue.QueueName}]
+                """);
+        Map<String, String> env = template.environment("Fn", NAMED);
+        assertEquals("ferry-jobs@us-east-1:000000000000/aws", env.get("PLAIN"));
+        assertEquals("ref:Queue|Queue.Arn|${Literal}", env.get("RESOURCES"));
+        assertEquals("jobs+Queue.QueueName", env.get("VARIABLES"));
+        SamTemplate.Function function = template.functions().get(0);
+        assertEquals(Duration.ofSeconds(3), function.timeout(), "SAM's default");
+        assertEquals("handleRequest", function.handlerMethod());
+        assertEquals("ferry-Queue", template.queue("Queue").name(), "unnamed: <stack>-<logical id>");
+    }
+
+    @Test
+    void intrinsicTheLocalStackCannotEvaluate_isRefusedNamingItAndWhereItIs() throws IOException {
+        SamTemplate template = inline("""
+                Resources:
+                  Fn:
+                    Type: AWS::Serverless::Function
+                    Properties:
+                      Handler: example.Handler::handleRequest
+                      Environment:
+                        Variables:
+                          ZONE: !Select [0, !GetAZs ""]
+                """);
+        TemplateException error = assertThrows(TemplateException.class, () -> template.environment("Fn", NAMED));
+        assertTrue(error.getMessage().contains("Resources.Fn.Properties.Environment.Variables.ZONE: uses Fn::Select"),
+                error.getMessage());
+    }
+
+    @Test
+    void queuePropertyTheLocalStackDoesNotKnow_isRefusedNamingIt() {
+        TemplateException error = assertThrows(TemplateException.class, () -> inline("""
+                Resources:
+                  Fifo:
+                    Type: AWS::SQS::Queue
+                    Properties:
+                      FifoQueue: true
+                """));
+        assertTrue(error.getMessage().contains("Resources.Fifo.Properties.FifoQueue: the local stack does not know"),
+                error.getMessage());
+    }
+
+    @Test
+    void tableWithASortKey_isRefused() {
+        TemplateException error = assertThrows(TemplateException.class, () -> inline("""
+                Resources:
+                  T:
+                    Type: AWS::DynamoDB::Table
+                    Properties:
+                      BillingMode: PAY_PER_REQUEST
+                      AttributeDefinitions: [{AttributeName: a, AttributeType: S}, {AttributeName: b, AttributeType: N}]
+                      KeySchema: [{AttributeName: a, KeyType: HASH}, {AttributeName: b, KeyType: RANGE}]
+                """));
+        assertTrue(error.getMessage().contains("Resources.T.Properties.KeySchema: the local stack builds tables with a"
+                + " single HASH key only"), error.getMessage());
+    }
+
+    @Test
+    void redrivePolicy_mustTargetAQueueOfTheTemplate() {
+        TemplateException error = assertThrows(TemplateException.class, () -> inline("""
+                Resources:
+                  Q:
+                    Type: AWS::SQS::Queue
+                    Properties:
+                      RedrivePolicy:
+                        deadLetterTargetArn: arn:aws:sqs:us-east-1:111111111111:elsewhere
+                        maxReceiveCount: 3
+                """));
+        assertTrue(error.getMessage().contains("Resources.Q.Properties.RedrivePolicy.deadLetterTargetArn: must be"
+                + " !GetAtt <queue>.Arn"), error.getMessage());
+    }
+
+    @Test
+    void duplicateKeys_areRefused_asCloudFormationRefusesThem() {
+        TemplateException error = assertThrows(TemplateException.class, () -> inline("""
+                Resources:
+                  Q: {Type: AWS::SQS::Queue}
+                  Q: {Type: AWS::SQS::Queue}
+                """));
+        assertTrue(error.getMessage().contains("is not valid YAML") && error.getMessage().contains("duplicate key Q"),
+                error.getMessage());
+    }
+
+    private SamTemplate inline(String yaml) throws IOException {
+        Path file = Files.writeString(temp.resolve("template.yaml"), yaml);
+        return SamTemplate.load(file, Map.of(), LOCAL);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> section(Map<String, Object> node, String key) {
+        return (Map<String, Object>) node.get(key);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> statements(Map<String, Object> resources, String function) {
+        List<Map<String, Object>> statements = new ArrayList<>();
+        List<Object> policies = (List<Object>) section(section(resources, function), "Properties").get("Policies");
+        for (Object policy : policies) {
+            statements.addAll((List<Map<String, Object>>) ((Map<String, Object>) policy).get("Statement"));
+        }
+        return statements;
+    }
+
+    private static Set<String> actions(Map<String, Object> resources, String function) {
+        Set<String> actions = new HashSet<>();
+        for (Map<String, Object> statement : statements(resources, function)) {
+            assertEquals("Allow", statement.get("Effect"));
+            Object action = statement.get("Action");
+            if (action instanceof List<?> list) {
+                list.forEach(a -> actions.add((String) a));
+            } else {
+                actions.add((String) action);
+            }
+        }
+        actions.forEach(action -> assertFalse(action.contains("*"), function + " grants a wildcard: " + action));
+        return actions;
+    }
+}
