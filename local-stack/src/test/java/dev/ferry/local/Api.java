@@ -1,0 +1,80 @@
+package dev.ferry.local;
+
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ferry.core.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+
+/** The job API over real HTTP, as a client would call it. */
+final class Api {
+
+    record Response(int status, JsonNode body, HttpResponse<String> raw) {
+        String jobId() {
+            return body.get("jobId").asText();
+        }
+
+        String error() {
+            return body.get("error").asText();
+        }
+    }
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final URI endpoint;
+
+    Api(URI endpoint) {
+        this.endpoint = endpoint;
+    }
+
+    Response submit(String body) {
+        return submit(body, null);
+    }
+
+    Response submit(String body, String idempotencyKey) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(endpoint.resolve("/jobs"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (idempotencyKey != null) {
+            request.header("Idempotency-Key", idempotencyKey);
+        }
+        return send(request.build());
+    }
+
+    Response get(String jobId) {
+        return send(HttpRequest.newBuilder(endpoint.resolve("/jobs/" + jobId)).GET().build());
+    }
+
+    /** Polls the job until it reads {@code status}; fails fast if it reaches another final state. */
+    JsonNode awaitStatus(String jobId, String status, Duration timeout) {
+        AtomicReference<JsonNode> last = new AtomicReference<>();
+        await().atMost(timeout).pollInterval(Duration.ofMillis(100)).until(() -> {
+            JsonNode job = get(jobId).body();
+            last.set(job);
+            String now = job.get("status").asText();
+            if (!now.equals(status) && (now.equals("SUCCEEDED") || now.equals("FAILED"))) {
+                throw new AssertionError("job " + jobId + " reached " + now + " instead of " + status + ": " + job);
+            }
+            return now.equals(status);
+        });
+        return last.get();
+    }
+
+    private Response send(HttpRequest request) {
+        try {
+            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            return new Response(response.statusCode(), Json.parse(response.body()), response);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
