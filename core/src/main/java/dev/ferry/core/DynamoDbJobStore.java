@@ -8,13 +8,17 @@ import static dev.ferry.core.JobTable.JOB_ID;
 import static dev.ferry.core.JobTable.LEASE_EXPIRES_AT;
 import static dev.ferry.core.JobTable.LEASE_MESSAGE_ID;
 import static dev.ferry.core.JobTable.LEASE_OWNER;
+import static dev.ferry.core.JobTable.PREEMPTIONS;
+import static dev.ferry.core.JobTable.REDRIVES;
 import static dev.ferry.core.JobTable.RESULT;
 import static dev.ferry.core.JobTable.STATUS;
 import static dev.ferry.core.JobTable.UPDATED_AT;
 import static dev.ferry.core.JobTable.VERSION;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -28,6 +32,8 @@ import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedExce
 import software.amazon.awssdk.services.dynamodb.model.PutItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.ReturnValue;
 import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionCheckFailure;
+import software.amazon.awssdk.services.dynamodb.model.ScanRequest;
+import software.amazon.awssdk.services.dynamodb.model.ScanResponse;
 import software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.UpdateItemResponse;
 
@@ -55,6 +61,18 @@ public final class DynamoDbJobStore implements JobStore {
     static final String RENEW_UPDATE = "SET #leaseExpiresAt = :leaseUntil";
     static final String FINISH_UPDATE = "SET #status = :to, #updatedAt = :nowIso, #version = #version + :one";
     static final String RELEASE_LEASE = " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId";
+    static final String RELEASE_UPDATE = "SET #status = :to, #updatedAt = :nowIso, #version = #version + :one,"
+            + " #preemptions = if_not_exists(#preemptions, :zero) + :one";
+    /** Operator actions on a failed job: only while it is still FAILED. */
+    static final String FAILED_CONDITION = "attribute_exists(#jobId) AND #status = :failed";
+    static final String REQUEUE_UPDATE = "SET #status = :to, #updatedAt = :nowIso, #version = #version + :one,"
+            + " #redrives = if_not_exists(#redrives, :zero) + :one REMOVE #finishedAt";
+    static final String CANCEL_UPDATE = "SET #status = :to, #updatedAt = :nowIso, #finishedAt = :nowIso,"
+            + " #version = #version + :one";
+    /** What an overview reads: everything but the (large) input and result. */
+    static final List<String> OVERVIEW_ATTRIBUTES = List.of(JOB_ID, JobTable.TYPE, STATUS, ATTEMPTS, PREEMPTIONS,
+            REDRIVES, VERSION, LEASE_OWNER, LEASE_EXPIRES_AT, ERROR, JobTable.CREATED_AT, UPDATED_AT, ENQUEUED_AT,
+            FINISHED_AT);
     static final String ENQUEUED_CONDITION = "attribute_exists(#jobId)";
     static final String ENQUEUED_UPDATE = "SET #enqueuedAt = if_not_exists(#enqueuedAt, :nowIso), #updatedAt = :nowIso";
 
@@ -168,6 +186,69 @@ public final class DynamoDbJobStore implements JobStore {
     @Override
     public boolean fail(Lease lease, String error, Instant now) {
         return finishWithError(lease, JobStatus.FAILED, error, now, ", #finishedAt = :nowIso");
+    }
+
+    @Override
+    public boolean release(Lease lease, Instant now) {
+        Update update = fenced(lease, RELEASE_UPDATE + RELEASE_LEASE)
+                .name("#updatedAt", UPDATED_AT).name("#preemptions", PREEMPTIONS)
+                .name("#leaseExpiresAt", LEASE_EXPIRES_AT).name("#leaseMessageId", LEASE_MESSAGE_ID)
+                .value(":to", s(JobStatus.QUEUED.name()))
+                .value(":nowIso", s(now.toString()))
+                .value(":one", n(1))
+                .value(":zero", n(0));
+        return apply(update);
+    }
+
+    @Override
+    public boolean requeueFailed(String jobId, Instant now) {
+        return apply(new Update(jobId, REQUEUE_UPDATE, FAILED_CONDITION)
+                .name("#jobId", JOB_ID).name("#status", STATUS).name("#updatedAt", UPDATED_AT)
+                .name("#version", VERSION).name("#redrives", REDRIVES).name("#finishedAt", FINISHED_AT)
+                .value(":failed", s(JobStatus.FAILED.name()))
+                .value(":to", s(JobStatus.QUEUED.name()))
+                .value(":nowIso", s(now.toString()))
+                .value(":one", n(1))
+                .value(":zero", n(0)));
+    }
+
+    @Override
+    public boolean cancelFailed(String jobId, Instant now) {
+        return apply(new Update(jobId, CANCEL_UPDATE, FAILED_CONDITION)
+                .name("#jobId", JOB_ID).name("#status", STATUS).name("#updatedAt", UPDATED_AT)
+                .name("#version", VERSION).name("#finishedAt", FINISHED_AT)
+                .value(":failed", s(JobStatus.FAILED.name()))
+                .value(":to", s(JobStatus.CANCELLED.name()))
+                .value(":nowIso", s(now.toString()))
+                .value(":one", n(1)));
+    }
+
+    @Override
+    public ScanResult scan(int maxItems) {
+        Map<String, String> names = new HashMap<>();
+        List<String> placeholders = new ArrayList<>();
+        for (String attribute : OVERVIEW_ATTRIBUTES) {
+            names.put("#" + attribute, attribute);
+            placeholders.add("#" + attribute);
+        }
+        List<Job> jobs = new ArrayList<>();
+        Map<String, AttributeValue> startKey = null;
+        do {
+            ScanResponse page = dynamoDb.scan(ScanRequest.builder()
+                    .tableName(tableName)
+                    .projectionExpression(String.join(", ", placeholders))
+                    .expressionAttributeNames(names)
+                    .exclusiveStartKey(startKey)
+                    .build());
+            for (Map<String, AttributeValue> item : page.items()) {
+                if (jobs.size() == maxItems) {
+                    return new ScanResult(jobs, true);
+                }
+                jobs.add(JobTable.SCHEMA.mapToItem(item));
+            }
+            startKey = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
+        } while (startKey != null);
+        return new ScanResult(jobs, false);
     }
 
     private boolean finishWithError(Lease lease, JobStatus to, String error, Instant now, String extraSet) {

@@ -18,6 +18,8 @@ public final class Job {
     private final String idempotencyKey;
     private final JobStatus status;
     private final int attempts;
+    private final int preemptions;
+    private final int redrives;
     private final long version;
     private final String leaseOwner;
     private final Long leaseExpiresAt;
@@ -38,6 +40,8 @@ public final class Job {
         this.idempotencyKey = b.idempotencyKey;
         this.status = b.status;
         this.attempts = b.attempts == null ? 0 : b.attempts;
+        this.preemptions = b.preemptions == null ? 0 : b.preemptions;
+        this.redrives = b.redrives == null ? 0 : b.redrives;
         this.version = b.version == null ? 0 : b.version;
         this.leaseOwner = b.leaseOwner;
         this.leaseExpiresAt = b.leaseExpiresAt;
@@ -58,7 +62,7 @@ public final class Job {
     public Builder toBuilder() {
         return new Builder()
                 .jobId(jobId).type(type).input(input).requestHash(requestHash).idempotencyKey(idempotencyKey)
-                .status(status).attempts(attempts).version(version)
+                .status(status).attempts(attempts).preemptions(preemptions).redrives(redrives).version(version)
                 .leaseOwner(leaseOwner).leaseExpiresAt(leaseExpiresAt).leaseMessageId(leaseMessageId)
                 .result(result).error(error)
                 .createdAt(createdAt).updatedAt(updatedAt).enqueuedAt(enqueuedAt).finishedAt(finishedAt)
@@ -75,6 +79,10 @@ public final class Job {
     public JobStatus status() { return status; }
     /** How many times a worker has claimed this job. */
     public int attempts() { return attempts; }
+    /** How many times a run was given back because its machine went away (not a failure). */
+    public int preemptions() { return preemptions; }
+    /** How many times an operator sent this job back from FAILED to the queue. */
+    public int redrives() { return redrives; }
     /** The fencing token. */
     public long version() { return version; }
     public String leaseOwner() { return leaseOwner; }
@@ -109,7 +117,8 @@ public final class Job {
     public boolean equals(Object o) {
         if (this == o) return true;
         if (!(o instanceof Job other)) return false;
-        return attempts == other.attempts && version == other.version
+        return attempts == other.attempts && version == other.version && preemptions == other.preemptions
+                && redrives == other.redrives
                 && jobId.equals(other.jobId) && Objects.equals(type, other.type)
                 && Objects.equals(input, other.input) && Objects.equals(requestHash, other.requestHash)
                 && Objects.equals(idempotencyKey, other.idempotencyKey) && status == other.status
@@ -140,6 +149,8 @@ public final class Job {
         private String idempotencyKey;
         private JobStatus status;
         private Integer attempts;
+        private Integer preemptions;
+        private Integer redrives;
         private Long version;
         private String leaseOwner;
         private Long leaseExpiresAt;
@@ -159,6 +170,8 @@ public final class Job {
         public Builder idempotencyKey(String v) { this.idempotencyKey = v; return this; }
         public Builder status(JobStatus v) { this.status = v; return this; }
         public Builder attempts(Integer v) { this.attempts = v; return this; }
+        public Builder preemptions(Integer v) { this.preemptions = v; return this; }
+        public Builder redrives(Integer v) { this.redrives = v; return this; }
         public Builder version(Long v) { this.version = v; return this; }
         public Builder leaseOwner(String v) { this.leaseOwner = v; return this; }
         public Builder leaseExpiresAt(Long v) { this.leaseExpiresAt = v; return this; }

@@ -9,10 +9,12 @@ public enum JobStatus {
     /** Finished with a result. Final. */
     SUCCEEDED,
     /** Out of attempts: its message is in the dead-letter queue and {@code error} says why. */
-    FAILED;
+    FAILED,
+    /** Discarded by an operator from the admin page. Final. */
+    CANCELLED;
 
     /** No worker will run a job in this state again on its own. */
     public boolean isFinal() {
-        return this == SUCCEEDED || this == FAILED;
+        return this == SUCCEEDED || this == FAILED || this == CANCELLED;
     }
 }

@@ -36,6 +36,28 @@ public interface JobStore {
     /** RUNNING → FAILED with the error (out of attempts), if the lease holds. */
     boolean fail(Lease lease, String error, Instant now);
 
+    /**
+     * RUNNING → QUEUED without a failure, if the lease holds: the run was given back because its
+     * machine is going away. Counts a preemption; the last error stays as it was.
+     */
+    boolean release(Lease lease, Instant now);
+
+    /** FAILED → QUEUED for another round of attempts (an operator's retry or redrive); counts a redrive. */
+    boolean requeueFailed(String jobId, Instant now);
+
+    /** FAILED → CANCELLED: an operator discarded the job. */
+    boolean cancelFailed(String jobId, Instant now);
+
+    /**
+     * Up to {@code maxItems} records, without their input and result (for overviews). A full
+     * read of the table: for the admin page, not for a request path.
+     */
+    ScanResult scan(int maxItems);
+
+    /** What {@link #scan} found, and whether it stopped at the limit. */
+    record ScanResult(java.util.List<Job> jobs, boolean truncated) {
+    }
+
     /** Outcome of {@link #create}. */
     sealed interface CreateResult {
         Job job();

@@ -26,6 +26,8 @@ public final class JobTable {
     public static final String STATUS = "status";
     public static final String ATTEMPTS = "attempts";
     public static final String VERSION = "version";
+    public static final String PREEMPTIONS = "preemptions";
+    public static final String REDRIVES = "redrives";
     public static final String LEASE_OWNER = "leaseOwner";
     public static final String LEASE_EXPIRES_AT = "leaseExpiresAt";
     public static final String LEASE_MESSAGE_ID = "leaseMessageId";
@@ -48,6 +50,9 @@ public final class JobTable {
             .addAttribute(EnhancedType.of(JobStatus.class), a -> a.name(STATUS).getter(Job::status)
                     .setter(Job.Builder::status).attributeConverter(EnumAttributeConverter.create(JobStatus.class)))
             .addAttribute(Integer.class, a -> a.name(ATTEMPTS).getter(Job::attempts).setter(Job.Builder::attempts))
+            .addAttribute(Integer.class, a -> a.name(PREEMPTIONS).getter(Job::preemptions)
+                    .setter(Job.Builder::preemptions))
+            .addAttribute(Integer.class, a -> a.name(REDRIVES).getter(Job::redrives).setter(Job.Builder::redrives))
             .addAttribute(Long.class, a -> a.name(VERSION).getter(Job::version).setter(Job.Builder::version))
             .addAttribute(String.class, a -> a.name(LEASE_OWNER).getter(Job::leaseOwner).setter(Job.Builder::leaseOwner))
             .addAttribute(Long.class, a -> a.name(LEASE_EXPIRES_AT).getter(Job::leaseExpiresAt)

@@ -198,4 +198,33 @@ class DynamoDbJobStoreTest {
         assertTrue(dynamoDb.last(GetItemRequest.class).consistentRead());
         assertEquals(queued(), job);
     }
+
+    @Test
+    void release_givesTheJobBackWithoutAFailure_countingAPreemption_fenced() {
+        store.release(new Lease("01JOB", "w1", 3L), NOW);
+
+        UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
+        assertEquals("attribute_exists(#jobId) AND #status = :running AND #leaseOwner = :owner"
+                + " AND #version = :token", update.conditionExpression());
+        assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one,"
+                + " #preemptions = if_not_exists(#preemptions, :zero) + :one"
+                + " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId", update.updateExpression());
+        assertEquals("QUEUED", update.expressionAttributeValues().get(":to").s());
+        assertFalse(update.expressionAttributeNames().containsValue("error"));
+    }
+
+    @Test
+    void requeueAndCancel_onlyTouchAJobThatIsStillFailed() {
+        store.requeueFailed("01JOB", NOW);
+        UpdateItemRequest requeue = dynamoDb.last(UpdateItemRequest.class);
+        assertEquals("attribute_exists(#jobId) AND #status = :failed", requeue.conditionExpression());
+        assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one,"
+                + " #redrives = if_not_exists(#redrives, :zero) + :one REMOVE #finishedAt", requeue.updateExpression());
+        assertEquals("QUEUED", requeue.expressionAttributeValues().get(":to").s());
+
+        store.cancelFailed("01JOB", NOW);
+        UpdateItemRequest cancel = dynamoDb.last(UpdateItemRequest.class);
+        assertEquals("attribute_exists(#jobId) AND #status = :failed", cancel.conditionExpression());
+        assertEquals("CANCELLED", cancel.expressionAttributeValues().get(":to").s());
+    }
 }

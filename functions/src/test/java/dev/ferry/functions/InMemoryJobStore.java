@@ -117,6 +117,48 @@ final class InMemoryJobStore implements JobStore {
         return finish(lease, JobStatus.FAILED, null, error, now);
     }
 
+    @Override
+    public synchronized boolean release(Lease lease, Instant now) {
+        checkAvailable();
+        if (!holds(lease)) {
+            return false;
+        }
+        jobs.computeIfPresent(lease.jobId(), (id, j) -> j.toBuilder().status(JobStatus.QUEUED).leaseOwner(null)
+                .leaseExpiresAt(null).leaseMessageId(null).version(j.version() + 1)
+                .preemptions(j.preemptions() + 1).updatedAt(now).build());
+        return true;
+    }
+
+    @Override
+    public synchronized boolean requeueFailed(String jobId, Instant now) {
+        return fromFailed(jobId, j -> j.toBuilder().status(JobStatus.QUEUED).redrives(j.redrives() + 1)
+                .finishedAt(null).version(j.version() + 1).updatedAt(now).build());
+    }
+
+    @Override
+    public synchronized boolean cancelFailed(String jobId, Instant now) {
+        return fromFailed(jobId, j -> j.toBuilder().status(JobStatus.CANCELLED).finishedAt(now)
+                .version(j.version() + 1).updatedAt(now).build());
+    }
+
+    private boolean fromFailed(String jobId, java.util.function.UnaryOperator<Job> change) {
+        checkAvailable();
+        Job job = jobs.get(jobId);
+        if (job == null || job.status() != JobStatus.FAILED) {
+            return false;
+        }
+        jobs.put(jobId, change.apply(job));
+        return true;
+    }
+
+    @Override
+    public ScanResult scan(int maxItems) {
+        checkAvailable();
+        List<Job> all = new ArrayList<>(jobs.values());
+        boolean truncated = all.size() > maxItems;
+        return new ScanResult(truncated ? all.subList(0, maxItems) : all, truncated);
+    }
+
     private synchronized boolean finish(Lease lease, JobStatus to, String result, String error, Instant now) {
         checkAvailable();
         if (!holds(lease)) {

@@ -138,4 +138,53 @@ class JobStoreIT {
         assertThrows(IllegalStateException.class, () -> store.markEnqueued(missing, T0));
         assertTrue(store.get(missing).isEmpty());
     }
+
+    @Test
+    void release_returnsTheJobWithoutAFailure_andTheNextClaimRunsIt() {
+        Job job = newJob();
+        Lease lease = claim(job, "w1", T0);
+
+        assertTrue(store.release(lease, T0.plusSeconds(1)));
+        assertFalse(store.release(lease, T0.plusSeconds(2)));
+        Job released = store.get(job.jobId()).orElseThrow();
+        assertEquals(JobStatus.QUEUED, released.status());
+        assertEquals(1, released.preemptions());
+        assertEquals(null, released.error());
+        claim(job, "w2", T0.plusSeconds(3));
+    }
+
+    @Test
+    void requeueAndCancel_actOnlyOnFailedJobs() {
+        Job job = newJob();
+        Lease lease = claim(job, "w1", T0);
+        assertFalse(store.requeueFailed(job.jobId(), T0), "a running job is not requeued");
+        store.fail(lease, "boom", T0.plusSeconds(1));
+
+        assertTrue(store.requeueFailed(job.jobId(), T0.plusSeconds(2)));
+        Job requeued = store.get(job.jobId()).orElseThrow();
+        assertEquals(JobStatus.QUEUED, requeued.status());
+        assertEquals(1, requeued.redrives());
+        assertEquals(1, requeued.attempts(), "attempt history is kept");
+        assertFalse(store.cancelFailed(job.jobId(), T0.plusSeconds(3)), "a queued job is not cancelled");
+
+        Lease again = claim(job, "w2", T0.plusSeconds(4));
+        store.fail(again, "boom again", T0.plusSeconds(5));
+        assertTrue(store.cancelFailed(job.jobId(), T0.plusSeconds(6)));
+        assertEquals(JobStatus.CANCELLED, store.get(job.jobId()).orElseThrow().status());
+        assertInstanceOf(JobStore.NotClaimable.class,
+                store.claim(job.jobId(), "w3", "m", T0.plusSeconds(99), T0.plusSeconds(7)));
+    }
+
+    @Test
+    void scan_readsRecordsWithoutTheirPayloads() {
+        Job job = newJob();
+
+        JobStore.ScanResult result = store.scan(100_000);
+
+        Job seen = result.jobs().stream().filter(j -> j.jobId().equals(job.jobId())).findFirst().orElseThrow();
+        assertEquals(JobStatus.QUEUED, seen.status());
+        assertEquals(null, seen.input());
+        assertEquals(1, store.scan(1).jobs().size());
+        assertTrue(store.scan(1).truncated());
+    }
 }

@@ -130,5 +130,9 @@ class ZombieWorkerIT {
             return table.retryLater(lease, error, now);
         }
         @Override public boolean fail(Lease lease, String error, Instant now) { return table.fail(lease, error, now); }
+        @Override public boolean release(Lease lease, Instant now) { return table.release(lease, now); }
+        @Override public boolean requeueFailed(String jobId, Instant now) { return table.requeueFailed(jobId, now); }
+        @Override public boolean cancelFailed(String jobId, Instant now) { return table.cancelFailed(jobId, now); }
+        @Override public ScanResult scan(int maxItems) { return table.scan(maxItems); }
     }
 }
