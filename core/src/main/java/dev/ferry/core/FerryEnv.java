@@ -20,6 +20,8 @@ public final class FerryEnv {
     public static final String TABLE = "FERRY_TABLE";
     /** URL of the SQS queue jobs are sent to. */
     public static final String QUEUE_URL = "FERRY_QUEUE_URL";
+    /** URL of the job queue's dead-letter queue (the admin function). */
+    public static final String DLQ_URL = "FERRY_DLQ_URL";
     /** Largest message the queue accepts, in bytes; a larger job is refused with 413. */
     public static final String MAX_MESSAGE_BYTES = "FERRY_MAX_MESSAGE_BYTES";
     /** How long a job record is kept after it was created (DynamoDB TTL), in days. */

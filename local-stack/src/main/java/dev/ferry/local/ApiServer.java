@@ -130,8 +130,8 @@ public final class ApiServer implements AutoCloseable {
     /**
      * Starts serving the routes with {@value #DEFAULT_THREADS} threads.
      *
-     * @throws IllegalArgumentException when two routes have the same method and path, or a path
-     *     uses a greedy parameter ({@code {proxy+}})
+     * @throws IllegalArgumentException when two routes have the same method and path, or a greedy
+     *     parameter ({@code {proxy+}}) is not a path's last segment
      * @throws IllegalStateException when it serves already
      */
     public synchronized void serve(List<Route> routes) {
@@ -151,8 +151,8 @@ public final class ApiServer implements AutoCloseable {
      * @param port the port; 0 for a free one
      * @param routes what to serve
      * @throws PortInUseException when the port is taken
-     * @throws IllegalArgumentException when two routes have the same method and path, or a path
-     *     uses a greedy parameter ({@code {proxy+}})
+     * @throws IllegalArgumentException when two routes have the same method and path, or a greedy
+     *     parameter ({@code {proxy+}}) is not a path's last segment
      */
     public static ApiServer start(int port, List<Route> routes) {
         ApiServer api = bind(port);
@@ -422,7 +422,7 @@ public final class ApiServer implements AutoCloseable {
         /** Literal segments before parameters, position by position: /jobs/stats before /jobs/{jobId}. */
         static final Comparator<Resource> SPECIFICITY = (a, b) -> {
             for (int i = 0; i < Math.min(a.segments.size(), b.segments.size()); i++) {
-                int order = Boolean.compare(isParameter(a.segments.get(i)), isParameter(b.segments.get(i)));
+                int order = Integer.compare(rank(a.segments.get(i)), rank(b.segments.get(i)));
                 if (order != 0) {
                     return order;
                 }
@@ -430,12 +430,20 @@ public final class ApiServer implements AutoCloseable {
             return 0;
         };
 
+        /** Literal before {name} before {name+}. */
+        private static int rank(String segment) {
+            return isGreedy(segment) ? 2 : isParameter(segment) ? 1 : 0;
+        }
+
         static List<Resource> group(List<Route> routes) {
             Map<String, Resource> byPath = new LinkedHashMap<>();
             for (Route route : routes) {
-                if (route.path().contains("+}")) {
-                    throw new IllegalArgumentException("greedy path parameter in " + route.path() + ": the local API"
-                            + " serves {name} parameters only");
+                List<String> segments = pathSegments(route.path());
+                for (int i = 0; i < segments.size() - 1; i++) {
+                    if (isGreedy(segments.get(i))) {
+                        throw new IllegalArgumentException("greedy path parameter in " + route.path()
+                                + " is not the last segment, which API Gateway does not allow either");
+                    }
                 }
                 Resource resource = byPath.computeIfAbsent(route.stage() + " " + route.path(),
                         key -> new Resource(route.path(), route.stage(), pathSegments(route.path()), new LinkedHashMap<>()));
@@ -450,14 +458,28 @@ public final class ApiServer implements AutoCloseable {
             return segment.startsWith("{") && segment.endsWith("}");
         }
 
+        /** {@code {proxy+}}: one or more segments, as API Gateway's greedy path variable. */
+        private static boolean isGreedy(String segment) {
+            return segment.startsWith("{") && segment.endsWith("+}");
+        }
+
         /** The match of these requested segments; {@code path} is the event's path for them. */
         Match match(List<String> requested, String path) {
-            if (requested.size() != segments.size()) {
+            boolean greedy = !segments.isEmpty() && isGreedy(segments.get(segments.size() - 1));
+            if (greedy ? requested.size() < segments.size() : requested.size() != segments.size()) {
                 return null;
             }
             Map<String, String> parameters = new LinkedHashMap<>();
             for (int i = 0; i < segments.size(); i++) {
                 String segment = segments.get(i);
+                if (greedy && i == segments.size() - 1) {
+                    List<String> rest = new ArrayList<>();
+                    for (String part : requested.subList(i, requested.size())) {
+                        rest.add(decodePathSegment(part));
+                    }
+                    parameters.put(segment.substring(1, segment.length() - 2), String.join("/", rest));
+                    break;
+                }
                 String value = decodePathSegment(requested.get(i));
                 if (isParameter(segment)) {
                     parameters.put(segment.substring(1, segment.length() - 1), value);

@@ -2,6 +2,7 @@ package dev.ferry.local;
 
 import dev.ferry.core.AwsClients;
 import dev.ferry.core.FerryEnv;
+import dev.ferry.functions.AdminToken;
 import dev.ferry.worker.CommandJobHandler;
 import dev.ferry.worker.GpuSlots;
 import dev.ferry.worker.Worker;
@@ -11,8 +12,10 @@ import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -128,6 +131,8 @@ public final class LocalStack implements AutoCloseable {
         aws.put(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB, embeddedDynamoDb.endpoint().toString());
         aws.put(FerryEnv.AWS_ACCESS_KEY_ID, "local");
         aws.put(FerryEnv.AWS_SECRET_ACCESS_KEY, "local");
+        // The admin API's token: Secrets Manager's job in AWS; here a fresh random one per start.
+        aws.put(AdminToken.TOKEN, newAdminToken());
         aws.putAll(overrides);
         FerryEnv clientEnv = FerryEnv.of(aws);
         sqs = track(AwsClients.sqs(clientEnv));
@@ -193,6 +198,17 @@ public final class LocalStack implements AutoCloseable {
         env.put(CommandJobHandler.ENV_COMMAND_PREFIX + SAMPLE_JOB_TYPE, SampleJob.command());
         env.put(SampleJob.LEDGER, sampleLedger.toString());
         return env;
+    }
+
+    private static String newAdminToken() {
+        byte[] bytes = new byte[24];
+        new SecureRandom().nextBytes(bytes);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    }
+
+    /** The token the admin API accepts ({@code Authorization: Bearer <token>}). */
+    public String adminToken() {
+        return environment.required(AdminToken.TOKEN);
     }
 
     /** The job queue is the one the functions send to; its dead-letter queue is its redrive target. */

@@ -386,13 +386,30 @@ class ApiServerTest {
     }
 
     @Test
-    void duplicateRoutes_andGreedyParameters_areRefused() {
+    void duplicateRoutes_andGreedyParametersBeforeTheEnd_areRefused() {
         LocalFunction f = function("F", new Recorder());
         IllegalArgumentException duplicate = assertThrows(IllegalArgumentException.class, () -> ApiServer.start(0,
                 List.of(new ApiServer.Route("GET", "/a", "v1", f), new ApiServer.Route("GET", "/a", "v1", f))));
         assertEquals("two routes for GET /a", duplicate.getMessage());
         assertThrows(IllegalArgumentException.class,
-                () -> ApiServer.start(0, List.of(new ApiServer.Route("GET", "/{proxy+}", "v1", f))));
+                () -> ApiServer.start(0, List.of(new ApiServer.Route("GET", "/{proxy+}/x", "v1", f))));
+    }
+
+    @Test
+    void greedyParameter_takesTheRestOfThePath_andLosesToLiteralsAndPlainParameters() throws Exception {
+        Recorder greedy = new Recorder();
+        Recorder literal = new Recorder();
+        ApiServer server = serve(
+                new ApiServer.Route("ANY", "/admin/{proxy+}", "v1", function("AdminFunction", greedy)),
+                new ApiServer.Route("GET", "/admin/api/overview", "v1", function("OverviewFunction", literal)));
+
+        assertEquals(200, send(server, "POST", "/admin/api/jobs/j%2F1/retry", "{}").statusCode());
+        assertEquals(200, send(server, "GET", "/admin/api/overview", null).statusCode());
+
+        assertEquals(Map.of("proxy", "api/jobs/j/1/retry"), greedy.event.get().getPathParameters());
+        assertEquals("/admin/{proxy+}", greedy.event.get().getResource());
+        assertEquals("/admin/api/overview", literal.event.get().getPath());
+        assertEquals(404, send(server, "GET", "/admin", null).statusCode(), "a greedy parameter needs a segment");
     }
 
     @Test

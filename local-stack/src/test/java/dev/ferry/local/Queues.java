@@ -34,17 +34,28 @@ final class Queues {
                 .get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE));
     }
 
-    /** Receives everything visible in a queue, puts it straight back, and returns the job ids. */
+    /** Receives everything visible in a queue, puts it all straight back, and returns the job ids. */
     static List<String> peekJobIds(SqsClient sqs, String queueUrl) {
         List<String> ids = new ArrayList<>();
-        List<Message> messages = sqs.receiveMessage(r -> r.queueUrl(queueUrl).maxNumberOfMessages(10)
-                .waitTimeSeconds(1)).messages();
-        for (Message message : messages) {
-            ids.add(JobMessage.parse(message.body()).jobId());
-            sqs.changeMessageVisibility(ChangeMessageVisibilityRequest.builder().queueUrl(queueUrl)
-                    .receiptHandle(message.receiptHandle()).visibilityTimeout(0).build());
+        List<Message> held = new ArrayList<>();
+        try {
+            while (true) {
+                List<Message> batch = sqs.receiveMessage(r -> r.queueUrl(queueUrl).maxNumberOfMessages(10)
+                        .visibilityTimeout(10).waitTimeSeconds(held.isEmpty() ? 1 : 0)).messages();
+                if (batch.isEmpty()) {
+                    return ids;
+                }
+                for (Message message : batch) {
+                    held.add(message);
+                    ids.add(JobMessage.parse(message.body()).jobId());
+                }
+            }
+        } finally {
+            for (Message message : held) {
+                sqs.changeMessageVisibility(ChangeMessageVisibilityRequest.builder().queueUrl(queueUrl)
+                        .receiptHandle(message.receiptHandle()).visibilityTimeout(0).build());
+            }
         }
-        return ids;
     }
 
     /** How many times the sample job started for this job id, from the ledger it appends to. */

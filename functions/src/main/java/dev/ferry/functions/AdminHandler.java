@@ -1,0 +1,205 @@
+package dev.ferry.functions;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ferry.core.AwsClients;
+import dev.ferry.core.DynamoDbJobStore;
+import dev.ferry.core.FerryEnv;
+import dev.ferry.core.JobIds;
+import dev.ferry.core.Json;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
+
+/**
+ * {@code /admin}: the operator's page and the JSON API behind it.
+ *
+ * <p>{@code GET /admin} serves the page itself, static HTML with no data in it. Every
+ * {@code /admin/api/...} call needs {@code Authorization: Bearer <admin token>}; without it, 401.
+ */
+public final class AdminHandler implements RequestHandler<APIGatewayProxyRequestEvent, APIGatewayProxyResponseEvent> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(AdminHandler.class);
+    private static final Pattern JOB_ACTION = Pattern.compile("api/jobs/([^/]+)/(retry|discard)");
+    static final String PAGE = loadPage();
+
+    private final AdminService service;
+    private final AdminToken token;
+
+    public AdminHandler() {
+        this(System.getenv());
+    }
+
+    public AdminHandler(Map<String, String> environment) {
+        this(FerryEnv.of(environment));
+    }
+
+    private AdminHandler(FerryEnv env) {
+        this(AdminService.fromEnvironment(env, AwsClients.sqs(env),
+                        DynamoDbJobStore.fromEnvironment(AwsClients.dynamoDb(env), env)),
+                AdminToken.fromEnvironment(env, () -> SecretsManagerClient.builder()
+                        .httpClient(UrlConnectionHttpClient.create())
+                        .region(Region.of(env.required(FerryEnv.AWS_REGION)))
+                        .build()));
+    }
+
+    AdminHandler(AdminService service, AdminToken token) {
+        this.service = service;
+        this.token = token;
+    }
+
+    @Override
+    public APIGatewayProxyResponseEvent handleRequest(APIGatewayProxyRequestEvent event, Context context) {
+        String route = route(event);
+        String method = Optional.ofNullable(event.getHttpMethod()).orElse("GET").toUpperCase(java.util.Locale.ROOT);
+        if (route.isEmpty()) {
+            return method.equals("GET") ? page() : ApiResponses.error(405, "the admin page is GET /admin");
+        }
+        if (!route.startsWith("api/")) {
+            return ApiResponses.error(404, "no admin route " + method + " /admin/" + route);
+        }
+        if (!token.accepts(Requests.header(event, "Authorization"))) {
+            return ApiResponses.json(401, Json.MAPPER.createObjectNode().put("error",
+                            "the admin API needs the header Authorization: Bearer <admin token>"),
+                    Map.of("WWW-Authenticate", "Bearer realm=\"ferry-admin\""));
+        }
+        try {
+            return dispatch(method, route, event);
+        } catch (ApiException e) {
+            return ApiResponses.error(e);
+        } catch (SdkException e) {
+            LOG.warn("admin {} /admin/{} failed: {}", method, route, e.toString());
+            return ApiResponses.error(503, "SQS or DynamoDB did not answer; try again: " + e.getMessage());
+        }
+    }
+
+    private APIGatewayProxyResponseEvent dispatch(String method, String route, APIGatewayProxyRequestEvent event) {
+        switch (method + " " + route) {
+            case "GET api/overview":
+                return ApiResponses.json(200, service.overview());
+            case "GET api/redrive":
+                return ApiResponses.json(200, service.latestRedrive().orElseGet(() ->
+                        Json.MAPPER.createObjectNode().put("status", "NONE")));
+            case "POST api/redrive":
+                return redrive(event);
+            case "DELETE api/redrive":
+                service.cancelRedrive();
+                return ApiResponses.json(200, Json.MAPPER.createObjectNode().put("status", "CANCELLING"));
+            default:
+                break;
+        }
+        Matcher action = JOB_ACTION.matcher(route);
+        if (action.matches()) {
+            if (!method.equals("POST")) {
+                return ApiResponses.error(405, "use POST /admin/" + route);
+            }
+            String jobId = action.group(1);
+            if (!JobIds.looksLikeId(jobId)) {
+                return ApiResponses.error(404, "no job with id \"" + jobId + "\"");
+            }
+            if (action.group(2).equals("discard")) {
+                return ApiResponses.json(200, service.discard(jobId));
+            }
+            ObjectNode result = service.retry(List.of(jobId));
+            if (result.get("retried").isEmpty()) {
+                JsonNode skipped = result.get("skipped").get(0);
+                int status = skipped.get("reason").asText().equals("no such job") ? 404 : 409;
+                return ApiResponses.error(status, "job " + jobId + " was not retried: " + skipped.get("reason").asText());
+            }
+            return ApiResponses.json(202, result);
+        }
+        return ApiResponses.error(404, "no admin route " + method + " /admin/" + route);
+    }
+
+    /** Without a body: the whole DLQ (202, a move task). With {@code {"jobIds": [...]}}: just those jobs. */
+    private APIGatewayProxyResponseEvent redrive(APIGatewayProxyRequestEvent event) {
+        String body = Requests.body(event);
+        if (body == null || body.isBlank()) {
+            AdminService.RedriveStarted started = service.redriveAll();
+            return ApiResponses.json(202, Json.MAPPER.createObjectNode()
+                    .put("taskHandle", started.taskHandle())
+                    .put("status", "RUNNING")
+                    .put("requeuedJobs", started.requeuedJobs()));
+        }
+        JsonNode request;
+        try {
+            request = Json.parse(body);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest("request body is not valid JSON: " + e.getMessage());
+        }
+        JsonNode ids = request.get("jobIds");
+        if (ids == null || !ids.isArray() || ids.isEmpty()) {
+            throw ApiException.badRequest("field \"jobIds\" must be a non-empty array of job ids"
+                    + " (or send no body to redrive the whole dead-letter queue)");
+        }
+        List<String> jobIds = new ArrayList<>();
+        for (JsonNode id : ids) {
+            if (!id.isTextual() || !JobIds.looksLikeId(id.asText())) {
+                throw ApiException.badRequest("field \"jobIds\" holds " + id + ", which is not a job id");
+            }
+            jobIds.add(id.asText());
+        }
+        if (jobIds.size() > AdminService.FAILED_JOBS_SHOWN) {
+            throw ApiException.badRequest("field \"jobIds\" holds " + jobIds.size() + " ids; at most "
+                    + AdminService.FAILED_JOBS_SHOWN + " per call (use Redrive DLQ for everything)");
+        }
+        return ApiResponses.json(200, service.retry(jobIds));
+    }
+
+    /** The part of the path after {@code /admin/}: from {proxy+} behind API Gateway, else from the path. */
+    static String route(APIGatewayProxyRequestEvent event) {
+        Map<String, String> parameters = event.getPathParameters();
+        if (parameters != null && parameters.get("proxy") != null) {
+            return trimSlashes(parameters.get("proxy"));
+        }
+        String path = Optional.ofNullable(event.getPath()).orElse("");
+        int at = path.indexOf("/admin");
+        return at < 0 ? "" : trimSlashes(path.substring(at + "/admin".length()));
+    }
+
+    private static String trimSlashes(String text) {
+        return text.replaceAll("^/+|/+$", "");
+    }
+
+    private static APIGatewayProxyResponseEvent page() {
+        return new APIGatewayProxyResponseEvent()
+                .withStatusCode(200)
+                .withHeaders(Map.of(
+                        "Content-Type", "text/html; charset=utf-8",
+                        "Cache-Control", "no-store",
+                        "Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; "
+                                + "style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; "
+                                + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+                        "X-Content-Type-Options", "nosniff",
+                        "Referrer-Policy", "no-referrer"))
+                .withBody(PAGE);
+    }
+
+    private static String loadPage() {
+        try (InputStream in = AdminHandler.class.getResourceAsStream("/admin/index.html")) {
+            if (in == null) {
+                throw new IllegalStateException("admin/index.html is missing from the functions jar");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,398 @@
+package dev.ferry.functions;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ferry.core.FerryEnv;
+import dev.ferry.core.Job;
+import dev.ferry.core.JobMessage;
+import dev.ferry.core.JobStatus;
+import dev.ferry.core.JobStore;
+import dev.ferry.core.Json;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.model.ChangeMessageVisibilityBatchRequestEntry;
+import software.amazon.awssdk.services.sqs.model.ListMessageMoveTasksResultEntry;
+import software.amazon.awssdk.services.sqs.model.Message;
+import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
+
+/**
+ * What the admin page does, knowing nothing of Lambda: an overview of queues and jobs, a redrive
+ * of the whole dead-letter queue (an SQS message move task), and per-job retry and discard.
+ *
+ * <p>A job in the DLQ reads FAILED, and a worker treats a FAILED job's message as a finished
+ * duplicate. So every way back to work first turns the record to QUEUED (conditional on it still
+ * being FAILED), and only then lets a message reach the queue.
+ */
+public final class AdminService {
+
+    private static final Logger LOG = LoggerFactory.getLogger(AdminService.class);
+    /** How many records an overview reads at most. */
+    public static final String SCAN_LIMIT = "FERRY_ADMIN_SCAN_LIMIT";
+    public static final int DEFAULT_SCAN_LIMIT = 10_000;
+    static final int FAILED_JOBS_SHOWN = 100;
+    static final int RECENT_JOBS_SHOWN = 20;
+    static final int INPUT_SHOWN_CHARS = 2_000;
+    /** Messages a DLQ search looks through at most, for one retry or discard. */
+    static final int DLQ_SEARCH_LIMIT = 1_000;
+    static final Duration DLQ_SEARCH_HIDE = Duration.ofSeconds(30);
+    private static final Pattern VARIABLE_PARTS = Pattern.compile(
+            "\\b[0-9A-HJKMNP-TV-Z]{26}\\b|\\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\b|\\d+");
+
+    private final SqsClient sqs;
+    private final JobStore store;
+    private final String queueUrl;
+    private final String deadLetterQueueUrl;
+    private final Clock clock;
+    private final int scanLimit;
+    private String deadLetterQueueArn;
+
+    public AdminService(SqsClient sqs, JobStore store, String queueUrl, String deadLetterQueueUrl, Clock clock,
+                        int scanLimit) {
+        this.sqs = Objects.requireNonNull(sqs, "sqs");
+        this.store = Objects.requireNonNull(store, "store");
+        this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
+        this.deadLetterQueueUrl = Objects.requireNonNull(deadLetterQueueUrl, "deadLetterQueueUrl");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.scanLimit = scanLimit;
+    }
+
+    public static AdminService fromEnvironment(FerryEnv env, SqsClient sqs, JobStore store) {
+        return new AdminService(sqs, store, env.required(FerryEnv.QUEUE_URL), env.required(FerryEnv.DLQ_URL),
+                Clock.systemUTC(), env.intValue(SCAN_LIMIT, DEFAULT_SCAN_LIMIT));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Overview
+
+    public ObjectNode overview() {
+        Instant now = clock.instant();
+        ObjectNode out = Json.MAPPER.createObjectNode();
+        ObjectNode queues = out.putObject("queues");
+        queues.set("jobs", depth(queueUrl));
+        queues.set("deadLetter", depth(deadLetterQueueUrl));
+
+        JobStore.ScanResult scan = store.scan(scanLimit);
+        Map<JobStatus, Integer> counts = new EnumMap<>(JobStatus.class);
+        for (JobStatus status : JobStatus.values()) {
+            counts.put(status, 0);
+        }
+        scan.jobs().forEach(job -> counts.merge(job.status(), 1, Integer::sum));
+        ObjectNode byStatus = out.putObject("jobsByStatus");
+        counts.forEach((status, n) -> byStatus.put(status.name(), n));
+        out.put("scannedJobs", scan.jobs().size());
+        out.put("jobsByStatusTruncated", scan.truncated());
+
+        Optional<Job> oldest = scan.jobs().stream().filter(j -> j.status() == JobStatus.QUEUED && j.createdAt() != null)
+                .min(Comparator.comparing(Job::createdAt));
+        if (oldest.isPresent()) {
+            out.putObject("oldestWaitingJob")
+                    .put("jobId", oldest.get().jobId())
+                    .put("createdAt", oldest.get().createdAt().toString())
+                    .put("ageSeconds", Math.max(0, Duration.between(oldest.get().createdAt(), now).toSeconds()));
+        } else {
+            out.putNull("oldestWaitingJob");
+        }
+
+        List<Job> failed = scan.jobs().stream().filter(j -> j.status() == JobStatus.FAILED)
+                .sorted(Comparator.comparing(AdminService::updated).reversed()).toList();
+        ArrayNode failedJobs = out.putArray("failedJobs");
+        for (Job job : failed.subList(0, Math.min(failed.size(), FAILED_JOBS_SHOWN))) {
+            failedJobs.add(failedJob(job));
+        }
+        out.put("failedJobsTotal", failed.size());
+        out.set("failureGroups", groups(failed));
+
+        ArrayNode recent = out.putArray("recentJobs");
+        scan.jobs().stream().sorted(Comparator.comparing(AdminService::updated).reversed()).limit(RECENT_JOBS_SHOWN)
+                .forEach(job -> recent.addObject().put("jobId", job.jobId()).put("type", job.type())
+                        .put("status", job.status().name()).put("attempts", job.attempts())
+                        .put("updatedAt", String.valueOf(job.updatedAt())));
+
+        Optional<ObjectNode> redrive = latestRedrive();
+        if (redrive.isPresent()) {
+            out.set("redrive", redrive.get());
+        } else {
+            out.putNull("redrive");
+        }
+        out.put("generatedAt", now.toString());
+        return out;
+    }
+
+    private static Instant updated(Job job) {
+        return job.updatedAt() == null ? Instant.EPOCH : job.updatedAt();
+    }
+
+    private ObjectNode depth(String url) {
+        Map<QueueAttributeName, String> a = sqs.getQueueAttributes(r -> r.queueUrl(url).attributeNames(
+                QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
+                QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE,
+                QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED)).attributes();
+        return Json.MAPPER.createObjectNode()
+                .put("url", url)
+                .put("visible", Integer.parseInt(a.getOrDefault(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, "0")))
+                .put("inFlight", Integer.parseInt(
+                        a.getOrDefault(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE, "0")))
+                .put("delayed", Integer.parseInt(
+                        a.getOrDefault(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED, "0")));
+    }
+
+    private ObjectNode failedJob(Job summary) {
+        // The scan leaves the input out; read it for the jobs shown.
+        String input = store.get(summary.jobId()).map(Job::input).orElse(null);
+        boolean truncated = input != null && input.length() > INPUT_SHOWN_CHARS;
+        return Json.MAPPER.createObjectNode()
+                .put("jobId", summary.jobId())
+                .put("type", summary.type())
+                .put("attempts", summary.attempts())
+                .put("redrives", summary.redrives())
+                .put("error", summary.error())
+                .put("createdAt", String.valueOf(summary.createdAt()))
+                .put("updatedAt", String.valueOf(summary.updatedAt()))
+                .put("input", truncated ? input.substring(0, INPUT_SHOWN_CHARS) + "…" : input)
+                .put("inputTruncated", truncated);
+    }
+
+    /** Failures with the same error once ids and numbers are taken out, largest group first. */
+    static ArrayNode groups(List<Job> failed) {
+        Map<String, List<String>> byError = new LinkedHashMap<>();
+        for (Job job : failed) {
+            byError.computeIfAbsent(errorGroup(job.error()), e -> new ArrayList<>()).add(job.jobId());
+        }
+        ArrayNode groups = Json.MAPPER.createArrayNode();
+        byError.entrySet().stream()
+                .sorted(Comparator.comparing((Map.Entry<String, List<String>> e) -> e.getValue().size()).reversed())
+                .forEach(e -> {
+                    ObjectNode group = groups.addObject().put("error", e.getKey()).put("count", e.getValue().size());
+                    ArrayNode ids = group.putArray("jobIds");
+                    e.getValue().forEach(ids::add);
+                });
+        return groups;
+    }
+
+    static String errorGroup(String error) {
+        if (error == null || error.isBlank()) {
+            return "(no error recorded)";
+        }
+        String firstLine = error.strip().lines().findFirst().orElse("");
+        String shape = VARIABLE_PARTS.matcher(firstLine).replaceAll("#");
+        return shape.length() > 300 ? shape.substring(0, 300) + "…" : shape;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Redrive of the whole DLQ
+
+    /** The result of {@link #redriveAll}. */
+    public record RedriveStarted(String taskHandle, int requeuedJobs) {
+    }
+
+    /**
+     * Turns every FAILED job back to QUEUED (keeping its attempt history), then starts an SQS
+     * message move task from the DLQ back to the job queue. New message ids do not matter: the
+     * workers deduplicate by the job id inside the message.
+     *
+     * @throws ApiException 409 if a move task is already running
+     */
+    public RedriveStarted redriveAll() {
+        Optional<ListMessageMoveTasksResultEntry> running = latestTask().filter(t -> "RUNNING".equals(t.status()));
+        if (running.isPresent()) {
+            throw new ApiException(409, "a redrive is already running (task " + running.get().taskHandle()
+                    + "); wait for it or cancel it");
+        }
+        int requeued = 0;
+        Instant now = clock.instant();
+        for (Job job : store.scan(scanLimit).jobs()) {
+            if (job.status() == JobStatus.FAILED && store.requeueFailed(job.jobId(), now)) {
+                requeued++;
+            }
+        }
+        try {
+            String handle = sqs.startMessageMoveTask(r -> r.sourceArn(deadLetterQueueArn())).taskHandle();
+            LOG.info("redrive started: task {}, {} failed job(s) queued again", handle, requeued);
+            return new RedriveStarted(handle, requeued);
+        } catch (SdkException e) {
+            LOG.warn("redrive could not start after {} job(s) were queued again: {}", requeued, e.toString());
+            throw new ApiException(503, requeued + " failed job(s) now read QUEUED, but the message move task could"
+                    + " not start; start the redrive again to move their messages: " + e.getMessage());
+        }
+    }
+
+    /** The latest move task out of the DLQ, as the page shows it. */
+    public Optional<ObjectNode> latestRedrive() {
+        return latestTask().map(task -> {
+            ObjectNode node = Json.MAPPER.createObjectNode()
+                    .put("status", task.status())
+                    .put("approximateNumberOfMessagesMoved", task.approximateNumberOfMessagesMoved());
+            if (task.taskHandle() != null) {
+                node.put("taskHandle", task.taskHandle());
+            }
+            if (task.approximateNumberOfMessagesToMove() != null) {
+                node.put("approximateNumberOfMessagesToMove", task.approximateNumberOfMessagesToMove());
+            }
+            if (task.failureReason() != null) {
+                node.put("failureReason", task.failureReason());
+            }
+            if (task.startedTimestamp() != null) {
+                node.put("startedAt", Instant.ofEpochMilli(task.startedTimestamp()).toString());
+            }
+            return node;
+        });
+    }
+
+    /**
+     * Stops the running move task; messages moved already stay moved.
+     *
+     * @throws ApiException 409 if none is running
+     */
+    public void cancelRedrive() {
+        ListMessageMoveTasksResultEntry task = latestTask().filter(t -> "RUNNING".equals(t.status()))
+                .orElseThrow(() -> new ApiException(409, "no redrive is running"));
+        sqs.cancelMessageMoveTask(r -> r.taskHandle(task.taskHandle()));
+        LOG.info("redrive {} cancelled", task.taskHandle());
+    }
+
+    private Optional<ListMessageMoveTasksResultEntry> latestTask() {
+        return sqs.listMessageMoveTasks(r -> r.sourceArn(deadLetterQueueArn()).maxResults(1)).results().stream()
+                .findFirst();
+    }
+
+    private synchronized String deadLetterQueueArn() {
+        if (deadLetterQueueArn == null) {
+            deadLetterQueueArn = sqs.getQueueAttributes(r -> r.queueUrl(deadLetterQueueUrl)
+                    .attributeNames(QueueAttributeName.QUEUE_ARN)).attributes().get(QueueAttributeName.QUEUE_ARN);
+        }
+        return deadLetterQueueArn;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // One job, or a selection
+
+    /**
+     * Sends the chosen failed jobs back to work: each reads QUEUED again (history kept), gets a
+     * fresh message, and its old message leaves the DLQ. Jobs that are not FAILED are skipped and
+     * say why.
+     */
+    public ObjectNode retry(List<String> jobIds) {
+        ObjectNode out = Json.MAPPER.createObjectNode();
+        ArrayNode retried = out.putArray("retried");
+        ArrayNode skipped = out.putArray("skipped");
+        Set<String> sent = new HashSet<>();
+        Instant now = clock.instant();
+        for (String jobId : new LinkedHashSet<>(jobIds)) {
+            Optional<Job> job = store.get(jobId);
+            if (job.isEmpty()) {
+                skipped.addObject().put("jobId", jobId).put("reason", "no such job");
+                continue;
+            }
+            if (!store.requeueFailed(jobId, now)) {
+                skipped.addObject().put("jobId", jobId).put("reason", "not FAILED but "
+                        + store.get(jobId).map(j -> j.status().name()).orElse("gone"));
+                continue;
+            }
+            Job record = job.get();
+            try {
+                sqs.sendMessage(r -> r.queueUrl(queueUrl).messageBody(
+                        new JobMessage(record.jobId(), record.type(), Json.parse(record.input())).toJson()));
+            } catch (SdkException e) {
+                skipped.addObject().put("jobId", jobId).put("reason", "reads QUEUED, but its message could not be"
+                        + " sent; use Redrive DLQ to move its dead-lettered message back: " + e.getMessage());
+                continue;
+            }
+            sent.add(jobId);
+            retried.add(jobId);
+        }
+        out.put("deadLetterMessagesRemoved", sent.isEmpty() ? 0 : removeFromDeadLetterQueue(sent));
+        LOG.info("retried {} job(s), skipped {}", retried.size(), skipped.size());
+        return out;
+    }
+
+    /**
+     * Discards a failed job: it reads CANCELLED and its message leaves the DLQ. A copy that
+     * escapes the search (or comes back by a later redrive) is deleted unrun by the workers,
+     * because CANCELLED is final.
+     *
+     * @throws ApiException 404 for an unknown job, 409 for a job that is not FAILED
+     */
+    public ObjectNode discard(String jobId) {
+        Job job = store.get(jobId).orElseThrow(() -> new ApiException(404, "no job with id \"" + jobId + "\""));
+        if (!store.cancelFailed(jobId, clock.instant())) {
+            throw new ApiException(409, "job " + jobId + " is " + store.get(jobId).map(j -> j.status().name())
+                    .orElse(job.status().name()) + ", not FAILED: only a failed job can be discarded");
+        }
+        int removed = removeFromDeadLetterQueue(Set.of(jobId));
+        LOG.info("job {} discarded, {} dead-letter message(s) removed", jobId, removed);
+        return JobView.of(store.get(jobId).orElseThrow()).put("deadLetterMessagesRemoved", removed);
+    }
+
+    /**
+     * Looks through the DLQ for messages of these jobs and deletes them. Every other message it
+     * received is made visible again right away, untouched. Bounded by {@link #DLQ_SEARCH_LIMIT}.
+     */
+    int removeFromDeadLetterQueue(Set<String> jobIds) {
+        List<Message> others = new ArrayList<>();
+        int removed = 0;
+        int seen = 0;
+        try {
+            while (seen < DLQ_SEARCH_LIMIT) {
+                List<Message> batch = sqs.receiveMessage(r -> r.queueUrl(deadLetterQueueUrl).maxNumberOfMessages(10)
+                        .waitTimeSeconds(1).visibilityTimeout((int) DLQ_SEARCH_HIDE.toSeconds())).messages();
+                if (batch.isEmpty()) {
+                    break;
+                }
+                seen += batch.size();
+                for (Message message : batch) {
+                    if (jobIds.contains(jobIdOf(message))) {
+                        sqs.deleteMessage(r -> r.queueUrl(deadLetterQueueUrl).receiptHandle(message.receiptHandle()));
+                        removed++;
+                    } else {
+                        others.add(message);
+                    }
+                }
+            }
+        } finally {
+            release(others);
+        }
+        return removed;
+    }
+
+    private static String jobIdOf(Message message) {
+        try {
+            return JobMessage.parse(message.body()).jobId();
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private void release(List<Message> messages) {
+        for (int from = 0; from < messages.size(); from += 10) {
+            List<ChangeMessageVisibilityBatchRequestEntry> entries = new ArrayList<>();
+            List<Message> chunk = messages.subList(from, Math.min(messages.size(), from + 10));
+            for (int i = 0; i < chunk.size(); i++) {
+                entries.add(ChangeMessageVisibilityBatchRequestEntry.builder().id(Integer.toString(i))
+                        .receiptHandle(chunk.get(i).receiptHandle()).visibilityTimeout(0).build());
+            }
+            try {
+                sqs.changeMessageVisibilityBatch(r -> r.queueUrl(deadLetterQueueUrl).entries(entries));
+            } catch (SdkException e) {
+                LOG.warn("could not make {} dead-letter message(s) visible again; they reappear within {}: {}",
+                        entries.size(), DLQ_SEARCH_HIDE, e.toString());
+            }
+        }
+    }
+}

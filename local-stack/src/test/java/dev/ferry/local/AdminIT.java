@@ -1,0 +1,195 @@
+package dev.ferry.local;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ferry.core.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The admin API through HTTP on the local stack: failed jobs come back by a DLQ redrive (an SQS
+ * message move task), by a per-job retry, by a selection; a discarded job reads CANCELLED and
+ * leaves the DLQ; nothing works without the token.
+ */
+class AdminIT {
+
+    private static final Duration FINISH = Duration.ofSeconds(60);
+    private static LocalStack stack;
+    private static Api api;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() {
+        stack = LocalStack.start(LocalStack.Options.builder().apiPort(0).workers(1).workerSlots(2)
+                .environmentOverrides(Map.of("FERRY_WAIT_SECONDS", "1")).build());
+        api = new Api(stack.apiEndpoint());
+    }
+
+    @AfterAll
+    static void stop() {
+        stack.close();
+    }
+
+    private record Reply(int status, JsonNode body) {
+    }
+
+    private Reply admin(String method, String path, String body, String token) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(stack.apiEndpoint().resolve("/admin/api/" + path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body));
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        try {
+            HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            return new Reply(response.statusCode(), Json.parse(response.body()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private Reply admin(String method, String path, String body) {
+        return admin(method, path, body, stack.adminToken());
+    }
+
+    /** Jobs that fail every attempt they get locally (3), then succeed on their next one. */
+    private List<String> failedJobs(String... outputs) {
+        int limit = stack.maxReceiveCount();
+        List<String> jobIds = java.util.Arrays.stream(outputs).map(output -> api.submit(
+                "{\"type\":\"sample\",\"input\":{\"failTimes\":" + limit + ",\"output\":\"" + output + "\"}}").jobId())
+                .toList();
+        for (String jobId : jobIds) {
+            api.awaitStatus(jobId, "FAILED", FINISH);
+        }
+        await().atMost(FINISH).pollInterval(Duration.ofMillis(200))
+                .until(() -> Queues.peekJobIds(stack.sqs(), stack.deadLetterQueueUrl()).containsAll(jobIds));
+        return jobIds;
+    }
+
+    private String failedJob(String output) {
+        return failedJobs(output).get(0);
+    }
+
+    private static boolean listed(JsonNode overview, String jobId) {
+        for (JsonNode job : overview.get("failedJobs")) {
+            if (job.get("jobId").asText().equals(jobId)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Test
+    void everyApiRoute_needsTheToken_butThePageLoads() throws Exception {
+        assertEquals(401, admin("GET", "overview", null, null).status());
+        assertEquals(401, admin("GET", "overview", null, "wrong-token-wrong-token").status());
+        assertEquals(401, admin("POST", "redrive", null, null).status());
+        assertEquals(401, admin("POST", "jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S6/discard", null, null).status());
+        HttpResponse<String> page = http.send(HttpRequest.newBuilder(stack.apiEndpoint().resolve("/admin")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, page.statusCode());
+        assertTrue(page.body().contains("Redrive DLQ"));
+        assertFalse(page.body().contains(stack.adminToken()), "the page carries no secret");
+    }
+
+    @Test
+    void failedJob_redrivenFromTheDlq_runsAgainAndSucceeds_keepingItsHistory() {
+        String jobId = failedJob("back from the dead");
+        JsonNode before = admin("GET", "overview", null).body();
+        assertTrue(listed(before, jobId), before.toString());
+        assertTrue(before.get("queues").get("deadLetter").get("visible").asInt() >= 1);
+
+        Reply started = admin("POST", "redrive", null);
+
+        assertEquals(202, started.status(), started.body().toString());
+        assertTrue(started.body().get("requeuedJobs").asInt() >= 1);
+        JsonNode done = api.awaitStatus(jobId, "SUCCEEDED", FINISH);
+        assertEquals(stack.maxReceiveCount() + 1, done.get("attempts").asInt(), "history kept: " + done);
+        assertEquals("back from the dead", done.get("result").get("output").asText());
+        await().atMost(FINISH).pollInterval(Duration.ofMillis(200)).until(() ->
+                admin("GET", "redrive", null).body().get("status").asText().equals("COMPLETED"));
+        assertFalse(listed(admin("GET", "overview", null).body(), jobId));
+    }
+
+    @Test
+    void retryOneJob_sendsOnlyItBack_andTakesItsMessageOutOfTheDlq() {
+        List<String> jobs = failedJobs("retried", "left alone");
+        String retried = jobs.get(0);
+        String left = jobs.get(1);
+
+        Reply reply = admin("POST", "jobs/" + retried + "/retry", null);
+
+        assertEquals(202, reply.status(), reply.body().toString());
+        assertEquals(1, reply.body().get("deadLetterMessagesRemoved").asInt());
+        api.awaitStatus(retried, "SUCCEEDED", FINISH);
+        assertEquals("FAILED", api.get(left).body().get("status").asText());
+        List<String> inDlq = Queues.peekJobIds(stack.sqs(), stack.deadLetterQueueUrl());
+        assertFalse(inDlq.contains(retried), inDlq.toString());
+        assertTrue(inDlq.contains(left), inDlq.toString());
+        assertEquals(409, admin("POST", "jobs/" + retried + "/retry", null).status(), "only a FAILED job");
+    }
+
+    @Test
+    void discard_marksTheJobCancelled_andItsDlqMessageIsGone() {
+        String jobId = failedJob("discarded");
+
+        Reply reply = admin("POST", "jobs/" + jobId + "/discard", null);
+
+        assertEquals(200, reply.status(), reply.body().toString());
+        assertEquals("CANCELLED", reply.body().get("status").asText());
+        assertEquals(1, reply.body().get("deadLetterMessagesRemoved").asInt());
+        assertEquals("CANCELLED", api.get(jobId).body().get("status").asText());
+        assertFalse(Queues.peekJobIds(stack.sqs(), stack.deadLetterQueueUrl()).contains(jobId));
+        assertEquals(409, admin("POST", "jobs/" + jobId + "/discard", null).status());
+    }
+
+    @Test
+    void selectionRedrive_retriesTheChosenJobs_andSaysWhichItSkipped() {
+        List<String> jobs = failedJobs("a", "b");
+        String a = jobs.get(0);
+        String b = jobs.get(1);
+        String done = api.submit("{\"type\":\"sample\",\"input\":{}}").jobId();
+        api.awaitStatus(done, "SUCCEEDED", FINISH);
+
+        Reply reply = admin("POST", "redrive", "{\"jobIds\":[\"" + a + "\",\"" + b + "\",\"" + done + "\"]}");
+
+        assertEquals(200, reply.status(), reply.body().toString());
+        assertEquals(2, reply.body().get("retried").size());
+        assertEquals(done, reply.body().get("skipped").get(0).get("jobId").asText());
+        assertTrue(reply.body().get("skipped").get(0).get("reason").asText().contains("SUCCEEDED"));
+        api.awaitStatus(a, "SUCCEEDED", FINISH);
+        api.awaitStatus(b, "SUCCEEDED", FINISH);
+        assertEquals(400, admin("POST", "redrive", "{\"jobIds\":[\"nope\"]}").status());
+    }
+
+    @Test
+    void overview_groupsFailuresByError_andCountsJobsByStatus() {
+        failedJobs("grouped-1", "grouped-2");
+
+        JsonNode overview = admin("GET", "overview", null).body();
+
+        assertTrue(overview.get("jobsByStatus").get("FAILED").asInt() >= 2);
+        JsonNode group = overview.get("failureGroups").get(0);
+        assertTrue(group.get("count").asInt() >= 2, overview.get("failureGroups").toString());
+        assertTrue(group.get("error").asText().contains("failing on purpose"), group.toString());
+        JsonNode failed = overview.get("failedJobs").get(0);
+        assertTrue(failed.get("input").asText().contains("failTimes"), failed.toString());
+        assertTrue(overview.get("queues").get("jobs").has("inFlight"));
+    }
+}

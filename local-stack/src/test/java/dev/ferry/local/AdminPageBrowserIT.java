@@ -1,0 +1,115 @@
+package dev.ferry.local;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The admin page in a real headless Chromium: sign in with the token, see the failed job, click
+ * "Redrive DLQ", watch the move task's progress and the job reach SUCCEEDED. Screenshots go to
+ * {@code local-stack/target/screenshots/}.
+ *
+ * <p>Needs Debian's {@code chromium} and {@code chromium-driver} ({@code .ci/run} installs them).
+ * Without them the test is skipped, and says so, except under CI where it fails.
+ */
+class AdminPageBrowserIT {
+
+    private static final Path CHROMIUM = Path.of(System.getenv().getOrDefault("FERRY_CHROMIUM", "/usr/bin/chromium"));
+    private static final Path CHROMEDRIVER =
+            Path.of(System.getenv().getOrDefault("FERRY_CHROMEDRIVER", "/usr/bin/chromedriver"));
+    private static final Path SCREENSHOTS = Path.of("target", "screenshots");
+    private static final Duration FINISH = Duration.ofSeconds(60);
+
+    private static LocalStack stack;
+    private static WebDriver browser;
+    private static Path profile;
+
+    @BeforeAll
+    static void start() throws IOException {
+        boolean present = Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
+        if (!present && "true".equals(System.getenv("CI"))) {
+            throw new IllegalStateException("CI needs " + CHROMIUM + " and " + CHROMEDRIVER
+                    + " for the admin page's browser test: apt-get install chromium chromium-driver");
+        }
+        Assumptions.assumeTrue(present, "skipped: no " + CHROMIUM + " / " + CHROMEDRIVER
+                + " (apt-get install chromium chromium-driver)");
+        stack = LocalStack.start(LocalStack.Options.builder().apiPort(0).workers(1).workerSlots(2)
+                .environmentOverrides(Map.of("FERRY_WAIT_SECONDS", "1")).build());
+        profile = Files.createTempDirectory("ferry-chromium-");
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM.toFile());
+        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-quic", "--no-first-run", "--window-size=1360,1100", "--user-data-dir=" + profile);
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
+        browser = new ChromeDriver(service, options);
+        Files.createDirectories(SCREENSHOTS);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (browser != null) {
+            browser.quit();
+        }
+        if (stack != null) {
+            stack.close();
+        }
+    }
+
+    private static void screenshot(String name) throws IOException {
+        File shot = ((ChromeDriver) browser).getScreenshotAs(OutputType.FILE);
+        Files.copy(shot.toPath(), SCREENSHOTS.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    @Test
+    void operator_signsIn_seesTheFailedJob_redrivesTheDlq_andWatchesItSucceed() throws IOException {
+        Api api = new Api(stack.apiEndpoint());
+        String jobId = api.submit("{\"type\":\"sample\",\"input\":{\"failTimes\":" + stack.maxReceiveCount()
+                + ",\"output\":\"rendered.png\"}}").jobId();
+        api.awaitStatus(jobId, "FAILED", FINISH);
+        WebDriverWait wait = new WebDriverWait(browser, FINISH, Duration.ofMillis(200));
+
+        browser.get(stack.apiEndpoint() + "/admin");
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("token")))
+                .sendKeys(stack.adminToken());
+        browser.findElement(By.id("login-submit")).click();
+
+        By failedRow = By.cssSelector("tr[data-job='" + jobId + "']");
+        wait.until(ExpectedConditions.presenceOfElementLocated(failedRow));
+        assertTrue(browser.findElement(failedRow).getText().contains("failing on purpose"),
+                browser.findElement(failedRow).getText());
+        wait.until(d -> Integer.parseInt(d.findElement(By.id("dlq-visible")).getText()) >= 1);
+        screenshot("admin-failed.png");
+
+        wait.until(ExpectedConditions.elementToBeClickable(By.id("redrive"))).click();
+
+        wait.until(d -> List.of("RUNNING", "COMPLETED").contains(d.findElement(By.id("redrive-state")).getText()));
+        By recentStatus = By.cssSelector("tr[data-recent='" + jobId + "'] .pill");
+        wait.until(ExpectedConditions.textToBe(recentStatus, "SUCCEEDED"));
+        wait.until(ExpectedConditions.textToBe(By.id("redrive-state"), "COMPLETED"));
+        assertTrue(browser.findElements(failedRow).isEmpty(), "the job left the failed list");
+        assertEquals("SUCCEEDED", api.get(jobId).body().get("status").asText());
+        screenshot("admin-redriven.png");
+    }
+}
