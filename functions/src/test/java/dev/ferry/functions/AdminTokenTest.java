@@ -51,4 +51,32 @@ class AdminTokenTest {
         assertFalse(e.getMessage().contains("tiny-secret"));
         assertEquals(-1, token.toString().indexOf(TOKEN));
     }
+
+    @Test
+    void aRotatedSecret_isReadAgain_butAtMostEveryFiveMinutes() {
+        java.util.concurrent.atomic.AtomicReference<String> secret = new java.util.concurrent.atomic.AtomicReference<>(TOKEN);
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<java.time.Instant> now =
+                new java.util.concurrent.atomic.AtomicReference<>(java.time.Instant.parse("2026-11-22T10:00:00Z"));
+        java.time.Clock clock = new java.time.Clock() {
+            @Override public java.time.ZoneId getZone() { return java.time.ZoneOffset.UTC; }
+            @Override public java.time.Clock withZone(java.time.ZoneId zone) { return this; }
+            @Override public java.time.Instant instant() { return now.get(); }
+        };
+        AdminToken rotating = new AdminToken(() -> {
+            reads.incrementAndGet();
+            return secret.get();
+        }, clock, true);
+        String rotated = "rotated-admin-token-9876543210";
+        secret.set(rotated);
+
+        assertFalse(rotating.accepts("Bearer " + rotated), "a fresh copy is not read again");
+        assertEquals(1, reads.get());
+        now.set(now.get().plusSeconds(301));
+        assertTrue(rotating.accepts("Bearer " + rotated));
+        assertEquals(2, reads.get());
+        assertFalse(rotating.accepts("Bearer " + TOKEN), "the old token no longer works");
+        assertFalse(rotating.accepts("Bearer guess-guess-guess-guess"));
+        assertEquals(2, reads.get(), "wrong guesses do not hammer Secrets Manager");
+    }
 }
