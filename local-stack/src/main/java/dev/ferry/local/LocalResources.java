@@ -27,7 +27,11 @@ import software.amazon.awssdk.services.sqs.model.QueueDoesNotExistException;
  * unless it already is.
  *
  * <p>It is also the local answer to {@code Ref} and {@code Fn::GetAtt} of those resources, so the
- * functions' environments can be resolved from the template.
+ * functions' environments can be resolved from the template. A reference to a resource the local
+ * stack does not create (the admin token's secret, say) resolves to a placeholder shaped like the
+ * real value: an ARN for a Secrets Manager secret, {@code <stack>-<logical id>} otherwise. Nothing
+ * local can use it; it only lets the environment resolve (locally, {@code FERRY_ADMIN_TOKEN} stands
+ * in for the secret).
  *
  * <p>ElasticMQ rejects {@code RedriveAllowPolicy}, so it is checked here instead, as SQS would
  * check it: a queue whose dead-letter queue does not allow it as a source fails to be created.
@@ -36,10 +40,14 @@ public final class LocalResources implements SamTemplate.ResourceValues {
 
     private static final Logger LOG = LoggerFactory.getLogger(LocalResources.class);
 
+    private static final String SECRET_TYPE = "AWS::SecretsManager::Secret";
+
+    private final SamTemplate template;
     private final Map<String, CreatedQueue> queues = new LinkedHashMap<>();
     private final Map<String, TableDescription> tables = new LinkedHashMap<>();
 
-    private LocalResources() {
+    private LocalResources(SamTemplate template) {
+        this.template = template;
     }
 
     private record CreatedQueue(String url, String arn, String name) {
@@ -54,7 +62,7 @@ public final class LocalResources implements SamTemplate.ResourceValues {
      */
     public static LocalResources create(SamTemplate template, SqsClient sqs, DynamoDbClient dynamoDb) {
         Objects.requireNonNull(template, "template");
-        LocalResources resources = new LocalResources();
+        LocalResources resources = new LocalResources(template);
         for (SamTemplate.Queue queue : template.queues()) {
             resources.createQueue(template, queue, sqs);
         }
@@ -79,7 +87,7 @@ public final class LocalResources implements SamTemplate.ResourceValues {
         return table(logicalId).tableName();
     }
 
-    /** A queue's URL or a table's name. */
+    /** A queue's URL or a table's name; for a resource not created locally, a placeholder. */
     @Override
     public String ref(String logicalId) {
         if (queues.containsKey(logicalId)) {
@@ -88,13 +96,18 @@ public final class LocalResources implements SamTemplate.ResourceValues {
         if (tables.containsKey(logicalId)) {
             return tableName(logicalId);
         }
-        throw new TemplateException("the local stack has no value for Ref " + logicalId + ": it creates queues and"
-                + " tables only");
+        return placeholder(logicalId);
     }
 
-    /** A queue's {@code Arn}, {@code QueueName} or {@code QueueUrl}; a table's {@code Arn}. */
+    /**
+     * A queue's {@code Arn}, {@code QueueName} or {@code QueueUrl}; a table's {@code Arn}; for a
+     * resource not created locally, a placeholder.
+     */
     @Override
     public String attribute(String logicalId, String attribute) {
+        if (!queues.containsKey(logicalId) && !tables.containsKey(logicalId)) {
+            return placeholder(logicalId) + "." + attribute;
+        }
         String value = null;
         if (queues.containsKey(logicalId)) {
             CreatedQueue queue = queue(logicalId);
@@ -111,6 +124,18 @@ public final class LocalResources implements SamTemplate.ResourceValues {
             return value;
         }
         throw new TemplateException("the local stack has no value for Fn::GetAtt " + logicalId + "." + attribute);
+    }
+
+    /** What a reference to a resource of the template that the local stack does not create resolves to. */
+    private String placeholder(String logicalId) {
+        String type = template.resourceType(logicalId).orElseThrow(() -> new TemplateException(
+                "the template has no resource " + logicalId));
+        SamTemplate.PseudoParameters where = template.pseudoParameters();
+        String name = where.stackName() + "-" + logicalId;
+        if (type.equals(SECRET_TYPE)) {
+            return "arn:aws:secretsmanager:" + where.region() + ":" + where.accountId() + ":secret:" + name;
+        }
+        return name;
     }
 
     private CreatedQueue queue(String logicalId) {

@@ -33,7 +33,9 @@ import java.util.regex.Pattern;
  * <p>A queue or table property this class does not know fails loudly rather than being skipped,
  * so a template change that the local stack would not reproduce is noticed. Properties with no
  * local meaning (encryption at rest, point-in-time recovery, tags) are accepted and ignored.
- * Resources of other types (alarms, roles, the worker fleet) are not built locally.
+ * Resources of other types (alarms, roles, the secret, the worker fleet and its network) are not
+ * built locally; a reference to one resolves to what {@link ResourceValues} makes of it (locally,
+ * a placeholder).
  */
 public final class SamTemplate {
 
@@ -182,6 +184,11 @@ public final class SamTemplate {
     /** The template file this was read from. */
     public Path path() {
         return path;
+    }
+
+    /** The {@code Type} of the resource with this logical id, or empty when the template has none. */
+    public Optional<String> resourceType(String logicalId) {
+        return Optional.ofNullable(resourceTypes.get(logicalId));
     }
 
     /** The values the pseudo parameters stand for. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ferry.core.FerryEnv;
+import dev.ferry.functions.AdminToken;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -17,6 +18,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -63,7 +65,9 @@ class SamTemplateTest {
                 .toList();
         assertEquals(List.of(
                 "POST /jobs v1 SubmitJobFunction dev.ferry.functions.SubmitJobHandler::handleRequest",
-                "GET /jobs/{jobId} v1 GetJobFunction dev.ferry.functions.GetJobHandler::handleRequest"), routes);
+                "GET /jobs/{jobId} v1 GetJobFunction dev.ferry.functions.GetJobHandler::handleRequest",
+                "GET /admin v1 AdminFunction dev.ferry.functions.AdminHandler::handleRequest",
+                "ANY /admin/{proxy+} v1 AdminFunction dev.ferry.functions.AdminHandler::handleRequest"), routes);
     }
 
     @Test
@@ -77,6 +81,8 @@ class SamTemplateTest {
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.QUEUE_URL, FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.RETENTION_DAYS,
                 FerryEnv.JOB_TYPES), submit.environmentVariableNames());
         assertEquals(Set.of(FerryEnv.TABLE), get.environmentVariableNames());
+        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.QUEUE_URL, FerryEnv.DLQ_URL, AdminToken.SECRET_ARN),
+                functions.get("AdminFunction").environmentVariableNames());
     }
 
     @Test
@@ -175,14 +181,23 @@ class SamTemplateTest {
     @Test
     void policies_grantNamedActionsOnTheTemplatesOwnResources() {
         Map<String, Object> resources = section(CloudFormationYaml.load(TEMPLATE), "Resources");
-        assertEquals(Set.of("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:SendMessage"),
+        assertEquals(Set.of("dynamodb:PutItem", "dynamodb:UpdateItem", "sqs:SendMessage"),
                 actions(resources, "SubmitJobFunction"));
         assertEquals(Set.of("dynamodb:GetItem"), actions(resources, "GetJobFunction"));
-        for (String function : List.of("SubmitJobFunction", "GetJobFunction")) {
+        assertEquals(Set.of("secretsmanager:GetSecretValue", "sqs:GetQueueAttributes", "sqs:StartMessageMoveTask",
+                "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility", "sqs:SendMessage", "dynamodb:Scan", "dynamodb:GetItem",
+                "dynamodb:UpdateItem"), actions(resources, "AdminFunction"));
+        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "AdminFunction")) {
             for (Map<String, Object> statement : statements(resources, function)) {
                 Object resource = statement.get("Resource");
-                assertTrue(resource instanceof Map<?, ?> getAtt && getAtt.containsKey("Fn::GetAtt"),
-                        function + " grants on " + resource + ", not on one of the template's resources");
+                List<?> each = resource instanceof List<?> list ? list : List.of(resource);
+                for (Object one : each) {
+                    assertTrue(one instanceof Map<?, ?> ref && (ref.get("Fn::GetAtt") instanceof List<?> getAtt
+                                    && resources.containsKey(getAtt.get(0))
+                                    || ref.get("Ref") instanceof String id && resources.containsKey(id)),
+                            function + " grants on " + one + ", not on one of the template's resources");
+                }
             }
         }
     }
@@ -193,14 +208,50 @@ class SamTemplateTest {
         assertEquals("java21", globals.get("Runtime"));
         assertEquals("live", globals.get("AutoPublishAlias"));
         assertEquals(Map.of("ApplyOn", "PublishedVersions"), globals.get("SnapStart"));
-        Path jar = TEMPLATE.getParent().resolve((String) globals.get("CodeUri")).normalize();
-        assertEquals(TEMPLATE.getParent().getParent().resolve("functions/target/ferry-functions.jar"), jar);
+        // sam build unpacks functions/target/ferry-functions.jar (infra/Makefile; TemplateAgreementTest).
+        Path code = TEMPLATE.getParent().resolve((String) globals.get("CodeUri")).normalize();
+        assertEquals(TEMPLATE.getParent().getParent().resolve("functions/target"), code);
     }
 
     @Test
     void outputs_nameTheApiQueuesAndTable() {
-        assertEquals(Set.of("ApiUrl", "JobQueueUrl", "JobDeadLetterQueueUrl", "JobsTableName"),
+        assertEquals(Set.of("ApiUrl", "AdminPageUrl", "ApiKeyId", "ReadApiKeyCommand", "ApiUsagePlanId",
+                "ReadAdminTokenCommand", "JobQueueUrl", "JobDeadLetterQueueUrl", "JobsTableName", "WorkerGroupName",
+                "WorkerArtifactBucketName", "WorkerLogGroupName", "AlarmTopicArn"),
                 section(CloudFormationYaml.load(TEMPLATE), "Outputs").keySet());
+    }
+
+    @Test
+    void resourcesTheLocalStackDoesNotCreate_areIgnored_andReferencesToThemResolveToPlaceholders()
+            throws IOException {
+        SamTemplate template = inline("""
+                Resources:
+                  Token:
+                    Type: AWS::SecretsManager::Secret
+                    Properties:
+                      GenerateSecretString: {PasswordLength: 48}
+                  Fleet:
+                    Type: AWS::AutoScaling::AutoScalingGroup
+                    Condition: SomethingTheLocalStackDoesNotEvaluate
+                    Properties: {MinSize: "0", MaxSize: "4"}
+                  Fn:
+                    Type: AWS::Serverless::Function
+                    Properties:
+                      Handler: example.Handler
+                      Environment:
+                        Variables:
+                          SECRET: !Ref Token
+                          FLEET: !Ref Fleet
+                          FLEET_ARN: !GetAtt Fleet.Arn
+                """);
+        assertEquals(Optional.of("AWS::SecretsManager::Secret"), template.resourceType("Token"));
+        assertEquals(Optional.empty(), template.resourceType("Nothing"));
+        // No queue or table to make, so no emulator needed.
+        LocalResources resources = LocalResources.create(template, null, null);
+        Map<String, String> env = template.environment("Fn", resources);
+        assertEquals("arn:aws:secretsmanager:us-east-1:000000000000:secret:ferry-Token", env.get("SECRET"));
+        assertEquals("ferry-Fleet", env.get("FLEET"));
+        assertEquals("ferry-Fleet.Arn", env.get("FLEET_ARN"));
     }
 
     @Test

@@ -1,0 +1,368 @@
+package dev.ferry.local;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
+import dev.ferry.core.FerryEnv;
+import dev.ferry.core.JobTable;
+import dev.ferry.functions.AdminService;
+import dev.ferry.functions.AdminToken;
+import dev.ferry.worker.CommandJobHandler;
+import dev.ferry.worker.WorkerConfig;
+import dev.ferry.worker.WorkerMain;
+import java.io.IOException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.jar.JarFile;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code infra/template.yaml} agrees with the code: the handlers it names exist as Lambda calls
+ * them, the environment it sets is what the code reads, the queue and table are what the store
+ * and the worker expect, the bootstrap runs the worker as the drain needs, and no IAM statement
+ * grants a wildcard action. (That the worker's role allows exactly the calls the worker makes is
+ * {@link WorkerPermissionsIT}, which watches a real worker's calls.)
+ */
+class TemplateAgreementTest {
+
+    private static final SamTemplate.PseudoParameters LOCAL =
+            new SamTemplate.PseudoParameters("ferry", "us-east-1", "000000000000");
+
+    /**
+     * Variables the functions' code reads that the template leaves unset on purpose, and why.
+     * Anything else the code reads must be set.
+     */
+    private static final Map<String, String> FUNCTIONS_UNSET = Map.of(
+            AdminToken.TOKEN, "the token itself, for the local stack and tests: in AWS it comes from the secret",
+            AdminService.SCAN_LIMIT, "tuning with a default in the code");
+
+    /** The worker's variables that have defaults in the code; users may set them in infra/worker.env. */
+    private static final Set<String> WORKER_OPTIONAL = Set.of(WorkerConfig.SLOTS, WorkerConfig.COMMAND_PREFIX,
+            WorkerConfig.TIMEOUT_PREFIX, WorkerConfig.JOB_TIMEOUT, WorkerConfig.WORKER_ID, WorkerConfig.LEASE,
+            WorkerConfig.HEARTBEAT, WorkerConfig.RETRY_BASE, WorkerConfig.RETRY_MAX, WorkerConfig.DUPLICATE_DEFER,
+            WorkerConfig.WAIT_SECONDS, WorkerConfig.NOTICE_POLL, WorkerConfig.SPOT_MARGIN,
+            WorkerConfig.DRAIN_ON_REBALANCE);
+
+    /** Not read by the worker: set by it for each job's program. */
+    private static final Set<String> WORKER_GIVES_JOBS = Set.of(CommandJobHandler.ENV_JOB_ID,
+            CommandJobHandler.ENV_JOB_TYPE, CommandJobHandler.ENV_ATTEMPT);
+
+    private static SamTemplate template() {
+        return SamTemplate.load(TemplateFacts.TEMPLATE, Map.of(), LOCAL);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Functions
+
+    @Test
+    void everyHandler_isAPublicRestProxyHandler_thatLambdaCanConstruct() throws Exception {
+        List<SamTemplate.Function> functions = template().functions();
+        assertEquals(Set.of("SubmitJobFunction", "GetJobFunction", "AdminFunction"),
+                functions.stream().map(SamTemplate.Function::logicalId).collect(Collectors.toSet()));
+        for (SamTemplate.Function function : functions) {
+            String what = function.logicalId() + " (" + function.handlerClass() + "::" + function.handlerMethod() + ")";
+            Class<?> handler = Class.forName(function.handlerClass());
+            assertTrue(Modifier.isPublic(handler.getModifiers()) && !Modifier.isAbstract(handler.getModifiers()), what);
+            assertTrue(RequestHandler.class.isAssignableFrom(handler), what + " implements RequestHandler");
+            Method method = handler.getMethod(function.handlerMethod(), APIGatewayProxyRequestEvent.class,
+                    Context.class);
+            assertEquals(APIGatewayProxyResponseEvent.class, method.getReturnType(), what);
+            // Lambda's Java runtime makes the handler through its public no-argument constructor.
+            assertTrue(Modifier.isPublic(handler.getConstructor().getModifiers()), what + " no-arg constructor");
+        }
+    }
+
+    @Test
+    void everyFunctionEvent_isARestApiEvent_whichIsWhatTheHandlersParse() {
+        Map<String, Object> resources = TemplateFacts.map(TemplateFacts.raw(), "Resources");
+        for (SamTemplate.Function function : template().functions()) {
+            Map<String, Object> events = TemplateFacts.map(TemplateFacts.properties(function.logicalId()), "Events");
+            events.forEach((name, event) -> {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> e = (Map<String, Object>) event;
+                // "HttpApi" would send API Gateway's v2 payload, which these handlers do not read.
+                assertEquals("Api", e.get("Type"), function.logicalId() + "." + name);
+                assertEquals(Map.of("Ref", "FerryApi"), TemplateFacts.map(e, "Properties").get("RestApiId"));
+            });
+        }
+        assertTrue(resources.containsKey("FerryApi"));
+    }
+
+    @Test
+    void sharedCode_isTheShadedJarThatSamBuildUnpacks_andItHoldsEveryHandler() throws IOException {
+        Map<String, Object> globals = TemplateFacts.map(TemplateFacts.map(TemplateFacts.raw(), "Globals"), "Function");
+        Path codeUri = TemplateFacts.TEMPLATE.getParent().resolve((String) globals.get("CodeUri")).normalize();
+        Path repository = TemplateFacts.TEMPLATE.getParent().getParent();
+        assertEquals(repository.resolve("functions/target"), codeUri);
+        String makefile = Files.readString(TemplateFacts.TEMPLATE.resolveSibling("Makefile"));
+        assertTrue(makefile.contains("JAR := ferry-functions.jar"), "infra/Makefile unpacks the shaded jar");
+        for (SamTemplate.Function function : template().functions()) {
+            Map<String, Object> metadata = TemplateFacts.map(TemplateFacts.resource(function.logicalId()), "Metadata");
+            assertEquals("makefile", metadata.get("BuildMethod"), function.logicalId());
+            assertEquals(true, TemplateFacts.properties(function.logicalId()).get("AutoPublishAliasAllProperties"),
+                    function.logicalId() + ": without it a changed parameter never reaches the live alias");
+            assertTrue(makefile.contains("build-" + function.logicalId()), "infra/Makefile has no target for "
+                    + function.logicalId());
+        }
+        Path jar = codeUri.resolve("ferry-functions.jar");
+        assumeTrue(Files.isRegularFile(jar), jar + " is not built yet (mvn package)");
+        try (JarFile contents = new JarFile(jar.toFile())) {
+            for (SamTemplate.Function function : template().functions()) {
+                String entry = function.handlerClass().replace('.', '/') + ".class";
+                assertTrue(contents.getEntry(entry) != null, jar + " lacks " + entry);
+            }
+        }
+    }
+
+    @Test
+    void everyVariableAFunctionReads_isSetByTheTemplate_andTheTemplateSetsNothingElse() throws Exception {
+        SamTemplate template = template();
+        for (SamTemplate.Function function : template.functions()) {
+            TemplateFacts.CodeReach reach = TemplateFacts.reach(Class.forName(function.handlerClass()));
+            Set<String> read = new TreeSet<>(reach.variables());
+            Set<String> set = function.environmentVariableNames();
+            Set<String> missing = new TreeSet<>(read);
+            missing.removeAll(set);
+            missing.removeAll(FUNCTIONS_UNSET.keySet());
+            assertEquals(Set.of(), missing, function.logicalId() + " can read these, but the template does not set"
+                    + " them (reads " + read + ")");
+            Set<String> unread = new TreeSet<>(set);
+            unread.removeAll(read);
+            assertEquals(Set.of(), unread, function.logicalId() + " sets variables its code never reads");
+        }
+        // The exemptions are real: each is read by some function.
+        Set<String> readByAny = new TreeSet<>();
+        for (SamTemplate.Function function : template.functions()) {
+            readByAny.addAll(TemplateFacts.reach(Class.forName(function.handlerClass())).variables());
+        }
+        assertTrue(readByAny.containsAll(FUNCTIONS_UNSET.keySet()), "stale exemptions: " + FUNCTIONS_UNSET.keySet());
+    }
+
+    @Test
+    void everyServiceAFunctionMayCall_isOneItsCodeCanReach() throws Exception {
+        for (SamTemplate.Function function : template().functions()) {
+            Set<String> granted = new TreeSet<>();
+            for (Map<String, Object> statement : functionStatements(function.logicalId())) {
+                TemplateFacts.actions(statement).forEach(a -> granted.add(a.substring(0, a.indexOf(':'))));
+            }
+            Set<String> reachable = TemplateFacts.reach(Class.forName(function.handlerClass())).services();
+            assertTrue(reachable.containsAll(granted), function.logicalId() + " is granted " + granted
+                    + " but its code reaches only " + reachable);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Queues and table
+
+    @Test
+    void jobQueue_redrivesToTheDeadLetterQueue_whichAcceptsOnlyIt_andKeepsMessages14Days() {
+        Map<String, Object> queue = TemplateFacts.properties("JobQueue");
+        Map<String, Object> redrive = TemplateFacts.map(queue, "RedrivePolicy");
+        assertEquals(Map.of("Fn::GetAtt", List.of("JobDeadLetterQueue", "Arn")), redrive.get("deadLetterTargetArn"));
+        assertEquals(Map.of("Ref", "MaxReceiveCount"), redrive.get("maxReceiveCount"));
+        Map<String, Object> deadLetters = TemplateFacts.properties("JobDeadLetterQueue");
+        assertEquals(1_209_600, deadLetters.get("MessageRetentionPeriod"), "14 days, SQS's maximum");
+        assertEquals(deadLetters.get("MessageRetentionPeriod"), queue.get("MessageRetentionPeriod"),
+                "a dead letter keeps its first enqueue time: the DLQ must keep messages at least as long");
+        Map<String, Object> allow = TemplateFacts.map(deadLetters, "RedriveAllowPolicy");
+        assertEquals("byQueue", allow.get("redrivePermission"));
+        String jobQueueName = (String) TemplateFacts.map(queue, "QueueName").get("Fn::Sub");
+        assertEquals(List.of(Map.of("Fn::Sub", "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"
+                + jobQueueName)), allow.get("sourceQueueArns"));
+        // The admin function's dead-letter queue is the job queue's.
+        Map<String, Object> adminEnv = TemplateFacts.map(TemplateFacts.map(TemplateFacts.properties("AdminFunction"),
+                "Environment"), "Variables");
+        assertEquals(Map.of("Ref", "JobDeadLetterQueue"), adminEnv.get(FerryEnv.DLQ_URL));
+        assertEquals(Map.of("Ref", "JobQueue"), adminEnv.get(FerryEnv.QUEUE_URL));
+    }
+
+    @Test
+    void jobsTable_keyAndTtl_areTheStoresOwn() {
+        SamTemplate.Table table = template().tables().get(0);
+        assertEquals(JobTable.JOB_ID, table.hashKeyName());
+        assertEquals(JobTable.JOB_ID, JobTable.SCHEMA.tableMetadata().primaryPartitionKey());
+        assertEquals("S", table.hashKeyType(), "job ids are strings");
+        assertEquals(JobTable.EXPIRES_AT, table.timeToLiveAttribute().orElseThrow());
+        Map<String, Object> table0 = TemplateFacts.properties("JobsTable");
+        assertEquals(Map.of("PointInTimeRecoveryEnabled", true), table0.get("PointInTimeRecoverySpecification"));
+        assertEquals("Retain", TemplateFacts.resource("JobsTable").get("DeletionPolicy"));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The worker and its bootstrap
+
+    @Test
+    void bootstrapEnvironment_pointsTheWorkerAtTheTemplatesQueueAndTable_withNamesTheWorkerReads() {
+        Map<String, String> stackEnv = TemplateFacts.envLines(
+                TemplateFacts.heredoc(TemplateFacts.userData(), "/etc/ferry/stack.env"));
+        assertEquals(Map.of(FerryEnv.QUEUE_URL, "${JobQueue}", FerryEnv.TABLE, "${JobsTable}",
+                FerryEnv.AWS_REGION, "${AWS::Region}", WorkerConfig.DRAIN_GRACE, "${DrainGraceSeconds}"), stackEnv);
+        Set<String> read = TemplateFacts.reach(WorkerMain.class).variables();
+        for (String name : stackEnv.keySet()) {
+            assertTrue(name.startsWith("AWS_") || read.contains(name), name + " is set, but the worker never reads it");
+        }
+        // What the worker reads and has no default for, the stack sets.
+        Set<String> required = new TreeSet<>(read);
+        required.removeAll(WORKER_OPTIONAL);
+        required.removeAll(WORKER_GIVES_JOBS);
+        required.removeAll(stackEnv.keySet());
+        assertEquals(Set.of(), required, "the worker reads these, which are neither set by the bootstrap nor known"
+                + " to be optional (add them to stack.env, or to WORKER_OPTIONAL if they have defaults)");
+        assertTrue(read.containsAll(WORKER_OPTIONAL), "stale WORKER_OPTIONAL entries: " + WORKER_OPTIONAL);
+    }
+
+    @Test
+    void workerEnvironmentParameter_defaultsToInfraWorkerEnv_whoseSettingsTheWorkerReads() throws IOException {
+        Map<String, Object> parameter = TemplateFacts.map(TemplateFacts.map(TemplateFacts.raw(), "Parameters"),
+                "WorkerEnvironment");
+        String decoded = new String(Base64.getDecoder().decode((String) parameter.get("Default")),
+                StandardCharsets.UTF_8);
+        List<String> settings = new ArrayList<>();
+        for (String line : Files.readAllLines(TemplateFacts.TEMPLATE.resolveSibling("worker.env"))) {
+            if (!line.isBlank() && !line.strip().startsWith("#")) {
+                settings.add(line);
+            }
+        }
+        assertEquals(String.join("\n", settings) + "\n", decoded,
+                "WorkerEnvironment's default is infra/worker.env without comments, base64 (scripts/deploy.sh's encoding)");
+        Set<String> read = TemplateFacts.reach(WorkerMain.class).variables();
+        for (String name : TemplateFacts.envLines(settings).keySet()) {
+            boolean known = read.contains(name) || read.stream().anyMatch(p -> p.endsWith("_") && name.startsWith(p));
+            assertTrue(known, "infra/worker.env sets " + name + ", which the worker never reads");
+        }
+    }
+
+    @Test
+    void workerUnit_restartsAlways_andOutwaitsTheDrain_whichTheLifecycleHookOutwaitsToo() {
+        String script = TemplateFacts.userData();
+        Map<String, String> unit = TemplateFacts.envLines(
+                TemplateFacts.heredoc(script, "/etc/systemd/system/ferry-worker.service").stream()
+                        .filter(line -> line.contains("=")).toList());
+        assertEquals("always", unit.get("Restart"));
+        assertEquals("SIGTERM", unit.get("KillSignal"), "SIGTERM is the worker's drain");
+        assertEquals("mixed", unit.get("KillMode"), "SIGTERM to the worker only: its running jobs go on while it drains");
+        assertEquals("$((${DrainGraceSeconds} + 30))", unit.get("TimeoutStopSec"), "systemd waits past the grace");
+        assertTrue(unit.get("ExecStart").endsWith("-jar /opt/ferry/ferry-worker.jar"), unit.get("ExecStart"));
+        assertEquals(List.of("EnvironmentFile=/etc/ferry/worker.env", "EnvironmentFile=/etc/ferry/stack.env"),
+                TemplateFacts.heredoc(script, "/etc/systemd/system/ferry-worker.service").stream()
+                        .map(String::strip).filter(line -> line.startsWith("EnvironmentFile=")).toList(),
+                "the stack's settings are read last, so they win");
+
+        Map<String, Object> parameters = TemplateFacts.map(TemplateFacts.raw(), "Parameters");
+        int maxGrace = (Integer) TemplateFacts.map(parameters, "DrainGraceSeconds").get("MaxValue");
+        assertTrue(maxGrace + 10 < 120, "a Spot instance's two-minute notice must cover the drain");
+        Map<String, Object> group = TemplateFacts.properties("WorkerGroup");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> hook = (Map<String, Object>) TemplateFacts.list(group, "LifecycleHookSpecificationList")
+                .get(0);
+        assertEquals("autoscaling:EC2_INSTANCE_TERMINATING", hook.get("LifecycleTransition"));
+        assertEquals("CONTINUE", hook.get("DefaultResult"));
+        assertTrue((Integer) hook.get("HeartbeatTimeout") > maxGrace + 30,
+                "the hook must hold the instance longer than systemd waits for the drain");
+        // The drain watcher completes the hook by its name, on the group by its name.
+        List<String> watcher = TemplateFacts.heredoc(script, "/opt/ferry/drain-watcher");
+        String complete = String.join(" ", watcher);
+        assertTrue(complete.contains("--lifecycle-hook-name " + hook.get("LifecycleHookName")), complete);
+        Object groupName = TemplateFacts.map(group, "AutoScalingGroupName").get("Fn::Sub");
+        assertTrue(complete.contains("--auto-scaling-group-name " + groupName), complete);
+        String completeResource = (String) TemplateFacts.map(TemplateFacts.rolePolicy("WorkerRole",
+                "instance-bootstrap").stream().filter(s -> TemplateFacts.actions(s)
+                .contains("autoscaling:CompleteLifecycleAction")).findFirst().orElseThrow(), "Resource").get("Fn::Sub");
+        assertTrue(completeResource.endsWith(":autoScalingGroupName/" + groupName), completeResource);
+    }
+
+    @Test
+    void workerRole_grantsTheProcessOnlyTheQueueAndTable_andTheBootstrapNeitherOfThem() {
+        for (Map<String, Object> statement : TemplateFacts.rolePolicy("WorkerRole", "worker-process")) {
+            for (String action : TemplateFacts.actions(statement)) {
+                Object resource = statement.get("Resource");
+                if (action.startsWith("sqs:")) {
+                    assertEquals(Map.of("Fn::GetAtt", List.of("JobQueue", "Arn")), resource, action);
+                } else if (action.startsWith("dynamodb:")) {
+                    assertEquals(Map.of("Fn::GetAtt", List.of("JobsTable", "Arn")), resource, action);
+                } else {
+                    throw new AssertionError("the worker process is granted " + action + "; WorkerPermissionsIT"
+                            + " records only SQS and DynamoDB calls");
+                }
+            }
+        }
+        for (Map<String, Object> statement : TemplateFacts.rolePolicy("WorkerRole", "instance-bootstrap")) {
+            for (String action : TemplateFacts.actions(statement)) {
+                assertFalse(action.startsWith("sqs:") || action.startsWith("dynamodb:"),
+                        action + " belongs in worker-process, where WorkerPermissionsIT checks it");
+            }
+        }
+        // The worker's code reaches no AWS service that WorkerPermissionsIT would not see it call.
+        assertEquals(Set.of("dynamodb", "sqs"), TemplateFacts.reach(WorkerMain.class).services());
+    }
+
+    @Test
+    void workers_requireImdsV2_andRunOnSpotOnly_fromZero() {
+        Map<String, Object> data = TemplateFacts.map(TemplateFacts.properties("WorkerLaunchTemplate"),
+                "LaunchTemplateData");
+        assertEquals("required", TemplateFacts.map(data, "MetadataOptions").get("HttpTokens"));
+        Map<String, Object> parameters = TemplateFacts.map(TemplateFacts.raw(), "Parameters");
+        String amiType = (String) TemplateFacts.map(parameters, "WorkerAmiId").get("Type");
+        assertEquals("AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", amiType);
+        Map<String, Object> group = TemplateFacts.properties("WorkerGroup");
+        assertEquals("0", group.get("MinSize"));
+        assertEquals(true, group.get("CapacityRebalance"));
+        Map<String, Object> distribution = TemplateFacts.map(TemplateFacts.map(group, "MixedInstancesPolicy"),
+                "InstancesDistribution");
+        assertEquals(0, distribution.get("OnDemandBaseCapacity"));
+        assertEquals(0, distribution.get("OnDemandPercentageAboveBaseCapacity"));
+        assertFalse(group.containsKey("DesiredCapacity"), "a stack update must not reset what scaling decided");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // IAM
+
+    @Test
+    void noStatement_grantsAWildcardAction() {
+        List<String> found = new ArrayList<>();
+        walk(TemplateFacts.raw(), "", found);
+        assertFalse(found.isEmpty(), "found no IAM actions at all");
+        List<String> wildcards = found.stream().filter(a -> a.contains("*")).toList();
+        assertEquals(List.of(), wildcards);
+    }
+
+    /** Every IAM action in the template: values of "Action" keys, anywhere. */
+    private static void walk(Object node, String where, List<String> actions) {
+        if (node instanceof Map<?, ?> map) {
+            map.forEach((key, value) -> {
+                if ("Action".equals(key) || "NotAction".equals(key)) {
+                    (value instanceof List<?> list ? list : List.of(value)).forEach(a -> actions.add(String.valueOf(a)));
+                } else {
+                    walk(value, where + "." + key, actions);
+                }
+            });
+        } else if (node instanceof List<?> list) {
+            list.forEach(item -> walk(item, where, actions));
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> functionStatements(String function) {
+        List<Map<String, Object>> statements = new ArrayList<>();
+        for (Object policy : TemplateFacts.list(TemplateFacts.properties(function), "Policies")) {
+            statements.addAll((List<Map<String, Object>>) ((Map<String, Object>) policy).get("Statement"));
+        }
+        return statements;
+    }
+}

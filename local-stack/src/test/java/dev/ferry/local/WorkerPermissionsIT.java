@@ -1,0 +1,257 @@
+package dev.ferry.local;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ferry.core.DynamoDbJobStore;
+import dev.ferry.core.FerryEnv;
+import dev.ferry.core.JobMessage;
+import dev.ferry.core.Json;
+import dev.ferry.worker.CommandJobHandler;
+import dev.ferry.worker.GpuSlot;
+import dev.ferry.worker.QueueSettings;
+import dev.ferry.worker.Worker;
+import dev.ferry.worker.WorkerConfig;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.SdkRequest;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.core.interceptor.SdkExecutionAttribute;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.model.Message;
+import software.amazon.awssdk.services.sqs.model.SendMessageRequest;
+
+/**
+ * The worker's IAM policy in {@code infra/template.yaml} ({@code WorkerRole}, policy
+ * {@code worker-process}) allows exactly the calls the worker makes. A real worker, configured as
+ * the instance bootstrap configures it, runs on the local stack with SDK clients that record every
+ * call, through every path that calls something different: a last receive and its watchdog copy,
+ * success, a failed attempt and its back-off, out of attempts, a duplicate of a finished job, a
+ * duplicate of a running job, and a drain that gives a running job back. The recorded actions must
+ * equal the policy's, both ways, and every call must target the job queue or the job table, the
+ * policy's only resources.
+ */
+class WorkerPermissionsIT {
+
+    private static final Duration FINISH = Duration.ofSeconds(60);
+    private static final Pattern SUB_VARIABLE = Pattern.compile("\\$\\{([^}]+)}");
+
+    private static LocalStack stack;
+    private static Api api;
+    private static final Recorder RECORDER = new Recorder();
+
+    @BeforeAll
+    static void start() {
+        stack = LocalStack.start(LocalStack.Options.builder().apiPort(0).workers(0).build());
+        api = new Api(stack.apiEndpoint());
+    }
+
+    @AfterAll
+    static void stop() {
+        stack.close();
+    }
+
+    /** One AWS call: its IAM action ({@code sqs:SendMessage}) and its target (queue URL or table name). */
+    private record Call(String action, String target) {
+    }
+
+    /** Records every call made through the clients it is added to. */
+    private static final class Recorder implements ExecutionInterceptor {
+        final Set<Call> calls = ConcurrentHashMap.newKeySet();
+
+        @Override
+        public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+            String service = attributes.getAttribute(SdkExecutionAttribute.SERVICE_NAME).toLowerCase();
+            String operation = attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME);
+            SdkRequest request = context.request();
+            String target = request.getValueForField("QueueUrl", String.class)
+                    .or(() -> request.getValueForField("TableName", String.class))
+                    .orElse("?");
+            calls.add(new Call(service + ":" + iamAction(operation), target));
+        }
+
+        /** The IAM action an operation needs: a batch operation needs its single form's. */
+        private static String iamAction(String operation) {
+            return switch (operation) {
+                case "SendMessageBatch" -> "SendMessage";
+                case "DeleteMessageBatch" -> "DeleteMessage";
+                case "ChangeMessageVisibilityBatch" -> "ChangeMessageVisibility";
+                default -> operation;
+            };
+        }
+
+        Set<String> actions() {
+            Set<String> actions = new TreeSet<>();
+            calls.forEach(call -> actions.add(call.action()));
+            return actions;
+        }
+    }
+
+    /**
+     * The environment the bootstrap gives the worker ({@code /etc/ferry/stack.env}), the template's
+     * references resolved to this stack's queue and table.
+     */
+    private static Map<String, String> bootstrapEnvironment(String drainGrace) {
+        Map<String, String> values = Map.of("JobQueue", stack.queueUrl(), "JobsTable", stack.tableName(),
+                "AWS::Region", stack.environment().required(FerryEnv.AWS_REGION), "DrainGraceSeconds", drainGrace);
+        Map<String, String> env = new HashMap<>();
+        TemplateFacts.envLines(TemplateFacts.heredoc(TemplateFacts.userData(), "/etc/ferry/stack.env"))
+                .forEach((name, value) -> {
+                    Matcher matcher = SUB_VARIABLE.matcher(value);
+                    StringBuilder resolved = new StringBuilder();
+                    while (matcher.find()) {
+                        String replacement = values.get(matcher.group(1));
+                        if (replacement == null) {
+                            throw new AssertionError("stack.env's " + name + " uses ${" + matcher.group(1)
+                                    + "}, which this test does not resolve");
+                        }
+                        matcher.appendReplacement(resolved, Matcher.quoteReplacement(replacement));
+                    }
+                    matcher.appendTail(resolved);
+                    env.put(name, resolved.toString());
+                });
+        return env;
+    }
+
+    /** The endpoints and credentials of the emulators: what an instance gets from its region and role. */
+    private static Map<String, String> localPlumbing() {
+        FerryEnv local = stack.environment();
+        return Map.of(FerryEnv.AWS_ENDPOINT_URL_SQS, local.required(FerryEnv.AWS_ENDPOINT_URL_SQS),
+                FerryEnv.AWS_ENDPOINT_URL_DYNAMODB, local.required(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB),
+                FerryEnv.AWS_ACCESS_KEY_ID, "local", FerryEnv.AWS_SECRET_ACCESS_KEY, "local",
+                // No GPUs and no instance metadata here.
+                WorkerConfig.SLOTS, "1", WorkerConfig.NOTICE_POLL, "0", WorkerConfig.WAIT_SECONDS, "1");
+    }
+
+    @Test
+    void theBootstrapsEnvironment_andTheDefaultWorkerEnv_areEnoughToStartAWorker() {
+        Map<String, String> env = new HashMap<>();
+        Object defaultWorkerEnv = TemplateFacts.map(TemplateFacts.map(TemplateFacts.raw(), "Parameters"),
+                "WorkerEnvironment").get("Default");
+        String decoded = new String(Base64.getDecoder().decode((String) defaultWorkerEnv), StandardCharsets.UTF_8);
+        env.putAll(TemplateFacts.envLines(decoded.lines().toList()));
+        env.putAll(bootstrapEnvironment("1"));
+        env.putAll(localPlumbing());
+        Worker worker = Worker.fromEnvironment(env);
+        worker.start();
+        worker.close();
+        assertEquals(stack.queueUrl(), env.get(FerryEnv.QUEUE_URL), "the workers' queue is the functions' queue");
+        assertEquals(stack.tableName(), env.get(FerryEnv.TABLE), "the workers' table is the functions' table");
+    }
+
+    @Test
+    void workerRole_allowsExactlyTheCallsTheWorkerMakes_onTheQueueAndTableOnly() {
+        Map<String, String> env = new HashMap<>(stack.environment().asMap());
+        env.putAll(bootstrapEnvironment("1"));
+        env.putAll(localPlumbing());
+        env.put(WorkerConfig.WORKER_ID, "recorded");
+        env.put(WorkerConfig.LEASE, "3");
+        env.put(WorkerConfig.HEARTBEAT, "1");
+        env.put(WorkerConfig.RETRY_BASE, "1");
+        env.put(WorkerConfig.RETRY_MAX, "2");
+        env.put(WorkerConfig.DUPLICATE_DEFER, "2");
+        FerryEnv ferryEnv = FerryEnv.of(env);
+        SqsClient sqs = SqsClient.builder()
+                .endpointOverride(URI.create(env.get(FerryEnv.AWS_ENDPOINT_URL_SQS)))
+                .region(Region.of(env.get(FerryEnv.AWS_REGION)))
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")))
+                .httpClient(UrlConnectionHttpClient.create())
+                .overrideConfiguration(o -> o.addExecutionInterceptor(RECORDER))
+                .build();
+        DynamoDbClient dynamoDb = DynamoDbClient.builder()
+                .endpointOverride(URI.create(env.get(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB)))
+                .region(Region.of(env.get(FerryEnv.AWS_REGION)))
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")))
+                .httpClient(UrlConnectionHttpClient.create())
+                .overrideConfiguration(o -> o.addExecutionInterceptor(RECORDER))
+                .build();
+        Worker worker = new Worker(sqs, new DynamoDbJobStore(dynamoDb, ferryEnv.required(FerryEnv.TABLE)),
+                CommandJobHandler.fromEnvironment(env), List.of(new GpuSlot(0, "0"), new GpuSlot(1, "1")),
+                WorkerConfig.from(ferryEnv), QueueSettings.read(sqs, ferryEnv.required(FerryEnv.QUEUE_URL)),
+                Clock.systemUTC());
+        // A message received twice already (as if two workers had vanished with it): the worker's
+        // claim on its last receive sends a watchdog copy, which reads the job when it comes back.
+        String watched = api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":6000}}").jobId();
+        receiveAndDropTwice();
+        worker.start();
+        try {
+            api.awaitStatus(watched, "SUCCEEDED", FINISH);
+            // Success, and a duplicate of the finished job: deleted unrun.
+            String done = api.submit("{\"type\":\"sample\",\"input\":{\"output\":1}}").jobId();
+            api.awaitStatus(done, "SUCCEEDED", FINISH);
+            sendCopy(done, "{\"output\":1}");
+            // A failed attempt backs off, then succeeds.
+            String retried = api.submit("{\"type\":\"sample\",\"input\":{\"failTimes\":1}}").jobId();
+            api.awaitStatus(retried, "SUCCEEDED", FINISH);
+            // Out of attempts: FAILED, and its message on its way to the dead-letter queue.
+            String failed = api.submit("{\"type\":\"sample\",\"input\":{\"failTimes\":99}}").jobId();
+            api.awaitStatus(failed, "FAILED", FINISH);
+            // A duplicate of a job that is running right now.
+            String running = api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":3000}}").jobId();
+            api.awaitStatus(running, "RUNNING", FINISH);
+            sendCopy(running, "{\"sleepMs\":3000}");
+            api.awaitStatus(running, "SUCCEEDED", FINISH);
+            // Every copy handled: only the failed job's message is left, in the dead-letter queue.
+            await().atMost(FINISH).pollInterval(Duration.ofMillis(250))
+                    .until(() -> Queues.depth(stack.sqs(), stack.queueUrl()) == 0);
+            // A drain gives a running job back.
+            String givenBack = api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":30000}}").jobId();
+            api.awaitStatus(givenBack, "RUNNING", FINISH);
+        } finally {
+            worker.close();
+        }
+
+        Set<String> allowed = new TreeSet<>();
+        for (Map<String, Object> statement : TemplateFacts.rolePolicy("WorkerRole", "worker-process")) {
+            allowed.addAll(TemplateFacts.actions(statement));
+        }
+        Set<String> made = RECORDER.actions();
+        Set<String> notAllowed = new TreeSet<>(made);
+        notAllowed.removeAll(allowed);
+        Set<String> neverMade = new TreeSet<>(allowed);
+        neverMade.removeAll(made);
+        assertEquals(Set.of(), notAllowed, "the worker makes calls its role does not allow (made " + made + ")");
+        assertEquals(Set.of(), neverMade, "the worker's role allows calls the worker never made (made " + made + ")");
+        for (Call call : RECORDER.calls) {
+            String expected = call.action().startsWith("sqs:") ? stack.queueUrl() : stack.tableName();
+            assertEquals(expected, call.target(), call + ": the role grants on the job queue and the job table only");
+        }
+        assertTrue(made.size() >= 5, made.toString());
+    }
+
+    /** Receives the one message in the job queue twice, letting it go each time (receive count 2). */
+    private static void receiveAndDropTwice() {
+        for (int received = 0; received < 2; ) {
+            List<Message> messages = stack.sqs().receiveMessage(r -> r.queueUrl(stack.queueUrl())
+                    .waitTimeSeconds(1).visibilityTimeout(0)).messages();
+            received += messages.size();
+        }
+    }
+
+    private static void sendCopy(String jobId, String input) {
+        String body = new JobMessage(jobId, "sample", Json.parse(input)).toJson();
+        stack.sqs().sendMessage(SendMessageRequest.builder().queueUrl(stack.queueUrl()).messageBody(body).build());
+    }
+}

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Deploys Ferry into the AWS account and region your AWS CLI uses (README, "Deploy to AWS"):
+#
+#   1. mvn package            the functions' and the worker's jars
+#   2. sam build              the functions' code as Lambda loads it
+#   3. sam deploy             guided the first time (or with --guided): stack name, region and
+#                             parameters, saved to infra/samconfig.toml; from that file afterwards.
+#                             The worker jar's key and infra/worker.env go in as parameters.
+#   4. the worker jar         uploaded to the stack's artifact bucket, under a key named by its hash
+#   5. the fleet              rolled (instance refresh): a new instance is launched with the new
+#                             launch template version, then an old one drains and goes
+#   6. the URLs               and how to read the API key and the admin token
+#
+# Usage: scripts/deploy.sh [--guided]
+# Needs: Java 17+, Maven, the AWS CLI v2 with credentials, Python 3 (for the SAM CLI, installed
+# into .venv/ unless `sam` is on the PATH). FERRY_STACK_NAME (default ferry) and AWS_REGION (default:
+# your CLI's region) are the guided deploy's defaults.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONFIG="$PWD/infra/samconfig.toml"
+SAM_VERSION=1.170.0
+guided=false
+case "${1:-}" in
+  --guided) guided=true ;;
+  "") ;;
+  *) echo "usage: $0 [--guided]" >&2; exit 2 ;;
+esac
+[ -f "$CONFIG" ] || guided=true
+
+step() { printf '\n== %s\n' "$*"; }
+die() { echo "deploy: $*" >&2; exit 1; }
+
+command -v aws >/dev/null || die "the AWS CLI v2 is needed (https://aws.amazon.com/cli/)"
+command -v mvn >/dev/null || die "Maven is needed"
+if [ -x .venv/bin/sam ]; then
+  SAM=.venv/bin/sam
+elif command -v sam >/dev/null; then
+  SAM=sam
+else
+  step "installing the SAM CLI $SAM_VERSION into .venv"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_VERSION"
+  SAM=.venv/bin/sam
+fi
+PY=python3
+[ -x .venv/bin/python ] && PY=.venv/bin/python
+export SAM_CLI_TELEMETRY=0
+
+# A value saved in infra/samconfig.toml (default.deploy.parameters.<key>), or nothing.
+saved() {
+  [ -f "$CONFIG" ] || return 0
+  "$PY" - "$CONFIG" "$1" <<'EOF' 2>/dev/null || true
+import sys, tomllib
+with open(sys.argv[1], "rb") as f:
+    value = tomllib.load(f).get("default", {}).get("deploy", {}).get("parameters", {}).get(sys.argv[2])
+if value is not None:
+    print(value)
+EOF
+}
+
+STACK=$(saved stack_name)
+STACK=${STACK:-${FERRY_STACK_NAME:-ferry}}
+REGION=$(saved region)
+REGION=${REGION:-${AWS_REGION:-$(aws configure get region || true)}}
+[ -n "$REGION" ] || die "no region: set AWS_REGION or run aws configure"
+aws sts get-caller-identity --region "$REGION" >/dev/null || die "the AWS CLI has no working credentials"
+
+output() {
+  aws cloudformation describe-stacks --region "$REGION" --stack-name "$STACK" \
+    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
+}
+
+step "mvn package"
+mvn -B -ntp -q package -DskipTests
+JAR=worker-ec2/target/ferry-worker.jar
+[ -f "$JAR" ] || die "$JAR was not built"
+
+# The jar's key names its content: a new build is a new launch template version, which is what
+# the instance refresh replaces; an unchanged build changes nothing.
+if command -v sha256sum >/dev/null; then hash=$(sha256sum "$JAR"); else hash=$(shasum -a 256 "$JAR"); fi
+JAR_KEY="worker/ferry-worker-${hash:0:16}.jar"
+# The job commands: infra/worker.env without comments and blank lines, base64 on one line.
+WORKER_ENV=$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' infra/worker.env | base64 | tr -d '\n')
+[ "${#WORKER_ENV}" -le 4096 ] || die "infra/worker.env is too long for a stack parameter (4 KB in base64)"
+
+upload_jar() {
+  local bucket=$1
+  if aws s3api head-object --region "$REGION" --bucket "$bucket" --key "$JAR_KEY" >/dev/null 2>&1; then
+    echo "s3://$bucket/$JAR_KEY is there already"
+  else
+    aws s3 cp --only-show-errors --region "$REGION" "$JAR" "s3://$bucket/$JAR_KEY"
+    echo "uploaded s3://$bucket/$JAR_KEY"
+  fi
+}
+
+# Upload before the deploy when the bucket exists, so instances the new launch template starts
+# find their jar at once. (On the first deploy they wait for it.)
+if bucket=$(output WorkerArtifactBucketName 2>/dev/null) && [ -n "$bucket" ] && [ "$bucket" != None ]; then
+  step "worker jar"
+  upload_jar "$bucket"
+fi
+
+step "sam build"
+"$SAM" build --template-file infra/template.yaml --build-dir .aws-sam/build
+
+step "sam deploy"
+ours=("WorkerJarKey=$JAR_KEY" "WorkerEnvironment=$WORKER_ENV")
+if $guided; then
+  cat <<EOF
+First deploy: sam deploy asks for the stack name, the region and every parameter (Enter keeps the
+default; AlarmEmail is worth filling in), then saves the answers to infra/samconfig.toml.
+It asks "AdminFunction has no authentication. Is this okay?": answer y. The admin routes take no API
+key on purpose: the function checks its own bearer token, the admin token secret.
+EOF
+  "$SAM" deploy --guided --template-file .aws-sam/build/template.yaml --config-file "$CONFIG" \
+    --stack-name "$STACK" --region "$REGION" --capabilities CAPABILITY_IAM --resolve-s3 \
+    --parameter-overrides "${ours[@]}"
+  STACK=$(saved stack_name); STACK=${STACK:-${FERRY_STACK_NAME:-ferry}}
+  REGION=$(saved region); REGION=${REGION:-${AWS_REGION:-$(aws configure get region)}}
+else
+  # Command-line overrides replace the saved ones wholesale: pass the saved ones along with ours.
+  # (A parameter given nowhere keeps its deployed value.)
+  overrides=()
+  while IFS= read -r line; do overrides+=("$line"); done < <("$PY" - "$CONFIG" <<'EOF' 2>/dev/null || true
+import shlex, sys, tomllib
+with open(sys.argv[1], "rb") as f:
+    saved = tomllib.load(f).get("default", {}).get("deploy", {}).get("parameters", {}).get("parameter_overrides", "")
+for token in (shlex.split(saved) if isinstance(saved, str) else saved):
+    key, _, value = token.partition("=")
+    if key not in ("WorkerJarKey", "WorkerEnvironment"):
+        print(key + '="' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+EOF
+)
+  "$SAM" deploy --template-file .aws-sam/build/template.yaml --config-file "$CONFIG" \
+    --no-fail-on-empty-changeset --parameter-overrides ${overrides[@]+"${overrides[@]}"} "${ours[@]}"
+fi
+
+step "worker jar"
+upload_jar "$(output WorkerArtifactBucketName)"
+
+step "rolling the fleet"
+GROUP=$(output WorkerGroupName)
+running=$(aws autoscaling describe-auto-scaling-groups --region "$REGION" --auto-scaling-group-names "$GROUP" \
+  --query 'length(AutoScalingGroups[0].Instances)' --output text)
+if [ "$running" = 0 ]; then
+  echo "$GROUP has no instances: the next one it starts runs this build"
+else
+  # Launch before terminate (min 100 %, max 200 %): each old instance drains (lifecycle hook) only
+  # once its replacement is in service. Instances already on the latest version are left alone.
+  preferences='{"MinHealthyPercentage":100,"MaxHealthyPercentage":200,"SkipMatching":true,"InstanceWarmup":300}'
+  if ! refresh=$(aws autoscaling start-instance-refresh --region "$REGION" --auto-scaling-group-name "$GROUP" \
+      --preferences "$preferences" --query InstanceRefreshId --output text 2>&1); then
+    if [[ "$refresh" == *InstanceRefreshInProgress* ]]; then
+      echo "an instance refresh is in progress: cancelling it and starting one for this build"
+      aws autoscaling cancel-instance-refresh --region "$REGION" --auto-scaling-group-name "$GROUP" >/dev/null
+      for _ in $(seq 1 60); do
+        status=$(aws autoscaling describe-instance-refreshes --region "$REGION" --auto-scaling-group-name "$GROUP" \
+          --max-records 1 --query 'InstanceRefreshes[0].Status' --output text)
+        [ "$status" = Cancelling ] || break
+        sleep 10
+      done
+      refresh=$(aws autoscaling start-instance-refresh --region "$REGION" --auto-scaling-group-name "$GROUP" \
+        --preferences "$preferences" --query InstanceRefreshId --output text)
+    else
+      die "could not start an instance refresh: $refresh"
+    fi
+  fi
+  echo "instance refresh $refresh over $running instance(s): each one not on the latest launch template is"
+  echo "replaced, its replacement in service before it drains. Follow it with"
+  echo "  aws autoscaling describe-instance-refreshes --region $REGION --auto-scaling-group-name $GROUP"
+fi
+
+step "Ferry is deployed: stack $STACK in $REGION"
+cat <<EOF
+API             $(output ApiUrl)        (POST /jobs, GET /jobs/{jobId}; header x-api-key)
+Admin page      $(output AdminPageUrl)
+API key         $(output ReadApiKeyCommand)
+Admin token     $(output ReadAdminTokenCommand)
+Job queue       $(output JobQueueUrl)
+Dead letters    $(output JobDeadLetterQueueUrl)
+Job table       $(output JobsTableName)
+Worker logs     $(output WorkerLogGroupName)
+EOF
