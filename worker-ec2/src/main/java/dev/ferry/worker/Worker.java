@@ -11,21 +11,26 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.ChangeMessageVisibilityRequest;
+import software.amazon.awssdk.services.sqs.model.DeleteMessageRequest;
 import software.amazon.awssdk.services.sqs.model.Message;
+import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
 import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
 import software.amazon.awssdk.services.sqs.model.ReceiveMessageRequest;
+import software.amazon.awssdk.services.sqs.model.SendMessageRequest;
 
 /**
  * The GPU worker: long-polls the job queue for at most as many messages as it has free slots and
@@ -42,6 +47,12 @@ public final class Worker implements AutoCloseable {
     static final Duration MAX_POLL_BACKOFF = Duration.ofSeconds(30);
     /** The long poll's own call timeout: above the 20 s wait. */
     static final Duration RECEIVE_CALL_TIMEOUT = Duration.ofSeconds(35);
+    /** How long a drain waits for given-back jobs to be written back after their deadline. */
+    static final Duration GIVE_BACK_TIMEOUT = Duration.ofSeconds(30);
+    /** SQS's longest {@code DelaySeconds}. */
+    static final Duration MAX_DELAY = Duration.ofMinutes(15);
+    /** How long a starting worker keeps trying to reach its queue. */
+    static final Duration START_RETRY_LIMIT = Duration.ofMinutes(5);
 
     private final SqsClient sqs;
     private final JobStore store;
@@ -59,6 +70,10 @@ public final class Worker implements AutoCloseable {
     private final Thread poller;
     private final List<JobRun> running = new ArrayList<>();
     private volatile boolean stopping;
+    private final AtomicBoolean draining = new AtomicBoolean();
+    private final CountDownLatch drained = new CountDownLatch(1);
+    /** When running jobs are given back ({@link System#nanoTime()}); a later drain may only bring it forward. */
+    private long drainDeadline = Long.MAX_VALUE;
 
     public Worker(SqsClient sqs, JobStore store, JobHandler handler, List<GpuSlot> slots,
                   WorkerConfig config, QueueSettings queue, Clock clock) {
@@ -92,9 +107,35 @@ public final class Worker implements AutoCloseable {
         SqsClient sqs = AwsClients.sqs(env);
         JobStore store = DynamoDbJobStore.fromEnvironment(AwsClients.dynamoDb(env), env);
         List<GpuSlot> slots = GpuSlots.detect(environment, GpuSlots.NvidiaSmi.system());
-        QueueSettings queue = QueueSettings.read(sqs, config.queueUrl());
+        QueueSettings queue = readQueueSettings(sqs, config.queueUrl());
         return new Worker(sqs, store, CommandJobHandler.fromEnvironment(environment), slots, config, queue,
                 Clock.systemUTC());
+    }
+
+    /**
+     * The queue's settings, read at start; while SQS cannot be reached, tried again with back-off
+     * for up to {@link #START_RETRY_LIMIT}, then given up (the process exits, its supervisor starts
+     * it again).
+     */
+    static QueueSettings readQueueSettings(SqsClient sqs, String queueUrl) {
+        Backoff backoff = Backoff.withJitter(Duration.ofSeconds(1), MAX_POLL_BACKOFF);
+        long deadline = System.nanoTime() + START_RETRY_LIMIT.toNanos();
+        for (int failures = 1; ; failures++) {
+            try {
+                return QueueSettings.read(sqs, queueUrl);
+            } catch (SdkException e) {
+                Duration pause = backoff.delay(failures);
+                if (System.nanoTime() + pause.toNanos() > deadline) {
+                    throw new IllegalStateException("cannot read the settings of queue " + queueUrl + " after "
+                            + failures + " tries over " + START_RETRY_LIMIT + ": " + e, e);
+                }
+                LOG.warn("cannot read the settings of queue {} ({} in a row), next try in {} ms: {}", queueUrl,
+                        failures, pause.toMillis(), e.toString());
+                if (!sleep(pause)) {
+                    throw new IllegalStateException("interrupted while starting", e);
+                }
+            }
+        }
     }
 
     public String workerId() {
@@ -128,14 +169,11 @@ public final class Worker implements AutoCloseable {
                 }
                 List<Message> messages = receive(taken.size());
                 failuresInRow = 0;
-                if (stopping) {
-                    // Received during the drain: hand them straight back rather than start them.
-                    messages.forEach(m -> changeVisibility(m, Duration.ZERO, "worker stopping"));
-                    break;
-                }
                 for (Message message : messages) {
                     GpuSlot slot = taken.remove(taken.size() - 1);
-                    dispatch(message, slot);
+                    if (!dispatch(message, slot)) {
+                        taken.add(slot);
+                    }
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -161,15 +199,29 @@ public final class Worker implements AutoCloseable {
                 .maxNumberOfMessages(max)
                 .waitTimeSeconds(config.waitSeconds())
                 .messageSystemAttributeNames(MessageSystemAttributeName.APPROXIMATE_RECEIVE_COUNT)
+                .messageAttributeNames(JobRun.LAST_ATTEMPT_OF)
                 .overrideConfiguration(o -> o.apiCallTimeout(RECEIVE_CALL_TIMEOUT)
                         .apiCallAttemptTimeout(RECEIVE_CALL_TIMEOUT))
                 .build()).messages();
     }
 
-    private void dispatch(Message message, GpuSlot slot) {
+    /**
+     * Starts a job for the message, or, once the worker is draining, hands the message straight
+     * back (as a fresh copy: a machine going away spends no attempt). False when not started.
+     */
+    private boolean dispatch(Message message, GpuSlot slot) {
         JobRun run = new JobRun(message, slot, this);
+        boolean refused;
         synchronized (running) {
-            running.add(run);
+            // Checked under the lock the drain gives jobs back under: no job starts after that.
+            refused = stopping;
+            if (!refused) {
+                running.add(run);
+            }
+        }
+        if (refused) {
+            requeueFresh(message, "received while the worker drains");
+            return false;
         }
         try {
             jobThreads.execute(() -> {
@@ -189,34 +241,63 @@ public final class Worker implements AutoCloseable {
             }
             throw e;
         }
+        return true;
+    }
+
+    /** {@link #drain} with {@code FERRY_DRAIN_GRACE}: SIGTERM, a deploy, the local stack closing. */
+    @Override
+    public void close() {
+        drain(config.drainGrace(), "shutdown");
     }
 
     /**
-     * Stops receiving, lets running jobs finish within {@code FERRY_DRAIN_GRACE}, then gives the
-     * rest back (lease released, message visible again at once) and shuts down.
+     * The one drain path, for SIGTERM, a Spot interruption notice and an Auto Scaling
+     * termination: stops receiving, lets running jobs finish within {@code grace}, then gives the
+     * rest back (the job's message sent again as a fresh copy, so the interruption spends none of
+     * its attempts; lease released; the old message deleted) and stops. Returns once done.
+     *
+     * <p>A second call while a drain runs may bring the deadline forward (a Spot notice during a
+     * SIGTERM drain), never back, and returns when the first one is done.
      */
-    @Override
-    public void close() {
-        if (stopping) {
+    public void drain(Duration grace, String why) {
+        long deadline = System.nanoTime() + Math.max(0, grace.toNanos());
+        synchronized (running) {
+            if (deadline < drainDeadline) {
+                drainDeadline = deadline;
+                running.notifyAll();
+            }
+        }
+        if (!draining.compareAndSet(false, true)) {
+            if (drained.getCount() == 0) {
+                return;
+            }
+            LOG.info("worker {}: {} during the drain; running jobs given back within {} ms", config.workerId(), why,
+                    Math.max(0, grace.toMillis()));
+            awaitDrained();
             return;
         }
         stopping = true;
-        LOG.info("worker {} draining: no new jobs, {} running", config.workerId(), runningCount());
+        LOG.info("worker {} draining ({}): no new jobs, {} running, given back after {} ms unless done",
+                config.workerId(), why, runningCount(), Math.max(0, grace.toMillis()));
         try {
-            poller.join(Duration.ofSeconds(config.waitSeconds() + 5L).toMillis());
-            long deadline = System.nanoTime() + config.drainGrace().toNanos();
             synchronized (running) {
-                while (!running.isEmpty() && System.nanoTime() < deadline) {
-                    running.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+                long now;
+                while (!running.isEmpty() && (now = System.nanoTime()) < drainDeadline) {
+                    running.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(drainDeadline - now)));
+                }
+                if (!running.isEmpty()) {
+                    LOG.info("worker {}: giving back {} running job(s)", config.workerId(), running.size());
                 }
                 for (JobRun run : running) {
                     run.giveBack();
                 }
             }
             jobThreads.shutdown();
-            if (!jobThreads.awaitTermination(30, TimeUnit.SECONDS)) {
+            if (!jobThreads.awaitTermination(GIVE_BACK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
                 LOG.warn("worker {}: jobs still running after they were given back", config.workerId());
             }
+            // A receive in progress hands back what it gets (dispatch sees stopping).
+            poller.join(Duration.ofSeconds(config.waitSeconds() + 5L).toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
@@ -224,7 +305,21 @@ public final class Worker implements AutoCloseable {
             handlerThreads.shutdownNow();
             heartbeats.shutdownNow();
             LOG.info("worker {} stopped", config.workerId());
+            drained.countDown();
         }
+    }
+
+    private void awaitDrained() {
+        try {
+            drained.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Whether a drain has begun: the worker takes no new jobs. */
+    public boolean draining() {
+        return stopping;
     }
 
     int runningCount() {
@@ -257,6 +352,55 @@ public final class Worker implements AutoCloseable {
         } catch (SdkException e) {
             LOG.warn("could not set visibility of message {} to {} s ({}): {}", message.messageId(), seconds, why,
                     e.toString());
+        }
+    }
+
+    /**
+     * Sends a copy of {@code message}: same body, the given message attributes, delivered after
+     * {@code delay} (at most 15 minutes). A copy starts with a receive count of 0.
+     *
+     * @return whether SQS took it
+     */
+    boolean sendCopy(Message message, Map<String, MessageAttributeValue> attributes, Duration delay, String why) {
+        long seconds = Math.min(Math.max(0, (delay.toMillis() + 999) / 1000), MAX_DELAY.toSeconds());
+        try {
+            String copyId = sqs.sendMessage(SendMessageRequest.builder()
+                    .queueUrl(config.queueUrl())
+                    .messageBody(message.body())
+                    .messageAttributes(attributes)
+                    .delaySeconds((int) seconds)
+                    .build()).messageId();
+            LOG.debug("message {} copied as {} (delay {} s): {}", message.messageId(), copyId, seconds, why);
+            return true;
+        } catch (SdkException e) {
+            LOG.warn("could not send a copy of message {} ({}): {}", message.messageId(), why, e.toString());
+            return false;
+        }
+    }
+
+    /** Deletes a message; logs rather than fails (a message that comes back again is handled then). */
+    boolean delete(Message message, String jobId) {
+        try {
+            sqs.deleteMessage(DeleteMessageRequest.builder()
+                    .queueUrl(config.queueUrl())
+                    .receiptHandle(message.receiptHandle())
+                    .build());
+            return true;
+        } catch (SdkException e) {
+            LOG.warn("job {}: could not delete message {}: {}", jobId, message.messageId(), e.toString());
+            return false;
+        }
+    }
+
+    /**
+     * Puts a message back without spending its receive: a fresh copy now, then the old one
+     * deleted. Where no copy can be sent, it is made visible again instead (which spends one).
+     */
+    void requeueFresh(Message message, String why) {
+        if (sendCopy(message, message.messageAttributes(), Duration.ZERO, why)) {
+            delete(message, "-");
+        } else {
+            changeVisibility(message, Duration.ZERO, why);
         }
     }
 

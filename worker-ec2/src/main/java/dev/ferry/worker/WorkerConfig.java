@@ -3,6 +3,8 @@ package dev.ferry.worker;
 import dev.ferry.core.FerryEnv;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.Objects;
@@ -40,12 +42,32 @@ public final class WorkerConfig {
     public static final String WAIT_SECONDS = "FERRY_WAIT_SECONDS";
     /** On shutdown, how long running jobs may take to finish before they are given back. */
     public static final String DRAIN_GRACE = "FERRY_DRAIN_GRACE";
+    /**
+     * How often the instance metadata service is asked for a Spot interruption notice, a
+     * rebalance recommendation or an Auto Scaling termination; 0 turns the watch off.
+     */
+    public static final String NOTICE_POLL = "FERRY_NOTICE_POLL";
+    /**
+     * On a Spot interruption notice: how long before the instance-action time every running job
+     * must have been given back. Jobs may finish until then (at most {@code FERRY_DRAIN_GRACE}).
+     */
+    public static final String SPOT_MARGIN = "FERRY_SPOT_MARGIN";
+    /** {@code true}: a rebalance recommendation drains the worker like a termination; default: logged only. */
+    public static final String DRAIN_ON_REBALANCE = "FERRY_DRAIN_ON_REBALANCE";
+    /** The SDK's own name: the instance metadata service's endpoint (default {@code http://169.254.169.254}). */
+    public static final String METADATA_ENDPOINT = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
+    /** The SDK's own name: {@code true} means there is no instance metadata service to ask. */
+    public static final String METADATA_DISABLED = "AWS_EC2_METADATA_DISABLED";
 
     public static final Duration DEFAULT_RETRY_BASE = Duration.ofSeconds(10);
     public static final Duration DEFAULT_RETRY_MAX = Duration.ofMinutes(15);
     public static final Duration DEFAULT_DUPLICATE_DEFER = Duration.ofMinutes(10);
     public static final int DEFAULT_WAIT_SECONDS = 20;
     public static final Duration DEFAULT_DRAIN_GRACE = Duration.ofSeconds(90);
+    public static final Duration DEFAULT_NOTICE_POLL = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_SPOT_MARGIN = Duration.ofSeconds(30);
+    /** SQS's ceiling for a message's delay: a retry is sent again with the back-off as its delay. */
+    public static final Duration MAX_RETRY_DELAY = Duration.ofMinutes(15);
     /** SQS's ceiling for a message's visibility timeout. */
     public static final Duration MAX_VISIBILITY = Duration.ofHours(12);
 
@@ -58,6 +80,11 @@ public final class WorkerConfig {
     private final Duration duplicateDefer;
     private final int waitSeconds;
     private final Duration drainGrace;
+    private final Duration noticePoll;
+    private final Duration spotMargin;
+    private final boolean drainOnRebalance;
+    private final Optional<URI> metadataEndpoint;
+    private final boolean metadataDisabled;
 
     private WorkerConfig(FerryEnv env) {
         this.queueUrl = env.required(FerryEnv.QUEUE_URL);
@@ -66,9 +93,10 @@ public final class WorkerConfig {
         this.heartbeat = env.optional(HEARTBEAT).map(raw -> positive(HEARTBEAT, FerryEnv.parseDuration(HEARTBEAT, raw)));
         this.retryBase = positive(RETRY_BASE, env.duration(RETRY_BASE, DEFAULT_RETRY_BASE));
         this.retryMax = env.duration(RETRY_MAX, DEFAULT_RETRY_MAX);
-        if (retryMax.compareTo(retryBase) < 0 || retryMax.compareTo(MAX_VISIBILITY) > 0) {
+        if (retryMax.compareTo(retryBase) < 0 || retryMax.compareTo(MAX_RETRY_DELAY) > 0) {
             throw new IllegalStateException(RETRY_MAX + " must be between " + RETRY_BASE + " (" + retryBase
-                    + ") and 12 hours, but is " + retryMax);
+                    + ") and 15 minutes (a retry is its message sent again with SQS's DelaySeconds), but is "
+                    + retryMax);
         }
         this.duplicateDefer = positive(DUPLICATE_DEFER, env.duration(DUPLICATE_DEFER, DEFAULT_DUPLICATE_DEFER));
         this.waitSeconds = env.intValue(WAIT_SECONDS, DEFAULT_WAIT_SECONDS);
@@ -76,6 +104,30 @@ public final class WorkerConfig {
             throw new IllegalStateException(WAIT_SECONDS + " must be 0-20, but is " + waitSeconds);
         }
         this.drainGrace = env.duration(DRAIN_GRACE, DEFAULT_DRAIN_GRACE);
+        this.noticePoll = env.duration(NOTICE_POLL, DEFAULT_NOTICE_POLL);
+        this.spotMargin = env.duration(SPOT_MARGIN, DEFAULT_SPOT_MARGIN);
+        this.drainOnRebalance = bool(env, DRAIN_ON_REBALANCE);
+        this.metadataEndpoint = env.optional(METADATA_ENDPOINT).map(raw -> {
+            try {
+                URI uri = new URI(raw);
+                if (uri.getScheme() == null || uri.getHost() == null) {
+                    throw new URISyntaxException(raw, "not an absolute http URL");
+                }
+                return uri;
+            } catch (URISyntaxException e) {
+                throw new IllegalStateException(METADATA_ENDPOINT + " must be a URL such as http://169.254.169.254,"
+                        + " but is '" + raw + "'", e);
+            }
+        });
+        this.metadataDisabled = bool(env, METADATA_DISABLED);
+    }
+
+    private static boolean bool(FerryEnv env, String name) {
+        String raw = env.optional(name).orElse("false").toLowerCase(java.util.Locale.ROOT);
+        if (!raw.equals("true") && !raw.equals("false")) {
+            throw new IllegalStateException(name + " must be true or false, but is '" + raw + "'");
+        }
+        return raw.equals("true");
     }
 
     public static WorkerConfig from(FerryEnv env) {
@@ -117,4 +169,12 @@ public final class WorkerConfig {
     public Duration duplicateDefer() { return duplicateDefer; }
     public int waitSeconds() { return waitSeconds; }
     public Duration drainGrace() { return drainGrace; }
+    /** How often notices are polled; zero when the watch is off. */
+    public Duration noticePoll() { return noticePoll; }
+    public Duration spotMargin() { return spotMargin; }
+    public boolean drainOnRebalance() { return drainOnRebalance; }
+    /** The metadata service's endpoint when configured; else the SDK's default. */
+    public Optional<URI> metadataEndpoint() { return metadataEndpoint; }
+    /** No metadata service to ask: {@code AWS_EC2_METADATA_DISABLED=true} or {@code FERRY_NOTICE_POLL=0}. */
+    public boolean noticesDisabled() { return metadataDisabled || noticePoll.isZero(); }
 }

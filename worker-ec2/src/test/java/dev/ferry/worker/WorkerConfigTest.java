@@ -42,6 +42,20 @@ class WorkerConfigTest {
     }
 
     @Test
+    void noticeWatch_defaultsOn_everyFiveSeconds_andTurnsOffEitherWay() {
+        WorkerConfig defaults = config(Map.of());
+        assertEquals(Duration.ofSeconds(5), defaults.noticePoll());
+        assertEquals(Duration.ofSeconds(30), defaults.spotMargin());
+        assertTrue(!defaults.noticesDisabled() && !defaults.drainOnRebalance());
+        assertTrue(defaults.metadataEndpoint().isEmpty());
+
+        assertTrue(config(Map.of(WorkerConfig.METADATA_DISABLED, "true")).noticesDisabled());
+        assertTrue(config(Map.of(WorkerConfig.NOTICE_POLL, "0")).noticesDisabled());
+        assertEquals("http://127.0.0.1:1338", config(Map.of(WorkerConfig.METADATA_ENDPOINT, "http://127.0.0.1:1338"))
+                .metadataEndpoint().orElseThrow().toString());
+    }
+
+    @Test
     void badValues_failFastNamingTheVariable() {
         IllegalStateException bad = assertThrows(IllegalStateException.class,
                 () -> config(Map.of(WorkerConfig.LEASE, "soon")));
@@ -54,6 +68,18 @@ class WorkerConfigTest {
         IllegalStateException wait = assertThrows(IllegalStateException.class,
                 () -> config(Map.of(WorkerConfig.WAIT_SECONDS, "30")));
         assertTrue(wait.getMessage().contains("FERRY_WAIT_SECONDS"), wait.getMessage());
+
+        IllegalStateException longRetry = assertThrows(IllegalStateException.class,
+                () -> config(Map.of(WorkerConfig.RETRY_MAX, "PT16M")));
+        assertTrue(longRetry.getMessage().contains("FERRY_RETRY_MAX"), longRetry.getMessage());
+
+        IllegalStateException flag = assertThrows(IllegalStateException.class,
+                () -> config(Map.of(WorkerConfig.DRAIN_ON_REBALANCE, "yes")));
+        assertTrue(flag.getMessage().contains("FERRY_DRAIN_ON_REBALANCE"), flag.getMessage());
+
+        IllegalStateException endpoint = assertThrows(IllegalStateException.class,
+                () -> config(Map.of(WorkerConfig.METADATA_ENDPOINT, "169.254.169.254")));
+        assertTrue(endpoint.getMessage().contains("AWS_EC2_METADATA_SERVICE_ENDPOINT"), endpoint.getMessage());
 
         IllegalStateException missing = assertThrows(IllegalStateException.class,
                 () -> WorkerConfig.from(FerryEnv.of(Map.of())));
