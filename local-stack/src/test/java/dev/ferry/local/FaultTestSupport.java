@@ -3,7 +3,6 @@ package dev.ferry.local;
 import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.Job;
-import dev.ferry.core.JobMessage;
 import dev.ferry.worker.GpuSlot;
 import dev.ferry.worker.InstanceNotices;
 import dev.ferry.worker.JobExecution;
@@ -13,16 +12,13 @@ import dev.ferry.worker.Worker;
 import dev.ferry.worker.WorkerConfig;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.sqs.SqsClient;
-import software.amazon.awssdk.services.sqs.model.Message;
 import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 /** What the fault ITs share: workers built around a test handler, notices wired to a drain, queue contents. */
@@ -82,34 +78,6 @@ final class FaultTestSupport {
         return Integer.parseInt(a.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES))
                 + Integer.parseInt(a.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE))
                 + Integer.parseInt(a.get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED));
-    }
-
-    /** The job ids of every message a queue holds visibly now (received once, then made visible again). */
-    static List<String> jobIdsIn(SqsClient sqs, String queueUrl) {
-        List<String> ids = new ArrayList<>();
-        List<Message> held = new ArrayList<>();
-        try {
-            while (true) {
-                List<Message> batch = sqs.receiveMessage(r -> r.queueUrl(queueUrl).maxNumberOfMessages(10)
-                        .visibilityTimeout(10).waitTimeSeconds(0)).messages();
-                if (batch.isEmpty()) {
-                    return ids;
-                }
-                for (Message message : batch) {
-                    held.add(message);
-                    ids.add(JobMessage.parse(message.body()).jobId());
-                }
-            }
-        } finally {
-            for (Message message : held) {
-                try {
-                    sqs.changeMessageVisibility(r -> r.queueUrl(queueUrl).receiptHandle(message.receiptHandle())
-                            .visibilityTimeout(0));
-                } catch (SdkException e) {
-                    // it shows again after 10 s anyway
-                }
-            }
-        }
     }
 
     /**

@@ -118,7 +118,7 @@ class OutageIT {
         await().atMost(WAIT).pollInterval(Duration.ofMillis(500)).until(() -> jobIds.stream()
                 .allMatch(id -> table.get(id).orElseThrow().status() == JobStatus.SUCCEEDED));
         await().atMost(WAIT).until(() -> FaultTestSupport.depth(stack.sqs(), stack.queueUrl()) == 0);
-        assertTrue(FaultTestSupport.jobIdsIn(stack.sqs(), stack.deadLetterQueueUrl()).isEmpty());
+        assertTrue(Queues.peekJobIds(stack.sqs(), stack.deadLetterQueueUrl()).isEmpty());
         assertTrue(sqsProxy.refused() + dynamoDbProxy.refused() > 0, "the outages did refuse connections");
 
         CompletionWitness.Completions completions = witness.read();

@@ -92,7 +92,7 @@ class SpotInterruptionIT {
         assertEquals(10, done.preemptions());
         assertEquals(11, done.attempts(), "ten runs given back, one completed");
         assertEquals("{\"done\":true}", done.result());
-        assertFalse(FaultTestSupport.jobIdsIn(stack.sqs(), stack.deadLetterQueueUrl()).contains(jobId));
+        assertFalse(Queues.peekJobIds(stack.sqs(), stack.deadLetterQueueUrl()).contains(jobId));
     }
 
     @Test

@@ -104,7 +104,7 @@ class WorkerProcessFaultsIT {
         assertEquals("{\"by\":\"rescuer\"}", done.result());
         assertEquals(2, done.attempts());
         assertEquals(0, done.preemptions(), "a crash is not a give-back");
-        assertTrue(FaultTestSupport.jobIdsIn(stack.sqs(), stack.deadLetterQueueUrl()).isEmpty());
+        assertTrue(Queues.peekJobIds(stack.sqs(), stack.deadLetterQueueUrl()).isEmpty());
     }
 
     @Test
@@ -123,7 +123,7 @@ class WorkerProcessFaultsIT {
         try (Worker survivor = FaultTestSupport.worker(stack, "survivor", other, Map.of())) {
             survivor.start();
             await().atMost(WAIT).until(() -> job(stack, jobId).status() == JobStatus.FAILED);
-            await().atMost(WAIT).until(() -> FaultTestSupport.jobIdsIn(stack.sqs(), stack.deadLetterQueueUrl())
+            await().atMost(WAIT).until(() -> Queues.peekJobIds(stack.sqs(), stack.deadLetterQueueUrl())
                     .contains(jobId));
             await().atMost(WAIT).until(() -> FaultTestSupport.depth(stack.sqs(), stack.queueUrl()) == 0);
         }
@@ -154,7 +154,7 @@ class WorkerProcessFaultsIT {
             await().atMost(WAIT).until(() -> job(stack, jobId).status() == JobStatus.SUCCEEDED);
         }
         assertEquals(2, job(stack, jobId).attempts());
-        assertTrue(FaultTestSupport.jobIdsIn(stack.sqs(), stack.deadLetterQueueUrl()).isEmpty());
+        assertTrue(Queues.peekJobIds(stack.sqs(), stack.deadLetterQueueUrl()).isEmpty());
     }
 
     @Test
