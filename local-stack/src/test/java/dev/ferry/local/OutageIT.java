@@ -117,7 +117,7 @@ class OutageIT {
 
         await().atMost(WAIT).pollInterval(Duration.ofMillis(500)).until(() -> jobIds.stream()
                 .allMatch(id -> table.get(id).orElseThrow().status() == JobStatus.SUCCEEDED));
-        await().atMost(WAIT).until(() -> FaultTestSupport.depth(stack.sqs(), stack.queueUrl()) == 0);
+        await().atMost(WAIT).until(() -> Queues.depth(stack.sqs(), stack.queueUrl()) == 0);
         assertTrue(Queues.peekJobIds(stack.sqs(), stack.deadLetterQueueUrl()).isEmpty());
         assertTrue(sqsProxy.refused() + dynamoDbProxy.refused() > 0, "the outages did refuse connections");
 

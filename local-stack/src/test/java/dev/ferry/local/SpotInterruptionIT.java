@@ -86,7 +86,7 @@ class SpotInterruptionIT {
         try (Worker last = FaultTestSupport.worker(stack, "on-demand", finisher, Map.of())) {
             last.start();
             await().atMost(WAIT).until(() -> job(stack, jobId).status() == JobStatus.SUCCEEDED);
-            await().atMost(WAIT).until(() -> FaultTestSupport.depth(stack.sqs(), stack.queueUrl()) == 0);
+            await().atMost(WAIT).until(() -> Queues.depth(stack.sqs(), stack.queueUrl()) == 0);
         }
         Job done = job(stack, jobId);
         assertEquals(10, done.preemptions());

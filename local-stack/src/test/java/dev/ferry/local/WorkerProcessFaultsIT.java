@@ -98,7 +98,7 @@ class WorkerProcessFaultsIT {
             await().atMost(WAIT).until(() -> job(stack, jobId).status() == JobStatus.SUCCEEDED);
             // Whatever copy is still due (a watchdog, if the claim came on the message's last receive)
             // is received and deleted as a duplicate of the finished job.
-            await().atMost(WAIT).until(() -> FaultTestSupport.depth(stack.sqs(), stack.queueUrl()) == 0);
+            await().atMost(WAIT).until(() -> Queues.depth(stack.sqs(), stack.queueUrl()) == 0);
         }
         Job done = job(stack, jobId);
         assertEquals("{\"by\":\"rescuer\"}", done.result());
@@ -125,7 +125,7 @@ class WorkerProcessFaultsIT {
             await().atMost(WAIT).until(() -> job(stack, jobId).status() == JobStatus.FAILED);
             await().atMost(WAIT).until(() -> Queues.peekJobIds(stack.sqs(), stack.deadLetterQueueUrl())
                     .contains(jobId));
-            await().atMost(WAIT).until(() -> FaultTestSupport.depth(stack.sqs(), stack.queueUrl()) == 0);
+            await().atMost(WAIT).until(() -> Queues.depth(stack.sqs(), stack.queueUrl()) == 0);
         }
         Job failed = job(stack, jobId);
         assertTrue(failed.error().contains("last attempt"), failed.error());
