@@ -106,12 +106,44 @@ class SamTemplateTest {
     void parameterOverride_outOfRange_isRefusedNamingTheParameter() {
         TemplateException error = assertThrows(TemplateException.class,
                 () -> template(Map.of("MaxReceiveCount", "0")));
-        assertTrue(error.getMessage().contains("Parameters.MaxReceiveCount: must be at least 1, but is 0"),
+        assertTrue(error.getMessage().contains("Parameters.MaxReceiveCount: must be at least 2, but is 0"),
                 error.getMessage());
         TemplateException notNumber = assertThrows(TemplateException.class,
                 () -> template(Map.of("VisibilityTimeoutSeconds", "soon")));
         assertTrue(notNumber.getMessage().contains("Parameters.VisibilityTimeoutSeconds: must be a number"),
                 notNumber.getMessage());
+    }
+
+    @Test
+    void visibilityTimeout_outsideTheWorkersLeaseRange_isRefused() {
+        for (String value : List.of("0", "2", "29")) {
+            assertRefused("VisibilityTimeoutSeconds", value, "must be at least 30, but is " + value);
+        }
+        for (String value : List.of("3601", "43200")) {
+            assertRefused("VisibilityTimeoutSeconds", value, "must be at most 3600, but is " + value);
+        }
+        assertEquals("30", template(Map.of("VisibilityTimeoutSeconds", "30")).queue("JobQueue").attributes()
+                .get("VisibilityTimeout"));
+        assertEquals("3600", template(Map.of("VisibilityTimeoutSeconds", "3600")).queue("JobQueue").attributes()
+                .get("VisibilityTimeout"));
+        // The local stack's own overrides stay inside.
+        template(LocalStack.LOCAL_TEMPLATE_PARAMETERS);
+    }
+
+    @Test
+    void maxReceiveCount_ofOne_isRefused_andTwoIsTheLeast() {
+        assertRefused("MaxReceiveCount", "1", "must be at least 2, but is 1");
+        assertRefused("MaxReceiveCount", "101", "must be at most 100, but is 101");
+        assertEquals(2, template(Map.of("MaxReceiveCount", "2")).queue("JobQueue").redrive().orElseThrow()
+                .maxReceiveCount());
+        assertEquals(100, template(Map.of("MaxReceiveCount", "100")).queue("JobQueue").redrive().orElseThrow()
+                .maxReceiveCount());
+    }
+
+    private static void assertRefused(String parameter, String value, String why) {
+        TemplateException error = assertThrows(TemplateException.class, () -> template(Map.of(parameter, value)),
+                parameter + "=" + value + " was accepted");
+        assertTrue(error.getMessage().contains("Parameters." + parameter + ": " + why), error.getMessage());
     }
 
     @Test

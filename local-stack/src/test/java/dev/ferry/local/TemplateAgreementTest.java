@@ -9,6 +9,7 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
+import dev.ferry.core.AwsClients;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.JobTable;
 import dev.ferry.functions.AdminService;
@@ -22,6 +23,7 @@ import java.lang.reflect.Modifier;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -35,8 +37,8 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code infra/template.yaml} agrees with the code: the handlers it names exist as Lambda calls
  * them, the environment it sets is what the code reads, the queue and table are what the store
- * and the worker expect, the bootstrap runs the worker as the drain needs, and no IAM statement
- * grants a wildcard action. (That the worker's role allows exactly the calls the worker makes is
+ * and the worker expect, the bootstrap runs the worker as the drain needs, the lease and attempt
+ * bounds fit the workers and SQS, and no IAM statement grants a wildcard action. (That the worker's role allows exactly the calls the worker makes is
  * {@link WorkerPermissionsIT}, which watches a real worker's calls.)
  */
 class TemplateAgreementTest {
@@ -328,6 +330,40 @@ class TemplateAgreementTest {
         assertEquals(0, distribution.get("OnDemandBaseCapacity"));
         assertEquals(0, distribution.get("OnDemandPercentageAboveBaseCapacity"));
         assertFalse(group.containsKey("DesiredCapacity"), "a stack update must not reset what scaling decided");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Parameters: each bound agrees with what the value feeds (SamTemplateTest: that they are enforced)
+
+    /** The workers refuse a longer lease (WorkerConfig): the heartbeat pushes visibility this far each time. */
+    private static final Duration WORKERS_MAX_LEASE = Duration.ofHours(1);
+    /** SQS's own range for a redrive policy's maxReceiveCount. */
+    private static final int SQS_MAX_RECEIVE_COUNT = 1000;
+
+    @Test
+    void visibilityTimeout_isALeaseTheHeartbeatCanKeepAlive_andSqsCanExtend() {
+        Map<String, Object> parameter = TemplateFacts.parameter("VisibilityTimeoutSeconds");
+        Duration least = Duration.ofSeconds(TemplateFacts.number(parameter, "MinValue"));
+        Duration most = Duration.ofSeconds(TemplateFacts.number(parameter, "MaxValue"));
+        assertEquals(Map.of("Ref", "VisibilityTimeoutSeconds"), TemplateFacts.properties("JobQueue")
+                .get("VisibilityTimeout"));
+        // The default heartbeat is a third of the lease; one heartbeat may take a whole SDK call.
+        assertTrue(least.dividedBy(3).compareTo(AwsClients.DEFAULT_API_CALL_TIMEOUT) >= 0, "a lease of " + least
+                + " is renewed every " + least.dividedBy(3) + ", less than one call's timeout");
+        assertTrue(most.compareTo(WORKERS_MAX_LEASE) <= 0, most + ": the workers would refuse it as their lease");
+        assertTrue(most.compareTo(WorkerConfig.MAX_VISIBILITY) < 0, most + ": SQS hides a message 12 h at most");
+    }
+
+    @Test
+    void maxReceiveCount_leavesAReceiveThatRuns_andAFailingJobReachesTheDlqWithinADay() {
+        Map<String, Object> parameter = TemplateFacts.parameter("MaxReceiveCount");
+        long least = TemplateFacts.number(parameter, "MinValue");
+        long most = TemplateFacts.number(parameter, "MaxValue");
+        assertTrue(least >= 2, "a message's last receive is re-sent, not run: with 1 no receive would run the job");
+        assertTrue(most <= SQS_MAX_RECEIVE_COUNT, "SQS takes 1-" + SQS_MAX_RECEIVE_COUNT);
+        Duration retrying = WorkerConfig.MAX_RETRY_DELAY.multipliedBy(most);
+        assertTrue(retrying.compareTo(Duration.ofHours(26)) <= 0, most + " attempts at the back-off's ceiling of "
+                + WorkerConfig.MAX_RETRY_DELAY + " keep a failing job out of the DLQ for " + retrying);
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -119,6 +119,23 @@ final class TemplateFacts {
         return all;
     }
 
+    /** A parameter's declaration: {@code Type}, {@code Default}, bounds, {@code Description}. */
+    static Map<String, Object> parameter(String name) {
+        return map(map(raw(), "Parameters"), name);
+    }
+
+    /** A number the template writes as a YAML number or a string, e.g. a parameter's {@code MinValue}. */
+    static long number(Map<String, Object> node, String key) {
+        Object value = node.get(key);
+        if (value instanceof Number n) {
+            return n.longValue();
+        }
+        if (value instanceof String text) {
+            return Long.parseLong(text.strip());
+        }
+        throw new AssertionError((value == null ? "no " + key : key + " is not a number") + " in " + node);
+    }
+
     /** Statements of the named inline policy of an {@code AWS::IAM::Role}. */
     @SuppressWarnings("unchecked")
     static List<Map<String, Object>> rolePolicy(String role, String policyName) {
