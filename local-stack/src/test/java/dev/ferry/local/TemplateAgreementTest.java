@@ -29,6 +29,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.jar.JarFile;
 import java.util.stream.Collectors;
@@ -37,8 +38,8 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code infra/template.yaml} agrees with the code: the handlers it names exist as Lambda calls
  * them, the environment it sets is what the code reads, the queue and table are what the store
- * and the worker expect, the bootstrap runs the worker as the drain needs, the lease and attempt
- * bounds fit the workers and SQS, and no IAM statement grants a wildcard action. (That the worker's role allows exactly the calls the worker makes is
+ * and the worker expect, the bootstrap runs the worker as the drain needs, each parameter's
+ * bounds fit what its value feeds, and no IAM statement grants a wildcard action. (That the worker's role allows exactly the calls the worker makes is
  * {@link WorkerPermissionsIT}, which watches a real worker's calls.)
  */
 class TemplateAgreementTest {
@@ -339,6 +340,11 @@ class TemplateAgreementTest {
     private static final Duration WORKERS_MAX_LEASE = Duration.ofHours(1);
     /** SQS's own range for a redrive policy's maxReceiveCount. */
     private static final int SQS_MAX_RECEIVE_COUNT = 1000;
+    /** gp3's largest volume, GiB. */
+    private static final int GP3_MAX_GIB = 16_384;
+    /** The retention periods CloudWatch Logs accepts (PutRetentionPolicy), in days. */
+    private static final List<Long> CLOUDWATCH_LOGS_RETENTION_DAYS = List.of(1L, 3L, 5L, 7L, 14L, 30L, 60L, 90L, 120L,
+            150L, 180L, 365L, 400L, 545L, 731L, 1096L, 1827L, 2192L, 2557L, 2922L, 3288L, 3653L);
 
     @Test
     void visibilityTimeout_isALeaseTheHeartbeatCanKeepAlive_andSqsCanExtend() {
@@ -364,6 +370,102 @@ class TemplateAgreementTest {
         Duration retrying = WorkerConfig.MAX_RETRY_DELAY.multipliedBy(most);
         assertTrue(retrying.compareTo(Duration.ofHours(26)) <= 0, most + " attempts at the back-off's ceiling of "
                 + WorkerConfig.MAX_RETRY_DELAY + " keep a failing job out of the DLQ for " + retrying);
+    }
+
+    @Test
+    void jobRetention_outlivesEveryMessageThatCanStillCarryTheJob() {
+        Duration least = Duration.ofDays(TemplateFacts.number(TemplateFacts.parameter("JobRetentionDays"), "MinValue"));
+        for (String queue : List.of("JobQueue", "JobDeadLetterQueue")) {
+            Duration kept = Duration.ofSeconds(TemplateFacts.number(TemplateFacts.properties(queue),
+                    "MessageRetentionPeriod"));
+            assertTrue(least.compareTo(kept) >= 0, queue + " keeps a message " + kept + ", longer than a record's "
+                    + least + ": a late delivery or a redrive would find no record and be deleted unrun");
+        }
+        Map<String, Object> submitEnv = TemplateFacts.map(TemplateFacts.map(
+                TemplateFacts.properties("SubmitJobFunction"), "Environment"), "Variables");
+        assertEquals(Map.of("Ref", "JobRetentionDays"), submitEnv.get(FerryEnv.RETENTION_DAYS));
+    }
+
+    @Test
+    void clientLimits_reachAtMostTheStagesOwnLimits() {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> stage = (Map<String, Object>) TemplateFacts.list(TemplateFacts.properties("FerryApi"),
+                "MethodSettings").get(0);
+        assertEquals("/*", stage.get("ResourcePath"));
+        long rate = TemplateFacts.number(stage, "ThrottlingRateLimit");
+        long burst = TemplateFacts.number(stage, "ThrottlingBurstLimit");
+        assertTrue(TemplateFacts.number(TemplateFacts.parameter("ClientRateLimit"), "MaxValue") <= rate);
+        assertTrue(TemplateFacts.number(TemplateFacts.parameter("ClientBurstLimit"), "MaxValue") <= burst);
+        assertTrue(TemplateFacts.number(TemplateFacts.parameter("ClientDailyQuota"), "MaxValue")
+                <= rate * Duration.ofDays(1).toSeconds(), "a quota above a day at the stage's rate never applies");
+    }
+
+    @Test
+    void oldestJobAlarm_firesLongBeforeSqsDropsTheMessage_butNotOnEveryColdStart() {
+        Map<String, Object> parameter = TemplateFacts.parameter("OldestJobAlarmSeconds");
+        long kept = TemplateFacts.number(TemplateFacts.properties("JobQueue"), "MessageRetentionPeriod");
+        assertTrue(TemplateFacts.number(parameter, "MaxValue") * 2 <= kept,
+                "the alarm must leave at least half the queue's retention to act before a waiting job is dropped");
+        long warmup = TemplateFacts.number(TemplateFacts.properties("WorkerGroup"), "DefaultInstanceWarmup");
+        assertTrue(TemplateFacts.number(parameter, "MinValue") > warmup,
+                "below an instance's warm-up every first job after the fleet was at zero would raise it");
+        assertEquals(Map.of("Ref", "OldestJobAlarmSeconds"), TemplateFacts.properties("OldestJobAlarm").get("Threshold"));
+    }
+
+    @Test
+    void logRetention_isOneOfCloudWatchLogsPeriods_everywhereItIsUsed() {
+        Map<String, Object> parameter = TemplateFacts.parameter("LogRetentionDays");
+        List<Long> allowed = TemplateFacts.list(parameter, "AllowedValues").stream()
+                .map(v -> Long.parseLong(String.valueOf(v))).toList();
+        assertEquals(CLOUDWATCH_LOGS_RETENTION_DAYS, allowed);
+        Map<String, Object> resources = TemplateFacts.map(TemplateFacts.raw(), "Resources");
+        int groups = 0;
+        for (String id : resources.keySet()) {
+            if ("AWS::Logs::LogGroup".equals(TemplateFacts.resource(id).get("Type"))) {
+                assertEquals(Map.of("Ref", "LogRetentionDays"), TemplateFacts.properties(id).get("RetentionInDays"), id);
+                groups++;
+            }
+        }
+        assertEquals(5, groups, "API access, three functions, workers");
+    }
+
+    @Test
+    void workerRootVolume_isGp3_withinGp3sSize() {
+        Map<String, Object> data = TemplateFacts.map(TemplateFacts.properties("WorkerLaunchTemplate"),
+                "LaunchTemplateData");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> ebs = TemplateFacts.map((Map<String, Object>) TemplateFacts.list(data,
+                "BlockDeviceMappings").get(0), "Ebs");
+        assertEquals("gp3", ebs.get("VolumeType"));
+        assertEquals(Map.of("Ref", "WorkerRootVolumeGiB"), ebs.get("VolumeSize"));
+        assertTrue(TemplateFacts.number(TemplateFacts.parameter("WorkerRootVolumeGiB"), "MaxValue") <= GP3_MAX_GIB);
+    }
+
+    @Test
+    void readmesParameterTable_givesEachNumberParametersBounds() throws IOException {
+        Path readme = TemplateFacts.TEMPLATE.getParent().resolveSibling("README.md");
+        Map<String, String> documented = new TreeMap<>();
+        for (String line : Files.readAllLines(readme)) {
+            String[] cells = line.strip().split("\\s*\\|\\s*");
+            // "| `A`, `B` | defaults | a-b, c-d | why |" splits into "", names, defaults, ranges, why.
+            if (cells.length >= 4 && cells[1].startsWith("`") && cells[3].matches("[0-9][-0-9, .]*")) {
+                List<String> names = List.of(cells[1].replace("`", "").split(",\\s*"));
+                List<String> ranges = List.of(cells[3].split(",\\s*"));
+                if (names.size() == ranges.size()) {
+                    for (int i = 0; i < names.size(); i++) {
+                        documented.put(names.get(i), ranges.get(i));
+                    }
+                }
+            }
+        }
+        Map<String, String> bounds = new TreeMap<>();
+        TemplateFacts.numberParameters().forEach((name, declaration) -> {
+            if (declaration.containsKey("MinValue")) {
+                bounds.put(name, TemplateFacts.number(declaration, "MinValue") + "-"
+                        + TemplateFacts.number(declaration, "MaxValue"));
+            }
+        });
+        assertEquals(bounds, documented, "README's parameter table (Limits) against the template");
     }
 
     // ---------------------------------------------------------------------------------------------

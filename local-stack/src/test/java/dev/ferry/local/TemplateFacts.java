@@ -124,6 +124,18 @@ final class TemplateFacts {
         return map(map(raw(), "Parameters"), name);
     }
 
+    /** The template's parameters of {@code Type: Number}, by name, in template order. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Map<String, Object>> numberParameters() {
+        Map<String, Map<String, Object>> numbers = new LinkedHashMap<>();
+        map(raw(), "Parameters").forEach((name, declaration) -> {
+            if ("Number".equals(((Map<String, Object>) declaration).get("Type"))) {
+                numbers.put(name, (Map<String, Object>) declaration);
+            }
+        });
+        return numbers;
+    }
+
     /** A number the template writes as a YAML number or a string, e.g. a parameter's {@code MinValue}. */
     static long number(Map<String, Object> node, String key) {
         Object value = node.get(key);
