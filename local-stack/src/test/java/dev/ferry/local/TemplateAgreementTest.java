@@ -2,6 +2,7 @@ package dev.ferry.local;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -291,28 +292,47 @@ class TemplateAgreementTest {
     }
 
     @Test
-    void workerRole_grantsTheProcessOnlyTheQueueAndTable_andTheBootstrapNeitherOfThem() {
-        for (Map<String, Object> statement : TemplateFacts.rolePolicy("WorkerRole", "worker-process")) {
-            for (String action : TemplateFacts.actions(statement)) {
-                Object resource = statement.get("Resource");
-                if (action.startsWith("sqs:")) {
-                    assertEquals(Map.of("Fn::GetAtt", List.of("JobQueue", "Arn")), resource, action);
-                } else if (action.startsWith("dynamodb:")) {
-                    assertEquals(Map.of("Fn::GetAtt", List.of("JobsTable", "Arn")), resource, action);
-                } else {
-                    throw new AssertionError("the worker process is granted " + action + "; WorkerPermissionsIT"
-                            + " records only SQS and DynamoDB calls");
-                }
+    void workerRole_grantsTheProcessItsQueuesTableAndOwnGroup_andTheBootstrapNoneOfThose() {
+        String ownGroup = "arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*"
+                + ":autoScalingGroupName/" + TemplateFacts.map(TemplateFacts.properties("WorkerGroup"),
+                        "AutoScalingGroupName").get("Fn::Sub");
+        // Where each grant applies: a resource of the template, the own group's ARN, or "*".
+        Map<String, Set<String>> granted = new TreeMap<>();
+        for (TemplateFacts.Grant grant : TemplateFacts.grants("WorkerRole", "worker-process")) {
+            assertEquals(Map.of(), grant.condition(), grant.sid() + ": the worker's grants need no condition");
+            assertEquals(1, grant.resources().size(), grant.sid() + ": one resource per statement");
+            String where = grant.onAnyResource() ? "*"
+                    : grant.resourceIds().isEmpty() ? String.join(",", grant.arnPatterns())
+                    : String.join(",", grant.resourceIds());
+            granted.computeIfAbsent(where, w -> new TreeSet<>()).addAll(grant.actions());
+        }
+        assertEquals(Map.of(
+                "JobQueue", Set.of("sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes", "sqs:SendMessage"),
+                // A job out of attempts: its message sent to the DLQ, whose URL the worker looks up.
+                "JobDeadLetterQueue", Set.of("sqs:SendMessage", "sqs:GetQueueUrl"),
+                "JobsTable", Set.of("dynamodb:GetItem", "dynamodb:UpdateItem"),
+                // Scale-in protection of its own instance, in this stack's group only.
+                ownGroup, Set.of("autoscaling:SetInstanceProtection"),
+                // Which group the instance is in: IAM takes no resource for Describe actions.
+                "*", Set.of("autoscaling:DescribeAutoScalingInstances")), granted);
+
+        Set<String> processActions = new TreeSet<>();
+        TemplateFacts.grants("WorkerRole", "worker-process").forEach(g -> processActions.addAll(g.actions()));
+        for (TemplateFacts.Grant grant : TemplateFacts.grants("WorkerRole", "instance-bootstrap")) {
+            for (String action : grant.actions()) {
+                assertFalse(action.startsWith("sqs:") || action.startsWith("dynamodb:")
+                        || processActions.contains(action), action + " is the worker process's: it belongs in"
+                        + " worker-process, where WorkerPermissionsIT checks it");
             }
         }
-        for (Map<String, Object> statement : TemplateFacts.rolePolicy("WorkerRole", "instance-bootstrap")) {
-            for (String action : TemplateFacts.actions(statement)) {
-                assertFalse(action.startsWith("sqs:") || action.startsWith("dynamodb:"),
-                        action + " belongs in worker-process, where WorkerPermissionsIT checks it");
-            }
-        }
-        // The worker's code reaches no AWS service that WorkerPermissionsIT would not see it call.
-        assertEquals(Set.of("dynamodb", "sqs"), TemplateFacts.reach(WorkerMain.class).services());
+        // The worker's code reaches no AWS service its policy leaves out.
+        Set<String> services = new TreeSet<>();
+        TemplateFacts.grants("WorkerRole", "worker-process").forEach(g -> services.addAll(g.services()));
+        assertEquals(Set.of("autoscaling", "dynamodb", "sqs"), services);
+        Set<String> reached = TemplateFacts.reach(WorkerMain.class).services();
+        assertTrue(services.containsAll(reached), "the worker's code reaches " + reached + ", its role grants "
+                + services);
     }
 
     @Test
@@ -478,6 +498,72 @@ class TemplateAgreementTest {
         assertFalse(found.isEmpty(), "found no IAM actions at all");
         List<String> wildcards = found.stream().filter(a -> a.contains("*")).toList();
         assertEquals(List.of(), wildcards);
+    }
+
+    /** Actions IAM authorises on no particular resource: the only ones a statement may grant on "*". */
+    private static final Set<String> RESOURCELESS_ACTIONS = Set.of("autoscaling:DescribeAutoScalingInstances");
+
+    @Test
+    void resourceStar_isGrantedOnlyForActionsThatTakeNoResource() {
+        List<Map<String, Object>> statements = new ArrayList<>();
+        allowStatements(TemplateFacts.raw(), statements);
+        assertTrue(statements.size() > 10, "found only " + statements.size() + " statements");
+        List<String> onStar = new ArrayList<>();
+        for (Map<String, Object> statement : statements) {
+            TemplateFacts.Grant grant = TemplateFacts.grant(statement);
+            if (grant.onAnyResource()) {
+                assertEquals(List.of("*"), grant.resources(), grant.sid() + ": \"*\" alone, not beside named resources");
+                onStar.addAll(grant.actions());
+            }
+        }
+        assertTrue(RESOURCELESS_ACTIONS.containsAll(onStar), "granted on \"*\": " + onStar);
+    }
+
+    /** Every Allow statement with a Resource, anywhere (roles, functions' policies); not trust policies. */
+    @SuppressWarnings("unchecked")
+    private static void allowStatements(Object node, List<Map<String, Object>> statements) {
+        if (node instanceof Map<?, ?> map) {
+            if ("Allow".equals(map.get("Effect")) && map.containsKey("Resource")) {
+                statements.add((Map<String, Object>) map);
+                return;
+            }
+            map.values().forEach(value -> allowStatements(value, statements));
+        } else if (node instanceof List<?> list) {
+            list.forEach(item -> allowStatements(item, statements));
+        }
+    }
+
+    @Test
+    void grant_readsEachStatementShape_andRefusesTheOnesItCannotReasonAbout() {
+        TemplateFacts.Grant one = TemplateFacts.grant(Map.of("Sid", "One", "Effect", "Allow",
+                "Action", "autoscaling:DescribeAutoScalingInstances", "Resource", "*"));
+        assertEquals(List.of("autoscaling:DescribeAutoScalingInstances"), one.actions());
+        assertEquals(Set.of("autoscaling"), one.services());
+        assertTrue(one.onAnyResource());
+        assertEquals(Set.of(), one.resourceIds());
+        assertEquals(Map.of(), one.condition());
+
+        TemplateFacts.Grant many = TemplateFacts.grant(Map.of("Effect", "Allow",
+                "Action", List.of("sqs:SendMessage", "autoscaling:SetInstanceProtection"),
+                "Resource", List.of(Map.of("Fn::GetAtt", List.of("JobQueue", "Arn")), Map.of("Ref", "Secret"),
+                        Map.of("Fn::Sub", "arn:${AWS::Partition}:autoscaling:*:autoScalingGroupName/g")),
+                "Condition", Map.of("StringEquals", Map.of("autoscaling:ResourceTag/Name", "ferry-workers"))));
+        assertEquals("", many.sid());
+        assertEquals(Set.of("autoscaling", "sqs"), many.services());
+        assertFalse(many.onAnyResource());
+        assertEquals(Set.of("JobQueue", "Secret"), many.resourceIds());
+        assertEquals(List.of("arn:${AWS::Partition}:autoscaling:*:autoScalingGroupName/g"), many.arnPatterns());
+        assertEquals(Map.of("StringEquals", "ferry-workers"), many.conditionsOn("autoscaling:ResourceTag/Name"));
+        assertEquals(Map.of(), many.conditionsOn("aws:ResourceTag/Name"));
+
+        for (Map<String, Object> unreadable : List.<Map<String, Object>>of(
+                Map.of("Effect", "Deny", "Action", "sqs:SendMessage", "Resource", "*"),
+                Map.of("Effect", "Allow", "NotAction", "sqs:SendMessage", "Resource", "*"),
+                Map.of("Effect", "Allow", "Action", "sqs:SendMessage", "NotResource", "*"),
+                Map.of("Effect", "Allow", "Action", "sqs:SendMessage"),
+                Map.of("Effect", "Allow", "Action", "sqs:SendMessage", "Resource", "*", "Condition", "x"))) {
+            assertThrows(AssertionError.class, () -> TemplateFacts.grant(unreadable), unreadable.toString());
+        }
     }
 
     /** Every IAM action in the template: values of "Action" keys, anywhere. */
