@@ -189,12 +189,15 @@ class EmbeddedEmulatorsIT {
 
     @Test
     void messageMoveTask_returnsDeadLetters_toTheQueueTheyCameFrom() {
-        LocalResources resources = LocalResources.create(template(Map.of("MaxReceiveCount", "1")), sqs, dynamoDb);
+        // The template's least MaxReceiveCount: 2 receives, then the dead-letter queue.
+        LocalResources resources = LocalResources.create(template(Map.of("MaxReceiveCount", "2")), sqs, dynamoDb);
         String jobs = resources.queueUrl("JobQueue");
         String deadLetters = resources.queueUrl("JobDeadLetterQueue");
         String deadLetterArn = resources.queueArn("JobDeadLetterQueue");
         String messageId = sqs.sendMessage(r -> r.queueUrl(jobs).messageBody("{\"jobId\":\"j2\"}")).messageId();
-        makeVisibleAgain(jobs, receiveOne(jobs).orElseThrow());
+        for (int receive = 1; receive <= 2; receive++) {
+            makeVisibleAgain(jobs, receiveOne(jobs).orElseThrow());
+        }
         assertTrue(receiveOne(jobs).isEmpty());
         awaitCount(deadLetters, QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, 1);
 

@@ -106,12 +106,133 @@ class SamTemplateTest {
     void parameterOverride_outOfRange_isRefusedNamingTheParameter() {
         TemplateException error = assertThrows(TemplateException.class,
                 () -> template(Map.of("MaxReceiveCount", "0")));
-        assertTrue(error.getMessage().contains("Parameters.MaxReceiveCount: must be at least 1, but is 0"),
+        assertTrue(error.getMessage().contains("Parameters.MaxReceiveCount: must be at least 2, but is 0"),
                 error.getMessage());
         TemplateException notNumber = assertThrows(TemplateException.class,
                 () -> template(Map.of("VisibilityTimeoutSeconds", "soon")));
         assertTrue(notNumber.getMessage().contains("Parameters.VisibilityTimeoutSeconds: must be a number"),
                 notNumber.getMessage());
+    }
+
+    @Test
+    void everyNumberParameter_isBoundedBothWays_andRefusesValuesJustOutside() {
+        Map<String, Map<String, Object>> numbers = TemplateFacts.numberParameters();
+        assertTrue(numbers.size() >= 10, numbers.keySet().toString());
+        template(Map.of());
+        for (Map.Entry<String, Map<String, Object>> entry : numbers.entrySet()) {
+            String name = entry.getKey();
+            Map<String, Object> declaration = entry.getValue();
+            if (declaration.containsKey("AllowedValues")) {
+                List<Long> allowed = TemplateFacts.list(declaration, "AllowedValues").stream()
+                        .map(v -> Long.parseLong(String.valueOf(v))).toList();
+                for (long value : allowed) {
+                    assertEquals(Long.toString(value), template(Map.of(name, Long.toString(value))).parameters().get(name));
+                    for (long beside : List.of(value - 1, value + 1)) {
+                        if (!allowed.contains(beside)) {
+                            assertRefused(name, Long.toString(beside), "must be one of " + allowed);
+                        }
+                    }
+                }
+                continue;
+            }
+            assertTrue(declaration.containsKey("MinValue") && declaration.containsKey("MaxValue"),
+                    name + " is a Number with no MinValue or no MaxValue: bound it to what the system works with,"
+                            + " and say why in its Description");
+            long least = TemplateFacts.number(declaration, "MinValue");
+            long most = TemplateFacts.number(declaration, "MaxValue");
+            assertTrue(least <= most, name);
+            template(Map.of(name, Long.toString(least)));
+            template(Map.of(name, Long.toString(most)));
+            assertRefused(name, Long.toString(least - 1), "must be at least " + least + ", but is " + (least - 1));
+            assertRefused(name, Long.toString(most + 1), "must be at most " + most + ", but is " + (most + 1));
+        }
+    }
+
+    @Test
+    void everyNumberParametersBounds_areStatedInItsDescription() {
+        TemplateFacts.numberParameters().forEach((name, declaration) -> {
+            String description = String.valueOf(declaration.get("Description"));
+            for (String bound : List.of("MinValue", "MaxValue")) {
+                if (declaration.containsKey(bound)) {
+                    String value = Long.toString(TemplateFacts.number(declaration, bound));
+                    assertTrue(description.matches("(?s).*(?<![\\d.])" + value + "(?![\\d])(?!\\.\\d).*"),
+                            name + "'s Description does not give its " + bound + " (" + value + ") and why: "
+                                    + description);
+                }
+            }
+        });
+    }
+
+    @Test
+    void visibilityTimeout_outsideTheWorkersLeaseRange_isRefused() {
+        for (String value : List.of("0", "2", "29")) {
+            assertRefused("VisibilityTimeoutSeconds", value, "must be at least 30, but is " + value);
+        }
+        for (String value : List.of("3601", "43200")) {
+            assertRefused("VisibilityTimeoutSeconds", value, "must be at most 3600, but is " + value);
+        }
+        assertEquals("30", template(Map.of("VisibilityTimeoutSeconds", "30")).queue("JobQueue").attributes()
+                .get("VisibilityTimeout"));
+        assertEquals("3600", template(Map.of("VisibilityTimeoutSeconds", "3600")).queue("JobQueue").attributes()
+                .get("VisibilityTimeout"));
+        // The local stack's own overrides stay inside.
+        template(LocalStack.LOCAL_TEMPLATE_PARAMETERS);
+    }
+
+    @Test
+    void maxReceiveCount_ofOne_isRefused_andTwoIsTheLeast() {
+        assertRefused("MaxReceiveCount", "1", "must be at least 2, but is 1");
+        assertRefused("MaxReceiveCount", "101", "must be at most 100, but is 101");
+        assertEquals(2, template(Map.of("MaxReceiveCount", "2")).queue("JobQueue").redrive().orElseThrow()
+                .maxReceiveCount());
+        assertEquals(100, template(Map.of("MaxReceiveCount", "100")).queue("JobQueue").redrive().orElseThrow()
+                .maxReceiveCount());
+    }
+
+    @Test
+    void logRetention_thatCloudWatchDoesNotOffer_isRefused() {
+        assertRefused("LogRetentionDays", "2", "must be one of [1, 3, 5, 7, 14, 30,");
+        assertRefused("LogRetentionDays", "3650", "must be one of [");
+        assertEquals("3653", template(Map.of("LogRetentionDays", "3653")).parameters().get("LogRetentionDays"));
+    }
+
+    @Test
+    void boundsOfASmallTemplate_applyToOverridesAndDefaults_andNotToStrings() throws IOException {
+        Path file = Files.writeString(temp.resolve("template.yaml"), """
+                Parameters:
+                  Count: {Type: Number, Default: 5, MinValue: 2, MaxValue: 10}
+                  Fraction: {Type: Number, Default: "0.5", MinValue: "0.25", MaxValue: 1}
+                  Name: {Type: String, Default: "7", MinValue: 10}
+                  Days: {Type: Number, Default: 3, AllowedValues: [1, 3, 7]}
+                Resources: {}
+                """);
+        assertEquals("5", SamTemplate.load(file, Map.of(), LOCAL).parameters().get("Count"));
+        assertEquals("0.25", SamTemplate.load(file, Map.of("Fraction", "0.25"), LOCAL).parameters().get("Fraction"));
+        TemplateException fraction = assertThrows(TemplateException.class,
+                () -> SamTemplate.load(file, Map.of("Fraction", "0.2"), LOCAL));
+        assertTrue(fraction.getMessage().contains("Parameters.Fraction: must be at least 0.25, but is 0.2"),
+                fraction.getMessage());
+        TemplateException days = assertThrows(TemplateException.class,
+                () -> SamTemplate.load(file, Map.of("Days", "2"), LOCAL));
+        assertTrue(days.getMessage().contains("Parameters.Days: must be one of [1, 3, 7], but is '2'"),
+                days.getMessage());
+        // CloudFormation applies MinValue to Number parameters only.
+        assertEquals("7", SamTemplate.load(file, Map.of(), LOCAL).parameters().get("Name"));
+
+        Path badDefault = Files.writeString(temp.resolve("bad-default.yaml"), """
+                Parameters:
+                  Count: {Type: Number, Default: 1, MinValue: 2, MaxValue: 10}
+                Resources: {}
+                """);
+        TemplateException error = assertThrows(TemplateException.class,
+                () -> SamTemplate.load(badDefault, Map.of(), LOCAL));
+        assertTrue(error.getMessage().contains("Parameters.Count: must be at least 2, but is 1"), error.getMessage());
+    }
+
+    private static void assertRefused(String parameter, String value, String why) {
+        TemplateException error = assertThrows(TemplateException.class, () -> template(Map.of(parameter, value)),
+                parameter + "=" + value + " was accepted");
+        assertTrue(error.getMessage().contains("Parameters." + parameter + ": " + why), error.getMessage());
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.ferry.local;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -9,6 +10,7 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
+import dev.ferry.core.AwsClients;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.JobTable;
 import dev.ferry.functions.AdminService;
@@ -22,11 +24,13 @@ import java.lang.reflect.Modifier;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.jar.JarFile;
 import java.util.stream.Collectors;
@@ -35,8 +39,8 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code infra/template.yaml} agrees with the code: the handlers it names exist as Lambda calls
  * them, the environment it sets is what the code reads, the queue and table are what the store
- * and the worker expect, the bootstrap runs the worker as the drain needs, and no IAM statement
- * grants a wildcard action. (That the worker's role allows exactly the calls the worker makes is
+ * and the worker expect, the bootstrap runs the worker as the drain needs, each parameter's
+ * bounds fit what its value feeds, and no IAM statement grants a wildcard action. (That the worker's role allows exactly the calls the worker makes is
  * {@link WorkerPermissionsIT}, which watches a real worker's calls.)
  */
 class TemplateAgreementTest {
@@ -288,28 +292,47 @@ class TemplateAgreementTest {
     }
 
     @Test
-    void workerRole_grantsTheProcessOnlyTheQueueAndTable_andTheBootstrapNeitherOfThem() {
-        for (Map<String, Object> statement : TemplateFacts.rolePolicy("WorkerRole", "worker-process")) {
-            for (String action : TemplateFacts.actions(statement)) {
-                Object resource = statement.get("Resource");
-                if (action.startsWith("sqs:")) {
-                    assertEquals(Map.of("Fn::GetAtt", List.of("JobQueue", "Arn")), resource, action);
-                } else if (action.startsWith("dynamodb:")) {
-                    assertEquals(Map.of("Fn::GetAtt", List.of("JobsTable", "Arn")), resource, action);
-                } else {
-                    throw new AssertionError("the worker process is granted " + action + "; WorkerPermissionsIT"
-                            + " records only SQS and DynamoDB calls");
-                }
+    void workerRole_grantsTheProcessItsQueuesTableAndOwnGroup_andTheBootstrapNoneOfThose() {
+        String ownGroup = "arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*"
+                + ":autoScalingGroupName/" + TemplateFacts.map(TemplateFacts.properties("WorkerGroup"),
+                        "AutoScalingGroupName").get("Fn::Sub");
+        // Where each grant applies: a resource of the template, the own group's ARN, or "*".
+        Map<String, Set<String>> granted = new TreeMap<>();
+        for (TemplateFacts.Grant grant : TemplateFacts.grants("WorkerRole", "worker-process")) {
+            assertEquals(Map.of(), grant.condition(), grant.sid() + ": the worker's grants need no condition");
+            assertEquals(1, grant.resources().size(), grant.sid() + ": one resource per statement");
+            String where = grant.onAnyResource() ? "*"
+                    : grant.resourceIds().isEmpty() ? String.join(",", grant.arnPatterns())
+                    : String.join(",", grant.resourceIds());
+            granted.computeIfAbsent(where, w -> new TreeSet<>()).addAll(grant.actions());
+        }
+        assertEquals(Map.of(
+                "JobQueue", Set.of("sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes", "sqs:SendMessage"),
+                // A job out of attempts: its message sent to the DLQ, whose URL the worker looks up.
+                "JobDeadLetterQueue", Set.of("sqs:SendMessage", "sqs:GetQueueUrl"),
+                "JobsTable", Set.of("dynamodb:GetItem", "dynamodb:UpdateItem"),
+                // Scale-in protection of its own instance, in this stack's group only.
+                ownGroup, Set.of("autoscaling:SetInstanceProtection"),
+                // Which group the instance is in: IAM takes no resource for Describe actions.
+                "*", Set.of("autoscaling:DescribeAutoScalingInstances")), granted);
+
+        Set<String> processActions = new TreeSet<>();
+        TemplateFacts.grants("WorkerRole", "worker-process").forEach(g -> processActions.addAll(g.actions()));
+        for (TemplateFacts.Grant grant : TemplateFacts.grants("WorkerRole", "instance-bootstrap")) {
+            for (String action : grant.actions()) {
+                assertFalse(action.startsWith("sqs:") || action.startsWith("dynamodb:")
+                        || processActions.contains(action), action + " is the worker process's: it belongs in"
+                        + " worker-process, where WorkerPermissionsIT checks it");
             }
         }
-        for (Map<String, Object> statement : TemplateFacts.rolePolicy("WorkerRole", "instance-bootstrap")) {
-            for (String action : TemplateFacts.actions(statement)) {
-                assertFalse(action.startsWith("sqs:") || action.startsWith("dynamodb:"),
-                        action + " belongs in worker-process, where WorkerPermissionsIT checks it");
-            }
-        }
-        // The worker's code reaches no AWS service that WorkerPermissionsIT would not see it call.
-        assertEquals(Set.of("dynamodb", "sqs"), TemplateFacts.reach(WorkerMain.class).services());
+        // The worker's code reaches no AWS service its policy leaves out.
+        Set<String> services = new TreeSet<>();
+        TemplateFacts.grants("WorkerRole", "worker-process").forEach(g -> services.addAll(g.services()));
+        assertEquals(Set.of("autoscaling", "dynamodb", "sqs"), services);
+        Set<String> reached = TemplateFacts.reach(WorkerMain.class).services();
+        assertTrue(services.containsAll(reached), "the worker's code reaches " + reached + ", its role grants "
+                + services);
     }
 
     @Test
@@ -331,6 +354,141 @@ class TemplateAgreementTest {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // Parameters: each bound agrees with what the value feeds (SamTemplateTest: that they are enforced)
+
+    /** The workers refuse a longer lease (WorkerConfig): the heartbeat pushes visibility this far each time. */
+    private static final Duration WORKERS_MAX_LEASE = Duration.ofHours(1);
+    /** SQS's own range for a redrive policy's maxReceiveCount. */
+    private static final int SQS_MAX_RECEIVE_COUNT = 1000;
+    /** gp3's largest volume, GiB. */
+    private static final int GP3_MAX_GIB = 16_384;
+    /** The retention periods CloudWatch Logs accepts (PutRetentionPolicy), in days. */
+    private static final List<Long> CLOUDWATCH_LOGS_RETENTION_DAYS = List.of(1L, 3L, 5L, 7L, 14L, 30L, 60L, 90L, 120L,
+            150L, 180L, 365L, 400L, 545L, 731L, 1096L, 1827L, 2192L, 2557L, 2922L, 3288L, 3653L);
+
+    @Test
+    void visibilityTimeout_isALeaseTheHeartbeatCanKeepAlive_andSqsCanExtend() {
+        Map<String, Object> parameter = TemplateFacts.parameter("VisibilityTimeoutSeconds");
+        Duration least = Duration.ofSeconds(TemplateFacts.number(parameter, "MinValue"));
+        Duration most = Duration.ofSeconds(TemplateFacts.number(parameter, "MaxValue"));
+        assertEquals(Map.of("Ref", "VisibilityTimeoutSeconds"), TemplateFacts.properties("JobQueue")
+                .get("VisibilityTimeout"));
+        // The default heartbeat is a third of the lease; one heartbeat may take a whole SDK call.
+        assertTrue(least.dividedBy(3).compareTo(AwsClients.DEFAULT_API_CALL_TIMEOUT) >= 0, "a lease of " + least
+                + " is renewed every " + least.dividedBy(3) + ", less than one call's timeout");
+        assertTrue(most.compareTo(WORKERS_MAX_LEASE) <= 0, most + ": the workers would refuse it as their lease");
+        assertTrue(most.compareTo(WorkerConfig.MAX_VISIBILITY) < 0, most + ": SQS hides a message 12 h at most");
+    }
+
+    @Test
+    void maxReceiveCount_leavesAReceiveThatRuns_andAFailingJobReachesTheDlqWithinADay() {
+        Map<String, Object> parameter = TemplateFacts.parameter("MaxReceiveCount");
+        long least = TemplateFacts.number(parameter, "MinValue");
+        long most = TemplateFacts.number(parameter, "MaxValue");
+        assertTrue(least >= 2, "a message's last receive is re-sent, not run: with 1 no receive would run the job");
+        assertTrue(most <= SQS_MAX_RECEIVE_COUNT, "SQS takes 1-" + SQS_MAX_RECEIVE_COUNT);
+        Duration retrying = WorkerConfig.MAX_RETRY_DELAY.multipliedBy(most);
+        assertTrue(retrying.compareTo(Duration.ofHours(26)) <= 0, most + " attempts at the back-off's ceiling of "
+                + WorkerConfig.MAX_RETRY_DELAY + " keep a failing job out of the DLQ for " + retrying);
+    }
+
+    @Test
+    void jobRetention_outlivesEveryMessageThatCanStillCarryTheJob() {
+        Duration least = Duration.ofDays(TemplateFacts.number(TemplateFacts.parameter("JobRetentionDays"), "MinValue"));
+        for (String queue : List.of("JobQueue", "JobDeadLetterQueue")) {
+            Duration kept = Duration.ofSeconds(TemplateFacts.number(TemplateFacts.properties(queue),
+                    "MessageRetentionPeriod"));
+            assertTrue(least.compareTo(kept) >= 0, queue + " keeps a message " + kept + ", longer than a record's "
+                    + least + ": a late delivery or a redrive would find no record and be deleted unrun");
+        }
+        Map<String, Object> submitEnv = TemplateFacts.map(TemplateFacts.map(
+                TemplateFacts.properties("SubmitJobFunction"), "Environment"), "Variables");
+        assertEquals(Map.of("Ref", "JobRetentionDays"), submitEnv.get(FerryEnv.RETENTION_DAYS));
+    }
+
+    @Test
+    void clientLimits_reachAtMostTheStagesOwnLimits() {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> stage = (Map<String, Object>) TemplateFacts.list(TemplateFacts.properties("FerryApi"),
+                "MethodSettings").get(0);
+        assertEquals("/*", stage.get("ResourcePath"));
+        long rate = TemplateFacts.number(stage, "ThrottlingRateLimit");
+        long burst = TemplateFacts.number(stage, "ThrottlingBurstLimit");
+        assertTrue(TemplateFacts.number(TemplateFacts.parameter("ClientRateLimit"), "MaxValue") <= rate);
+        assertTrue(TemplateFacts.number(TemplateFacts.parameter("ClientBurstLimit"), "MaxValue") <= burst);
+        assertTrue(TemplateFacts.number(TemplateFacts.parameter("ClientDailyQuota"), "MaxValue")
+                <= rate * Duration.ofDays(1).toSeconds(), "a quota above a day at the stage's rate never applies");
+    }
+
+    @Test
+    void oldestJobAlarm_firesLongBeforeSqsDropsTheMessage_butNotOnEveryColdStart() {
+        Map<String, Object> parameter = TemplateFacts.parameter("OldestJobAlarmSeconds");
+        long kept = TemplateFacts.number(TemplateFacts.properties("JobQueue"), "MessageRetentionPeriod");
+        assertTrue(TemplateFacts.number(parameter, "MaxValue") * 2 <= kept,
+                "the alarm must leave at least half the queue's retention to act before a waiting job is dropped");
+        long warmup = TemplateFacts.number(TemplateFacts.properties("WorkerGroup"), "DefaultInstanceWarmup");
+        assertTrue(TemplateFacts.number(parameter, "MinValue") > warmup,
+                "below an instance's warm-up every first job after the fleet was at zero would raise it");
+        assertEquals(Map.of("Ref", "OldestJobAlarmSeconds"), TemplateFacts.properties("OldestJobAlarm").get("Threshold"));
+    }
+
+    @Test
+    void logRetention_isOneOfCloudWatchLogsPeriods_everywhereItIsUsed() {
+        Map<String, Object> parameter = TemplateFacts.parameter("LogRetentionDays");
+        List<Long> allowed = TemplateFacts.list(parameter, "AllowedValues").stream()
+                .map(v -> Long.parseLong(String.valueOf(v))).toList();
+        assertEquals(CLOUDWATCH_LOGS_RETENTION_DAYS, allowed);
+        Map<String, Object> resources = TemplateFacts.map(TemplateFacts.raw(), "Resources");
+        int groups = 0;
+        for (String id : resources.keySet()) {
+            if ("AWS::Logs::LogGroup".equals(TemplateFacts.resource(id).get("Type"))) {
+                assertEquals(Map.of("Ref", "LogRetentionDays"), TemplateFacts.properties(id).get("RetentionInDays"), id);
+                groups++;
+            }
+        }
+        assertEquals(5, groups, "API access, three functions, workers");
+    }
+
+    @Test
+    void workerRootVolume_isGp3_withinGp3sSize() {
+        Map<String, Object> data = TemplateFacts.map(TemplateFacts.properties("WorkerLaunchTemplate"),
+                "LaunchTemplateData");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> ebs = TemplateFacts.map((Map<String, Object>) TemplateFacts.list(data,
+                "BlockDeviceMappings").get(0), "Ebs");
+        assertEquals("gp3", ebs.get("VolumeType"));
+        assertEquals(Map.of("Ref", "WorkerRootVolumeGiB"), ebs.get("VolumeSize"));
+        assertTrue(TemplateFacts.number(TemplateFacts.parameter("WorkerRootVolumeGiB"), "MaxValue") <= GP3_MAX_GIB);
+    }
+
+    @Test
+    void readmesParameterTable_givesEachNumberParametersBounds() throws IOException {
+        Path readme = TemplateFacts.TEMPLATE.getParent().resolveSibling("README.md");
+        Map<String, String> documented = new TreeMap<>();
+        for (String line : Files.readAllLines(readme)) {
+            String[] cells = line.strip().split("\\s*\\|\\s*");
+            // "| `A`, `B` | defaults | a-b, c-d | why |" splits into "", names, defaults, ranges, why.
+            if (cells.length >= 4 && cells[1].startsWith("`") && cells[3].matches("[0-9][-0-9, .]*")) {
+                List<String> names = List.of(cells[1].replace("`", "").split(",\\s*"));
+                List<String> ranges = List.of(cells[3].split(",\\s*"));
+                if (names.size() == ranges.size()) {
+                    for (int i = 0; i < names.size(); i++) {
+                        documented.put(names.get(i), ranges.get(i));
+                    }
+                }
+            }
+        }
+        Map<String, String> bounds = new TreeMap<>();
+        TemplateFacts.numberParameters().forEach((name, declaration) -> {
+            if (declaration.containsKey("MinValue")) {
+                bounds.put(name, TemplateFacts.number(declaration, "MinValue") + "-"
+                        + TemplateFacts.number(declaration, "MaxValue"));
+            }
+        });
+        assertEquals(bounds, documented, "README's parameter table (Limits) against the template");
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // IAM
 
     @Test
@@ -340,6 +498,72 @@ class TemplateAgreementTest {
         assertFalse(found.isEmpty(), "found no IAM actions at all");
         List<String> wildcards = found.stream().filter(a -> a.contains("*")).toList();
         assertEquals(List.of(), wildcards);
+    }
+
+    /** Actions IAM authorises on no particular resource: the only ones a statement may grant on "*". */
+    private static final Set<String> RESOURCELESS_ACTIONS = Set.of("autoscaling:DescribeAutoScalingInstances");
+
+    @Test
+    void resourceStar_isGrantedOnlyForActionsThatTakeNoResource() {
+        List<Map<String, Object>> statements = new ArrayList<>();
+        allowStatements(TemplateFacts.raw(), statements);
+        assertTrue(statements.size() > 10, "found only " + statements.size() + " statements");
+        List<String> onStar = new ArrayList<>();
+        for (Map<String, Object> statement : statements) {
+            TemplateFacts.Grant grant = TemplateFacts.grant(statement);
+            if (grant.onAnyResource()) {
+                assertEquals(List.of("*"), grant.resources(), grant.sid() + ": \"*\" alone, not beside named resources");
+                onStar.addAll(grant.actions());
+            }
+        }
+        assertTrue(RESOURCELESS_ACTIONS.containsAll(onStar), "granted on \"*\": " + onStar);
+    }
+
+    /** Every Allow statement with a Resource, anywhere (roles, functions' policies); not trust policies. */
+    @SuppressWarnings("unchecked")
+    private static void allowStatements(Object node, List<Map<String, Object>> statements) {
+        if (node instanceof Map<?, ?> map) {
+            if ("Allow".equals(map.get("Effect")) && map.containsKey("Resource")) {
+                statements.add((Map<String, Object>) map);
+                return;
+            }
+            map.values().forEach(value -> allowStatements(value, statements));
+        } else if (node instanceof List<?> list) {
+            list.forEach(item -> allowStatements(item, statements));
+        }
+    }
+
+    @Test
+    void grant_readsEachStatementShape_andRefusesTheOnesItCannotReasonAbout() {
+        TemplateFacts.Grant one = TemplateFacts.grant(Map.of("Sid", "One", "Effect", "Allow",
+                "Action", "autoscaling:DescribeAutoScalingInstances", "Resource", "*"));
+        assertEquals(List.of("autoscaling:DescribeAutoScalingInstances"), one.actions());
+        assertEquals(Set.of("autoscaling"), one.services());
+        assertTrue(one.onAnyResource());
+        assertEquals(Set.of(), one.resourceIds());
+        assertEquals(Map.of(), one.condition());
+
+        TemplateFacts.Grant many = TemplateFacts.grant(Map.of("Effect", "Allow",
+                "Action", List.of("sqs:SendMessage", "autoscaling:SetInstanceProtection"),
+                "Resource", List.of(Map.of("Fn::GetAtt", List.of("JobQueue", "Arn")), Map.of("Ref", "Secret"),
+                        Map.of("Fn::Sub", "arn:${AWS::Partition}:autoscaling:*:autoScalingGroupName/g")),
+                "Condition", Map.of("StringEquals", Map.of("autoscaling:ResourceTag/Name", "ferry-workers"))));
+        assertEquals("", many.sid());
+        assertEquals(Set.of("autoscaling", "sqs"), many.services());
+        assertFalse(many.onAnyResource());
+        assertEquals(Set.of("JobQueue", "Secret"), many.resourceIds());
+        assertEquals(List.of("arn:${AWS::Partition}:autoscaling:*:autoScalingGroupName/g"), many.arnPatterns());
+        assertEquals(Map.of("StringEquals", "ferry-workers"), many.conditionsOn("autoscaling:ResourceTag/Name"));
+        assertEquals(Map.of(), many.conditionsOn("aws:ResourceTag/Name"));
+
+        for (Map<String, Object> unreadable : List.<Map<String, Object>>of(
+                Map.of("Effect", "Deny", "Action", "sqs:SendMessage", "Resource", "*"),
+                Map.of("Effect", "Allow", "NotAction", "sqs:SendMessage", "Resource", "*"),
+                Map.of("Effect", "Allow", "Action", "sqs:SendMessage", "NotResource", "*"),
+                Map.of("Effect", "Allow", "Action", "sqs:SendMessage"),
+                Map.of("Effect", "Allow", "Action", "sqs:SendMessage", "Resource", "*", "Condition", "x"))) {
+            assertThrows(AssertionError.class, () -> TemplateFacts.grant(unreadable), unreadable.toString());
+        }
     }
 
     /** Every IAM action in the template: values of "Action" keys, anywhere. */

@@ -112,11 +112,43 @@ final class TemplateFacts {
         if (action instanceof String one) {
             return List.of(one);
         }
+        if (!(action instanceof List<?>)) {
+            throw new AssertionError("Action must be a string or a list: " + statement);
+        }
         List<String> all = new ArrayList<>();
         for (Object each : (List<?>) action) {
             all.add((String) each);
         }
         return all;
+    }
+
+    /** A parameter's declaration: {@code Type}, {@code Default}, bounds, {@code Description}. */
+    static Map<String, Object> parameter(String name) {
+        return map(map(raw(), "Parameters"), name);
+    }
+
+    /** The template's parameters of {@code Type: Number}, by name, in template order. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Map<String, Object>> numberParameters() {
+        Map<String, Map<String, Object>> numbers = new LinkedHashMap<>();
+        map(raw(), "Parameters").forEach((name, declaration) -> {
+            if ("Number".equals(((Map<String, Object>) declaration).get("Type"))) {
+                numbers.put(name, (Map<String, Object>) declaration);
+            }
+        });
+        return numbers;
+    }
+
+    /** A number the template writes as a YAML number or a string, e.g. a parameter's {@code MinValue}. */
+    static long number(Map<String, Object> node, String key) {
+        Object value = node.get(key);
+        if (value instanceof Number n) {
+            return n.longValue();
+        }
+        if (value instanceof String text) {
+            return Long.parseLong(text.strip());
+        }
+        throw new AssertionError((value == null ? "no " + key : key + " is not a number") + " in " + node);
     }
 
     /** Statements of the named inline policy of an {@code AWS::IAM::Role}. */
@@ -129,6 +161,121 @@ final class TemplateFacts {
             }
         }
         throw new AssertionError(role + " has no policy " + policyName);
+    }
+
+    /**
+     * One IAM statement read as a grant: {@code Effect: Allow} of {@code Action} (a string or a
+     * list) on {@code Resource} (a string, an intrinsic, or a list of them), under its
+     * {@code Condition} if any. Shapes the tests cannot reason about ({@code Deny},
+     * {@code NotAction}, {@code NotResource}) fail loudly instead of being misread.
+     *
+     * @param sid the statement's {@code Sid}, or {@code ""}
+     * @param actions e.g. {@code sqs:SendMessage}
+     * @param resources each as the template writes it: {@code "*"}, {@code {"Fn::GetAtt": [id, "Arn"]}},
+     *     {@code {"Ref": id}}, {@code {"Fn::Sub": "arn:..."}}
+     * @param condition the {@code Condition} block (operator to key to value); empty when there is none
+     */
+    record Grant(String sid, List<String> actions, List<Object> resources, Map<String, Object> condition) {
+
+        Grant {
+            actions = List.copyOf(actions);
+            resources = List.copyOf(resources);
+            condition = Map.copyOf(condition);
+        }
+
+        /** The services of its actions: {@code sqs}, {@code dynamodb}, {@code autoscaling}, ... */
+        Set<String> services() {
+            Set<String> services = new TreeSet<>();
+            actions.forEach(action -> services.add(action.substring(0, action.indexOf(':'))));
+            return services;
+        }
+
+        /** Whether it grants on any resource ({@code Resource: "*"}). */
+        boolean onAnyResource() {
+            return resources.contains("*");
+        }
+
+        /**
+         * The logical ids of the template's resources it names by {@code !GetAtt <id>.Arn} or
+         * {@code !Ref <id>}; ARNs it spells out ({@code !Sub}, literals) are not among them.
+         */
+        Set<String> resourceIds() {
+            Set<String> ids = new TreeSet<>();
+            for (Object resource : resources) {
+                if (resource instanceof Map<?, ?> node && node.get("Fn::GetAtt") instanceof List<?> getAtt
+                        && getAtt.size() == 2 && "Arn".equals(getAtt.get(1))) {
+                    ids.add((String) getAtt.get(0));
+                } else if (resource instanceof Map<?, ?> node && node.get("Ref") instanceof String id) {
+                    ids.add(id);
+                }
+            }
+            return ids;
+        }
+
+        /**
+         * The condition operators that test {@code key} (e.g. {@code autoscaling:ResourceTag/Name}),
+         * each with the value it is tested against: {@code {"StringEquals": ...}}. Empty when no
+         * condition names the key.
+         */
+        @SuppressWarnings("unchecked")
+        Map<String, Object> conditionsOn(String key) {
+            Map<String, Object> found = new LinkedHashMap<>();
+            condition.forEach((operator, tests) -> {
+                if (!(tests instanceof Map<?, ?>)) {
+                    throw new AssertionError("Condition." + operator + " must be a mapping of keys to values: "
+                            + tests);
+                }
+                Object value = ((Map<String, Object>) tests).get(key);
+                if (value != null) {
+                    found.put(operator, value);
+                }
+            });
+            return found;
+        }
+
+        /** The ARN patterns it spells out with {@code !Sub} (before substitution), or as literals other than {@code "*"}. */
+        List<String> arnPatterns() {
+            List<String> patterns = new ArrayList<>();
+            for (Object resource : resources) {
+                if (resource instanceof Map<?, ?> node && node.get("Fn::Sub") instanceof String pattern) {
+                    patterns.add(pattern);
+                } else if (resource instanceof String literal && !"*".equals(literal)) {
+                    patterns.add(literal);
+                }
+            }
+            return patterns;
+        }
+    }
+
+    /** A statement as a {@link Grant}. */
+    static Grant grant(Map<String, Object> statement) {
+        for (String unsupported : List.of("NotAction", "NotResource", "NotPrincipal")) {
+            if (statement.containsKey(unsupported)) {
+                throw new AssertionError("statement uses " + unsupported + ", which these tests do not read: "
+                        + statement);
+            }
+        }
+        if (!"Allow".equals(statement.get("Effect"))) {
+            throw new AssertionError("only Allow statements are read as grants: " + statement);
+        }
+        Object resource = statement.get("Resource");
+        if (resource == null) {
+            throw new AssertionError("statement has no Resource: " + statement);
+        }
+        List<Object> resources = resource instanceof List<?> list ? new ArrayList<>(list) : List.of(resource);
+        Object sid = statement.getOrDefault("Sid", "");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> condition = statement.get("Condition") instanceof Map<?, ?> c
+                ? (Map<String, Object>) c : Map.of();
+        if (statement.containsKey("Condition") && condition.isEmpty()) {
+            throw new AssertionError("Condition must be a non-empty mapping: " + statement);
+        }
+        return new Grant(String.valueOf(sid), actions(statement), resources, condition);
+    }
+
+    /** The statements of the named inline policy of an {@code AWS::IAM::Role}, as grants. */
+    static List<Grant> grants(String role, String policyName) {
+        return rolePolicy(role, policyName).stream().map(TemplateFacts::grant).toList();
     }
 
     // ---------------------------------------------------------------------------------------------
