@@ -45,13 +45,19 @@ public final class AwsClients {
         return configure(DynamoDbClient.builder(), env, FerryEnv.AWS_ENDPOINT_URL_DYNAMODB).build();
     }
 
-    private static <B extends AwsClientBuilder<B, ?>> B configure(B builder, FerryEnv env, String endpointVariable) {
+    /**
+     * Region, endpoint override from {@code endpointVariable}, credentials, timeouts, the
+     * URL-connection HTTP client and the error labelling of {@link AwsErrors.OperationNames}: what
+     * every Ferry client gets, whichever service it is for.
+     */
+    public static <B extends AwsClientBuilder<B, ?>> B configure(B builder, FerryEnv env, String endpointVariable) {
         env.optional(FerryEnv.AWS_REGION).ifPresent(region -> builder.region(Region.of(region)));
         env.optional(endpointVariable).ifPresent(endpoint -> builder.endpointOverride(URI.create(endpoint)));
         builder.credentialsProvider(credentials(env));
         builder.overrideConfiguration(ClientOverrideConfiguration.builder()
                 .apiCallTimeout(DEFAULT_API_CALL_TIMEOUT)
                 .apiCallAttemptTimeout(DEFAULT_API_CALL_ATTEMPT_TIMEOUT)
+                .addExecutionInterceptor(new AwsErrors.OperationNames())
                 .build());
         if (builder instanceof software.amazon.awssdk.core.client.builder.SdkSyncClientBuilder<?, ?> sync) {
             sync.httpClient(httpClient());

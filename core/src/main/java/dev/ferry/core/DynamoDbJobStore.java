@@ -3,18 +3,24 @@ package dev.ferry.core;
 import static dev.ferry.core.JobTable.ATTEMPTS;
 import static dev.ferry.core.JobTable.ENQUEUED_AT;
 import static dev.ferry.core.JobTable.ERROR;
+import static dev.ferry.core.JobTable.EXPIRES_AT;
 import static dev.ferry.core.JobTable.FINISHED_AT;
 import static dev.ferry.core.JobTable.JOB_ID;
 import static dev.ferry.core.JobTable.LEASE_EXPIRES_AT;
+import static dev.ferry.core.JobTable.LEASE_ID;
 import static dev.ferry.core.JobTable.LEASE_MESSAGE_ID;
 import static dev.ferry.core.JobTable.LEASE_OWNER;
 import static dev.ferry.core.JobTable.PREEMPTIONS;
 import static dev.ferry.core.JobTable.REDRIVES;
+import static dev.ferry.core.JobTable.REDRIVE_REQUESTED_AT;
 import static dev.ferry.core.JobTable.RESULT;
+import static dev.ferry.core.JobTable.SENDING_UNTIL;
 import static dev.ferry.core.JobTable.STATUS;
 import static dev.ferry.core.JobTable.UPDATED_AT;
 import static dev.ferry.core.JobTable.VERSION;
 
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,13 +28,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import software.amazon.awssdk.enhanced.dynamodb.DynamoDbEnhancedClient;
-import software.amazon.awssdk.enhanced.dynamodb.DynamoDbTable;
-import software.amazon.awssdk.enhanced.dynamodb.Key;
-import software.amazon.awssdk.enhanced.dynamodb.model.GetItemEnhancedRequest;
+import java.util.UUID;
+import java.util.function.Predicate;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
+import software.amazon.awssdk.services.dynamodb.model.DeleteItemRequest;
+import software.amazon.awssdk.services.dynamodb.model.GetItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.PutItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.ReturnValue;
 import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionCheckFailure;
@@ -38,121 +44,251 @@ import software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.UpdateItemResponse;
 
 /**
- * {@link JobStore} on DynamoDB. Reads go through the enhanced client; writes are explicit
- * {@code PutItem}/{@code UpdateItem} calls so that each condition is written out once, here, and
- * can be checked word for word in tests.
+ * {@link JobStore} on DynamoDB. Every write is an explicit {@code PutItem}/{@code UpdateItem}/
+ * {@code DeleteItem} whose condition is written out once, here, so that it can be checked word
+ * for word in tests; every one asks for the record as it was when its condition failed
+ * ({@code ReturnValuesOnConditionCheckFailure=ALL_OLD}) and reads it to tell "someone else moved
+ * the job on" from "my own earlier try was applied and its response lost".
  *
- * <p>Every {@code UpdateItem} is conditioned on {@code attribute_exists(jobId)}: an update must
- * never create a record out of a stray message.
+ * <p>Every {@code UpdateItem} is conditioned on the record existing: an update must never create
+ * a record out of a stray message.
  */
 public final class DynamoDbJobStore implements JobStore {
 
-    /** Create: only if no record has this id. */
-    static final String CREATE_CONDITION = "attribute_not_exists(#jobId)";
-    /** Claim: a queued job, or a running one whose lease ran out. */
-    static final String CLAIM_CONDITION = "attribute_exists(#jobId) AND (#status = :queued"
-            + " OR (#status = :running AND #leaseExpiresAt < :now))";
-    static final String CLAIM_UPDATE = "SET #status = :running, #leaseOwner = :owner, #leaseExpiresAt = :leaseUntil,"
-            + " #leaseMessageId = :messageId, #updatedAt = :nowIso, #version = #version + :one,"
-            + " #attempts = #attempts + :one";
+    /**
+     * How long a PENDING record lives unclaimed: longer than SQS keeps any message (14 days at
+     * most), so that a job whose message did go out is claimed (which removes the TTL) before it
+     * could expire, while one whose message never went out does not stay forever.
+     */
+    public static final Duration PENDING_RETENTION = Duration.ofDays(15);
+
+    /** Create: only if no live record has this id (one past its TTL is logically gone). */
+    static final String CREATE_CONDITION = "attribute_not_exists(#jobId) OR #expiresAt < :nowSeconds";
+    static final String MARK_QUEUED_CONDITION = "attribute_exists(#jobId) AND #status = :pending";
+    static final String MARK_QUEUED_UPDATE = "SET #status = :queued, #enqueuedAt = :nowIso, #updatedAt = :nowIso"
+            + " REMOVE #expiresAt, #sendingUntil";
+    static final String TAKE_OVER_SENDING_CONDITION = "attribute_exists(#jobId) AND #status = :pending"
+            + " AND (attribute_not_exists(#sendingUntil) OR #sendingUntil < :nowMillis)";
+    static final String TAKE_OVER_SENDING_UPDATE = "SET #sendingUntil = :until";
+    static final String DELETE_UNSENT_CONDITION = "#status = :pending AND #attempts = :zero";
+    /** Claim: a pending or queued job, a running one whose lease ran out, or a failed one asked back. */
+    static final String CLAIM_CONDITION = "attribute_exists(#jobId) AND (#status IN (:pending, :queued)"
+            + " OR (#status = :running AND #leaseExpiresAt < :now)"
+            + " OR (#status = :failed AND attribute_exists(#redriveRequestedAt)))";
+    static final String CLAIM_SET = "SET #status = :running, #leaseOwner = :owner, #leaseExpiresAt = :leaseUntil,"
+            + " #leaseMessageId = :messageId, #leaseId = :leaseId, #updatedAt = :nowIso,"
+            + " #version = #version + :one, #attempts = #attempts + :one";
+    static final String CLAIM_REMOVE = " REMOVE #expiresAt, #sendingUntil, #redriveRequestedAt, #finishedAt";
+    static final String CLAIM_UPDATE = CLAIM_SET + CLAIM_REMOVE;
+    /** Take-over of a lease its holder gave back without being able to release it. */
+    static final String CLAIM_GIVEN_BACK_CONDITION = "attribute_exists(#jobId) AND #status = :running"
+            + " AND #leaseId = :givenBack";
+    static final String CLAIM_GIVEN_BACK_UPDATE = CLAIM_SET
+            + ", #preemptions = if_not_exists(#preemptions, :zero) + :one" + CLAIM_REMOVE;
     /** Every write a worker makes under a lease: still running, still ours, still our token. */
     static final String FENCE_CONDITION = "attribute_exists(#jobId) AND #status = :running"
             + " AND #leaseOwner = :owner AND #version = :token";
     static final String RENEW_UPDATE = "SET #leaseExpiresAt = :leaseUntil";
-    static final String FINISH_UPDATE = "SET #status = :to, #updatedAt = :nowIso, #version = #version + :one";
+    /** Written by every outcome: the new status, and the token moves on. The lease id stays (recognition). */
+    static final String OUTCOME_SET = "SET #status = :to, #updatedAt = :nowIso, #version = #version + :one";
     static final String RELEASE_LEASE = " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId";
-    static final String RELEASE_UPDATE = "SET #status = :to, #updatedAt = :nowIso, #version = #version + :one,"
-            + " #preemptions = if_not_exists(#preemptions, :zero) + :one";
+    static final String COMPLETE_UPDATE = OUTCOME_SET + ", #result = :result, #finishedAt = :nowIso,"
+            + " #expiresAt = :expiresAt" + RELEASE_LEASE + ", #error";
+    static final String FAIL_UPDATE = OUTCOME_SET + ", #error = :error, #finishedAt = :nowIso, #expiresAt = :expiresAt"
+            + RELEASE_LEASE;
+    static final String FAIL_UNRUN_UPDATE = OUTCOME_SET + ", #error = :error, #finishedAt = :nowIso,"
+            + " #expiresAt = :expiresAt, #attempts = #attempts - :one" + RELEASE_LEASE;
+    static final String RETRY_LATER_UPDATE = OUTCOME_SET + ", #error = :error" + RELEASE_LEASE;
+    static final String RELEASE_UPDATE = OUTCOME_SET + ", #preemptions = if_not_exists(#preemptions, :zero) + :one"
+            + RELEASE_LEASE;
     /** Operator actions on a failed job: only while it is still FAILED. */
-    static final String FAILED_CONDITION = "attribute_exists(#jobId) AND #status = :failed";
-    static final String REQUEUE_UPDATE = "SET #status = :to, #updatedAt = :nowIso, #version = #version + :one,"
-            + " #redrives = if_not_exists(#redrives, :zero) + :one REMOVE #finishedAt";
-    static final String CANCEL_UPDATE = "SET #status = :to, #updatedAt = :nowIso, #finishedAt = :nowIso,"
-            + " #version = #version + :one";
+    static final String REQUEST_REDRIVE_CONDITION = "attribute_exists(#jobId) AND #status = :failed"
+            + " AND attribute_not_exists(#redriveRequestedAt)";
+    static final String REQUEST_REDRIVE_UPDATE = "SET #redriveRequestedAt = :nowIso,"
+            + " #redrives = if_not_exists(#redrives, :zero) + :one, #updatedAt = :nowIso";
+    static final String CANCEL_FAILED_CONDITION = "attribute_exists(#jobId) AND #status = :failed";
+    static final String CANCEL_FAILED_UPDATE = "SET #status = :cancelled, #updatedAt = :nowIso, #finishedAt = :nowIso,"
+            + " #expiresAt = :expiresAt, #version = #version + :one REMOVE #redriveRequestedAt";
     /** What an overview reads: everything but the (large) input and result. */
     static final List<String> OVERVIEW_ATTRIBUTES = List.of(JOB_ID, JobTable.TYPE, STATUS, ATTEMPTS, PREEMPTIONS,
             REDRIVES, VERSION, LEASE_OWNER, LEASE_EXPIRES_AT, ERROR, JobTable.CREATED_AT, UPDATED_AT, ENQUEUED_AT,
-            FINISHED_AT);
-    static final String ENQUEUED_CONDITION = "attribute_exists(#jobId)";
-    static final String ENQUEUED_UPDATE = "SET #enqueuedAt = if_not_exists(#enqueuedAt, :nowIso), #updatedAt = :nowIso";
+            FINISHED_AT, EXPIRES_AT, REDRIVE_REQUESTED_AT);
 
     private final DynamoDbClient dynamoDb;
     private final String tableName;
-    private final DynamoDbTable<Job> table;
+    private final Duration retention;
+    private final Clock clock;
 
-    public DynamoDbJobStore(DynamoDbClient dynamoDb, String tableName) {
-        this.dynamoDb = Objects.requireNonNull(dynamoDb, "dynamoDb");
-        this.tableName = Objects.requireNonNull(tableName, "tableName");
-        this.table = DynamoDbEnhancedClient.builder().dynamoDbClient(dynamoDb).build()
-                .table(tableName, JobTable.SCHEMA);
+    /**
+     * @param retention how long a finished job's record is kept (its TTL, from when it finished)
+     */
+    public DynamoDbJobStore(DynamoDbClient dynamoDb, String tableName, Duration retention) {
+        this(dynamoDb, tableName, retention, Clock.systemUTC());
     }
 
+    /** For tests: {@code clock} tells reads which records are past their TTL. */
+    DynamoDbJobStore(DynamoDbClient dynamoDb, String tableName, Duration retention, Clock clock) {
+        this.dynamoDb = Objects.requireNonNull(dynamoDb, "dynamoDb");
+        this.tableName = Objects.requireNonNull(tableName, "tableName");
+        this.retention = Objects.requireNonNull(retention, "retention");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        if (retention.isZero() || retention.isNegative()) {
+            throw new IllegalArgumentException("retention must be positive, got " + retention);
+        }
+    }
+
+    /** {@code FERRY_TABLE} and {@code FERRY_RETENTION_DAYS}. */
     public static DynamoDbJobStore fromEnvironment(DynamoDbClient dynamoDb, FerryEnv env) {
-        return new DynamoDbJobStore(dynamoDb, env.required(FerryEnv.TABLE));
+        return new DynamoDbJobStore(dynamoDb, env.required(FerryEnv.TABLE), env.retention());
     }
 
     public String tableName() {
         return tableName;
     }
 
+    // ---------------------------------------------------------------------------------------------
+    // Submit
+
     @Override
     public CreateResult create(Job job) {
+        Instant now = clock.instant();
         PutItemRequest request = PutItemRequest.builder()
                 .tableName(tableName)
                 .item(JobTable.SCHEMA.itemToMap(job, true))
                 .conditionExpression(CREATE_CONDITION)
-                .expressionAttributeNames(Map.of("#jobId", JOB_ID))
+                .expressionAttributeNames(Map.of("#jobId", JOB_ID, "#expiresAt", EXPIRES_AT))
+                .expressionAttributeValues(Map.of(":nowSeconds", n(now.getEpochSecond())))
                 .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD)
                 .build();
         try {
             dynamoDb.putItem(request);
             return new Created(job);
         } catch (ConditionalCheckFailedException e) {
-            return new AlreadyExists(JobTable.SCHEMA.mapToItem(e.item()));
+            Job found = JobTable.SCHEMA.mapToItem(e.item());
+            // The record is exactly the one this call wrote: an earlier try was applied, its response lost.
+            return found.equals(job) ? new Created(job) : new AlreadyExists(found);
         }
     }
 
     @Override
     public Optional<Job> get(String jobId) {
-        return Optional.ofNullable(table.getItem(GetItemEnhancedRequest.builder()
-                .key(Key.builder().partitionValue(jobId).build())
+        Map<String, AttributeValue> item = dynamoDb.getItem(GetItemRequest.builder()
+                .tableName(tableName)
+                .key(Map.of(JOB_ID, s(jobId)))
                 .consistentRead(true)
-                .build()));
+                .build()).item();
+        if (item == null || item.isEmpty()) {
+            return Optional.empty();
+        }
+        Job job = JobTable.SCHEMA.mapToItem(item);
+        return job.expiredAt(clock.instant()) ? Optional.empty() : Optional.of(job);
     }
 
     @Override
-    public void markEnqueued(String jobId, Instant now) {
-        Update update = new Update(jobId, ENQUEUED_UPDATE, ENQUEUED_CONDITION)
-                .name("#jobId", JOB_ID).name("#enqueuedAt", ENQUEUED_AT).name("#updatedAt", UPDATED_AT)
+    public Optional<Job> markQueued(String jobId, Instant now) {
+        Update update = new Update(jobId, MARK_QUEUED_UPDATE, MARK_QUEUED_CONDITION)
+                .name("#jobId", JOB_ID).name("#status", STATUS).name("#enqueuedAt", ENQUEUED_AT)
+                .name("#updatedAt", UPDATED_AT).name("#expiresAt", EXPIRES_AT).name("#sendingUntil", SENDING_UNTIL)
+                .value(":pending", s(JobStatus.PENDING.name()))
+                .value(":queued", s(JobStatus.QUEUED.name()))
                 .value(":nowIso", s(now.toString()));
         try {
-            dynamoDb.updateItem(update.request(ReturnValue.NONE));
+            UpdateItemResponse response = dynamoDb.updateItem(update.request(ReturnValue.ALL_NEW));
+            return Optional.of(JobTable.SCHEMA.mapToItem(response.attributes()));
         } catch (ConditionalCheckFailedException e) {
-            throw new IllegalStateException("job " + jobId + " vanished before its message was recorded as sent", e);
+            // Not PENDING any more: marked by an earlier try of this call or by a replay, or claimed.
+            return found(e);
         }
     }
 
     @Override
+    public boolean takeOverSending(String jobId, Instant until, Instant now) {
+        Update update = new Update(jobId, TAKE_OVER_SENDING_UPDATE, TAKE_OVER_SENDING_CONDITION)
+                .name("#jobId", JOB_ID).name("#status", STATUS).name("#sendingUntil", SENDING_UNTIL)
+                .value(":pending", s(JobStatus.PENDING.name()))
+                .value(":nowMillis", n(now.toEpochMilli()))
+                .value(":until", n(until.toEpochMilli()));
+        return apply(update, job -> job.status() == JobStatus.PENDING
+                && Long.valueOf(until.toEpochMilli()).equals(job.sendingUntil()));
+    }
+
+    @Override
+    public Optional<Job> deleteUnsent(String jobId) {
+        DeleteItemRequest request = DeleteItemRequest.builder()
+                .tableName(tableName)
+                .key(Map.of(JOB_ID, s(jobId)))
+                .conditionExpression(DELETE_UNSENT_CONDITION)
+                .expressionAttributeNames(Map.of("#status", STATUS, "#attempts", ATTEMPTS))
+                .expressionAttributeValues(Map.of(":pending", s(JobStatus.PENDING.name()), ":zero", n(0)))
+                .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD)
+                .build();
+        try {
+            dynamoDb.deleteItem(request);
+            return Optional.empty();
+        } catch (ConditionalCheckFailedException e) {
+            return found(e); // empty: gone already (an earlier try deleted it)
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Worker
+
+    @Override
     public ClaimResult claim(String jobId, String workerId, String messageId, Instant leaseUntil, Instant now) {
-        Update update = new Update(jobId, CLAIM_UPDATE, CLAIM_CONDITION)
+        String leaseId = newLeaseId();
+        Update update = claimUpdate(jobId, CLAIM_UPDATE, CLAIM_CONDITION, workerId, messageId, leaseId, leaseUntil, now)
+                .name("#expiresAt", EXPIRES_AT).name("#sendingUntil", SENDING_UNTIL)
+                .name("#redriveRequestedAt", REDRIVE_REQUESTED_AT).name("#finishedAt", FINISHED_AT)
+                .value(":pending", s(JobStatus.PENDING.name()))
+                .value(":queued", s(JobStatus.QUEUED.name()))
+                .value(":failed", s(JobStatus.FAILED.name()))
+                .value(":now", n(now.toEpochMilli()));
+        return claim(update, leaseId);
+    }
+
+    @Override
+    public ClaimResult claimGivenBack(String jobId, String givenBackLeaseId, String workerId, String messageId,
+                                      Instant leaseUntil, Instant now) {
+        String leaseId = newLeaseId();
+        Update update = claimUpdate(jobId, CLAIM_GIVEN_BACK_UPDATE, CLAIM_GIVEN_BACK_CONDITION, workerId, messageId,
+                leaseId, leaseUntil, now)
+                .name("#preemptions", PREEMPTIONS)
+                .name("#expiresAt", EXPIRES_AT).name("#sendingUntil", SENDING_UNTIL)
+                .name("#redriveRequestedAt", REDRIVE_REQUESTED_AT).name("#finishedAt", FINISHED_AT)
+                .value(":givenBack", s(givenBackLeaseId))
+                .value(":zero", n(0));
+        return claim(update, leaseId);
+    }
+
+    private Update claimUpdate(String jobId, String expression, String condition, String workerId, String messageId,
+                               String leaseId, Instant leaseUntil, Instant now) {
+        return new Update(jobId, expression, condition)
                 .name("#jobId", JOB_ID).name("#status", STATUS).name("#leaseOwner", LEASE_OWNER)
                 .name("#leaseExpiresAt", LEASE_EXPIRES_AT).name("#leaseMessageId", LEASE_MESSAGE_ID)
-                .name("#updatedAt", UPDATED_AT).name("#version", VERSION).name("#attempts", ATTEMPTS)
-                .value(":queued", s(JobStatus.QUEUED.name()))
+                .name("#leaseId", LEASE_ID).name("#updatedAt", UPDATED_AT).name("#version", VERSION)
+                .name("#attempts", ATTEMPTS)
                 .value(":running", s(JobStatus.RUNNING.name()))
-                .value(":now", n(now.toEpochMilli()))
                 .value(":owner", s(workerId))
                 .value(":leaseUntil", n(leaseUntil.toEpochMilli()))
                 .value(":messageId", s(messageId))
+                .value(":leaseId", s(leaseId))
                 .value(":nowIso", s(now.toString()))
                 .value(":one", n(1));
+    }
+
+    private ClaimResult claim(Update update, String leaseId) {
         try {
             UpdateItemResponse response = dynamoDb.updateItem(update.request(ReturnValue.ALL_NEW));
             return new Claimed(JobTable.SCHEMA.mapToItem(response.attributes()));
         } catch (ConditionalCheckFailedException e) {
-            return e.hasItem() && !e.item().isEmpty()
-                    ? new NotClaimable(JobTable.SCHEMA.mapToItem(e.item()))
-                    : new Missing();
+            Optional<Job> current = found(e);
+            if (current.isEmpty()) {
+                return new Missing();
+            }
+            // Our lease id on the record: this claim was applied by an earlier try whose response was lost.
+            return leaseId.equals(current.get().leaseId()) && current.get().status() == JobStatus.RUNNING
+                    ? new Claimed(current.get())
+                    : new NotClaimable(current.get());
         }
     }
 
@@ -161,66 +297,93 @@ public final class DynamoDbJobStore implements JobStore {
         Update update = fenced(lease, RENEW_UPDATE)
                 .name("#leaseExpiresAt", LEASE_EXPIRES_AT)
                 .value(":leaseUntil", n(leaseUntil.toEpochMilli()));
-        return apply(update);
+        // A renewal changes neither owner nor token: a retry of an applied one passes its condition again.
+        return apply(update, job -> false);
     }
 
     @Override
     public boolean complete(Lease lease, String resultJson, Instant now) {
-        Update update = fenced(lease, FINISH_UPDATE + ", #result = :result, #finishedAt = :nowIso"
-                + RELEASE_LEASE + ", #error")
-                .name("#updatedAt", UPDATED_AT).name("#result", RESULT).name("#finishedAt", FINISHED_AT)
-                .name("#error", ERROR).name("#leaseExpiresAt", LEASE_EXPIRES_AT)
-                .name("#leaseMessageId", LEASE_MESSAGE_ID)
-                .value(":to", s(JobStatus.SUCCEEDED.name()))
+        return outcome(lease, JobStatus.SUCCEEDED, COMPLETE_UPDATE, now, u -> u
+                .name("#result", RESULT).name("#finishedAt", FINISHED_AT).name("#error", ERROR)
+                .name("#expiresAt", EXPIRES_AT)
                 .value(":result", s(resultJson))
-                .value(":nowIso", s(now.toString()))
-                .value(":one", n(1));
-        return apply(update);
+                .value(":expiresAt", n(expiresAt(now))));
     }
 
     @Override
     public boolean retryLater(Lease lease, String error, Instant now) {
-        return finishWithError(lease, JobStatus.QUEUED, error, now, "");
+        return outcome(lease, JobStatus.QUEUED, RETRY_LATER_UPDATE, now, u -> u
+                .name("#error", ERROR)
+                .value(":error", s(error)));
     }
 
     @Override
     public boolean fail(Lease lease, String error, Instant now) {
-        return finishWithError(lease, JobStatus.FAILED, error, now, ", #finishedAt = :nowIso");
+        return outcome(lease, JobStatus.FAILED, FAIL_UPDATE, now, u -> u
+                .name("#error", ERROR).name("#finishedAt", FINISHED_AT).name("#expiresAt", EXPIRES_AT)
+                .value(":error", s(error))
+                .value(":expiresAt", n(expiresAt(now))));
+    }
+
+    @Override
+    public boolean failUnrun(Lease lease, String error, Instant now) {
+        return outcome(lease, JobStatus.FAILED, FAIL_UNRUN_UPDATE, now, u -> u
+                .name("#error", ERROR).name("#finishedAt", FINISHED_AT).name("#expiresAt", EXPIRES_AT)
+                .name("#attempts", ATTEMPTS)
+                .value(":error", s(error))
+                .value(":expiresAt", n(expiresAt(now))));
     }
 
     @Override
     public boolean release(Lease lease, Instant now) {
-        Update update = fenced(lease, RELEASE_UPDATE + RELEASE_LEASE)
-                .name("#updatedAt", UPDATED_AT).name("#preemptions", PREEMPTIONS)
-                .name("#leaseExpiresAt", LEASE_EXPIRES_AT).name("#leaseMessageId", LEASE_MESSAGE_ID)
-                .value(":to", s(JobStatus.QUEUED.name()))
-                .value(":nowIso", s(now.toString()))
-                .value(":one", n(1))
-                .value(":zero", n(0));
-        return apply(update);
+        return outcome(lease, JobStatus.QUEUED, RELEASE_UPDATE, now, u -> u
+                .name("#preemptions", PREEMPTIONS)
+                .value(":zero", n(0)));
     }
 
-    @Override
-    public boolean requeueFailed(String jobId, Instant now) {
-        return apply(new Update(jobId, REQUEUE_UPDATE, FAILED_CONDITION)
-                .name("#jobId", JOB_ID).name("#status", STATUS).name("#updatedAt", UPDATED_AT)
-                .name("#version", VERSION).name("#redrives", REDRIVES).name("#finishedAt", FINISHED_AT)
-                .value(":failed", s(JobStatus.FAILED.name()))
-                .value(":to", s(JobStatus.QUEUED.name()))
+    /**
+     * An outcome write under a lease. Recognised as our own when the condition fails on a record
+     * that our lease's id left, one token on, in the status this write sets.
+     */
+    private boolean outcome(Lease lease, JobStatus to, String expression, Instant now,
+                            java.util.function.UnaryOperator<Update> details) {
+        Update update = details.apply(fenced(lease, expression)
+                .name("#updatedAt", UPDATED_AT)
+                .name("#leaseExpiresAt", LEASE_EXPIRES_AT).name("#leaseMessageId", LEASE_MESSAGE_ID)
+                .value(":to", s(to.name()))
                 .value(":nowIso", s(now.toString()))
-                .value(":one", n(1))
-                .value(":zero", n(0)));
+                .value(":one", n(1)));
+        return apply(update, job -> lease.leaseId() != null && lease.leaseId().equals(job.leaseId())
+                && job.version() == lease.token() + 1 && job.status() == to);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Operators
+
+    @Override
+    public boolean requestRedrive(String jobId, Instant now) {
+        return apply(new Update(jobId, REQUEST_REDRIVE_UPDATE, REQUEST_REDRIVE_CONDITION)
+                .name("#jobId", JOB_ID).name("#status", STATUS).name("#redriveRequestedAt", REDRIVE_REQUESTED_AT)
+                .name("#redrives", REDRIVES).name("#updatedAt", UPDATED_AT)
+                .value(":failed", s(JobStatus.FAILED.name()))
+                .value(":nowIso", s(now.toString()))
+                .value(":zero", n(0))
+                .value(":one", n(1)),
+                job -> job.status() == JobStatus.FAILED && job.redriveRequestedAt() != null);
     }
 
     @Override
     public boolean cancelFailed(String jobId, Instant now) {
-        return apply(new Update(jobId, CANCEL_UPDATE, FAILED_CONDITION)
+        return apply(new Update(jobId, CANCEL_FAILED_UPDATE, CANCEL_FAILED_CONDITION)
                 .name("#jobId", JOB_ID).name("#status", STATUS).name("#updatedAt", UPDATED_AT)
-                .name("#version", VERSION).name("#finishedAt", FINISHED_AT)
+                .name("#finishedAt", FINISHED_AT).name("#expiresAt", EXPIRES_AT).name("#version", VERSION)
+                .name("#redriveRequestedAt", REDRIVE_REQUESTED_AT)
                 .value(":failed", s(JobStatus.FAILED.name()))
-                .value(":to", s(JobStatus.CANCELLED.name()))
+                .value(":cancelled", s(JobStatus.CANCELLED.name()))
                 .value(":nowIso", s(now.toString()))
-                .value(":one", n(1)));
+                .value(":expiresAt", n(expiresAt(now)))
+                .value(":one", n(1)),
+                job -> job.status() == JobStatus.CANCELLED);
     }
 
     @Override
@@ -231,6 +394,7 @@ public final class DynamoDbJobStore implements JobStore {
             names.put("#" + attribute, attribute);
             placeholders.add("#" + attribute);
         }
+        Instant now = clock.instant();
         List<Job> jobs = new ArrayList<>();
         Map<String, AttributeValue> startKey = null;
         do {
@@ -244,25 +408,24 @@ public final class DynamoDbJobStore implements JobStore {
                 if (jobs.size() == maxItems) {
                     return new ScanResult(jobs, true);
                 }
-                jobs.add(JobTable.SCHEMA.mapToItem(item));
+                Job job = JobTable.SCHEMA.mapToItem(item);
+                if (!job.expiredAt(now)) {
+                    jobs.add(job);
+                }
             }
             startKey = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
         } while (startKey != null);
         return new ScanResult(jobs, false);
     }
 
-    private boolean finishWithError(Lease lease, JobStatus to, String error, Instant now, String extraSet) {
-        Update update = fenced(lease, FINISH_UPDATE + ", #error = :error" + extraSet + RELEASE_LEASE)
-                .name("#updatedAt", UPDATED_AT).name("#error", ERROR)
-                .name("#leaseExpiresAt", LEASE_EXPIRES_AT).name("#leaseMessageId", LEASE_MESSAGE_ID)
-                .value(":to", s(to.name()))
-                .value(":error", s(error))
-                .value(":nowIso", s(now.toString()))
-                .value(":one", n(1));
-        if (!extraSet.isEmpty()) {
-            update.name("#finishedAt", FINISHED_AT);
-        }
-        return apply(update);
+    // ---------------------------------------------------------------------------------------------
+
+    private long expiresAt(Instant finishedAt) {
+        return finishedAt.plus(retention).getEpochSecond();
+    }
+
+    private static String newLeaseId() {
+        return UUID.randomUUID().toString();
     }
 
     private Update fenced(Lease lease, String updateExpression) {
@@ -274,14 +437,22 @@ public final class DynamoDbJobStore implements JobStore {
                 .value(":token", n(lease.token()));
     }
 
-    /** True if the write happened, false if its condition did not hold. */
-    private boolean apply(Update update) {
+    /**
+     * True if the write happened, or if its condition failed on a record that {@code ownWrite}
+     * recognises as this very write, applied by an earlier try whose response was lost.
+     */
+    private boolean apply(Update update, Predicate<Job> ownWrite) {
         try {
             dynamoDb.updateItem(update.request(ReturnValue.NONE));
             return true;
         } catch (ConditionalCheckFailedException e) {
-            return false;
+            return found(e).filter(ownWrite).isPresent();
         }
+    }
+
+    /** The record a failed condition was checked against; empty when there was none. */
+    private static Optional<Job> found(ConditionalCheckFailedException e) {
+        return e.hasItem() && !e.item().isEmpty() ? Optional.of(JobTable.SCHEMA.mapToItem(e.item())) : Optional.empty();
     }
 
     private static AttributeValue s(String value) {

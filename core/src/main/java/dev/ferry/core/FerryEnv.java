@@ -24,7 +24,10 @@ public final class FerryEnv {
     public static final String DLQ_URL = "FERRY_DLQ_URL";
     /** Largest message the queue accepts, in bytes; a larger job is refused with 413. */
     public static final String MAX_MESSAGE_BYTES = "FERRY_MAX_MESSAGE_BYTES";
-    /** How long a job record is kept after it was created (DynamoDB TTL), in days. */
+    /**
+     * How long a finished job's record is kept (DynamoDB TTL, counted from when it finished): whole
+     * days, or an ISO-8601 duration ({@code PT10M}) for tests and soaks.
+     */
     public static final String RETENTION_DAYS = "FERRY_RETENTION_DAYS";
     /** Optional comma-separated list of accepted job types; empty or unset accepts any. */
     public static final String JOB_TYPES = "FERRY_JOB_TYPES";
@@ -81,6 +84,26 @@ public final class FerryEnv {
             throw new IllegalStateException(
                     "environment variable " + name + " must be an integer, but is '" + raw.get() + "'", e);
         }
+    }
+
+    /** {@value #RETENTION_DAYS}: whole days, or an ISO-8601 duration; default {@value #DEFAULT_RETENTION_DAYS} days. */
+    public Duration retention() {
+        Optional<String> raw = optional(RETENTION_DAYS);
+        if (raw.isEmpty()) {
+            return Duration.ofDays(DEFAULT_RETENTION_DAYS);
+        }
+        Duration value;
+        try {
+            value = raw.get().matches("\\d{1,6}") ? Duration.ofDays(Long.parseLong(raw.get())) : Duration.parse(raw.get());
+        } catch (DateTimeParseException e) {
+            throw new IllegalStateException("environment variable " + RETENTION_DAYS
+                    + " must be a number of days (\"30\") or an ISO-8601 duration (\"PT10M\"), but is '" + raw.get() + "'", e);
+        }
+        if (value.isZero() || value.isNegative()) {
+            throw new IllegalStateException("environment variable " + RETENTION_DAYS + " must be positive, but is '"
+                    + raw.get() + "'");
+        }
+        return value;
     }
 
     /** A duration given as seconds ("90"), or ISO-8601 ("PT90S", "PT1.5S"). */

@@ -24,6 +24,7 @@ public final class Job {
     private final String leaseOwner;
     private final Long leaseExpiresAt;
     private final String leaseMessageId;
+    private final String leaseId;
     private final String result;
     private final String error;
     private final Instant createdAt;
@@ -31,6 +32,8 @@ public final class Job {
     private final Instant enqueuedAt;
     private final Instant finishedAt;
     private final Long expiresAt;
+    private final Long sendingUntil;
+    private final Instant redriveRequestedAt;
 
     private Job(Builder b) {
         this.jobId = Objects.requireNonNull(b.jobId, "jobId");
@@ -46,6 +49,7 @@ public final class Job {
         this.leaseOwner = b.leaseOwner;
         this.leaseExpiresAt = b.leaseExpiresAt;
         this.leaseMessageId = b.leaseMessageId;
+        this.leaseId = b.leaseId;
         this.result = b.result;
         this.error = b.error;
         this.createdAt = b.createdAt;
@@ -53,6 +57,8 @@ public final class Job {
         this.enqueuedAt = b.enqueuedAt;
         this.finishedAt = b.finishedAt;
         this.expiresAt = b.expiresAt;
+        this.sendingUntil = b.sendingUntil;
+        this.redriveRequestedAt = b.redriveRequestedAt;
     }
 
     public static Builder builder() {
@@ -64,9 +70,9 @@ public final class Job {
                 .jobId(jobId).type(type).input(input).requestHash(requestHash).idempotencyKey(idempotencyKey)
                 .status(status).attempts(attempts).preemptions(preemptions).redrives(redrives).version(version)
                 .leaseOwner(leaseOwner).leaseExpiresAt(leaseExpiresAt).leaseMessageId(leaseMessageId)
-                .result(result).error(error)
+                .leaseId(leaseId).result(result).error(error)
                 .createdAt(createdAt).updatedAt(updatedAt).enqueuedAt(enqueuedAt).finishedAt(finishedAt)
-                .expiresAt(expiresAt);
+                .expiresAt(expiresAt).sendingUntil(sendingUntil).redriveRequestedAt(redriveRequestedAt);
     }
 
     public String jobId() { return jobId; }
@@ -90,6 +96,12 @@ public final class Job {
     public Long leaseExpiresAt() { return leaseExpiresAt; }
     /** The SQS message id the current lease was claimed through. */
     public String leaseMessageId() { return leaseMessageId; }
+    /**
+     * Names the claim that produced the current (or last) lease, random per claim. It stays on the
+     * record after the lease's outcome is written, so that a writer whose response was lost can
+     * recognise its own write when the SDK's retry fails the condition.
+     */
+    public String leaseId() { return leaseId; }
     /** The result, a JSON document as text, once SUCCEEDED. */
     public String result() { return result; }
     /** The last error, if an attempt failed. */
@@ -99,12 +111,27 @@ public final class Job {
     /** When the job's message was sent; absent if the submit never got that far. */
     public Instant enqueuedAt() { return enqueuedAt; }
     public Instant finishedAt() { return finishedAt; }
-    /** TTL: epoch seconds after which DynamoDB may delete the record. */
+    /**
+     * TTL: epoch seconds after which DynamoDB may delete the record. Only finished jobs carry one
+     * (counted from when they finished), and PENDING ones, whose message may never have been sent.
+     */
     public Long expiresAt() { return expiresAt; }
+    /** PENDING only: epoch milliseconds until which one submit request holds the right to send its message. */
+    public Long sendingUntil() { return sendingUntil; }
+    /** FAILED only: an operator asked for another round; the next delivery of its message may claim it. */
+    public Instant redriveRequestedAt() { return redriveRequestedAt; }
+
+    /**
+     * True once the record's TTL has passed: DynamoDB deletes such records up to days late, and
+     * reads return them until then, so readers treat them as gone.
+     */
+    public boolean expiredAt(Instant now) {
+        return expiresAt != null && expiresAt < now.getEpochSecond();
+    }
 
     public Optional<Lease> lease() {
         return status == JobStatus.RUNNING && leaseOwner != null
-                ? Optional.of(new Lease(jobId, leaseOwner, version))
+                ? Optional.of(new Lease(jobId, leaseOwner, version, leaseId))
                 : Optional.empty();
     }
 
@@ -123,10 +150,13 @@ public final class Job {
                 && Objects.equals(input, other.input) && Objects.equals(requestHash, other.requestHash)
                 && Objects.equals(idempotencyKey, other.idempotencyKey) && status == other.status
                 && Objects.equals(leaseOwner, other.leaseOwner) && Objects.equals(leaseExpiresAt, other.leaseExpiresAt)
-                && Objects.equals(leaseMessageId, other.leaseMessageId) && Objects.equals(result, other.result)
+                && Objects.equals(leaseMessageId, other.leaseMessageId) && Objects.equals(leaseId, other.leaseId)
+                && Objects.equals(result, other.result)
                 && Objects.equals(error, other.error) && Objects.equals(createdAt, other.createdAt)
                 && Objects.equals(updatedAt, other.updatedAt) && Objects.equals(enqueuedAt, other.enqueuedAt)
-                && Objects.equals(finishedAt, other.finishedAt) && Objects.equals(expiresAt, other.expiresAt);
+                && Objects.equals(finishedAt, other.finishedAt) && Objects.equals(expiresAt, other.expiresAt)
+                && Objects.equals(sendingUntil, other.sendingUntil)
+                && Objects.equals(redriveRequestedAt, other.redriveRequestedAt);
     }
 
     @Override
@@ -155,6 +185,7 @@ public final class Job {
         private String leaseOwner;
         private Long leaseExpiresAt;
         private String leaseMessageId;
+        private String leaseId;
         private String result;
         private String error;
         private Instant createdAt;
@@ -162,6 +193,8 @@ public final class Job {
         private Instant enqueuedAt;
         private Instant finishedAt;
         private Long expiresAt;
+        private Long sendingUntil;
+        private Instant redriveRequestedAt;
 
         public Builder jobId(String v) { this.jobId = v; return this; }
         public Builder type(String v) { this.type = v; return this; }
@@ -176,6 +209,7 @@ public final class Job {
         public Builder leaseOwner(String v) { this.leaseOwner = v; return this; }
         public Builder leaseExpiresAt(Long v) { this.leaseExpiresAt = v; return this; }
         public Builder leaseMessageId(String v) { this.leaseMessageId = v; return this; }
+        public Builder leaseId(String v) { this.leaseId = v; return this; }
         public Builder result(String v) { this.result = v; return this; }
         public Builder error(String v) { this.error = v; return this; }
         public Builder createdAt(Instant v) { this.createdAt = v; return this; }
@@ -183,6 +217,8 @@ public final class Job {
         public Builder enqueuedAt(Instant v) { this.enqueuedAt = v; return this; }
         public Builder finishedAt(Instant v) { this.finishedAt = v; return this; }
         public Builder expiresAt(Long v) { this.expiresAt = v; return this; }
+        public Builder sendingUntil(Long v) { this.sendingUntil = v; return this; }
+        public Builder redriveRequestedAt(Instant v) { this.redriveRequestedAt = v; return this; }
 
         public Job build() {
             return new Job(this);

@@ -2,15 +2,25 @@ package dev.ferry.core;
 
 /** Where a job is in its life. */
 public enum JobStatus {
-    /** Waiting for a worker: new, or between retries (its message's visibility is the back-off). */
+    /**
+     * Recorded, its message not yet known to be sent: a submit under way, or one whose send failed
+     * or was interrupted (a retry with the same {@code Idempotency-Key} sends it). Never counted as
+     * waiting. Carries a TTL, so one whose message never went out does not stay forever; a worker
+     * that receives its message may still claim it.
+     */
+    PENDING,
+    /** Waiting for a worker: its message is on the job queue (also between retries). */
     QUEUED,
     /** A worker holds the lease and runs it. */
     RUNNING,
     /** Finished with a result. Final. */
     SUCCEEDED,
-    /** Out of attempts: its message is in the dead-letter queue and {@code error} says why. */
+    /**
+     * Out of attempts, or failed in a way a retry would repeat: its message is in the dead-letter
+     * queue and {@code error} says why. Final unless an operator redrives it.
+     */
     FAILED,
-    /** Discarded by an operator from the admin page. Final. */
+    /** Discarded by an operator. Final. */
     CANCELLED;
 
     /** No worker will run a job in this state again on its own. */

@@ -1,40 +1,89 @@
 package dev.ferry.core;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /**
  * The job records. Every state change is one conditional write: the condition is what makes a
  * job take effect once however often SQS delivers it.
+ *
+ * <p><b>Lost responses.</b> A write can be applied and its response lost; the SDK then retries it
+ * and the retry fails its own condition. Every write here recognises that case from the record
+ * DynamoDB returns with the failure (the lease id, token and status its earlier try left) and
+ * reports it as applied. Callers never see the difference.
+ *
+ * <p><b>Expiry.</b> Only finished jobs carry a TTL, counted from when they finished (and PENDING
+ * ones, whose message may never have gone out). A record past its TTL is treated as gone by reads
+ * and may be replaced by a new submit of the same id: DynamoDB deletes it up to days late.
  */
 public interface JobStore {
 
-    /** Writes a new record unless one with the same id exists; then returns that one instead. */
+    /**
+     * Writes a new PENDING record unless a live one has the same id; then returns that one
+     * instead. A record past its TTL counts as absent and is replaced.
+     */
     CreateResult create(Job job);
 
-    /** A strongly consistent read. */
+    /** A strongly consistent read; empty when there is no record or its TTL has passed. */
     Optional<Job> get(String jobId);
 
-    /** Records that the job's message was sent (a retried submit re-sends while this is absent). */
-    void markEnqueued(String jobId, Instant now);
+    /**
+     * PENDING → QUEUED once the job's message was sent: the TTL goes, {@code enqueuedAt} is set.
+     *
+     * @return the record as it is now (QUEUED, or already further: a worker claimed it); empty if
+     *     it is gone
+     */
+    Optional<Job> markQueued(String jobId, Instant now);
 
     /**
-     * Takes the job for {@code workerId} if it is QUEUED, or RUNNING with a lease that ran out:
-     * status RUNNING, attempts + 1, version + 1 (the new fencing token).
+     * Takes the right to send a PENDING job's message, if no other request holds it (its
+     * {@code sendingUntil} has passed): a replay of a submit whose sender vanished.
+     *
+     * @return whether this caller now holds it until {@code until}
+     */
+    boolean takeOverSending(String jobId, Instant until, Instant now);
+
+    /**
+     * Deletes a PENDING record that no worker ever claimed (its submit failed before its message
+     * was known to be sent, and no client was told it was accepted).
+     *
+     * @return empty when deleted (or already gone); else the record, which has moved on
+     */
+    Optional<Job> deleteUnsent(String jobId);
+
+    /**
+     * Takes the job for {@code workerId} if it is PENDING or QUEUED, RUNNING with a lease that ran
+     * out, or FAILED with a redrive requested: status RUNNING, attempts + 1, version + 1 (the new
+     * fencing token), a new lease id, the TTL removed.
      */
     ClaimResult claim(String jobId, String workerId, String messageId, Instant leaseUntil, Instant now);
+
+    /**
+     * Takes over a lease that its holder gave back (its machine going away) but could not release:
+     * the job is RUNNING under {@code givenBackLeaseId}. Counts a preemption, not an attempt. A job
+     * whose lease is something else is {@link NotClaimable}.
+     */
+    ClaimResult claimGivenBack(String jobId, String givenBackLeaseId, String workerId, String messageId,
+                               Instant leaseUntil, Instant now);
 
     /** Extends the lease; false if the lease was lost (another claim, or the job finished). */
     boolean renewLease(Lease lease, Instant leaseUntil);
 
-    /** RUNNING → SUCCEEDED with the result, if the lease still holds. */
+    /** RUNNING → SUCCEEDED with the result, if the lease still holds; the TTL starts. */
     boolean complete(Lease lease, String resultJson, Instant now);
 
-    /** RUNNING → QUEUED with the error (the message's visibility is the back-off), if the lease holds. */
+    /** RUNNING → QUEUED with the error (a delayed copy of the message is the back-off), if the lease holds. */
     boolean retryLater(Lease lease, String error, Instant now);
 
-    /** RUNNING → FAILED with the error (out of attempts), if the lease holds. */
+    /** RUNNING → FAILED with the error, if the lease holds; the TTL starts. */
     boolean fail(Lease lease, String error, Instant now);
+
+    /**
+     * RUNNING → FAILED without running: claimed past its attempt budget (the last attempt's worker
+     * vanished). The claim that found it so is not counted as an attempt.
+     */
+    boolean failUnrun(Lease lease, String error, Instant now);
 
     /**
      * RUNNING → QUEUED without a failure, if the lease holds: the run was given back because its
@@ -42,10 +91,16 @@ public interface JobStore {
      */
     boolean release(Lease lease, Instant now);
 
-    /** FAILED → QUEUED for another round of attempts (an operator's retry or redrive); counts a redrive. */
-    boolean requeueFailed(String jobId, Instant now);
+    /**
+     * Asks for another round of attempts for a FAILED job (an operator's retry or redrive): it stays
+     * FAILED, so that it and its message in the dead-letter queue keep agreeing until a worker
+     * claims the moved message; counts a redrive.
+     *
+     * @return whether the job is now FAILED with a redrive requested (by this call or an earlier one)
+     */
+    boolean requestRedrive(String jobId, Instant now);
 
-    /** FAILED → CANCELLED: an operator discarded the job. */
+    /** FAILED → CANCELLED: an operator discarded the job; the TTL starts. */
     boolean cancelFailed(String jobId, Instant now);
 
     /**
@@ -55,7 +110,7 @@ public interface JobStore {
     ScanResult scan(int maxItems);
 
     /** What {@link #scan} found, and whether it stopped at the limit. */
-    record ScanResult(java.util.List<Job> jobs, boolean truncated) {
+    record ScanResult(List<Job> jobs, boolean truncated) {
     }
 
     /** Outcome of {@link #create}. */
@@ -63,6 +118,7 @@ public interface JobStore {
         Job job();
     }
 
+    /** This call wrote the record (or an earlier try of it did, and its response was lost). */
     record Created(Job job) implements CreateResult {
     }
 

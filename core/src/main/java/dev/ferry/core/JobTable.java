@@ -31,6 +31,9 @@ public final class JobTable {
     public static final String LEASE_OWNER = "leaseOwner";
     public static final String LEASE_EXPIRES_AT = "leaseExpiresAt";
     public static final String LEASE_MESSAGE_ID = "leaseMessageId";
+    public static final String LEASE_ID = "leaseId";
+    public static final String SENDING_UNTIL = "sendingUntil";
+    public static final String REDRIVE_REQUESTED_AT = "redriveRequestedAt";
     public static final String RESULT = "result";
     public static final String ERROR = "error";
     public static final String CREATED_AT = "createdAt";
@@ -59,6 +62,11 @@ public final class JobTable {
                     .setter(Job.Builder::leaseExpiresAt))
             .addAttribute(String.class, a -> a.name(LEASE_MESSAGE_ID).getter(Job::leaseMessageId)
                     .setter(Job.Builder::leaseMessageId))
+            .addAttribute(String.class, a -> a.name(LEASE_ID).getter(Job::leaseId).setter(Job.Builder::leaseId))
+            .addAttribute(Long.class, a -> a.name(SENDING_UNTIL).getter(Job::sendingUntil)
+                    .setter(Job.Builder::sendingUntil))
+            .addAttribute(Instant.class, a -> a.name(REDRIVE_REQUESTED_AT).getter(Job::redriveRequestedAt)
+                    .setter(Job.Builder::redriveRequestedAt))
             .addAttribute(String.class, a -> a.name(RESULT).getter(Job::result).setter(Job.Builder::result))
             .addAttribute(String.class, a -> a.name(ERROR).getter(Job::error).setter(Job.Builder::error))
             .addAttribute(Instant.class, a -> a.name(CREATED_AT).getter(Job::createdAt).setter(Job.Builder::createdAt))

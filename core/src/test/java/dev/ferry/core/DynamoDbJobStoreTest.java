@@ -3,31 +3,56 @@ package dev.ferry.core;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
+import software.amazon.awssdk.services.dynamodb.model.DeleteItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.GetItemRequest;
+import software.amazon.awssdk.services.dynamodb.model.GetItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.PutItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.ReturnValue;
 import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionCheckFailure;
 import software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.UpdateItemResponse;
 
-/** The exact requests the store sends: the conditions are the exactly-once guarantee. */
+/**
+ * The exact requests the store sends (the conditions are the exactly-once guarantee), and how it
+ * reads the record a failed condition returns: a write whose response was lost, retried by the
+ * SDK, must be recognised as applied.
+ */
 class DynamoDbJobStoreTest {
 
     private static final Instant NOW = Instant.parse("2026-11-22T10:00:00Z");
+    private static final Duration RETENTION = Duration.ofDays(30);
+    private static final String FENCE = "attribute_exists(#jobId) AND #status = :running AND #leaseOwner = :owner"
+            + " AND #version = :token";
     private final RecordingDynamoDb dynamoDb = new RecordingDynamoDb();
-    private final DynamoDbJobStore store = new DynamoDbJobStore(dynamoDb, "jobs");
+    private final DynamoDbJobStore store = new DynamoDbJobStore(dynamoDb, "jobs", RETENTION,
+            Clock.fixed(NOW, ZoneOffset.UTC));
 
-    private static Job queued() {
+    private static Job pending() {
         return Job.builder().jobId("01JOB").type("render").input("{\"steps\":30}").requestHash("h")
-                .status(JobStatus.QUEUED).attempts(0).version(0L).createdAt(NOW).updatedAt(NOW)
-                .expiresAt(NOW.getEpochSecond() + 86_400).build();
+                .status(JobStatus.PENDING).attempts(0).version(0L).createdAt(NOW).updatedAt(NOW)
+                .sendingUntil(NOW.plusSeconds(30).toEpochMilli())
+                .expiresAt(NOW.plus(DynamoDbJobStore.PENDING_RETENTION).getEpochSecond()).build();
+    }
+
+    private static Job running(String owner, long version, String leaseId) {
+        return pending().toBuilder().status(JobStatus.RUNNING).version(version).attempts(1).leaseOwner(owner)
+                .leaseId(leaseId).leaseExpiresAt(NOW.toEpochMilli() + 60_000).sendingUntil(null).expiresAt(null).build();
+    }
+
+    private static ConditionalCheckFailedException conditionFailed(Job found) {
+        return conditionFailed(JobTable.SCHEMA.itemToMap(found, true));
     }
 
     private static ConditionalCheckFailedException conditionFailed(Map<String, AttributeValue> item) {
@@ -35,29 +60,37 @@ class DynamoDbJobStoreTest {
                 .message("The conditional request failed").item(item).build();
     }
 
+    private void updatesFailOn(Job found) {
+        dynamoDb.onUpdate = r -> {
+            throw conditionFailed(found);
+        };
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Submit
+
     @Test
-    void create_putsOnlyIfNoRecordHasTheId() {
-        JobStore.CreateResult result = store.create(queued());
+    void create_putsOnlyIfNoLiveRecordHasTheId() {
+        JobStore.CreateResult result = store.create(pending());
 
         PutItemRequest put = dynamoDb.last(PutItemRequest.class);
         assertEquals("jobs", put.tableName());
-        assertEquals("attribute_not_exists(#jobId)", put.conditionExpression());
-        assertEquals(Map.of("#jobId", "jobId"), put.expressionAttributeNames());
+        assertEquals("attribute_not_exists(#jobId) OR #expiresAt < :nowSeconds", put.conditionExpression());
+        assertEquals(String.valueOf(NOW.getEpochSecond()), put.expressionAttributeValues().get(":nowSeconds").n());
         assertEquals(ReturnValuesOnConditionCheckFailure.ALL_OLD, put.returnValuesOnConditionCheckFailure());
-        assertEquals("QUEUED", put.item().get("status").s());
+        assertEquals("PENDING", put.item().get("status").s());
         assertEquals("0", put.item().get("version").n());
-        assertEquals(String.valueOf(NOW.getEpochSecond() + 86_400), put.item().get("expiresAt").n());
         assertInstanceOf(JobStore.Created.class, result);
     }
 
     @Test
     void create_whenIdTaken_returnsTheRecordFound() {
-        Job existing = queued().toBuilder().status(JobStatus.RUNNING).version(3L).build();
+        Job existing = running("w1", 3L, "lease-1");
         dynamoDb.onPut = r -> {
-            throw conditionFailed(JobTable.SCHEMA.itemToMap(existing, true));
+            throw conditionFailed(existing);
         };
 
-        JobStore.CreateResult result = store.create(queued());
+        JobStore.CreateResult result = store.create(pending());
 
         JobStore.AlreadyExists found = assertInstanceOf(JobStore.AlreadyExists.class, result);
         assertEquals(JobStatus.RUNNING, found.job().status());
@@ -65,166 +98,295 @@ class DynamoDbJobStoreTest {
     }
 
     @Test
-    void claim_isOneConditionalUpdate_queuedOrLeaseExpired() {
-        Job claimed = queued().toBuilder().status(JobStatus.RUNNING).version(1L).attempts(1)
-                .leaseOwner("w1").leaseExpiresAt(NOW.toEpochMilli() + 60_000).build();
-        dynamoDb.onUpdate = r -> UpdateItemResponse.builder()
-                .attributes(JobTable.SCHEMA.itemToMap(claimed, true)).build();
+    void create_whoseResponseWasLost_recognisesItsOwnRecord() {
+        // The first try was applied; the SDK's retry finds exactly the record this call wrote.
+        dynamoDb.onPut = r -> {
+            throw conditionFailed(r.item());
+        };
+
+        JobStore.CreateResult result = store.create(pending());
+
+        assertEquals(pending(), assertInstanceOf(JobStore.Created.class, result).job());
+    }
+
+    @Test
+    void markQueued_turnsPendingIntoQueued_andDropsTheTtl() {
+        Job queued = pending().toBuilder().status(JobStatus.QUEUED).expiresAt(null).sendingUntil(null).build();
+        dynamoDb.onUpdate = r -> UpdateItemResponse.builder().attributes(JobTable.SCHEMA.itemToMap(queued, true)).build();
+
+        Optional<Job> result = store.markQueued("01JOB", NOW);
+
+        UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
+        assertEquals("attribute_exists(#jobId) AND #status = :pending", update.conditionExpression());
+        assertEquals("SET #status = :queued, #enqueuedAt = :nowIso, #updatedAt = :nowIso"
+                + " REMOVE #expiresAt, #sendingUntil", update.updateExpression());
+        assertEquals(JobStatus.QUEUED, result.orElseThrow().status());
+    }
+
+    @Test
+    void markQueued_whenAlreadyMarkedOrClaimed_returnsTheRecordAsItIs() {
+        updatesFailOn(running("w1", 1L, "lease-1"));
+
+        assertEquals(JobStatus.RUNNING, store.markQueued("01JOB", NOW).orElseThrow().status());
+    }
+
+    @Test
+    void takeOverSending_onlyWhenTheHoldHasRunOut_andRecognisesItsOwnTakeOver() {
+        Instant until = NOW.plusSeconds(30);
+        assertTrue(store.takeOverSending("01JOB", until, NOW));
+        UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
+        assertEquals("attribute_exists(#jobId) AND #status = :pending"
+                + " AND (attribute_not_exists(#sendingUntil) OR #sendingUntil < :nowMillis)", update.conditionExpression());
+        assertEquals("SET #sendingUntil = :until", update.updateExpression());
+
+        updatesFailOn(pending().toBuilder().sendingUntil(until.toEpochMilli()).build());
+        assertTrue(store.takeOverSending("01JOB", until, NOW), "our own hold, written by a try whose response was lost");
+
+        updatesFailOn(pending().toBuilder().sendingUntil(until.plusMillis(5).toEpochMilli()).build());
+        assertFalse(store.takeOverSending("01JOB", until, NOW), "another replay holds it");
+    }
+
+    @Test
+    void deleteUnsent_onlyAPendingRecordNeverClaimed() {
+        assertEquals(Optional.empty(), store.deleteUnsent("01JOB"));
+        DeleteItemRequest delete = dynamoDb.last(DeleteItemRequest.class);
+        assertEquals("#status = :pending AND #attempts = :zero", delete.conditionExpression());
+
+        dynamoDb.onDelete = r -> {
+            throw conditionFailed(running("w1", 1L, "lease-1"));
+        };
+        assertEquals(JobStatus.RUNNING, store.deleteUnsent("01JOB").orElseThrow().status());
+
+        dynamoDb.onDelete = r -> {
+            throw conditionFailed(Map.of());
+        };
+        assertEquals(Optional.empty(), store.deleteUnsent("01JOB"), "gone already: an earlier try deleted it");
+    }
+
+    @Test
+    void get_readsConsistently_andTreatsARecordPastItsTtlAsGone() {
+        Job finished = pending().toBuilder().status(JobStatus.SUCCEEDED).expiresAt(NOW.getEpochSecond() + 10).build();
+        dynamoDb.onGet = r -> GetItemResponse.builder().item(JobTable.SCHEMA.itemToMap(finished, true)).build();
+        assertEquals(finished, store.get("01JOB").orElseThrow());
+        assertTrue(dynamoDb.last(GetItemRequest.class).consistentRead());
+
+        Job expired = finished.toBuilder().expiresAt(NOW.getEpochSecond() - 1).build();
+        dynamoDb.onGet = r -> GetItemResponse.builder().item(JobTable.SCHEMA.itemToMap(expired, true)).build();
+        assertEquals(Optional.empty(), store.get("01JOB"), "DynamoDB deletes up to days late; reads must not care");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Claim
+
+    @Test
+    void claim_isOneConditionalUpdate_pendingQueuedLeaseExpiredOrRedriveRequested() {
+        dynamoDb.onUpdate = r -> UpdateItemResponse.builder().attributes(JobTable.SCHEMA.itemToMap(
+                running("w1", 1L, r.expressionAttributeValues().get(":leaseId").s()), true)).build();
 
         JobStore.ClaimResult result = store.claim("01JOB", "w1", "msg-1", NOW.plusSeconds(60), NOW);
 
         UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
         assertEquals(Map.of("jobId", AttributeValue.fromS("01JOB")), update.key());
-        assertEquals("attribute_exists(#jobId) AND (#status = :queued"
-                + " OR (#status = :running AND #leaseExpiresAt < :now))", update.conditionExpression());
+        assertEquals("attribute_exists(#jobId) AND (#status IN (:pending, :queued)"
+                + " OR (#status = :running AND #leaseExpiresAt < :now)"
+                + " OR (#status = :failed AND attribute_exists(#redriveRequestedAt)))", update.conditionExpression());
         assertEquals("SET #status = :running, #leaseOwner = :owner, #leaseExpiresAt = :leaseUntil,"
-                + " #leaseMessageId = :messageId, #updatedAt = :nowIso, #version = #version + :one,"
-                + " #attempts = #attempts + :one", update.updateExpression());
-        assertEquals("QUEUED", update.expressionAttributeValues().get(":queued").s());
-        assertEquals("RUNNING", update.expressionAttributeValues().get(":running").s());
+                + " #leaseMessageId = :messageId, #leaseId = :leaseId, #updatedAt = :nowIso,"
+                + " #version = #version + :one, #attempts = #attempts + :one"
+                + " REMOVE #expiresAt, #sendingUntil, #redriveRequestedAt, #finishedAt", update.updateExpression());
         assertEquals(String.valueOf(NOW.toEpochMilli()), update.expressionAttributeValues().get(":now").n());
-        assertEquals(String.valueOf(NOW.toEpochMilli() + 60_000),
-                update.expressionAttributeValues().get(":leaseUntil").n());
         assertEquals("w1", update.expressionAttributeValues().get(":owner").s());
         assertEquals("msg-1", update.expressionAttributeValues().get(":messageId").s());
         assertEquals(ReturnValue.ALL_NEW, update.returnValues());
         assertEquals(ReturnValuesOnConditionCheckFailure.ALL_OLD, update.returnValuesOnConditionCheckFailure());
         JobStore.Claimed ok = assertInstanceOf(JobStore.Claimed.class, result);
-        assertEquals(new Lease("01JOB", "w1", 1L), ok.job().lease().orElseThrow());
+        assertEquals(1L, ok.job().lease().orElseThrow().token());
     }
 
     @Test
-    void claim_whenConditionFails_reportsTheCurrentRecord() {
-        Job done = queued().toBuilder().status(JobStatus.SUCCEEDED).version(2L).build();
+    void claim_eachTryHasItsOwnLeaseId() {
+        store.claim("01JOB", "w1", "msg-1", NOW.plusSeconds(60), NOW);
+        String first = dynamoDb.last(UpdateItemRequest.class).expressionAttributeValues().get(":leaseId").s();
+        store.claim("01JOB", "w1", "msg-1", NOW.plusSeconds(60), NOW);
+        String second = dynamoDb.last(UpdateItemRequest.class).expressionAttributeValues().get(":leaseId").s();
+
+        assertNotEquals(first, second, "the same worker and message claiming twice must be told apart");
+    }
+
+    @Test
+    void claim_whoseResponseWasLost_isRecognisedByItsLeaseId() {
+        // Applied, response lost, the SDK's retry fails: the record carries this claim's own lease id.
         dynamoDb.onUpdate = r -> {
-            throw conditionFailed(JobTable.SCHEMA.itemToMap(done, true));
+            throw conditionFailed(running("w1", 4L, r.expressionAttributeValues().get(":leaseId").s()));
         };
 
-        JobStore.ClaimResult result = store.claim("01JOB", "w2", "msg-2", NOW.plusSeconds(60), NOW);
+        JobStore.ClaimResult result = store.claim("01JOB", "w1", "msg-1", NOW.plusSeconds(60), NOW);
 
-        assertEquals(JobStatus.SUCCEEDED, assertInstanceOf(JobStore.NotClaimable.class, result).current().status());
+        assertEquals(4L, assertInstanceOf(JobStore.Claimed.class, result).job().version());
     }
 
     @Test
-    void claim_whenNoRecord_isMissing() {
+    void claim_ofAJobTheSameWorkerRunsUnderAnotherClaim_isNotClaimable() {
+        // Same worker, same message (it came back while still running here): another JobRun's lease.
+        updatesFailOn(running("w1", 4L, "an-earlier-claim"));
+
+        assertInstanceOf(JobStore.NotClaimable.class, store.claim("01JOB", "w1", "msg-1", NOW.plusSeconds(60), NOW));
+    }
+
+    @Test
+    void claim_whenConditionFails_reportsTheCurrentRecord_andWithoutOneIsMissing() {
+        updatesFailOn(pending().toBuilder().status(JobStatus.SUCCEEDED).version(2L).build());
+        JobStore.ClaimResult result = store.claim("01JOB", "w2", "msg-2", NOW.plusSeconds(60), NOW);
+        assertEquals(JobStatus.SUCCEEDED, assertInstanceOf(JobStore.NotClaimable.class, result).current().status());
+
         dynamoDb.onUpdate = r -> {
             throw conditionFailed(Map.of());
         };
-
         assertInstanceOf(JobStore.Missing.class, store.claim("01NOPE", "w1", "m", NOW.plusSeconds(60), NOW));
     }
 
     @Test
-    void complete_isFencedByOwnerAndToken() {
-        boolean written = store.complete(new Lease("01JOB", "w1", 7L), "{\"ok\":true}", NOW);
+    void claimGivenBack_takesOverOnlyThatLease_countingAPreemption() {
+        store.claimGivenBack("01JOB", "lease-gone", "w2", "msg-copy", NOW.plusSeconds(60), NOW);
+
+        UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
+        assertEquals("attribute_exists(#jobId) AND #status = :running AND #leaseId = :givenBack",
+                update.conditionExpression());
+        assertEquals("lease-gone", update.expressionAttributeValues().get(":givenBack").s());
+        assertTrue(update.updateExpression().contains("#attempts = #attempts + :one,"
+                + " #preemptions = if_not_exists(#preemptions, :zero) + :one REMOVE"), update.updateExpression());
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Outcomes under a lease
+
+    @Test
+    void complete_isFencedByOwnerAndToken_andStartsTheTtl() {
+        boolean written = store.complete(new Lease("01JOB", "w1", 7L, "lease-7"), "{\"ok\":true}", NOW);
 
         UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
         assertTrue(written);
-        assertEquals("attribute_exists(#jobId) AND #status = :running AND #leaseOwner = :owner"
-                + " AND #version = :token", update.conditionExpression());
+        assertEquals(FENCE, update.conditionExpression());
         assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one, #result = :result,"
-                + " #finishedAt = :nowIso REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId, #error",
-                update.updateExpression());
+                + " #finishedAt = :nowIso, #expiresAt = :expiresAt"
+                + " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId, #error", update.updateExpression());
         assertEquals("7", update.expressionAttributeValues().get(":token").n());
-        assertEquals("w1", update.expressionAttributeValues().get(":owner").s());
         assertEquals("SUCCEEDED", update.expressionAttributeValues().get(":to").s());
-        assertEquals("{\"ok\":true}", update.expressionAttributeValues().get(":result").s());
+        assertEquals(String.valueOf(NOW.plus(RETENTION).getEpochSecond()),
+                update.expressionAttributeValues().get(":expiresAt").n());
     }
 
     @Test
-    void complete_whenFenceFails_reportsLostLease() {
-        dynamoDb.onUpdate = r -> {
-            throw conditionFailed(Map.of());
-        };
+    void complete_whoseResponseWasLost_isRecognised_butAnotherWorkersResultIsNot() {
+        Lease lease = new Lease("01JOB", "w1", 7L, "lease-7");
+        Job ours = pending().toBuilder().status(JobStatus.SUCCEEDED).version(8L).leaseId("lease-7").build();
+        updatesFailOn(ours);
+        assertTrue(store.complete(lease, "{}", NOW));
 
-        assertFalse(store.complete(new Lease("01JOB", "zombie", 1L), "{}", NOW));
+        Job theirs = pending().toBuilder().status(JobStatus.SUCCEEDED).version(9L).leaseId("lease-8").build();
+        updatesFailOn(theirs);
+        assertFalse(store.complete(lease, "{}", NOW));
+
+        Job takenOver = running("w2", 8L, "lease-8");
+        updatesFailOn(takenOver);
+        assertFalse(store.complete(lease, "{}", NOW));
     }
 
     @Test
-    void retryLater_returnsJobToQueuedWithError_fenced() {
-        store.retryLater(new Lease("01JOB", "w1", 2L), "exit 1: CUDA out of memory", NOW);
+    void everyOutcomeRecognisesItsOwnEarlierWrite_inItsOwnStatusOnly() {
+        Lease lease = new Lease("01JOB", "w1", 2L, "lease-2");
+        Job queuedByUs = pending().toBuilder().status(JobStatus.QUEUED).version(3L).leaseId("lease-2").build();
+        Job failedByUs = queuedByUs.toBuilder().status(JobStatus.FAILED).build();
+
+        updatesFailOn(queuedByUs);
+        assertTrue(store.retryLater(lease, "exit 1", NOW));
+        assertTrue(store.release(lease, NOW));
+        assertFalse(store.fail(lease, "exit 1", NOW), "QUEUED is not what fail writes");
+
+        updatesFailOn(failedByUs);
+        assertTrue(store.fail(lease, "exit 1", NOW));
+        assertTrue(store.failUnrun(lease, "out of attempts", NOW));
+        assertFalse(store.retryLater(lease, "exit 1", NOW));
+    }
+
+    @Test
+    void retryLater_returnsJobToQueuedWithError_fenced_withoutATtl() {
+        store.retryLater(new Lease("01JOB", "w1", 2L, "l"), "exit 1: CUDA out of memory", NOW);
 
         UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
-        assertEquals("attribute_exists(#jobId) AND #status = :running AND #leaseOwner = :owner"
-                + " AND #version = :token", update.conditionExpression());
+        assertEquals(FENCE, update.conditionExpression());
         assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one, #error = :error"
                 + " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId", update.updateExpression());
         assertEquals("QUEUED", update.expressionAttributeValues().get(":to").s());
-        assertEquals("exit 1: CUDA out of memory", update.expressionAttributeValues().get(":error").s());
     }
 
     @Test
-    void fail_marksFailedWithErrorAndFinishTime_fenced() {
-        store.fail(new Lease("01JOB", "w1", 5L), "exit 3", NOW);
+    void fail_marksFailedWithErrorFinishTimeAndTtl_fenced() {
+        store.fail(new Lease("01JOB", "w1", 5L, "l"), "exit 3", NOW);
 
         UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
         assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one, #error = :error,"
-                + " #finishedAt = :nowIso REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId",
+                + " #finishedAt = :nowIso, #expiresAt = :expiresAt REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId",
                 update.updateExpression());
         assertEquals("FAILED", update.expressionAttributeValues().get(":to").s());
-        assertEquals("finishedAt", update.expressionAttributeNames().get("#finishedAt"));
-        assertEquals("5", update.expressionAttributeValues().get(":token").n());
+    }
+
+    @Test
+    void failUnrun_doesNotCountTheClaimThatFoundTheJobOutOfAttempts() {
+        store.failUnrun(new Lease("01JOB", "w1", 5L, "l"), "out of attempts", NOW);
+
+        assertTrue(dynamoDb.last(UpdateItemRequest.class).updateExpression().contains("#attempts = #attempts - :one"));
     }
 
     @Test
     void renewLease_onlyMovesTheExpiry_fenced() {
-        store.renewLease(new Lease("01JOB", "w1", 4L), NOW.plusSeconds(90));
+        store.renewLease(new Lease("01JOB", "w1", 4L, "l"), NOW.plusSeconds(90));
 
         UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
         assertEquals("SET #leaseExpiresAt = :leaseUntil", update.updateExpression());
-        assertEquals("attribute_exists(#jobId) AND #status = :running AND #leaseOwner = :owner"
-                + " AND #version = :token", update.conditionExpression());
-        assertEquals(String.valueOf(NOW.plusSeconds(90).toEpochMilli()),
-                update.expressionAttributeValues().get(":leaseUntil").n());
-    }
-
-    @Test
-    void markEnqueued_neverCreatesARecord() {
-        store.markEnqueued("01JOB", NOW);
-
-        UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
-        assertEquals("attribute_exists(#jobId)", update.conditionExpression());
-        assertEquals("SET #enqueuedAt = if_not_exists(#enqueuedAt, :nowIso), #updatedAt = :nowIso",
-                update.updateExpression());
-    }
-
-    @Test
-    void get_readsConsistently() {
-        dynamoDb.onGet = r -> software.amazon.awssdk.services.dynamodb.model.GetItemResponse.builder()
-                .item(JobTable.SCHEMA.itemToMap(queued(), true)).build();
-
-        Job job = store.get("01JOB").orElseThrow();
-
-        assertTrue(dynamoDb.last(GetItemRequest.class).consistentRead());
-        assertEquals(queued(), job);
+        assertEquals(FENCE, update.conditionExpression());
     }
 
     @Test
     void release_givesTheJobBackWithoutAFailure_countingAPreemption_fenced() {
-        store.release(new Lease("01JOB", "w1", 3L), NOW);
+        store.release(new Lease("01JOB", "w1", 3L, "l"), NOW);
 
         UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
-        assertEquals("attribute_exists(#jobId) AND #status = :running AND #leaseOwner = :owner"
-                + " AND #version = :token", update.conditionExpression());
+        assertEquals(FENCE, update.conditionExpression());
         assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one,"
                 + " #preemptions = if_not_exists(#preemptions, :zero) + :one"
                 + " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId", update.updateExpression());
-        assertEquals("QUEUED", update.expressionAttributeValues().get(":to").s());
         assertFalse(update.expressionAttributeNames().containsValue("error"));
     }
 
-    @Test
-    void requeueAndCancel_onlyTouchAJobThatIsStillFailed() {
-        store.requeueFailed("01JOB", NOW);
-        UpdateItemRequest requeue = dynamoDb.last(UpdateItemRequest.class);
-        assertEquals("attribute_exists(#jobId) AND #status = :failed", requeue.conditionExpression());
-        assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one,"
-                + " #redrives = if_not_exists(#redrives, :zero) + :one REMOVE #finishedAt", requeue.updateExpression());
-        assertEquals("QUEUED", requeue.expressionAttributeValues().get(":to").s());
+    // ---------------------------------------------------------------------------------------------
+    // Operators
 
-        store.cancelFailed("01JOB", NOW);
+    @Test
+    void requestRedrive_keepsTheJobFailed_marksIt_andCountsARedriveOnce() {
+        assertTrue(store.requestRedrive("01JOB", NOW));
+        UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
+        assertEquals("attribute_exists(#jobId) AND #status = :failed AND attribute_not_exists(#redriveRequestedAt)",
+                update.conditionExpression());
+        assertEquals("SET #redriveRequestedAt = :nowIso, #redrives = if_not_exists(#redrives, :zero) + :one,"
+                + " #updatedAt = :nowIso", update.updateExpression());
+
+        updatesFailOn(pending().toBuilder().status(JobStatus.FAILED).redriveRequestedAt(NOW).build());
+        assertTrue(store.requestRedrive("01JOB", NOW), "asked already (or our own lost response): still asked");
+        updatesFailOn(pending().toBuilder().status(JobStatus.SUCCEEDED).build());
+        assertFalse(store.requestRedrive("01JOB", NOW));
+    }
+
+    @Test
+    void cancelFailed_onlyAFailedJob_startsItsTtl_andTwiceIsNotAnError() {
+        assertTrue(store.cancelFailed("01JOB", NOW));
         UpdateItemRequest cancel = dynamoDb.last(UpdateItemRequest.class);
         assertEquals("attribute_exists(#jobId) AND #status = :failed", cancel.conditionExpression());
-        assertEquals("CANCELLED", cancel.expressionAttributeValues().get(":to").s());
+        assertEquals("CANCELLED", cancel.expressionAttributeValues().get(":cancelled").s());
+
+        updatesFailOn(pending().toBuilder().status(JobStatus.CANCELLED).build());
+        assertTrue(store.cancelFailed("01JOB", NOW));
+        updatesFailOn(pending().toBuilder().status(JobStatus.RUNNING).build());
+        assertFalse(store.cancelFailed("01JOB", NOW));
     }
 }

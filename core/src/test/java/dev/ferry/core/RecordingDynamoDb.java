@@ -2,9 +2,12 @@ package dev.ferry.core;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 import software.amazon.awssdk.awscore.AwsRequest;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.DeleteItemRequest;
+import software.amazon.awssdk.services.dynamodb.model.DeleteItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.GetItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.GetItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.PutItemRequest;
@@ -19,17 +22,30 @@ final class RecordingDynamoDb implements DynamoDbClient {
     Function<PutItemRequest, PutItemResponse> onPut = r -> PutItemResponse.builder().build();
     Function<UpdateItemRequest, UpdateItemResponse> onUpdate = r -> UpdateItemResponse.builder().build();
     Function<GetItemRequest, GetItemResponse> onGet = r -> GetItemResponse.builder().build();
+    Function<DeleteItemRequest, DeleteItemResponse> onDelete = r -> DeleteItemResponse.builder().build();
 
     @Override
     public PutItemResponse putItem(PutItemRequest request) {
         requests.add(request);
+        Placeholders.check(request.expressionAttributeNames(), request.expressionAttributeValues(),
+                request.conditionExpression());
         return onPut.apply(request);
     }
 
     @Override
     public UpdateItemResponse updateItem(UpdateItemRequest request) {
         requests.add(request);
+        Placeholders.check(request.expressionAttributeNames(), request.expressionAttributeValues(),
+                request.updateExpression(), request.conditionExpression());
         return onUpdate.apply(request);
+    }
+
+    @Override
+    public DeleteItemResponse deleteItem(DeleteItemRequest request) {
+        requests.add(request);
+        Placeholders.check(request.expressionAttributeNames(), request.expressionAttributeValues(),
+                request.conditionExpression());
+        return onDelete.apply(request);
     }
 
     @Override
@@ -46,6 +62,26 @@ final class RecordingDynamoDb implements DynamoDbClient {
             }
         }
         throw new AssertionError("no " + type.getSimpleName() + " was sent");
+    }
+
+    /** DynamoDB refuses a request with a placeholder it does not use, or uses one it does not define. */
+    static final class Placeholders {
+        private static final java.util.regex.Pattern PLACEHOLDER = java.util.regex.Pattern.compile("[#:][A-Za-z0-9_]+");
+
+        static void check(Map<String, String> names, Map<String, ?> values, String... expressions) {
+            java.util.Set<String> used = new java.util.HashSet<>();
+            for (String expression : expressions) {
+                if (expression != null) {
+                    PLACEHOLDER.matcher(expression).results().forEach(m -> used.add(m.group()));
+                }
+            }
+            java.util.Set<String> defined = new java.util.HashSet<>(names.keySet());
+            defined.addAll(values.keySet());
+            if (!used.equals(defined)) {
+                throw new AssertionError("placeholders used " + new java.util.TreeSet<>(used) + " but defined "
+                        + new java.util.TreeSet<>(defined));
+            }
+        }
     }
 
     @Override

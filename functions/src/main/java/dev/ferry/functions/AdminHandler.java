@@ -85,8 +85,8 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
         } catch (ApiException e) {
             return ApiResponses.error(e);
         } catch (SdkException e) {
-            LOG.warn("admin {} /admin/{} failed: {}", method, route, e.toString());
-            return ApiResponses.error(503, "SQS or DynamoDB did not answer; try again: " + e.getMessage());
+            LOG.warn("admin {} /admin/{} failed: {}", method, route, dev.ferry.core.AwsErrors.describe(e));
+            return ApiResponses.error(ApiException.fromAws("admin " + method + " /admin/" + route + " could not be done", e));
         }
     }
 

@@ -2,6 +2,7 @@ package dev.ferry.functions;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ferry.core.AwsErrors;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobMessage;
@@ -81,14 +82,34 @@ public final class AdminService {
     // ---------------------------------------------------------------------------------------------
     // Overview
 
+    /**
+     * Everything the page shows. Each panel is read on its own: one that fails (a backend without
+     * move tasks, a role without a permission, throttling) reads {@code {"unavailable": "..."}}
+     * and the others still show.
+     */
     public ObjectNode overview() {
         Instant now = clock.instant();
         ObjectNode out = Json.MAPPER.createObjectNode();
         ObjectNode queues = out.putObject("queues");
-        queues.set("jobs", depth(queueUrl));
-        queues.set("deadLetter", depth(deadLetterQueueUrl));
+        queues.set("jobs", panel(() -> depth(queueUrl)));
+        queues.set("deadLetter", panel(() -> depth(deadLetterQueueUrl)));
 
-        JobStore.ScanResult scan = store.scan(scanLimit);
+        JobStore.ScanResult scan;
+        try {
+            scan = store.scan(scanLimit);
+        } catch (SdkException e) {
+            LOG.warn("overview: could not read the jobs: {}", AwsErrors.describe(e));
+            ObjectNode unavailable = unavailable(e);
+            for (String field : List.of("jobsByStatus", "oldestWaitingJob", "failureGroups")) {
+                out.set(field, unavailable);
+            }
+            out.putArray("failedJobs");
+            out.putArray("recentJobs");
+            out.put("failedJobsTotal", 0);
+            out.set("redrive", panel(() -> latestRedrive().orElse(null)));
+            out.put("generatedAt", now.toString());
+            return out;
+        }
         Map<JobStatus, Integer> counts = new EnumMap<>(JobStatus.class);
         for (JobStatus status : JobStatus.values()) {
             counts.put(status, 0);
@@ -125,14 +146,29 @@ public final class AdminService {
                         .put("status", job.status().name()).put("attempts", job.attempts())
                         .put("updatedAt", String.valueOf(job.updatedAt())));
 
-        Optional<ObjectNode> redrive = latestRedrive();
-        if (redrive.isPresent()) {
-            out.set("redrive", redrive.get());
-        } else {
-            out.putNull("redrive");
-        }
+        out.set("redrive", panel(() -> latestRedrive().orElse(null)));
         out.put("generatedAt", now.toString());
         return out;
+    }
+
+    /** One panel's content, or {@code {"unavailable": "<what failed>", "code": ...}} when its read failed. */
+    private static com.fasterxml.jackson.databind.JsonNode panel(java.util.function.Supplier<ObjectNode> read) {
+        try {
+            ObjectNode node = read.get();
+            return node == null ? Json.MAPPER.nullNode() : node;
+        } catch (SdkException e) {
+            LOG.warn("overview panel unavailable: {}", AwsErrors.describe(e));
+            return unavailable(e);
+        }
+    }
+
+    private static ObjectNode unavailable(SdkException e) {
+        ObjectNode node = Json.MAPPER.createObjectNode()
+                .put("unavailable", AwsErrors.describe(e))
+                .put("code", AwsErrors.errorCode(e))
+                .put("retryable", AwsErrors.retryable(e));
+        AwsErrors.action(e).ifPresent(action -> node.put("action", action));
+        return node;
     }
 
     private static Instant updated(Job job) {
@@ -157,7 +193,11 @@ public final class AdminService {
         // The scan leaves the input out; read it for the jobs shown.
         String input = store.get(summary.jobId()).map(Job::input).orElse(null);
         boolean truncated = input != null && input.length() > INPUT_SHOWN_CHARS;
-        return Json.MAPPER.createObjectNode()
+        ObjectNode node = Json.MAPPER.createObjectNode();
+        if (summary.redriveRequestedAt() != null) {
+            node.put("redriveRequestedAt", summary.redriveRequestedAt().toString());
+        }
+        return node
                 .put("jobId", summary.jobId())
                 .put("type", summary.type())
                 .put("attempts", summary.attempts())
@@ -203,33 +243,43 @@ public final class AdminService {
     }
 
     /**
-     * Turns every FAILED job back to QUEUED (keeping its attempt history), then starts an SQS
-     * message move task from the DLQ back to the job queue. New message ids do not matter: the
-     * workers deduplicate by the job id inside the message.
+     * Sends the whole DLQ back to work. Every FAILED job is first marked "redrive requested" (it
+     * stays FAILED, a redrive counted), then an SQS message move task moves the DLQ's messages to
+     * the job queue, where a worker may claim a marked job from its moved message. So whatever
+     * fails (the task does not start, one is already running, a message expired), every job is
+     * still FAILED with its message in the DLQ, or on its way to run: none reads QUEUED with
+     * nothing left to run it. New message ids do not matter: workers deduplicate by job id.
      *
-     * @throws ApiException 409 if a move task is already running
+     * @throws ApiException 409 if a move task is already running; 503/502 if it cannot start
      */
     public RedriveStarted redriveAll() {
-        Optional<ListMessageMoveTasksResultEntry> running = latestTask().filter(t -> "RUNNING".equals(t.status()));
+        Optional<ListMessageMoveTasksResultEntry> running;
+        try {
+            running = latestTask().filter(t -> "RUNNING".equals(t.status()));
+        } catch (SdkException e) {
+            // Cannot tell (a role or backend without ListMessageMoveTasks): the start will say if one runs.
+            LOG.warn("redrive: could not list move tasks, starting anyway: {}", AwsErrors.describe(e));
+            running = Optional.empty();
+        }
         if (running.isPresent()) {
             throw new ApiException(409, "a redrive is already running (task " + running.get().taskHandle()
                     + "); wait for it or cancel it");
         }
-        int requeued = 0;
+        int marked = 0;
         Instant now = clock.instant();
         for (Job job : store.scan(scanLimit).jobs()) {
-            if (job.status() == JobStatus.FAILED && store.requeueFailed(job.jobId(), now)) {
-                requeued++;
+            if (job.status() == JobStatus.FAILED && store.requestRedrive(job.jobId(), now)) {
+                marked++;
             }
         }
         try {
             String handle = sqs.startMessageMoveTask(r -> r.sourceArn(deadLetterQueueArn())).taskHandle();
-            LOG.info("redrive started: task {}, {} failed job(s) queued again", handle, requeued);
-            return new RedriveStarted(handle, requeued);
+            LOG.info("redrive started: task {}, {} failed job(s) may run again", handle, marked);
+            return new RedriveStarted(handle, marked);
         } catch (SdkException e) {
-            LOG.warn("redrive could not start after {} job(s) were queued again: {}", requeued, e.toString());
-            throw new ApiException(503, requeued + " failed job(s) now read QUEUED, but the message move task could"
-                    + " not start; start the redrive again to move their messages: " + e.getMessage());
+            LOG.warn("redrive could not start ({} job(s) marked): {}", marked, AwsErrors.describe(e));
+            throw ApiException.fromAws("the message move task did not start; every failed job still reads FAILED"
+                    + " with its message in the dead-letter queue, nothing was lost", e);
         }
     }
 
@@ -284,9 +334,11 @@ public final class AdminService {
     // One job, or a selection
 
     /**
-     * Sends the chosen failed jobs back to work: each reads QUEUED again (history kept), gets a
-     * fresh message, and its old message leaves the DLQ. Jobs that are not FAILED are skipped and
-     * say why.
+     * Sends the chosen failed jobs back to work: each is marked "redrive requested" (still FAILED,
+     * a redrive counted), gets a fresh message on the job queue, and its old message leaves the
+     * DLQ. A worker claims it from the fresh message. A job whose message could not be sent stays
+     * FAILED with its message in the DLQ, and says so. Jobs that are not FAILED are skipped and say
+     * why.
      */
     public ObjectNode retry(List<String> jobIds) {
         ObjectNode out = Json.MAPPER.createObjectNode();
@@ -300,7 +352,7 @@ public final class AdminService {
                 skipped.addObject().put("jobId", jobId).put("reason", "no such job");
                 continue;
             }
-            if (!store.requeueFailed(jobId, now)) {
+            if (!store.requestRedrive(jobId, now)) {
                 skipped.addObject().put("jobId", jobId).put("reason", "not FAILED but "
                         + store.get(jobId).map(j -> j.status().name()).orElse("gone"));
                 continue;
@@ -310,8 +362,8 @@ public final class AdminService {
                 sqs.sendMessage(r -> r.queueUrl(queueUrl).messageBody(
                         new JobMessage(record.jobId(), record.type(), Json.parse(record.input())).toJson()));
             } catch (SdkException e) {
-                skipped.addObject().put("jobId", jobId).put("reason", "reads QUEUED, but its message could not be"
-                        + " sent; use Redrive DLQ to move its dead-lettered message back: " + e.getMessage());
+                skipped.addObject().put("jobId", jobId).put("reason", "its message could not be sent ("
+                        + AwsErrors.describe(e) + "); it still reads FAILED with its message in the dead-letter queue");
                 continue;
             }
             sent.add(jobId);

@@ -32,6 +32,7 @@ final class ApiResponses {
     }
 
     static APIGatewayProxyResponseEvent error(ApiException e) {
-        return error(e.statusCode(), e.getMessage());
+        ObjectNode body = Json.MAPPER.createObjectNode().put("error", e.getMessage());
+        return json(e.statusCode(), body, e.headers());
     }
 }

@@ -45,7 +45,7 @@ public final class GetJobHandler implements RequestHandler<APIGatewayProxyReques
                     .map(job -> ApiResponses.json(200, JobView.of(job)))
                     .orElseGet(() -> ApiResponses.error(404, "no job with id \"" + jobId + "\""));
         } catch (SdkException e) {
-            return ApiResponses.error(503, "could not read job " + jobId + "; retry: " + e.getMessage());
+            return ApiResponses.error(ApiException.fromAws("could not read job " + jobId, e));
         }
     }
 }

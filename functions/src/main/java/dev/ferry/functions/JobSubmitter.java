@@ -1,16 +1,20 @@
 package dev.ferry.functions;
 
+import dev.ferry.core.AwsErrors;
+import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobIds;
 import dev.ferry.core.JobMessage;
 import dev.ferry.core.JobStatus;
 import dev.ferry.core.JobStore;
+import dev.ferry.core.SqsMessageText;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -20,14 +24,37 @@ import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.SendMessageRequest;
 
 /**
- * Accepts jobs: writes the record first, then sends the message, so a job is never on the queue
- * without a record. A retry with the same {@code Idempotency-Key} lands on the same record and
- * re-sends the message if the first attempt never recorded a send; the duplicate that may make is
- * absorbed by the worker's claim.
+ * Accepts jobs. The record is written first, PENDING, then the message is sent, then the record
+ * reads QUEUED: a job is never on the queue without a record, and no record reads QUEUED without
+ * its message having been sent.
+ *
+ * <ul>
+ *   <li>Input SQS could never carry (U+FFFF, a lone surrogate) is a {@code 400} before anything is
+ *       written; a message over the queue's limit a {@code 413}.</li>
+ *   <li>The one who writes a PENDING record holds the right to send its message until
+ *       {@code sendingUntil}. A replay with the same {@code Idempotency-Key} that finds it PENDING
+ *       waits for that sender (briefly) rather than sending a second message; only once the hold
+ *       has run out (the sender vanished) does one replay take it over, by a conditional write, and
+ *       send. Fifty concurrent replays send nothing more.</li>
+ *   <li>A send that fails leaves nothing behind: the record is deleted unless a worker already
+ *       claimed it (its message did go out, the response was lost), and the client gets a
+ *       {@code 503} or {@code 502} that says whether retrying helps. Where even the delete fails,
+ *       the record stays PENDING: never counted as waiting, expiring by TTL, sent by a replay.</li>
+ *   <li>Once the message is out the job is accepted ({@code 202}), even if marking it QUEUED then
+ *       fails: a worker claims a PENDING job like a queued one, and its TTL outlives any message.</li>
+ * </ul>
  */
 public final class JobSubmitter {
 
     private static final Logger LOG = LoggerFactory.getLogger(JobSubmitter.class);
+    /**
+     * How long the writer of a PENDING record holds the right to send its message: its own write
+     * and send, each bounded by the SDK's call timeout, with room to spare.
+     */
+    static final Duration SEND_HOLD = Duration.ofSeconds(30);
+    /** How long a replay waits for the first request to queue the job before it answers 503. */
+    static final Duration REPLAY_WAIT = Duration.ofSeconds(5);
+    static final Duration REPLAY_POLL = Duration.ofMillis(100);
 
     private final JobStore store;
     private final SqsClient sqs;
@@ -35,19 +62,29 @@ public final class JobSubmitter {
     private final JobIds ids;
     private final Clock clock;
     private final int maxMessageBytes;
-    private final Duration retention;
     private final Set<String> allowedTypes;
+    private final Sleeper sleeper;
+
+    /** How a replay waits between reads; a test replaces it. */
+    interface Sleeper {
+        void sleep(Duration duration) throws InterruptedException;
+    }
 
     public JobSubmitter(JobStore store, SqsClient sqs, String queueUrl, JobIds ids, Clock clock,
-                        int maxMessageBytes, Duration retention, Set<String> allowedTypes) {
+                        int maxMessageBytes, Set<String> allowedTypes) {
+        this(store, sqs, queueUrl, ids, clock, maxMessageBytes, allowedTypes, d -> Thread.sleep(d.toMillis()));
+    }
+
+    JobSubmitter(JobStore store, SqsClient sqs, String queueUrl, JobIds ids, Clock clock,
+                 int maxMessageBytes, Set<String> allowedTypes, Sleeper sleeper) {
         this.store = Objects.requireNonNull(store, "store");
         this.sqs = Objects.requireNonNull(sqs, "sqs");
         this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
         this.ids = Objects.requireNonNull(ids, "ids");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.maxMessageBytes = maxMessageBytes;
-        this.retention = Objects.requireNonNull(retention, "retention");
         this.allowedTypes = Set.copyOf(allowedTypes);
+        this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
     }
 
     public static JobSubmitter fromEnvironment(FerryEnv env, JobStore store, SqsClient sqs) {
@@ -56,9 +93,7 @@ public final class JobSubmitter {
                         .collect(Collectors.toSet()))
                 .orElse(Set.of());
         return new JobSubmitter(store, sqs, env.required(FerryEnv.QUEUE_URL), new JobIds(), Clock.systemUTC(),
-                env.intValue(FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.DEFAULT_MAX_MESSAGE_BYTES),
-                Duration.ofDays(env.intValue(FerryEnv.RETENTION_DAYS, FerryEnv.DEFAULT_RETENTION_DAYS)),
-                types);
+                env.intValue(FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.DEFAULT_MAX_MESSAGE_BYTES), types);
     }
 
     /** What a submit produced: the job, and whether this request created it. */
@@ -67,13 +102,17 @@ public final class JobSubmitter {
 
     /**
      * @param scope whose idempotency keys these are (the caller's API key id; empty locally)
-     * @throws ApiException 400/409/413 for the client's mistakes, 503 when a dependency failed
-     *     before the job was safely queued (retrying is then safe)
+     * @throws ApiException 400/409/413 for the client's mistakes; 503 (with Retry-After) when a
+     *     dependency failed and retrying is safe; 502 when it refused for good
      */
     public Submitted submit(SubmitRequest request, String scope) {
         if (!allowedTypes.isEmpty() && !allowedTypes.contains(request.type())) {
             throw ApiException.badRequest("field \"type\": unknown job type \"" + request.type()
                     + "\"; this deployment accepts " + allowedTypes.stream().sorted().toList());
+        }
+        Optional<SqsMessageText.Refused> refused = SqsMessageText.firstRefused(request.input(), "input");
+        if (refused.isPresent()) {
+            throw ApiException.badRequest(refused.get().message());
         }
         String jobId = request.idempotencyKey()
                 .map(key -> JobIds.forIdempotencyKey(scope == null ? "" : scope, key))
@@ -85,26 +124,28 @@ public final class JobSubmitter {
                     + " bytes and the queue takes at most " + maxMessageBytes);
         }
         Instant now = clock.instant();
+        Instant holdUntil = now.plus(SEND_HOLD);
         Job job = Job.builder()
                 .jobId(jobId)
                 .type(request.type())
                 .input(request.input().toString())
                 .requestHash(request.fingerprint())
                 .idempotencyKey(request.idempotencyKey().orElse(null))
-                .status(JobStatus.QUEUED)
+                .status(JobStatus.PENDING)
                 .attempts(0)
                 .version(0L)
                 .createdAt(now)
                 .updatedAt(now)
-                .expiresAt(now.plus(retention).getEpochSecond())
+                .sendingUntil(holdUntil.toEpochMilli())
+                .expiresAt(now.plus(DynamoDbJobStore.PENDING_RETENTION).getEpochSecond())
                 .build();
 
         JobStore.CreateResult created;
         try {
             created = store.create(job);
         } catch (SdkException e) {
-            LOG.warn("could not record job {}: {}", jobId, e.toString());
-            throw new ApiException(503, "could not record the job, nothing was queued; retry: " + e.getMessage());
+            LOG.warn("could not record job {}: {}", jobId, AwsErrors.describe(e));
+            throw ApiException.fromAws("could not record the job, nothing was queued", e);
         }
         if (created instanceof JobStore.AlreadyExists existing) {
             Job current = existing.job();
@@ -112,33 +153,106 @@ public final class JobSubmitter {
                 throw new ApiException(409, "header Idempotency-Key \"" + request.idempotencyKey().orElse("")
                         + "\" was already used for a different request (job " + current.jobId() + ")");
             }
-            if (current.enqueuedAt() != null) {
-                LOG.info("idempotent replay of job {} (status {})", jobId, current.status());
-                return new Submitted(current, false);
-            }
-            LOG.info("idempotent replay of job {} whose message was never recorded as sent: sending it", jobId);
-            return new Submitted(enqueue(current, message), false);
+            return new Submitted(replay(current, message), false);
         }
-        return new Submitted(enqueue(job, message), true);
+        return new Submitted(send(job, message, holdUntil), true);
     }
 
-    private Job enqueue(Job job, JobMessage message) {
+    /**
+     * A replay of a submit whose record exists. A PENDING one is being sent by the first request:
+     * wait for it; if its hold runs out first, take the sending over (one replay wins) and send.
+     */
+    private Job replay(Job found, JobMessage message) {
+        long deadline = System.nanoTime() + REPLAY_WAIT.toNanos();
+        Job current = found;
+        while (true) {
+            if (current.status() != JobStatus.PENDING) {
+                LOG.info("idempotent replay of job {} (status {})", current.jobId(), current.status());
+                return current;
+            }
+            Instant now = clock.instant();
+            if (current.sendingUntil() == null || current.sendingUntil() < now.toEpochMilli()) {
+                Instant holdUntil = now.plus(SEND_HOLD);
+                boolean taken;
+                try {
+                    taken = store.takeOverSending(current.jobId(), holdUntil, now);
+                } catch (SdkException e) {
+                    throw ApiException.fromAws("could not check whether job " + current.jobId() + " was queued", e);
+                }
+                if (taken) {
+                    LOG.info("idempotent replay of job {} whose first sender is gone: sending its message",
+                            current.jobId());
+                    return send(current, message, holdUntil);
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw ApiException.unavailable("job " + current.jobId() + " is still being queued by an earlier"
+                        + " request with this Idempotency-Key", Duration.ofSeconds(2));
+            }
+            try {
+                sleeper.sleep(REPLAY_POLL);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw ApiException.unavailable("interrupted while waiting for job " + current.jobId(),
+                        Duration.ofSeconds(1));
+            }
+            try {
+                Optional<Job> read = store.get(current.jobId());
+                if (read.isEmpty()) {
+                    // Its first request failed and removed it: nothing was queued.
+                    throw ApiException.unavailable("the earlier request with this Idempotency-Key failed before job "
+                            + current.jobId() + " was queued, and nothing was kept", Duration.ofSeconds(1));
+                }
+                current = read.get();
+            } catch (SdkException e) {
+                throw ApiException.fromAws("could not check whether job " + current.jobId() + " was queued", e);
+            }
+        }
+    }
+
+    /** Sends the job's message while holding the right to, then marks the record QUEUED. */
+    private Job send(Job job, JobMessage message, Instant holdUntil) {
         try {
             sqs.sendMessage(SendMessageRequest.builder().queueUrl(queueUrl).messageBody(message.toJson()).build());
         } catch (SdkException e) {
-            LOG.warn("job {} recorded but its message was not sent: {}", job.jobId(), e.toString());
-            throw new ApiException(503, "job " + job.jobId() + " was recorded but could not be queued;"
-                    + " retry with the same Idempotency-Key to queue it: " + e.getMessage());
+            LOG.warn("job {} recorded but its message was not sent: {}", job.jobId(), AwsErrors.describe(e));
+            return unsent(job, e);
         }
         Instant now = clock.instant();
         try {
-            store.markEnqueued(job.jobId(), now);
+            Optional<Job> marked = store.markQueued(job.jobId(), now);
+            LOG.info("job {} of type {} queued", job.jobId(), job.type());
+            return marked.orElseGet(() -> queued(job, now));
         } catch (SdkException e) {
-            // The message is on the queue; only the note of it is missing. A replay would send a
-            // second message, which the worker's claim absorbs.
-            LOG.warn("job {} queued, but recording the send failed: {}", job.jobId(), e.toString());
+            // The message is out: the job is accepted. Its record reads PENDING until a worker claims it.
+            LOG.warn("job {} queued, but marking its record QUEUED failed: {}", job.jobId(), AwsErrors.describe(e));
+            return queued(job, now);
         }
-        LOG.info("job {} of type {} queued", job.jobId(), job.type());
-        return job.toBuilder().enqueuedAt(now).build();
+    }
+
+    private static Job queued(Job job, Instant now) {
+        return job.toBuilder().status(JobStatus.QUEUED).enqueuedAt(now).updatedAt(now).sendingUntil(null)
+                .expiresAt(null).build();
+    }
+
+    /**
+     * The send failed, perhaps after SQS took the message (a lost response): take the record back
+     * unless a worker has claimed it, which proves the message went out.
+     */
+    private Job unsent(Job job, SdkException sendFailure) {
+        Optional<Job> current;
+        try {
+            current = store.deleteUnsent(job.jobId());
+        } catch (SdkException e) {
+            LOG.warn("job {}: could not remove its unsent record either: {}", job.jobId(), AwsErrors.describe(e));
+            throw ApiException.fromAws("job " + job.jobId() + " was recorded but may not be queued;"
+                    + " retry with the same Idempotency-Key to make sure", sendFailure);
+        }
+        if (current.isPresent() && current.get().status() != JobStatus.PENDING) {
+            LOG.info("job {}: its send reported a failure, but a worker already has it ({})", job.jobId(),
+                    current.get().status());
+            return current.get();
+        }
+        throw ApiException.fromAws("could not queue the job, nothing was kept", sendFailure);
     }
 }

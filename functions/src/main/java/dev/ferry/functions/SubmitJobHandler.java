@@ -41,6 +41,7 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
     @Override
     public APIGatewayProxyResponseEvent handleRequest(APIGatewayProxyRequestEvent event, Context context) {
         try {
+            requireJson(Requests.header(event, "Content-Type"));
             SubmitRequest request = SubmitRequest.parse(Requests.body(event), Requests.header(event, IDEMPOTENCY_KEY));
             JobSubmitter.Submitted submitted = submitter.submit(request, Requests.callerScope(event));
             String jobId = submitted.job().jobId();
@@ -51,6 +52,18 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
                 LOG.warn("submit failed: {}", e.getMessage());
             }
             return ApiResponses.error(e);
+        }
+    }
+
+    /**
+     * {@code application/json} (or a {@code +json} type), parameters allowed; anything else is
+     * {@code 415}. A plain cross-site form can only send form or text types, so it cannot submit.
+     */
+    static void requireJson(String contentType) {
+        String mediaType = contentType == null ? "" : contentType.split(";", 2)[0].strip().toLowerCase(java.util.Locale.ROOT);
+        if (!mediaType.equals("application/json") && !(mediaType.startsWith("application/") && mediaType.endsWith("+json"))) {
+            throw new ApiException(415, "header Content-Type must be application/json, but is "
+                    + (contentType == null ? "missing" : "\"" + contentType + "\""));
         }
     }
 }

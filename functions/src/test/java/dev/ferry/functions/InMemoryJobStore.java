@@ -9,26 +9,31 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
 import software.amazon.awssdk.core.exception.SdkClientException;
 
 /**
  * A {@link JobStore} in memory with the same conditions as the DynamoDB one, for handler tests.
- * The real store is tested against DynamoDB Local.
+ * The real store is tested against DynamoDB Local (JobStoreIT), and its requests word for word
+ * (DynamoDbJobStoreTest).
  */
 final class InMemoryJobStore implements JobStore {
 
     final Map<String, Job> jobs = new ConcurrentHashMap<>();
     /** Shared with the fake queue to see the order of writes and sends. */
     final List<String> events;
-    boolean unavailable;
+    volatile boolean unavailable;
+    /** Fails every {@link #markQueued}, as an outage right after the send would. */
+    volatile boolean markFails;
 
     InMemoryJobStore(List<String> events) {
         this.events = events;
     }
 
     InMemoryJobStore() {
-        this(new ArrayList<>());
+        this(java.util.Collections.synchronizedList(new ArrayList<>()));
     }
 
     private void checkAvailable() {
@@ -40,10 +45,11 @@ final class InMemoryJobStore implements JobStore {
     @Override
     public synchronized CreateResult create(Job job) {
         checkAvailable();
-        Job existing = jobs.putIfAbsent(job.jobId(), job);
-        if (existing != null) {
+        Job existing = jobs.get(job.jobId());
+        if (existing != null && !existing.expiredAt(Instant.now())) {
             return new AlreadyExists(existing);
         }
+        jobs.put(job.jobId(), job);
         events.add("put " + job.jobId());
         return new Created(job);
     }
@@ -51,19 +57,52 @@ final class InMemoryJobStore implements JobStore {
     @Override
     public Optional<Job> get(String jobId) {
         checkAvailable();
-        return Optional.ofNullable(jobs.get(jobId));
+        return Optional.ofNullable(jobs.get(jobId)).filter(job -> !job.expiredAt(Instant.now()));
     }
 
     @Override
-    public synchronized void markEnqueued(String jobId, Instant now) {
+    public synchronized Optional<Job> markQueued(String jobId, Instant now) {
+        checkAvailable();
+        if (markFails) {
+            throw SdkClientException.create("Unable to execute HTTP request: Read timed out");
+        }
+        Job job = jobs.get(jobId);
+        if (job == null || job.status() != JobStatus.PENDING) {
+            return Optional.ofNullable(job);
+        }
+        Job queued = job.toBuilder().status(JobStatus.QUEUED).enqueuedAt(now).updatedAt(now).expiresAt(null)
+                .sendingUntil(null).build();
+        jobs.put(jobId, queued);
+        events.add("queued " + jobId);
+        return Optional.of(queued);
+    }
+
+    @Override
+    public synchronized boolean takeOverSending(String jobId, Instant until, Instant now) {
+        checkAvailable();
+        Job job = jobs.get(jobId);
+        if (job == null || job.status() != JobStatus.PENDING
+                || (job.sendingUntil() != null && job.sendingUntil() >= now.toEpochMilli())) {
+            return false;
+        }
+        jobs.put(jobId, job.toBuilder().sendingUntil(until.toEpochMilli()).build());
+        events.add("take-over " + jobId);
+        return true;
+    }
+
+    @Override
+    public synchronized Optional<Job> deleteUnsent(String jobId) {
         checkAvailable();
         Job job = jobs.get(jobId);
         if (job == null) {
-            throw new IllegalStateException("no job " + jobId);
+            return Optional.empty();
         }
-        jobs.put(jobId, job.toBuilder().enqueuedAt(job.enqueuedAt() == null ? now : job.enqueuedAt())
-                .updatedAt(now).build());
-        events.add("enqueued " + jobId);
+        if (job.status() != JobStatus.PENDING || job.attempts() != 0) {
+            return Optional.of(job);
+        }
+        jobs.remove(jobId);
+        events.add("delete " + jobId);
+        return Optional.empty();
     }
 
     @Override
@@ -74,16 +113,37 @@ final class InMemoryJobStore implements JobStore {
         if (job == null) {
             return new Missing();
         }
-        boolean claimable = job.status() == JobStatus.QUEUED
-                || (job.status() == JobStatus.RUNNING && job.leaseExpiresAt() < now.toEpochMilli());
+        boolean claimable = job.status() == JobStatus.QUEUED || job.status() == JobStatus.PENDING
+                || (job.status() == JobStatus.RUNNING && job.leaseExpiresAt() < now.toEpochMilli())
+                || (job.status() == JobStatus.FAILED && job.redriveRequestedAt() != null);
         if (!claimable) {
             return new NotClaimable(job);
         }
+        return new Claimed(take(job, workerId, messageId, leaseUntil, now, 0));
+    }
+
+    @Override
+    public synchronized ClaimResult claimGivenBack(String jobId, String givenBackLeaseId, String workerId,
+                                                   String messageId, Instant leaseUntil, Instant now) {
+        checkAvailable();
+        Job job = jobs.get(jobId);
+        if (job == null) {
+            return new Missing();
+        }
+        if (job.status() != JobStatus.RUNNING || !givenBackLeaseId.equals(job.leaseId())) {
+            return new NotClaimable(job);
+        }
+        return new Claimed(take(job, workerId, messageId, leaseUntil, now, 1));
+    }
+
+    private Job take(Job job, String workerId, String messageId, Instant leaseUntil, Instant now, int preemptions) {
         Job claimed = job.toBuilder().status(JobStatus.RUNNING).leaseOwner(workerId)
-                .leaseExpiresAt(leaseUntil.toEpochMilli()).leaseMessageId(messageId).updatedAt(now)
-                .version(job.version() + 1).attempts(job.attempts() + 1).build();
-        jobs.put(jobId, claimed);
-        return new Claimed(claimed);
+                .leaseExpiresAt(leaseUntil.toEpochMilli()).leaseMessageId(messageId)
+                .leaseId(UUID.randomUUID().toString()).updatedAt(now)
+                .version(job.version() + 1).attempts(job.attempts() + 1).preemptions(job.preemptions() + preemptions)
+                .expiresAt(null).sendingUntil(null).redriveRequestedAt(null).finishedAt(null).build();
+        jobs.put(job.jobId(), claimed);
+        return claimed;
     }
 
     private boolean holds(Lease lease) {
@@ -104,50 +164,72 @@ final class InMemoryJobStore implements JobStore {
 
     @Override
     public boolean complete(Lease lease, String resultJson, Instant now) {
-        return finish(lease, JobStatus.SUCCEEDED, resultJson, null, now);
+        return outcome(lease, j -> finished(j, JobStatus.SUCCEEDED, now).result(resultJson).error(null).build());
     }
 
     @Override
     public boolean retryLater(Lease lease, String error, Instant now) {
-        return finish(lease, JobStatus.QUEUED, null, error, now);
+        return outcome(lease, j -> unleased(j, JobStatus.QUEUED, now).error(error).build());
     }
 
     @Override
     public boolean fail(Lease lease, String error, Instant now) {
-        return finish(lease, JobStatus.FAILED, null, error, now);
+        return outcome(lease, j -> finished(j, JobStatus.FAILED, now).error(error).build());
     }
 
     @Override
-    public synchronized boolean release(Lease lease, Instant now) {
+    public boolean failUnrun(Lease lease, String error, Instant now) {
+        return outcome(lease, j -> finished(j, JobStatus.FAILED, now).error(error).attempts(j.attempts() - 1).build());
+    }
+
+    @Override
+    public boolean release(Lease lease, Instant now) {
+        return outcome(lease, j -> unleased(j, JobStatus.QUEUED, now).preemptions(j.preemptions() + 1).build());
+    }
+
+    private static Job.Builder unleased(Job job, JobStatus to, Instant now) {
+        return job.toBuilder().status(to).leaseOwner(null).leaseExpiresAt(null).leaseMessageId(null)
+                .version(job.version() + 1).updatedAt(now);
+    }
+
+    private static Job.Builder finished(Job job, JobStatus to, Instant now) {
+        return unleased(job, to, now).finishedAt(now).expiresAt(now.plusSeconds(86_400).getEpochSecond());
+    }
+
+    private synchronized boolean outcome(Lease lease, UnaryOperator<Job> change) {
         checkAvailable();
         if (!holds(lease)) {
             return false;
         }
-        jobs.computeIfPresent(lease.jobId(), (id, j) -> j.toBuilder().status(JobStatus.QUEUED).leaseOwner(null)
-                .leaseExpiresAt(null).leaseMessageId(null).version(j.version() + 1)
-                .preemptions(j.preemptions() + 1).updatedAt(now).build());
+        jobs.computeIfPresent(lease.jobId(), (id, j) -> change.apply(j));
         return true;
     }
 
     @Override
-    public synchronized boolean requeueFailed(String jobId, Instant now) {
-        return fromFailed(jobId, j -> j.toBuilder().status(JobStatus.QUEUED).redrives(j.redrives() + 1)
-                .finishedAt(null).version(j.version() + 1).updatedAt(now).build());
-    }
-
-    @Override
-    public synchronized boolean cancelFailed(String jobId, Instant now) {
-        return fromFailed(jobId, j -> j.toBuilder().status(JobStatus.CANCELLED).finishedAt(now)
-                .version(j.version() + 1).updatedAt(now).build());
-    }
-
-    private boolean fromFailed(String jobId, java.util.function.UnaryOperator<Job> change) {
+    public synchronized boolean requestRedrive(String jobId, Instant now) {
         checkAvailable();
         Job job = jobs.get(jobId);
         if (job == null || job.status() != JobStatus.FAILED) {
             return false;
         }
-        jobs.put(jobId, change.apply(job));
+        if (job.redriveRequestedAt() == null) {
+            jobs.put(jobId, job.toBuilder().redriveRequestedAt(now).redrives(job.redrives() + 1).updatedAt(now).build());
+        }
+        return true;
+    }
+
+    @Override
+    public synchronized boolean cancelFailed(String jobId, Instant now) {
+        checkAvailable();
+        Job job = jobs.get(jobId);
+        if (job != null && job.status() == JobStatus.CANCELLED) {
+            return true;
+        }
+        if (job == null || job.status() != JobStatus.FAILED) {
+            return false;
+        }
+        jobs.put(jobId, job.toBuilder().status(JobStatus.CANCELLED).finishedAt(now).redriveRequestedAt(null)
+                .version(job.version() + 1).updatedAt(now).build());
         return true;
     }
 
@@ -157,17 +239,5 @@ final class InMemoryJobStore implements JobStore {
         List<Job> all = new ArrayList<>(jobs.values());
         boolean truncated = all.size() > maxItems;
         return new ScanResult(truncated ? all.subList(0, maxItems) : all, truncated);
-    }
-
-    private synchronized boolean finish(Lease lease, JobStatus to, String result, String error, Instant now) {
-        checkAvailable();
-        if (!holds(lease)) {
-            return false;
-        }
-        jobs.computeIfPresent(lease.jobId(), (id, j) -> j.toBuilder().status(to).result(result)
-                .error(to == JobStatus.SUCCEEDED ? null : error).leaseOwner(null).leaseExpiresAt(null)
-                .leaseMessageId(null).version(j.version() + 1).updatedAt(now)
-                .finishedAt(to.isFinal() ? now : null).build());
-        return true;
     }
 }

@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import software.amazon.awssdk.core.exception.SdkClientException;
 import org.junit.jupiter.api.Test;
 
 class SubmitJobHandlerTest {
@@ -37,7 +38,7 @@ class SubmitJobHandlerTest {
 
     private SubmitJobHandler handler(Set<String> allowedTypes) {
         return new SubmitJobHandler(new JobSubmitter(store, sqs, "https://sqs.local/jobs", new JobIds(),
-                Clock.fixed(NOW, ZoneOffset.UTC), MAX_MESSAGE_BYTES, Duration.ofDays(30), allowedTypes));
+                Clock.fixed(NOW, ZoneOffset.UTC), MAX_MESSAGE_BYTES, allowedTypes));
     }
 
     private static APIGatewayProxyRequestEvent fixture() {
@@ -77,7 +78,8 @@ class SubmitJobHandlerTest {
         JobMessage message = JobMessage.parse(sqs.sent.get(0).messageBody());
         assertEquals(jobId, message.jobId());
         assertEquals(30, message.input().get("steps").asInt());
-        assertEquals(NOW.plus(Duration.ofDays(30)).getEpochSecond(), store.jobs.get(jobId).expiresAt());
+        assertEquals(JobStatus.QUEUED, store.jobs.get(jobId).status());
+        assertNull(store.jobs.get(jobId).expiresAt(), "only finished jobs carry a TTL");
     }
 
     @Test
@@ -87,7 +89,21 @@ class SubmitJobHandlerTest {
         assertEquals(3, events.size(), events.toString());
         assertTrue(events.get(0).startsWith("put "), events.toString());
         assertTrue(events.get(1).startsWith("send "), events.toString());
-        assertTrue(events.get(2).startsWith("enqueued "), events.toString());
+        assertTrue(events.get(2).startsWith("queued "), events.toString());
+    }
+
+    @Test
+    void theRecordIsPendingUntilItsMessageIsSent_withAHoldAndASafetyTtl() {
+        sqs.failure = () -> {
+            // Look at the record at the moment of the send.
+            Job atSend = store.jobs.values().iterator().next();
+            assertEquals(JobStatus.PENDING, atSend.status());
+            assertEquals(NOW.plus(JobSubmitter.SEND_HOLD).toEpochMilli(), atSend.sendingUntil());
+            assertEquals(NOW.plus(dev.ferry.core.DynamoDbJobStore.PENDING_RETENTION).getEpochSecond(),
+                    atSend.expiresAt());
+            return SdkClientException.create("checked");
+        };
+        call(withBody("{\"type\":\"sample\"}", null));
     }
 
     @Test
@@ -122,23 +138,143 @@ class SubmitJobHandlerTest {
     }
 
     @Test
-    void sendFails_503_thenReplayWithTheKey_sendsTheMessage() {
+    void sendFails_503WithRetryAfter_leavesNothingBehind_andTheRetrySendsIt() {
         sqs.unavailable = true;
         APIGatewayProxyResponseEvent failed = call(withBody("{\"type\":\"sample\",\"input\":7}", "k-3"));
 
         assertEquals(503, failed.getStatusCode());
-        assertTrue(body(failed).get("error").asText().contains("retry with the same Idempotency-Key"));
-        Job recorded = store.jobs.values().iterator().next();
-        assertNull(recorded.enqueuedAt());
+        assertTrue(body(failed).get("error").asText().contains("nothing was kept"), failed.getBody());
+        assertTrue(failed.getHeaders().containsKey("Retry-After"), failed.getHeaders().toString());
+        assertTrue(store.jobs.isEmpty(), "no record reads QUEUED (or anything) without its message");
 
         sqs.unavailable = false;
-        APIGatewayProxyResponseEvent replay = call(withBody("{\"type\":\"sample\",\"input\":7}", "k-3"));
+        APIGatewayProxyResponseEvent retry = call(withBody("{\"type\":\"sample\",\"input\":7}", "k-3"));
 
-        assertEquals(200, replay.getStatusCode());
-        assertEquals(recorded.jobId(), body(replay).get("jobId").asText());
+        assertEquals(202, retry.getStatusCode());
+        String jobId = body(retry).get("jobId").asText();
         assertEquals(1, sqs.sent.size());
-        assertEquals(recorded.jobId(), JobMessage.parse(sqs.sent.get(0).messageBody()).jobId());
-        assertTrue(store.jobs.get(recorded.jobId()).enqueuedAt() != null);
+        assertEquals(jobId, JobMessage.parse(sqs.sent.get(0).messageBody()).jobId());
+        assertEquals(JobStatus.QUEUED, store.jobs.get(jobId).status());
+    }
+
+    @Test
+    void sendWhoseResponseWasLost_butAlreadyClaimedByAWorker_isAccepted() {
+        sqs.lostResponse = () -> {
+            String jobId = store.jobs.keySet().iterator().next();
+            store.claim(jobId, "w1", "m-1", NOW.plusSeconds(60), NOW); // a worker was quicker than the response
+            return SdkClientException.create("Unable to execute HTTP request: Connection reset");
+        };
+
+        APIGatewayProxyResponseEvent response = call(withBody("{\"type\":\"sample\"}", null));
+
+        assertEquals(202, response.getStatusCode(), response.getBody());
+        assertEquals("RUNNING", body(response).get("status").asText());
+    }
+
+    @Test
+    void sendFails_andTheCleanupFailsToo_saysRetryingWithTheKeyIsSafe() {
+        sqs.failure = () -> {
+            store.unavailable = true;
+            return SdkClientException.create("Unable to execute HTTP request: Connection reset");
+        };
+
+        APIGatewayProxyResponseEvent response = call(withBody("{\"type\":\"sample\"}", "k-5"));
+
+        assertEquals(503, response.getStatusCode());
+        assertTrue(body(response).get("error").asText().contains("same Idempotency-Key"), response.getBody());
+        store.unavailable = false;
+        Job left = store.jobs.values().iterator().next();
+        assertEquals(JobStatus.PENDING, left.status(), "never QUEUED without its message");
+    }
+
+    @Test
+    void markFails_afterTheSend_theJobIsStillAccepted() {
+        store.markFails = true;
+
+        APIGatewayProxyResponseEvent response = call(withBody("{\"type\":\"sample\"}", null));
+
+        assertEquals(202, response.getStatusCode());
+        assertEquals("QUEUED", body(response).get("status").asText());
+        assertEquals(1, sqs.sent.size());
+        // The record reads PENDING (a worker claims it like a queued one), with a TTL longer than any message lives.
+        assertEquals(JobStatus.PENDING, store.jobs.values().iterator().next().status());
+    }
+
+    @Test
+    void replayOfASubmitWhoseSenderVanished_takesTheSendingOver_once() {
+        // A first request wrote the record and died before sending: its hold has run out.
+        Job orphan = Job.builder().jobId(JobIds.forIdempotencyKey(Requests.callerScope(fixture()), "k-6")).type("sample").input("null")
+                .requestHash(SubmitRequest.parse("{\"type\":\"sample\"}", "k-6").fingerprint())
+                .idempotencyKey("k-6").status(JobStatus.PENDING).attempts(0).version(0L).createdAt(NOW.minusSeconds(60))
+                .updatedAt(NOW.minusSeconds(60)).sendingUntil(NOW.minusSeconds(30).toEpochMilli()).build();
+        store.jobs.put(orphan.jobId(), orphan);
+
+        APIGatewayProxyResponseEvent replay = call(withBody("{\"type\":\"sample\"}", "k-6"));
+        APIGatewayProxyResponseEvent again = call(withBody("{\"type\":\"sample\"}", "k-6"));
+
+        assertEquals(200, replay.getStatusCode(), replay.getBody());
+        assertEquals("QUEUED", body(replay).get("status").asText());
+        assertEquals(200, again.getStatusCode());
+        assertEquals(1, sqs.sent.size());
+    }
+
+    @Test
+    void concurrentReplays_whileTheFirstRequestSends_sendNothingMore() throws Exception {
+        java.util.concurrent.CountDownLatch replaysWaiting = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger sends = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(50);
+        try {
+            // The first request's send takes a while; 49 replays arrive meanwhile.
+            sqs.failure = null;
+            JobSubmitter slowFirst = new JobSubmitter(store, new RecordingSqs(events) {
+                @Override
+                public software.amazon.awssdk.services.sqs.model.SendMessageResponse sendMessage(
+                        software.amazon.awssdk.services.sqs.model.SendMessageRequest request) {
+                    sends.incrementAndGet();
+                    try {
+                        replaysWaiting.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    return super.sendMessage(request);
+                }
+            }, "https://sqs.local/jobs", new JobIds(), Clock.fixed(NOW, ZoneOffset.UTC), MAX_MESSAGE_BYTES, Set.of(),
+                    d -> Thread.sleep(5));
+            SubmitRequest request = SubmitRequest.parse("{\"type\":\"sample\",\"input\":1}", "k-7");
+            java.util.List<java.util.concurrent.Future<JobSubmitter.Submitted>> results = new java.util.ArrayList<>();
+            results.add(threads.submit(() -> slowFirst.submit(request, "")));
+            while (store.jobs.isEmpty()) {
+                Thread.sleep(1);
+            }
+            for (int i = 0; i < 49; i++) {
+                results.add(threads.submit(() -> slowFirst.submit(request, "")));
+            }
+            Thread.sleep(50);
+            replaysWaiting.countDown();
+            for (java.util.concurrent.Future<JobSubmitter.Submitted> result : results) {
+                assertEquals(JobStatus.QUEUED, result.get().job().status());
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+        assertEquals(1, sends.get(), "one message for fifty identical submits");
+    }
+
+    @Test
+    void aDeniedSend_is502NamingThePermission_notARetry() {
+        sqs.failure = () -> software.amazon.awssdk.services.sqs.model.SqsException.builder().statusCode(400)
+                .message("not authorized")
+                .awsErrorDetails(software.amazon.awssdk.awscore.exception.AwsErrorDetails.builder()
+                        .errorCode("AccessDenied").errorMessage("User is not authorized to perform sqs:SendMessage")
+                        .build())
+                .build();
+
+        APIGatewayProxyResponseEvent response = call(withBody("{\"type\":\"sample\"}", null));
+
+        assertEquals(502, response.getStatusCode());
+        String error = body(response).get("error").asText();
+        assertTrue(error.contains("AccessDenied") && error.contains("retrying will not help"), error);
+        assertTrue(store.jobs.isEmpty());
     }
 
     @Test
@@ -184,6 +320,31 @@ class SubmitJobHandlerTest {
         assertRefused(400, "{\"type\": \"sample\", \"inptu\": {}}", null, "\"inptu\"");
         assertRefused(400, "{\"type\": \"sample\"}", "has space", "Idempotency-Key");
         assertRefused(400, "{\"type\": \"sample\"}", "x".repeat(256), "Idempotency-Key");
+    }
+
+    @Test
+    void textSqsWouldRefuse_is400NamingTheField_beforeAnythingIsWritten() {
+        assertRefused(400, "{\"type\":\"sample\",\"input\":{\"prompt\":\"a \\uFFFF\"}}", "k-8", "\"input.prompt\"");
+        assertRefused(400, "{\"type\":\"sample\",\"input\":[\"\\uD800\"]}", null, "lone surrogate");
+        assertRefused(400, "{\"type\":\"sample\",\"input\":\"\\uFFFE\"}", null, "U+FFFE");
+    }
+
+    @Test
+    void aBodyThatIsNotJson_is415() {
+        APIGatewayProxyRequestEvent form = withBody("type=sample", null);
+        Map<String, String> headers = new HashMap<>(form.getHeaders());
+        headers.put("Content-Type", "application/x-www-form-urlencoded");
+        APIGatewayProxyResponseEvent response = call(form.withHeaders(headers));
+        assertEquals(415, response.getStatusCode());
+        assertTrue(body(response).get("error").asText().contains("Content-Type"), response.getBody());
+
+        headers.put("Content-Type", "text/plain");
+        assertEquals(415, call(form.withHeaders(headers)).getStatusCode());
+        headers.remove("Content-Type");
+        assertEquals(415, call(form.withHeaders(headers)).getStatusCode());
+        headers.put("content-type", "application/json; charset=utf-8");
+        assertEquals(202, call(withBody("{\"type\":\"sample\"}", null).withHeaders(headers)).getStatusCode());
+        assertTrue(store.jobs.size() == 1);
     }
 
     @Test

@@ -45,7 +45,7 @@ final class FaultTestSupport {
     /** A one-slot worker on the stack's own clients, running {@code handler}; not started. */
     static Worker worker(LocalStack stack, String id, JobHandler handler, Map<String, String> overrides) {
         WorkerConfig config = WorkerConfig.from(FerryEnv.of(workerEnv(stack, id, overrides)));
-        return new Worker(stack.sqs(), new DynamoDbJobStore(stack.dynamoDb(), stack.tableName()), handler,
+        return new Worker(stack.sqs(), DynamoDbJobStore.fromEnvironment(stack.dynamoDb(), stack.environment()), handler,
                 List.of(new GpuSlot(0, "0")), config, QueueSettings.read(stack.sqs(), stack.queueUrl()),
                 Clock.systemUTC());
     }
@@ -64,7 +64,7 @@ final class FaultTestSupport {
     }
 
     static Job job(LocalStack stack, String jobId) {
-        return new DynamoDbJobStore(stack.dynamoDb(), stack.tableName()).get(jobId).orElseThrow();
+        return DynamoDbJobStore.fromEnvironment(stack.dynamoDb(), stack.environment()).get(jobId).orElseThrow();
     }
 
     /**

@@ -22,7 +22,6 @@ class HeartbeatIT {
     @BeforeAll
     static void start() {
         stack = LocalStack.start(LocalStack.Options.builder().apiPort(0).workers(1).workerSlots(2)
-                .templateParameters(Map.of("VisibilityTimeoutSeconds", "2"))
                 .environmentOverrides(Map.of("FERRY_WAIT_SECONDS", "1", "FERRY_LEASE", "2",
                         "FERRY_HEARTBEAT", "0.5")).build());
         api = new Api(stack.apiEndpoint());

@@ -3,7 +3,6 @@ package dev.ferry.local;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ferry.core.DynamoDbJobStore;
@@ -28,7 +27,7 @@ class JobStoreIT {
     @BeforeAll
     static void start() {
         stack = LocalStack.start(LocalStack.Options.builder().apiPort(0).workers(0).build());
-        store = new DynamoDbJobStore(stack.dynamoDb(), stack.tableName());
+        store = DynamoDbJobStore.fromEnvironment(stack.dynamoDb(), stack.environment());
     }
 
     @AfterAll
@@ -37,8 +36,9 @@ class JobStoreIT {
     }
 
     private Job newJob() {
-        Job job = Job.builder().jobId(ids.newId()).type("t").input("{}").requestHash("h").status(JobStatus.QUEUED)
-                .attempts(0).version(0L).createdAt(T0).updatedAt(T0).build();
+        Job job = Job.builder().jobId(ids.newId()).type("t").input("{}").requestHash("h").status(JobStatus.PENDING)
+                .attempts(0).version(0L).createdAt(T0).updatedAt(T0).sendingUntil(T0.plusSeconds(30).toEpochMilli())
+                .expiresAt(Instant.now().plus(DynamoDbJobStore.PENDING_RETENTION).getEpochSecond()).build();
         assertInstanceOf(JobStore.Created.class, store.create(job));
         return job;
     }
@@ -97,12 +97,42 @@ class JobStoreIT {
     }
 
     @Test
-    void sameWorker_cannotFinishTwice() {
+    void sameWorker_finishingTwice_changesNothing_andIsRecognisedAsItsOwnWrite() {
+        // The second call is what the SDK's retry of a write whose response was lost looks like.
         Job job = newJob();
         Lease lease = claim(job, "w1", T0);
 
-        assertTrue(store.complete(lease, "{}", T0.plusSeconds(1)));
-        assertFalse(store.complete(lease, "{}", T0.plusSeconds(2)));
+        assertTrue(store.complete(lease, "{\"n\":1}", T0.plusSeconds(1)));
+        Job first = store.get(job.jobId()).orElseThrow();
+        assertTrue(store.complete(lease, "{\"n\":1}", T0.plusSeconds(2)));
+
+        assertEquals(first, store.get(job.jobId()).orElseThrow(), "applied once");
+        assertFalse(store.fail(lease, "boom", T0.plusSeconds(3)), "not what this lease wrote");
+    }
+
+    @Test
+    void aRetryThatFindsAnotherWorkersLease_isNotMistakenForItsOwn() {
+        Job job = newJob();
+        Lease first = claim(job, "w1", T0);
+        assertTrue(store.retryLater(first, "exit 1", T0.plusSeconds(1)));
+        claim(job, "w1", T0.plusSeconds(2)); // the same worker again, with a new claim
+
+        assertFalse(store.retryLater(first, "exit 1", T0.plusSeconds(3)), "the record moved on: a new lease id");
+    }
+
+    @Test
+    void givenBackLease_isTakenOverAtOnce_countingAPreemptionNotAnAttempt() {
+        Job job = newJob();
+        Lease running = claim(job, "w1", T0);
+
+        JobStore.Claimed copy = assertInstanceOf(JobStore.Claimed.class, store.claimGivenBack(job.jobId(),
+                running.leaseId(), "w2", "m-copy", T0.plusSeconds(61), T0.plusSeconds(1)));
+
+        assertEquals(2, copy.job().attempts());
+        assertEquals(1, copy.job().preemptions());
+        assertInstanceOf(JobStore.NotClaimable.class, store.claimGivenBack(job.jobId(), running.leaseId(), "w3",
+                "m-copy-2", T0.plusSeconds(61), T0.plusSeconds(2)), "only the lease that was given back");
+        assertFalse(store.release(running, T0.plusSeconds(3)), "the giver's late release is fenced out");
     }
 
     @Test
@@ -131,12 +161,68 @@ class JobStoreIT {
     }
 
     @Test
-    void claimOrEnqueue_ofAMissingRecord_neverCreatesOne() {
+    void claimOrMark_ofAMissingRecord_neverCreatesOne() {
         String missing = ids.newId();
 
         assertInstanceOf(JobStore.Missing.class, store.claim(missing, "w1", "m", T0.plusSeconds(60), T0));
-        assertThrows(IllegalStateException.class, () -> store.markEnqueued(missing, T0));
+        assertTrue(store.markQueued(missing, T0).isEmpty());
+        assertTrue(store.takeOverSending(missing, T0.plusSeconds(30), T0) == false);
         assertTrue(store.get(missing).isEmpty());
+    }
+
+    @Test
+    void submitLifecycle_pendingThenQueued_theTtlOnlyWhilePendingAndOnceFinished() {
+        Job job = newJob();
+        assertTrue(store.get(job.jobId()).orElseThrow().expiresAt() != null, "PENDING: a safety TTL");
+
+        Job queued = store.markQueued(job.jobId(), T0.plusSeconds(1)).orElseThrow();
+        assertEquals(JobStatus.QUEUED, queued.status());
+        assertEquals(null, queued.expiresAt(), "a waiting job never expires");
+        assertEquals(null, queued.sendingUntil());
+        assertEquals(JobStatus.QUEUED, store.markQueued(job.jobId(), T0.plusSeconds(2)).orElseThrow().status());
+
+        Lease lease = claim(job, "w1", T0.plusSeconds(3));
+        assertEquals(null, store.get(job.jobId()).orElseThrow().expiresAt());
+        store.complete(lease, "{}", T0.plusSeconds(4));
+        assertEquals(T0.plusSeconds(4).plus(java.time.Duration.ofDays(30)).getEpochSecond(),
+                store.get(job.jobId()).orElseThrow().expiresAt(), "finished: kept for the retention");
+    }
+
+    @Test
+    void aPendingJobIsClaimable_itsMessageMayHaveGoneOutWhileItsMarkFailed() {
+        Job job = newJob();
+        Lease lease = claim(job, "w1", T0);
+        assertEquals(null, store.get(job.jobId()).orElseThrow().expiresAt());
+        assertEquals(1L, lease.token());
+    }
+
+    @Test
+    void sendingHold_isTakenOverOnlyOnceItRanOut_andAnUnsentRecordIsDeletedOnlyWhileUnclaimed() {
+        Job job = newJob();
+        assertFalse(store.takeOverSending(job.jobId(), T0.plusSeconds(40), T0.plusSeconds(10)), "held until T0+30");
+        assertTrue(store.takeOverSending(job.jobId(), T0.plusSeconds(70), T0.plusSeconds(40)));
+        assertFalse(store.takeOverSending(job.jobId(), T0.plusSeconds(71), T0.plusSeconds(41)));
+
+        assertTrue(store.deleteUnsent(job.jobId()).isEmpty());
+        assertTrue(store.get(job.jobId()).isEmpty());
+
+        Job claimed = newJob();
+        claim(claimed, "w1", T0);
+        assertEquals(JobStatus.RUNNING, store.deleteUnsent(claimed.jobId()).orElseThrow().status());
+    }
+
+    @Test
+    void expiredRecord_readsAsGone_andASubmitOfTheSameIdReplacesIt() {
+        Job old = newJob().toBuilder().status(JobStatus.SUCCEEDED).expiresAt(Instant.now().getEpochSecond() - 60)
+                .build();
+        stack.dynamoDb().putItem(r -> r.tableName(stack.tableName()).item(
+                dev.ferry.core.JobTable.SCHEMA.itemToMap(old, true)));
+        assertTrue(store.get(old.jobId()).isEmpty(), "DynamoDB deletes late: reads must not return it");
+
+        Job again = old.toBuilder().status(JobStatus.PENDING).requestHash("new")
+                .expiresAt(Instant.now().plus(DynamoDbJobStore.PENDING_RETENTION).getEpochSecond()).build();
+        assertInstanceOf(JobStore.Created.class, store.create(again));
+        assertEquals("new", store.get(old.jobId()).orElseThrow().requestHash());
     }
 
     @Test
@@ -145,7 +231,7 @@ class JobStoreIT {
         Lease lease = claim(job, "w1", T0);
 
         assertTrue(store.release(lease, T0.plusSeconds(1)));
-        assertFalse(store.release(lease, T0.plusSeconds(2)));
+        assertTrue(store.release(lease, T0.plusSeconds(2)), "a retry of its own release: recognised, not applied again");
         Job released = store.get(job.jobId()).orElseThrow();
         assertEquals(JobStatus.QUEUED, released.status());
         assertEquals(1, released.preemptions());
@@ -154,25 +240,33 @@ class JobStoreIT {
     }
 
     @Test
-    void requeueAndCancel_actOnlyOnFailedJobs() {
+    void redriveAndCancel_actOnlyOnFailedJobs_andAMarkedFailedJobIsClaimable() {
         Job job = newJob();
         Lease lease = claim(job, "w1", T0);
-        assertFalse(store.requeueFailed(job.jobId(), T0), "a running job is not requeued");
+        assertFalse(store.requestRedrive(job.jobId(), T0), "a running job is not redriven");
         store.fail(lease, "boom", T0.plusSeconds(1));
+        assertInstanceOf(JobStore.NotClaimable.class,
+                store.claim(job.jobId(), "w2", "m", T0.plusSeconds(99), T0.plusSeconds(2)), "FAILED is final...");
 
-        assertTrue(store.requeueFailed(job.jobId(), T0.plusSeconds(2)));
-        Job requeued = store.get(job.jobId()).orElseThrow();
-        assertEquals(JobStatus.QUEUED, requeued.status());
-        assertEquals(1, requeued.redrives());
-        assertEquals(1, requeued.attempts(), "attempt history is kept");
-        assertFalse(store.cancelFailed(job.jobId(), T0.plusSeconds(3)), "a queued job is not cancelled");
+        assertTrue(store.requestRedrive(job.jobId(), T0.plusSeconds(2)));
+        assertTrue(store.requestRedrive(job.jobId(), T0.plusSeconds(3)), "asking twice is not an error");
+        Job marked = store.get(job.jobId()).orElseThrow();
+        assertEquals(JobStatus.FAILED, marked.status(), "still FAILED until a worker claims its moved message");
+        assertEquals(1, marked.redrives(), "one redrive, however often it was asked");
 
         Lease again = claim(job, "w2", T0.plusSeconds(4));
+        Job running = store.get(job.jobId()).orElseThrow();
+        assertEquals(2, running.attempts(), "attempt history is kept");
+        assertEquals(null, running.redriveRequestedAt());
+        assertEquals(null, running.expiresAt());
+        assertFalse(store.cancelFailed(job.jobId(), T0.plusSeconds(5)), "a running job is not cancelled");
+
         store.fail(again, "boom again", T0.plusSeconds(5));
         assertTrue(store.cancelFailed(job.jobId(), T0.plusSeconds(6)));
+        assertTrue(store.cancelFailed(job.jobId(), T0.plusSeconds(7)), "cancelling twice is not an error");
         assertEquals(JobStatus.CANCELLED, store.get(job.jobId()).orElseThrow().status());
         assertInstanceOf(JobStore.NotClaimable.class,
-                store.claim(job.jobId(), "w3", "m", T0.plusSeconds(99), T0.plusSeconds(7)));
+                store.claim(job.jobId(), "w3", "m", T0.plusSeconds(99), T0.plusSeconds(8)));
     }
 
     @Test
@@ -182,7 +276,7 @@ class JobStoreIT {
         JobStore.ScanResult result = store.scan(100_000);
 
         Job seen = result.jobs().stream().filter(j -> j.jobId().equals(job.jobId())).findFirst().orElseThrow();
-        assertEquals(JobStatus.QUEUED, seen.status());
+        assertEquals(JobStatus.PENDING, seen.status());
         assertEquals(null, seen.input());
         assertEquals(1, store.scan(1).jobs().size());
         assertTrue(store.scan(1).truncated());

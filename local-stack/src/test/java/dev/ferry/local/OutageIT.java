@@ -78,7 +78,7 @@ class OutageIT {
         DynamoDbClient dynamoDb = AwsClients.dynamoDb(ferryEnv);
         toClose.add(sqs);
         toClose.add(dynamoDb);
-        Worker worker = new Worker(sqs, new DynamoDbJobStore(dynamoDb, stack.tableName()), handler,
+        Worker worker = new Worker(sqs, DynamoDbJobStore.fromEnvironment(dynamoDb, stack.environment()), handler,
                 List.of(new GpuSlot(0, "0"), new GpuSlot(1, "1")), WorkerConfig.from(ferryEnv),
                 QueueSettings.read(sqs, stack.queueUrl()), Clock.systemUTC());
         toClose.add(worker);
@@ -88,7 +88,7 @@ class OutageIT {
     @Test
     void sqsAndDynamoDbOutages_loseNothing_leaveNothingRunning_andCompleteEachJobOnce() throws Exception {
         stack = LocalStack.start(LocalStack.Options.builder().apiPort(0).workers(0)
-                .templateParameters(Map.of("MaxReceiveCount", "5", "VisibilityTimeoutSeconds", "2")).build());
+                .templateParameters(Map.of("MaxReceiveCount", "5")).build());
         Api api = new Api(stack.apiEndpoint());
         sqsProxy = FaultProxy.start("sqs", URI.create(stack.environment().required(FerryEnv.AWS_ENDPOINT_URL_SQS)));
         dynamoDbProxy = FaultProxy.start("dynamodb",
@@ -107,7 +107,7 @@ class OutageIT {
         CountingHandler handler = new CountingHandler();
         workerBehindProxies("a", handler).start();
         workerBehindProxies("b", handler).start();
-        DynamoDbJobStore table = new DynamoDbJobStore(stack.dynamoDb(), stack.tableName());
+        DynamoDbJobStore table = DynamoDbJobStore.fromEnvironment(stack.dynamoDb(), stack.environment());
         await().atMost(WAIT).until(() -> jobIds.stream().anyMatch(id ->
                 table.get(id).orElseThrow().status() == JobStatus.RUNNING));
 

@@ -80,8 +80,9 @@ class SamTemplateTest {
         assertEquals(1024, submit.memorySizeMb());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.QUEUE_URL, FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.RETENTION_DAYS,
                 FerryEnv.JOB_TYPES), submit.environmentVariableNames());
-        assertEquals(Set.of(FerryEnv.TABLE), get.environmentVariableNames());
-        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.QUEUE_URL, FerryEnv.DLQ_URL, AdminToken.SECRET_ARN),
+        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS), get.environmentVariableNames());
+        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.QUEUE_URL, FerryEnv.DLQ_URL,
+                        AdminToken.SECRET_ARN),
                 functions.get("AdminFunction").environmentVariableNames());
     }
 
@@ -302,8 +303,8 @@ class SamTemplateTest {
     @Test
     void policies_grantNamedActionsOnTheTemplatesOwnResources() {
         Map<String, Object> resources = section(CloudFormationYaml.load(TEMPLATE), "Resources");
-        assertEquals(Set.of("dynamodb:PutItem", "dynamodb:UpdateItem", "sqs:SendMessage"),
-                actions(resources, "SubmitJobFunction"));
+        assertEquals(Set.of("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+                "sqs:SendMessage"), actions(resources, "SubmitJobFunction"));
         assertEquals(Set.of("dynamodb:GetItem"), actions(resources, "GetJobFunction"));
         assertEquals(Set.of("secretsmanager:GetSecretValue", "sqs:GetQueueAttributes", "sqs:StartMessageMoveTask",
                 "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask", "sqs:ReceiveMessage", "sqs:DeleteMessage",

@@ -40,7 +40,7 @@ class SpotInterruptionIT {
     static void start() {
         // Two receives per message: a give-back that spent one would send the job to the DLQ the second time.
         stack = LocalStack.start(LocalStack.Options.builder().apiPort(0).workers(0)
-                .templateParameters(Map.of("MaxReceiveCount", "2", "VisibilityTimeoutSeconds", "2")).build());
+                .templateParameters(Map.of("MaxReceiveCount", "2")).build());
         api = new Api(stack.apiEndpoint());
     }
 

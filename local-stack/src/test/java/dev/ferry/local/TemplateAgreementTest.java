@@ -61,7 +61,8 @@ class TemplateAgreementTest {
             WorkerConfig.TIMEOUT_PREFIX, WorkerConfig.JOB_TIMEOUT, WorkerConfig.WORKER_ID, WorkerConfig.LEASE,
             WorkerConfig.HEARTBEAT, WorkerConfig.RETRY_BASE, WorkerConfig.RETRY_MAX, WorkerConfig.DUPLICATE_DEFER,
             WorkerConfig.WAIT_SECONDS, WorkerConfig.NOTICE_POLL, WorkerConfig.SPOT_MARGIN,
-            WorkerConfig.DRAIN_ON_REBALANCE);
+            WorkerConfig.DRAIN_ON_REBALANCE, dev.ferry.worker.ExitRules.VARIABLE, dev.ferry.worker.ExitRules.VARIABLE + "_",
+            dev.ferry.worker.ScaleInProtection.ENABLED);
 
     /** Not read by the worker: set by it for each job's program. */
     private static final Set<String> WORKER_GIVES_JOBS = Set.of(CommandJobHandler.ENV_JOB_ID,
@@ -216,7 +217,8 @@ class TemplateAgreementTest {
         Map<String, String> stackEnv = TemplateFacts.envLines(
                 TemplateFacts.heredoc(TemplateFacts.userData(), "/etc/ferry/stack.env"));
         assertEquals(Map.of(FerryEnv.QUEUE_URL, "${JobQueue}", FerryEnv.TABLE, "${JobsTable}",
-                FerryEnv.AWS_REGION, "${AWS::Region}", WorkerConfig.DRAIN_GRACE, "${DrainGraceSeconds}"), stackEnv);
+                FerryEnv.RETENTION_DAYS, "${JobRetentionDays}", FerryEnv.AWS_REGION, "${AWS::Region}",
+                WorkerConfig.DRAIN_GRACE, "${DrainGraceSeconds}"), stackEnv);
         Set<String> read = TemplateFacts.reach(WorkerMain.class).variables();
         for (String name : stackEnv.keySet()) {
             assertTrue(name.startsWith("AWS_") || read.contains(name), name + " is set, but the worker never reads it");
@@ -311,7 +313,7 @@ class TemplateAgreementTest {
                         "sqs:GetQueueAttributes", "sqs:SendMessage"),
                 // A job out of attempts: its message sent to the DLQ, whose URL the worker looks up.
                 "JobDeadLetterQueue", Set.of("sqs:SendMessage", "sqs:GetQueueUrl"),
-                "JobsTable", Set.of("dynamodb:GetItem", "dynamodb:UpdateItem"),
+                "JobsTable", Set.of("dynamodb:UpdateItem"),
                 // Scale-in protection of its own instance, in this stack's group only.
                 ownGroup, Set.of("autoscaling:SetInstanceProtection"),
                 // Which group the instance is in: IAM takes no resource for Describe actions.
@@ -357,7 +359,6 @@ class TemplateAgreementTest {
     // Parameters: each bound agrees with what the value feeds (SamTemplateTest: that they are enforced)
 
     /** The workers refuse a longer lease (WorkerConfig): the heartbeat pushes visibility this far each time. */
-    private static final Duration WORKERS_MAX_LEASE = Duration.ofHours(1);
     /** SQS's own range for a redrive policy's maxReceiveCount. */
     private static final int SQS_MAX_RECEIVE_COUNT = 1000;
     /** gp3's largest volume, GiB. */
@@ -376,8 +377,8 @@ class TemplateAgreementTest {
         // The default heartbeat is a third of the lease; one heartbeat may take a whole SDK call.
         assertTrue(least.dividedBy(3).compareTo(AwsClients.DEFAULT_API_CALL_TIMEOUT) >= 0, "a lease of " + least
                 + " is renewed every " + least.dividedBy(3) + ", less than one call's timeout");
-        assertTrue(most.compareTo(WORKERS_MAX_LEASE) <= 0, most + ": the workers would refuse it as their lease");
-        assertTrue(most.compareTo(WorkerConfig.MAX_VISIBILITY) < 0, most + ": SQS hides a message 12 h at most");
+        assertTrue(most.compareTo(WorkerConfig.MAX_LEASE) <= 0, most + ": the workers would refuse it as their lease");
+        assertTrue(most.compareTo(Duration.ofHours(12)) < 0, most + ": SQS hides a message 12 h at most");
     }
 
     @Test
@@ -401,9 +402,12 @@ class TemplateAgreementTest {
             assertTrue(least.compareTo(kept) >= 0, queue + " keeps a message " + kept + ", longer than a record's "
                     + least + ": a late delivery or a redrive would find no record and be deleted unrun");
         }
-        Map<String, Object> submitEnv = TemplateFacts.map(TemplateFacts.map(
-                TemplateFacts.properties("SubmitJobFunction"), "Environment"), "Variables");
-        assertEquals(Map.of("Ref", "JobRetentionDays"), submitEnv.get(FerryEnv.RETENTION_DAYS));
+        Map<String, Object> globalEnv = TemplateFacts.map(TemplateFacts.map(TemplateFacts.map(TemplateFacts.map(
+                TemplateFacts.raw(), "Globals"), "Function"), "Environment"), "Variables");
+        assertEquals(Map.of("Ref", "JobRetentionDays"), globalEnv.get(FerryEnv.RETENTION_DAYS),
+                "every function writes finished states, which carry the TTL");
+        assertEquals("${JobRetentionDays}", TemplateFacts.envLines(TemplateFacts.heredoc(TemplateFacts.userData(),
+                "/etc/ferry/stack.env")).get(FerryEnv.RETENTION_DAYS), "so do the workers");
     }
 
     @Test

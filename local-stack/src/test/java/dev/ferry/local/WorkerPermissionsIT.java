@@ -47,11 +47,12 @@ import software.amazon.awssdk.services.sqs.model.SendMessageRequest;
  * The worker's IAM policy in {@code infra/template.yaml} ({@code WorkerRole}, policy
  * {@code worker-process}) allows exactly the calls the worker makes. A real worker, configured as
  * the instance bootstrap configures it, runs on the local stack with SDK clients that record every
- * call, through every path that calls something different: a last receive and its watchdog copy,
- * success, a failed attempt and its back-off, out of attempts, a duplicate of a finished job, a
- * duplicate of a running job, and a drain that gives a running job back. The recorded actions must
- * equal the policy's, both ways, and every call must target the job queue or the job table, the
- * policy's only resources.
+ * call, through every path that calls something different: a message on its last receive (re-sent
+ * fresh), success, a failed attempt and its back-off, out of attempts (the message moved to the
+ * dead-letter queue), a duplicate of a finished job, a duplicate of a running job, and a drain that
+ * gives a running job back; and its scale-in protection, with a recording Auto Scaling client,
+ * through busy and idle. The recorded actions must equal the policy's, both ways, and every call
+ * must target a resource the statement that allows it grants.
  */
 class WorkerPermissionsIT {
 
@@ -87,6 +88,7 @@ class WorkerPermissionsIT {
             String operation = attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME);
             SdkRequest request = context.request();
             String target = request.getValueForField("QueueUrl", String.class)
+                    .or(() -> request.getValueForField("QueueName", String.class))
                     .or(() -> request.getValueForField("TableName", String.class))
                     .orElse("?");
             calls.add(new Call(service + ":" + iamAction(operation), target));
@@ -115,7 +117,8 @@ class WorkerPermissionsIT {
      */
     private static Map<String, String> bootstrapEnvironment(String drainGrace) {
         Map<String, String> values = Map.of("JobQueue", stack.queueUrl(), "JobsTable", stack.tableName(),
-                "AWS::Region", stack.environment().required(FerryEnv.AWS_REGION), "DrainGraceSeconds", drainGrace);
+                "AWS::Region", stack.environment().required(FerryEnv.AWS_REGION), "DrainGraceSeconds", drainGrace,
+                "JobRetentionDays", "30");
         Map<String, String> env = new HashMap<>();
         TemplateFacts.envLines(TemplateFacts.heredoc(TemplateFacts.userData(), "/etc/ferry/stack.env"))
                 .forEach((name, value) -> {
@@ -187,17 +190,17 @@ class WorkerPermissionsIT {
                 .httpClient(UrlConnectionHttpClient.create())
                 .overrideConfiguration(o -> o.addExecutionInterceptor(RECORDER))
                 .build();
-        Worker worker = new Worker(sqs, new DynamoDbJobStore(dynamoDb, ferryEnv.required(FerryEnv.TABLE)),
+        Worker worker = new Worker(sqs, DynamoDbJobStore.fromEnvironment(dynamoDb, ferryEnv),
                 CommandJobHandler.fromEnvironment(env), List.of(new GpuSlot(0, "0"), new GpuSlot(1, "1")),
                 WorkerConfig.from(ferryEnv), QueueSettings.read(sqs, ferryEnv.required(FerryEnv.QUEUE_URL)),
                 Clock.systemUTC());
-        // A message received twice already (as if two workers had vanished with it): the worker's
-        // claim on its last receive sends a watchdog copy, which reads the job when it comes back.
-        String watched = api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":6000}}").jobId();
-        receiveAndDropTwice();
+        // A message received three times already (as if workers had vanished with it): on its last
+        // receive the worker re-sends it as a fresh copy instead of running it.
+        String rearmed = api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":200}}").jobId();
+        receiveAndDrop(stack.maxReceiveCount() - 1);
         worker.start();
         try {
-            api.awaitStatus(watched, "SUCCEEDED", FINISH);
+            api.awaitStatus(rearmed, "SUCCEEDED", FINISH);
             // Success, and a duplicate of the finished job: deleted unrun.
             String done = api.submit("{\"type\":\"sample\",\"input\":{\"output\":1}}").jobId();
             api.awaitStatus(done, "SUCCEEDED", FINISH);
@@ -205,15 +208,16 @@ class WorkerPermissionsIT {
             // A failed attempt backs off, then succeeds.
             String retried = api.submit("{\"type\":\"sample\",\"input\":{\"failTimes\":1}}").jobId();
             api.awaitStatus(retried, "SUCCEEDED", FINISH);
-            // Out of attempts: FAILED, and its message on its way to the dead-letter queue.
+            // Out of attempts: FAILED, and its message moved to the dead-letter queue by the worker.
             String failed = api.submit("{\"type\":\"sample\",\"input\":{\"failTimes\":99}}").jobId();
             api.awaitStatus(failed, "FAILED", FINISH);
+            await().atMost(FINISH).until(() -> Queues.peekJobIds(stack.sqs(), stack.deadLetterQueueUrl()).contains(failed));
             // A duplicate of a job that is running right now.
             String running = api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":3000}}").jobId();
             api.awaitStatus(running, "RUNNING", FINISH);
             sendCopy(running, "{\"sleepMs\":3000}");
             api.awaitStatus(running, "SUCCEEDED", FINISH);
-            // Every copy handled: only the failed job's message is left, in the dead-letter queue.
+            // Every copy handled.
             await().atMost(FINISH).pollInterval(Duration.ofMillis(250))
                     .until(() -> Queues.depth(stack.sqs(), stack.queueUrl()) == 0);
             // A drain gives a running job back.
@@ -222,6 +226,7 @@ class WorkerPermissionsIT {
         } finally {
             worker.close();
         }
+        protectAndUnprotect();
 
         Set<String> allowed = new TreeSet<>();
         for (Map<String, Object> statement : TemplateFacts.rolePolicy("WorkerRole", "worker-process")) {
@@ -234,16 +239,84 @@ class WorkerPermissionsIT {
         neverMade.removeAll(made);
         assertEquals(Set.of(), notAllowed, "the worker makes calls its role does not allow (made " + made + ")");
         assertEquals(Set.of(), neverMade, "the worker's role allows calls the worker never made (made " + made + ")");
+        // Each call targets what a statement that allows its action grants.
+        Map<String, Set<String>> targetsOf = Map.of(
+                "JobQueue", Set.of(stack.queueUrl()),
+                "JobDeadLetterQueue", Set.of(stack.deadLetterQueueUrl(), queueName(stack.deadLetterQueueUrl())),
+                "JobsTable", Set.of(stack.tableName()));
+        List<TemplateFacts.Grant> grants = TemplateFacts.grants("WorkerRole", "worker-process");
         for (Call call : RECORDER.calls) {
-            String expected = call.action().startsWith("sqs:") ? stack.queueUrl() : stack.tableName();
-            assertEquals(expected, call.target(), call + ": the role grants on the job queue and the job table only");
+            boolean granted = grants.stream().filter(g -> g.actions().contains(call.action())).anyMatch(g ->
+                    g.onAnyResource()
+                            || g.resourceIds().stream().anyMatch(id -> targetsOf.getOrDefault(id, Set.of())
+                                    .contains(call.target()))
+                            || g.arnPatterns().stream().anyMatch(pattern -> pattern.endsWith("/" + call.target()
+                                    .replace(STACK_NAME, "${AWS::StackName}"))));
+            assertTrue(granted, call + ": no statement grants this action on this target");
         }
         assertTrue(made.size() >= 5, made.toString());
     }
 
-    /** Receives the one message in the job queue twice, letting it go each time (receive count 2). */
-    private static void receiveAndDropTwice() {
-        for (int received = 0; received < 2; ) {
+    private static final String STACK_NAME = "ferry";
+
+    private static String queueName(String url) {
+        return url.substring(url.lastIndexOf('/') + 1);
+    }
+
+    /**
+     * The scale-in protection through a client that records its calls as the SDK would make them:
+     * busy (protected), then idle (unprotected).
+     */
+    private static void protectAndUnprotect() {
+        String group = STACK_NAME + "-workers";
+        software.amazon.awssdk.services.autoscaling.AutoScalingClient autoScaling =
+                (software.amazon.awssdk.services.autoscaling.AutoScalingClient) java.lang.reflect.Proxy.newProxyInstance(
+                        WorkerPermissionsIT.class.getClassLoader(),
+                        new Class<?>[] {software.amazon.awssdk.services.autoscaling.AutoScalingClient.class},
+                        (proxy, method, args) -> method.isDefault() && args != null && args.length == 1
+                                && args[0] instanceof java.util.function.Consumer<?>
+                                ? java.lang.reflect.InvocationHandler.invokeDefault(proxy, method, args)
+                                : switch (method.getName()) {
+                            case "describeAutoScalingInstances" -> {
+                                RECORDER.calls.add(new Call("autoscaling:DescribeAutoScalingInstances", "?"));
+                                yield software.amazon.awssdk.services.autoscaling.model
+                                        .DescribeAutoScalingInstancesResponse.builder().autoScalingInstances(
+                                                software.amazon.awssdk.services.autoscaling.model
+                                                        .AutoScalingInstanceDetails.builder()
+                                                        .instanceId("i-0123").autoScalingGroupName(group).build())
+                                        .build();
+                            }
+                            case "setInstanceProtection" -> {
+                                var request = (software.amazon.awssdk.services.autoscaling.model
+                                        .SetInstanceProtectionRequest) args[0];
+                                RECORDER.calls.add(new Call("autoscaling:SetInstanceProtection",
+                                        request.autoScalingGroupName()));
+                                PROTECTED.set(request.protectedFromScaleIn());
+                                yield software.amazon.awssdk.services.autoscaling.model
+                                        .SetInstanceProtectionResponse.builder().build();
+                            }
+                            case "close" -> null;
+                            case "serviceName" -> "autoscaling";
+                            default -> throw new AssertionError("unexpected Auto Scaling call " + method.getName());
+                        });
+        dev.ferry.worker.ScaleInProtection protection = dev.ferry.worker.ScaleInProtection
+                .forInstance(autoScaling, "i-0123", Duration.ofMillis(200)).orElseThrow().start();
+        try {
+            protection.accept(1);
+            await().atMost(FINISH).until(() -> Boolean.TRUE.equals(PROTECTED.get()));
+            protection.accept(0);
+            await().atMost(FINISH).until(() -> Boolean.FALSE.equals(PROTECTED.get()));
+        } finally {
+            protection.close();
+        }
+    }
+
+    private static final java.util.concurrent.atomic.AtomicReference<Boolean> PROTECTED =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
+    /** Receives the one message in the job queue {@code times} times, letting it go each time. */
+    private static void receiveAndDrop(int times) {
+        for (int received = 0; received < times; ) {
             List<Message> messages = stack.sqs().receiveMessage(r -> r.queueUrl(stack.queueUrl())
                     .waitTimeSeconds(1).visibilityTimeout(0)).messages();
             received += messages.size();

@@ -54,8 +54,7 @@ class WorkerProcessFaultsIT {
 
     private Api start(int maxReceiveCount) {
         stack = LocalStack.start(LocalStack.Options.builder().apiPort(0).workers(0)
-                .templateParameters(Map.of("MaxReceiveCount", Integer.toString(maxReceiveCount),
-                        "VisibilityTimeoutSeconds", "2")).build());
+                .templateParameters(Map.of("MaxReceiveCount", Integer.toString(maxReceiveCount))).build());
         return new Api(stack.apiEndpoint());
     }
 
@@ -96,8 +95,7 @@ class WorkerProcessFaultsIT {
         try (Worker rescuer = FaultTestSupport.worker(stack, "rescuer", rescue, Map.of())) {
             rescuer.start();
             await().atMost(WAIT).until(() -> job(stack, jobId).status() == JobStatus.SUCCEEDED);
-            // Whatever copy is still due (a watchdog, if the claim came on the message's last receive)
-            // is received and deleted as a duplicate of the finished job.
+            // Whatever copy is still due is received and deleted as a duplicate of the finished job.
             await().atMost(WAIT).until(() -> Queues.depth(stack.sqs(), stack.queueUrl()) == 0);
         }
         Job done = job(stack, jobId);
@@ -108,16 +106,21 @@ class WorkerProcessFaultsIT {
     }
 
     @Test
-    void killedDuringTheLastAttempt_theJobEndsFailedWithItsMessageInTheDlq_notStuckRunning() {
-        Api api = start(1); // every receive is the last
+    void killedDuringTheLastAttempt_theJobEndsFailedWithItsMessageInTheDlq_notStuckRunning() throws Exception {
+        Api api = start(2); // two attempts; the message's second receive is its last, and never run on
         Path ledger = dir.resolve("runs.txt");
         String jobId = api.submit("{\"type\":\"slow\",\"input\":{}}").jobId();
-        WorkerProcess doomed = workerProcess("doomed-last", ledger, 60, Map.of());
-        awaitStarted(ledger, jobId);
-
-        killHard(doomed);
-        // Another worker keeps polling: SQS moves the dead worker's message to the DLQ, and the
-        // watchdog that the last attempt left in the queue records the failure.
+        for (int attempt = 1; attempt <= 2; attempt++) {
+            WorkerProcess doomed = workerProcess("doomed-" + attempt, ledger, 60, Map.of());
+            int before = attempt - 1;
+            await().atMost(WAIT).until(() -> job(stack, jobId).attempts() > before
+                    && job(stack, jobId).status() == JobStatus.RUNNING);
+            killHard(doomed);
+            assertTrue(doomed.waitFor(WAIT) >= 0);
+        }
+        // Killed during its last attempt. Another worker keeps polling: the message comes back (never to
+        // the DLQ on its own: its last receive is re-sent fresh), the claim finds it past its budget,
+        // records FAILED without running it, and moves the message to the DLQ.
         GatedHandler other = new GatedHandler("{}");
         other.finish();
         try (Worker survivor = FaultTestSupport.worker(stack, "survivor", other, Map.of())) {
@@ -128,14 +131,14 @@ class WorkerProcessFaultsIT {
             await().atMost(WAIT).until(() -> Queues.depth(stack.sqs(), stack.queueUrl()) == 0);
         }
         Job failed = job(stack, jobId);
-        assertTrue(failed.error().contains("last attempt"), failed.error());
-        assertEquals(1, failed.attempts());
+        assertTrue(failed.error().contains("out of attempts"), failed.error());
+        assertEquals(2, failed.attempts(), "the claim that found it out of attempts ran nothing");
         assertTrue(other.started.isEmpty(), "out of attempts: never run again");
     }
 
     @Test
     void sigterm_givesTheRunningJobBack_withoutSpendingAnAttempt() throws Exception {
-        Api api = start(1); // a give-back that spent the only receive would send the job to the DLQ
+        Api api = start(2);
         Path ledger = dir.resolve("runs.txt");
         String jobId = api.submit("{\"type\":\"slow\",\"input\":{}}").jobId();
         WorkerProcess deployed = workerProcess("deployed", ledger, 60, Map.of(WorkerConfig.DRAIN_GRACE, "1"));
@@ -146,6 +149,7 @@ class WorkerProcessFaultsIT {
         Job given = job(stack, jobId);
         assertEquals(JobStatus.QUEUED, given.status(), given.toString());
         assertEquals(1, given.preemptions());
+        assertEquals(0, given.attempts() - given.preemptions(), "no attempt spent");
 
         GatedHandler next = new GatedHandler("{\"by\":\"next\"}");
         next.finish();

@@ -76,7 +76,7 @@ class ZombieWorkerIT {
 
     @Test
     void zombieWhoseLeaseWasTaken_cannotOverwriteTheResult() throws Exception {
-        DynamoDbJobStore table = new DynamoDbJobStore(stack.dynamoDb(), stack.tableName());
+        DynamoDbJobStore table = DynamoDbJobStore.fromEnvironment(stack.dynamoDb(), stack.environment());
         CountDownLatch zombieWrote = new CountDownLatch(1);
         JobStore partitioned = new PartitionedRenewals(table, zombieWrote);
         CountDownLatch zombieStarted = new CountDownLatch(1);
@@ -112,27 +112,24 @@ class ZombieWorkerIT {
     }
 
     /** The real table, except that lease renewals are lost on the way (and reported as done). */
-    private record PartitionedRenewals(DynamoDbJobStore table, CountDownLatch finishAttempted) implements JobStore {
-        @Override public CreateResult create(Job job) { return table.create(job); }
-        @Override public Optional<Job> get(String jobId) { return table.get(jobId); }
-        @Override public void markEnqueued(String jobId, Instant now) { table.markEnqueued(jobId, now); }
-        @Override public ClaimResult claim(String jobId, String workerId, String messageId, Instant leaseUntil,
-                                           Instant now) {
-            return table.claim(jobId, workerId, messageId, leaseUntil, now);
+    private static final class PartitionedRenewals extends ForwardingJobStore {
+        private final CountDownLatch finishAttempted;
+
+        PartitionedRenewals(JobStore table, CountDownLatch finishAttempted) {
+            super(table);
+            this.finishAttempted = finishAttempted;
         }
-        @Override public boolean renewLease(Lease lease, Instant leaseUntil) { return true; }
-        @Override public boolean complete(Lease lease, String resultJson, Instant now) {
-            boolean written = table.complete(lease, resultJson, now);
+
+        @Override
+        public boolean renewLease(Lease lease, Instant leaseUntil) {
+            return true;
+        }
+
+        @Override
+        public boolean complete(Lease lease, String resultJson, Instant now) {
+            boolean written = delegate.complete(lease, resultJson, now);
             finishAttempted.countDown();
             return written;
         }
-        @Override public boolean retryLater(Lease lease, String error, Instant now) {
-            return table.retryLater(lease, error, now);
-        }
-        @Override public boolean fail(Lease lease, String error, Instant now) { return table.fail(lease, error, now); }
-        @Override public boolean release(Lease lease, Instant now) { return table.release(lease, now); }
-        @Override public boolean requeueFailed(String jobId, Instant now) { return table.requeueFailed(jobId, now); }
-        @Override public boolean cancelFailed(String jobId, Instant now) { return table.cancelFailed(jobId, now); }
-        @Override public ScanResult scan(int maxItems) { return table.scan(maxItems); }
     }
 }

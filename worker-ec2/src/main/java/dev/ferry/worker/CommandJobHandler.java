@@ -47,7 +47,11 @@ import org.slf4j.LoggerFactory;
  *       DynamoDB item, 400 KB at most, beside the rest of the job's record);
  *   <li>stderr: free text; its last {@value #STDERR_TAIL_BYTES} bytes become the job's error when
  *       the program exits with a non-zero code;
- *   <li>exit code 0 means success.
+ *   <li>exit code 0 means success; any other is a failed attempt, retried with back-off until
+ *       the job is out of attempts, except exit code {@value ExitRules#NO_RETRY_EXIT_CODE}
+ *       ("do not retry": bad input), which fails the job at once, and whatever the type's
+ *       {@link ExitRules} ({@code FERRY_EVALUATE_ON_EXIT[_<TYPE>]}) decide. Output that is not JSON,
+ *       or over the limit, is not retried either: the same run would print it again.
  * </ul>
  *
  * <p>A program that runs past its timeout, prints more than the limit, or whose worker interrupts
@@ -66,6 +70,11 @@ public final class CommandJobHandler implements JobHandler {
     public static final String ENV_JOB_TIMEOUT = WorkerConfig.JOB_TIMEOUT;
     /** Used when {@value #ENV_JOB_TIMEOUT} is not set. */
     public static final Duration DEFAULT_JOB_TIMEOUT = Duration.ofHours(1);
+    /**
+     * The longest a job may run: SQS keeps a message out of sight for 12 hours from its first
+     * receive, and a lease (at most an hour) must fit beside the run.
+     */
+    public static final Duration MAX_TIMEOUT = Duration.ofHours(11);
 
     /** Set for the program: the GPU it may use, from {@link GpuSlot#cudaVisibleDevices()}. */
     public static final String ENV_CUDA_VISIBLE_DEVICES = "CUDA_VISIBLE_DEVICES";
@@ -107,21 +116,29 @@ public final class CommandJobHandler implements JobHandler {
      * @param command a shell command line, run with {@code /bin/sh -c}
      * @param timeout how long one run may take before it is killed; positive
      */
-    public record CommandSpec(String command, Duration timeout) {
+    public record CommandSpec(String command, Duration timeout, ExitRules exitRules) {
         /**
          * @param command a shell command line; not blank
-         * @param timeout positive
-         * @throws IllegalArgumentException the command is blank or the timeout not positive
+         * @param timeout positive, at most {@link #MAX_TIMEOUT}
+         * @param exitRules which failures are worth another attempt
+         * @throws IllegalArgumentException the command is blank or the timeout out of range
          */
         public CommandSpec {
             Objects.requireNonNull(command, "command");
             Objects.requireNonNull(timeout, "timeout");
+            Objects.requireNonNull(exitRules, "exitRules");
             if (command.isBlank()) {
                 throw new IllegalArgumentException("command is blank");
             }
-            if (timeout.isZero() || timeout.isNegative()) {
-                throw new IllegalArgumentException("timeout must be positive, got " + timeout);
+            if (timeout.isZero() || timeout.isNegative() || timeout.compareTo(MAX_TIMEOUT) > 0) {
+                throw new IllegalArgumentException("timeout must be positive and at most " + MAX_TIMEOUT
+                        + " (SQS keeps a message out of sight for 12 hours at most, less one lease), got " + timeout);
             }
+        }
+
+        /** A command with the default rules: exit code {@value ExitRules#NO_RETRY_EXIT_CODE} is not retried. */
+        public CommandSpec(String command, Duration timeout) {
+            this(command, timeout, ExitRules.none());
         }
     }
 
@@ -199,8 +216,18 @@ public final class CommandJobHandler implements JobHandler {
         Duration defaultTimeout = env.containsKey(ENV_JOB_TIMEOUT)
                 ? parseTimeout(ENV_JOB_TIMEOUT, env.get(ENV_JOB_TIMEOUT))
                 : DEFAULT_JOB_TIMEOUT;
+        ExitRules everyType = env.containsKey(ExitRules.VARIABLE)
+                ? ExitRules.parse(ExitRules.VARIABLE, env.get(ExitRules.VARIABLE))
+                : ExitRules.none();
         Map<String, CommandSpec> byType = new TreeMap<>();
         env.forEach((name, value) -> {
+            if (name.startsWith(ExitRules.VARIABLE + "_")) {
+                String type = typeOf(name, ExitRules.VARIABLE + "_");
+                if (!env.containsKey(ENV_COMMAND_PREFIX + type)) {
+                    throw new IllegalArgumentException(name + " is set but " + ENV_COMMAND_PREFIX + type
+                            + " is not: rules need a command");
+                }
+            }
             if (name.startsWith(ENV_COMMAND_PREFIX)) {
                 String type = typeOf(name, ENV_COMMAND_PREFIX);
                 if (value.isBlank()) {
@@ -211,7 +238,11 @@ public final class CommandJobHandler implements JobHandler {
                 Duration timeout = env.containsKey(timeoutName)
                         ? parseTimeout(timeoutName, env.get(timeoutName))
                         : defaultTimeout;
-                byType.put(type, new CommandSpec(value, timeout));
+                String rulesName = ExitRules.VARIABLE + "_" + type;
+                ExitRules rules = env.containsKey(rulesName)
+                        ? ExitRules.parse(rulesName, env.get(rulesName)).then(everyType)
+                        : everyType;
+                byType.put(type, new CommandSpec(value, timeout, rules));
             } else if (name.startsWith(ENV_TIMEOUT_PREFIX)) {
                 String type = typeOf(name, ENV_TIMEOUT_PREFIX);
                 if (!env.containsKey(ENV_COMMAND_PREFIX + type)) {
@@ -239,6 +270,12 @@ public final class CommandJobHandler implements JobHandler {
      */
     public static String envSuffix(String type) {
         return NOT_ENV_CHAR.matcher(type.toUpperCase(Locale.ROOT)).replaceAll("_");
+    }
+
+    /** The type's timeout; the default one for a type without a command (its jobs fail at once). */
+    @Override
+    public Duration timeout(String type) {
+        return command(type).map(CommandSpec::timeout).orElse(DEFAULT_JOB_TIMEOUT);
     }
 
     /**
@@ -292,14 +329,16 @@ public final class CommandJobHandler implements JobHandler {
         CompletableFuture<byte[]> stderr = readAsync(threadPrefix + "stderr",
                 () -> readTail(process.getErrorStream(), STDERR_TAIL_BYTES));
 
-        int exitCode = awaitExit(process, stdout, job, spec.timeout(), startNanos);
+        int exitCode = awaitExit(process, stdout, job, spec, startNanos);
         LOG.info("job {} ({}) pid {} exited with {} after {} ms", job.jobId(), job.type(), process.pid(),
                 exitCode, millisSince(startNanos));
         byte[] out = awaitPipe(stdout, exitCode);
         byte[] err = awaitPipe(stderr, exitCode);
         if (exitCode != 0) {
             String tail = new String(err, StandardCharsets.UTF_8).trim();
-            throw new JobFailedException("exit " + exitCode + ": " + (tail.isEmpty() ? "nothing on stderr" : tail));
+            boolean retry = spec.exitRules().evaluate(exitCode, tail) == ExitRules.Action.RETRY;
+            throw new JobFailedException("exit " + exitCode + (retry ? "" : " (not retried)") + ": "
+                    + (tail.isEmpty() ? "nothing on stderr" : tail), retry);
         }
         if (out.length > maxOutputBytes) {
             throw outputTooBig();
@@ -311,8 +350,9 @@ public final class CommandJobHandler implements JobHandler {
      * Waits until the program exits, within its timeout, and kills its process tree when it runs
      * out of time, prints too much, or the calling thread is interrupted.
      */
-    private int awaitExit(Process process, CompletableFuture<byte[]> stdout, JobExecution job, Duration timeout,
+    private int awaitExit(Process process, CompletableFuture<byte[]> stdout, JobExecution job, CommandSpec spec,
             long startNanos) throws JobFailedException, InterruptedException {
+        Duration timeout = spec.timeout();
         long deadline = startNanos + timeout.toNanos();
         try {
             // Either the program exits, or stdout ends: closed early, or over the limit.
@@ -327,7 +367,8 @@ public final class CommandJobHandler implements JobHandler {
             return process.exitValue();
         } catch (TimeoutException e) {
             killTree(process, job, startNanos, "it timed out");
-            throw new JobFailedException("timed out after " + timeout);
+            String reason = "timed out after " + timeout;
+            throw new JobFailedException(reason, spec.exitRules().evaluate(null, reason) == ExitRules.Action.RETRY);
         } catch (InterruptedException e) {
             killTree(process, job, startNanos, "the worker interrupted it");
             throw e;
@@ -465,17 +506,19 @@ public final class CommandJobHandler implements JobHandler {
         } catch (IOException e) {
             String text = new String(out, StandardCharsets.UTF_8).strip();
             String prefix = text.length() <= NOT_JSON_PREFIX_CHARS ? text : text.substring(0, NOT_JSON_PREFIX_CHARS) + "...";
-            throw new JobFailedException("output is not JSON (stdout must be the result as one JSON document): " + prefix);
+            throw new JobFailedException("output is not JSON (stdout must be the result as one JSON document): " + prefix,
+                    false);
         }
         if (result == null || result.isMissingNode()) {
             throw new JobFailedException("output is not JSON: stdout was empty (the program must print its result "
-                    + "there as one JSON document)");
+                    + "there as one JSON document)", false);
         }
         return result.toString();
     }
 
     private JobFailedException outputTooBig() {
-        return new JobFailedException("output exceeded the limit of " + maxOutputBytes + " bytes on stdout");
+        return new JobFailedException("output exceeded the limit of " + maxOutputBytes + " bytes on stdout; write large"
+                + " outputs to files and return their names", false);
     }
 
     private static String typeOf(String name, String prefix) {
@@ -490,6 +533,10 @@ public final class CommandJobHandler implements JobHandler {
     private static Duration parseTimeout(String name, String value) {
         try {
             Duration timeout = FerryEnv.parseDuration(name, value.strip());
+            if (timeout.compareTo(MAX_TIMEOUT) > 0) {
+                throw new IllegalArgumentException(name + " is " + timeout + ", over the limit of " + MAX_TIMEOUT
+                        + ": SQS keeps a message out of sight for 12 hours at most, less one lease");
+            }
             if (!timeout.isZero()) {
                 return timeout;
             }

@@ -139,17 +139,24 @@ public final class InstanceNotices implements AutoCloseable {
                     WorkerConfig.NOTICE_POLL);
             return Optional.empty();
         }
+        String where = config.metadataEndpoint().map(Object::toString).orElse("the SDK's default endpoint");
+        return Optional.of(new InstanceNotices(metadataClient(config), where, config.noticePoll(), Clock.systemUTC(),
+                listener));
+    }
+
+    /**
+     * The SDK's IMDSv2 client at the configured endpoint, with short timeouts and no retries
+     * inside one read (its callers ask again on their own schedule).
+     */
+    static Ec2MetadataClient metadataClient(WorkerConfig config) {
         Ec2MetadataClient.Builder builder = Ec2MetadataClient.builder()
                 .httpClient(UrlConnectionHttpClient.builder()
                         .connectionTimeout(CONNECT_TIMEOUT)
                         .socketTimeout(READ_TIMEOUT)
                         .build())
-                // The watcher asks again every few seconds: no retries inside one read.
                 .retryPolicy(policy -> policy.numRetries(0));
         config.metadataEndpoint().ifPresent(builder::endpoint);
-        String where = config.metadataEndpoint().map(Object::toString).orElse("the SDK's default endpoint");
-        return Optional.of(new InstanceNotices(builder.build(), where, config.noticePoll(), Clock.systemUTC(),
-                listener));
+        return builder.build();
     }
 
     public InstanceNotices start() {

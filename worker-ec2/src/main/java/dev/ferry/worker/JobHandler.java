@@ -15,4 +15,12 @@ public interface JobHandler {
      * @throws InterruptedException the worker stopped the job
      */
     String run(JobExecution execution) throws JobFailedException, InterruptedException;
+
+    /**
+     * The longest a job of this type may run. The worker re-sends a message too near SQS's
+     * 12 hours out of sight for this (plus a lease) as a fresh copy rather than run it.
+     */
+    default java.time.Duration timeout(String type) {
+        return CommandJobHandler.DEFAULT_JOB_TIMEOUT;
+    }
 }

@@ -4,16 +4,43 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.core.Json;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Objects;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.GetQueueAttributesRequest;
 import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 /**
- * What the worker takes from the queue itself: its visibility timeout and the
- * {@code maxReceiveCount} of its redrive policy, the attempt budget.
+ * What the worker takes from the queue itself, so that it cannot disagree with the template: its
+ * visibility timeout (the default lease), the {@code maxReceiveCount} of its redrive policy (the
+ * attempt budget) and its dead-letter queue (where the worker moves a job that is out of
+ * attempts; the redrive policy stays as the backstop for messages no worker ever finishes).
+ *
+ * @param deadLetterQueueUrl the URL of the queue the redrive policy names
  */
-public record QueueSettings(Duration visibilityTimeout, int maxReceiveCount) {
+public record QueueSettings(Duration visibilityTimeout, int maxReceiveCount, String deadLetterQueueUrl) {
 
+    /**
+     * The smallest budget that works: a message on its last receive is sent again as a fresh copy
+     * rather than run there (see {@link AttemptPolicy}), so with one receive it would never run.
+     */
+    public static final int MIN_MAX_RECEIVE_COUNT = 2;
+
+    public QueueSettings {
+        Objects.requireNonNull(visibilityTimeout, "visibilityTimeout");
+        Objects.requireNonNull(deadLetterQueueUrl, "deadLetterQueueUrl");
+        if (maxReceiveCount < MIN_MAX_RECEIVE_COUNT) {
+            throw new IllegalStateException("the job queue's RedrivePolicy has maxReceiveCount " + maxReceiveCount
+                    + "; Ferry needs at least " + MIN_MAX_RECEIVE_COUNT + " (template parameter MaxReceiveCount)");
+        }
+    }
+
+    /**
+     * Reads the job queue's attributes, and the URL of its dead-letter queue from the ARN in its
+     * redrive policy ({@code GetQueueUrl} with the queue's name and owner).
+     *
+     * @throws IllegalStateException the queue has no redrive policy, or one without
+     *     {@code maxReceiveCount} or {@code deadLetterTargetArn}
+     */
     public static QueueSettings read(SqsClient sqs, String queueUrl) {
         Map<QueueAttributeName, String> attributes = sqs.getQueueAttributes(GetQueueAttributesRequest.builder()
                 .queueUrl(queueUrl)
@@ -24,13 +51,26 @@ public record QueueSettings(Duration visibilityTimeout, int maxReceiveCount) {
             throw new IllegalStateException("queue " + queueUrl + " has no RedrivePolicy: Ferry needs a dead-letter"
                     + " queue so that a failing job ends there instead of being retried or dropped");
         }
-        JsonNode maxReceiveCount = Json.parse(redrivePolicy).get("maxReceiveCount");
+        JsonNode policy = Json.parse(redrivePolicy);
+        JsonNode maxReceiveCount = policy.get("maxReceiveCount");
         if (maxReceiveCount == null || maxReceiveCount.asInt() < 1) {
             throw new IllegalStateException("queue " + queueUrl + " has a RedrivePolicy without maxReceiveCount: "
                     + redrivePolicy);
         }
+        JsonNode target = policy.get("deadLetterTargetArn");
+        if (target == null || !target.isTextual()) {
+            throw new IllegalStateException("queue " + queueUrl + " has a RedrivePolicy without deadLetterTargetArn: "
+                    + redrivePolicy);
+        }
+        // arn:aws:sqs:<region>:<account>:<name>
+        String[] arn = target.asText().split(":", 6);
+        if (arn.length != 6 || !arn[2].equals("sqs")) {
+            throw new IllegalStateException("queue " + queueUrl + ": its dead-letter target '" + target.asText()
+                    + "' is not an SQS queue ARN");
+        }
+        String deadLetterQueueUrl = sqs.getQueueUrl(r -> r.queueName(arn[5]).queueOwnerAWSAccountId(arn[4])).queueUrl();
         return new QueueSettings(
                 Duration.ofSeconds(Long.parseLong(attributes.get(QueueAttributeName.VISIBILITY_TIMEOUT))),
-                maxReceiveCount.asInt());
+                maxReceiveCount.asInt(), deadLetterQueueUrl);
     }
 }

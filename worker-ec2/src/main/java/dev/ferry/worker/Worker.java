@@ -15,26 +15,23 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.sqs.SqsClient;
-import software.amazon.awssdk.services.sqs.model.ChangeMessageVisibilityRequest;
-import software.amazon.awssdk.services.sqs.model.DeleteMessageRequest;
-import software.amazon.awssdk.services.sqs.model.Message;
-import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
-import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
-import software.amazon.awssdk.services.sqs.model.ReceiveMessageRequest;
-import software.amazon.awssdk.services.sqs.model.SendMessageRequest;
 
 /**
- * The GPU worker: long-polls the job queue for at most as many messages as it has free slots and
- * runs each through a {@link JobRun} (claim, heartbeat, fenced finish, then delete).
+ * The GPU worker: wires its parts and owns their life. {@link MessagePoller} receives at most as
+ * many messages as there are free slots; each becomes a {@link JobRun} on a slot of its own
+ * (claim, run, outcome), with {@link LeaseKeeper} keeping its lease and message alive,
+ * {@link OutcomeWriter} writing its outcome and {@link JobQueue} doing what becomes of its
+ * message. {@link #drain} is the one way it stops.
  *
  * <p>Slots are handed out, not counted: a free slot is taken before a receive, travels with the
  * message to its job, and comes back when the job is done. So the worker never holds a message it
@@ -43,32 +40,23 @@ import software.amazon.awssdk.services.sqs.model.SendMessageRequest;
 public final class Worker implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
-    /** Longest pause after failed receives in a row. */
-    static final Duration MAX_POLL_BACKOFF = Duration.ofSeconds(30);
-    /** The long poll's own call timeout: above the 20 s wait. */
-    static final Duration RECEIVE_CALL_TIMEOUT = Duration.ofSeconds(35);
     /** How long a drain waits for given-back jobs to be written back after their deadline. */
     static final Duration GIVE_BACK_TIMEOUT = Duration.ofSeconds(30);
-    /** SQS's longest {@code DelaySeconds}. */
-    static final Duration MAX_DELAY = Duration.ofMinutes(15);
     /** How long a starting worker keeps trying to reach its queue. */
     static final Duration START_RETRY_LIMIT = Duration.ofMinutes(5);
 
-    private final SqsClient sqs;
-    private final JobStore store;
-    private final JobHandler handler;
     private final WorkerConfig config;
     private final QueueSettings queue;
-    private final Clock clock;
     private final List<GpuSlot> slots;
     private final BlockingQueue<GpuSlot> freeSlots;
     private final ExecutorService jobThreads;
     private final ExecutorService handlerThreads;
-    private final ScheduledExecutorService heartbeats;
-    private final Backoff retryBackoff;
-    private final Backoff pollBackoff;
+    private final JobQueue jobQueue;
+    private final LeaseKeeper leases;
+    private final JobRun.Context runs;
     private final Thread poller;
     private final List<JobRun> running = new ArrayList<>();
+    private volatile IntConsumer busyListener = count -> { };
     private volatile boolean stopping;
     private final AtomicBoolean draining = new AtomicBoolean();
     private final CountDownLatch drained = new CountDownLatch(1);
@@ -77,24 +65,28 @@ public final class Worker implements AutoCloseable {
 
     public Worker(SqsClient sqs, JobStore store, JobHandler handler, List<GpuSlot> slots,
                   WorkerConfig config, QueueSettings queue, Clock clock) {
-        this.sqs = Objects.requireNonNull(sqs, "sqs");
-        this.store = Objects.requireNonNull(store, "store");
-        this.handler = Objects.requireNonNull(handler, "handler");
+        Objects.requireNonNull(sqs, "sqs");
+        Objects.requireNonNull(store, "store");
+        Objects.requireNonNull(handler, "handler");
+        Objects.requireNonNull(clock, "clock");
         this.config = Objects.requireNonNull(config, "config");
         this.queue = Objects.requireNonNull(queue, "queue");
-        this.clock = Objects.requireNonNull(clock, "clock");
         if (slots.isEmpty()) {
             throw new IllegalArgumentException("a worker needs at least one slot");
         }
+        Duration lease = config.lease(queue);
+        Duration heartbeat = config.heartbeat(queue); // fails fast on a heartbeat not shorter than the lease
         this.slots = List.copyOf(slots);
         this.freeSlots = new LinkedBlockingQueue<>(this.slots);
         this.jobThreads = Executors.newFixedThreadPool(slots.size(), named("ferry-job"));
         this.handlerThreads = Executors.newFixedThreadPool(slots.size(), named("ferry-handler"));
-        this.heartbeats = Executors.newSingleThreadScheduledExecutor(named("ferry-heartbeat"));
-        this.retryBackoff = Backoff.withJitter(config.retryBase(), config.retryMax());
-        this.pollBackoff = Backoff.withJitter(Duration.ofSeconds(1), MAX_POLL_BACKOFF);
-        this.poller = named("ferry-poller").newThread(this::pollLoop);
-        config.heartbeat(queue); // fail fast on a heartbeat that is not shorter than the lease
+        this.jobQueue = new JobQueue(sqs, config.queueUrl(), queue.deadLetterQueueUrl(), config.waitSeconds(), clock);
+        this.leases = new LeaseKeeper(store, jobQueue, clock, lease, heartbeat, slots.size());
+        this.runs = new JobRun.Context(config.workerId(), store, jobQueue, handler,
+                new AttemptPolicy(queue.maxReceiveCount(), Backoff.withJitter(config.retryBase(), config.retryMax())),
+                leases, new OutcomeWriter(), handlerThreads, config.duplicateDefer(), clock);
+        this.poller = named("ferry-poller").newThread(
+                new MessagePoller(freeSlots, jobQueue, lease, this::dispatch, () -> stopping));
     }
 
     /**
@@ -118,7 +110,7 @@ public final class Worker implements AutoCloseable {
      * it again).
      */
     static QueueSettings readQueueSettings(SqsClient sqs, String queueUrl) {
-        Backoff backoff = Backoff.withJitter(Duration.ofSeconds(1), MAX_POLL_BACKOFF);
+        Backoff backoff = Backoff.withJitter(Duration.ofSeconds(1), MessagePoller.MAX_POLL_BACKOFF);
         long deadline = System.nanoTime() + START_RETRY_LIMIT.toNanos();
         for (int failures = 1; ; failures++) {
             try {
@@ -131,7 +123,10 @@ public final class Worker implements AutoCloseable {
                 }
                 LOG.warn("cannot read the settings of queue {} ({} in a row), next try in {} ms: {}", queueUrl,
                         failures, pause.toMillis(), e.toString());
-                if (!sleep(pause)) {
+                try {
+                    Thread.sleep(pause.toMillis());
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
                     throw new IllegalStateException("interrupted while starting", e);
                 }
             }
@@ -146,81 +141,40 @@ public final class Worker implements AutoCloseable {
         return slots;
     }
 
+    /**
+     * Told the number of jobs this worker holds whenever it changes (scale-in protection). Called
+     * under the worker's lock: it must only note the number and return.
+     */
+    public void onBusyChange(IntConsumer listener) {
+        this.busyListener = Objects.requireNonNull(listener, "listener");
+    }
+
     public void start() {
-        LOG.info("worker {} starting: {} slot(s) {}, queue {}, lease {}, heartbeat {}, maxReceiveCount {}",
+        LOG.info("worker {} starting: {} slot(s) {}, queue {}, lease {}, heartbeat {}, maxReceiveCount {}, DLQ {}",
                 config.workerId(), slots.size(), slots.stream().map(GpuSlot::cudaVisibleDevices).toList(),
-                config.queueUrl(), config.lease(queue), config.heartbeat(queue), queue.maxReceiveCount());
+                config.queueUrl(), config.lease(queue), config.heartbeat(queue), queue.maxReceiveCount(),
+                queue.deadLetterQueueUrl());
         poller.start();
     }
 
-    private void pollLoop() {
-        int failuresInRow = 0;
-        while (!stopping) {
-            List<GpuSlot> taken = new ArrayList<>();
-            try {
-                GpuSlot first = freeSlots.poll(1, TimeUnit.SECONDS);
-                if (first == null) {
-                    continue;
-                }
-                taken.add(first);
-                freeSlots.drainTo(taken, 9); // SQS returns at most 10 messages per receive
-                if (stopping) {
-                    break;
-                }
-                List<Message> messages = receive(taken.size());
-                failuresInRow = 0;
-                for (Message message : messages) {
-                    GpuSlot slot = taken.remove(taken.size() - 1);
-                    if (!dispatch(message, slot)) {
-                        taken.add(slot);
-                    }
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            } catch (SdkException e) {
-                failuresInRow++;
-                Duration pause = pollBackoff.delay(failuresInRow);
-                LOG.warn("receive from {} failed ({} in a row), next try in {} ms: {}", config.queueUrl(),
-                        failuresInRow, pause.toMillis(), e.toString());
-                if (!sleep(pause)) {
-                    break;
-                }
-            } finally {
-                freeSlots.addAll(taken);
-            }
-        }
-        LOG.info("worker {} stopped receiving", config.workerId());
-    }
-
-    private List<Message> receive(int max) {
-        return sqs.receiveMessage(ReceiveMessageRequest.builder()
-                .queueUrl(config.queueUrl())
-                .maxNumberOfMessages(max)
-                .waitTimeSeconds(config.waitSeconds())
-                .messageSystemAttributeNames(MessageSystemAttributeName.APPROXIMATE_RECEIVE_COUNT)
-                .messageAttributeNames(JobRun.LAST_ATTEMPT_OF)
-                .overrideConfiguration(o -> o.apiCallTimeout(RECEIVE_CALL_TIMEOUT)
-                        .apiCallAttemptTimeout(RECEIVE_CALL_TIMEOUT))
-                .build()).messages();
-    }
-
     /**
-     * Starts a job for the message, or, once the worker is draining, hands the message straight
-     * back (as a fresh copy: a machine going away spends no attempt). False when not started.
+     * Starts a job for the message, or, once the worker is draining (or its threads are gone),
+     * hands the message straight back as a fresh copy: a machine going away spends no attempt.
+     * False when not started (the slot stays free).
      */
-    private boolean dispatch(Message message, GpuSlot slot) {
-        JobRun run = new JobRun(message, slot, this);
+    private boolean dispatch(Delivery delivery, GpuSlot slot) {
+        JobRun run = new JobRun(delivery, slot, runs);
         boolean refused;
         synchronized (running) {
             // Checked under the lock the drain gives jobs back under: no job starts after that.
             refused = stopping;
             if (!refused) {
                 running.add(run);
+                busyListener.accept(running.size());
             }
         }
         if (refused) {
-            requeueFresh(message, "received while the worker drains");
+            jobQueue.requeueFresh(delivery, "received while the worker drains");
             return false;
         }
         try {
@@ -228,20 +182,26 @@ public final class Worker implements AutoCloseable {
                 try {
                     run.run();
                 } finally {
-                    synchronized (running) {
-                        running.remove(run);
-                        running.notifyAll();
-                    }
+                    finished(run);
                     freeSlots.add(slot);
                 }
             });
-        } catch (RuntimeException e) {
-            synchronized (running) {
-                running.remove(run);
-            }
-            throw e;
+            return true;
+        } catch (RejectedExecutionException e) {
+            // The drain shut the pool between the check above and here: hand the message back.
+            finished(run);
+            jobQueue.requeueFresh(delivery, "received while the worker stops");
+            return false;
         }
-        return true;
+    }
+
+    private void finished(JobRun run) {
+        synchronized (running) {
+            if (running.remove(run)) {
+                busyListener.accept(running.size());
+            }
+            running.notifyAll();
+        }
     }
 
     /** {@link #drain} with {@code FERRY_DRAIN_GRACE}: SIGTERM, a deploy, the local stack closing. */
@@ -303,7 +263,7 @@ public final class Worker implements AutoCloseable {
         } finally {
             jobThreads.shutdownNow();
             handlerThreads.shutdownNow();
-            heartbeats.shutdownNow();
+            leases.close();
             LOG.info("worker {} stopped", config.workerId());
             drained.countDown();
         }
@@ -328,93 +288,7 @@ public final class Worker implements AutoCloseable {
         }
     }
 
-    // What a JobRun needs from its worker.
-
-    SqsClient sqs() { return sqs; }
-    JobStore store() { return store; }
-    JobHandler handler() { return handler; }
-    WorkerConfig config() { return config; }
-    QueueSettings queue() { return queue; }
-    Clock clock() { return clock; }
-    Backoff retryBackoff() { return retryBackoff; }
-    ExecutorService handlerThreads() { return handlerThreads; }
-    ScheduledExecutorService heartbeats() { return heartbeats; }
-
-    /** Sets a message's visibility; logs rather than fails, since SQS will show it again anyway. */
-    void changeVisibility(Message message, Duration timeout, String why) {
-        long seconds = Math.min(Math.max(0, (timeout.toMillis() + 999) / 1000), WorkerConfig.MAX_VISIBILITY.toSeconds());
-        try {
-            sqs.changeMessageVisibility(ChangeMessageVisibilityRequest.builder()
-                    .queueUrl(config.queueUrl())
-                    .receiptHandle(message.receiptHandle())
-                    .visibilityTimeout((int) seconds)
-                    .build());
-        } catch (SdkException e) {
-            LOG.warn("could not set visibility of message {} to {} s ({}): {}", message.messageId(), seconds, why,
-                    e.toString());
-        }
-    }
-
-    /**
-     * Sends a copy of {@code message}: same body, the given message attributes, delivered after
-     * {@code delay} (at most 15 minutes). A copy starts with a receive count of 0.
-     *
-     * @return whether SQS took it
-     */
-    boolean sendCopy(Message message, Map<String, MessageAttributeValue> attributes, Duration delay, String why) {
-        long seconds = Math.min(Math.max(0, (delay.toMillis() + 999) / 1000), MAX_DELAY.toSeconds());
-        try {
-            String copyId = sqs.sendMessage(SendMessageRequest.builder()
-                    .queueUrl(config.queueUrl())
-                    .messageBody(message.body())
-                    .messageAttributes(attributes)
-                    .delaySeconds((int) seconds)
-                    .build()).messageId();
-            LOG.debug("message {} copied as {} (delay {} s): {}", message.messageId(), copyId, seconds, why);
-            return true;
-        } catch (SdkException e) {
-            LOG.warn("could not send a copy of message {} ({}): {}", message.messageId(), why, e.toString());
-            return false;
-        }
-    }
-
-    /** Deletes a message; logs rather than fails (a message that comes back again is handled then). */
-    boolean delete(Message message, String jobId) {
-        try {
-            sqs.deleteMessage(DeleteMessageRequest.builder()
-                    .queueUrl(config.queueUrl())
-                    .receiptHandle(message.receiptHandle())
-                    .build());
-            return true;
-        } catch (SdkException e) {
-            LOG.warn("job {}: could not delete message {}: {}", jobId, message.messageId(), e.toString());
-            return false;
-        }
-    }
-
-    /**
-     * Puts a message back without spending its receive: a fresh copy now, then the old one
-     * deleted. Where no copy can be sent, it is made visible again instead (which spends one).
-     */
-    void requeueFresh(Message message, String why) {
-        if (sendCopy(message, message.messageAttributes(), Duration.ZERO, why)) {
-            delete(message, "-");
-        } else {
-            changeVisibility(message, Duration.ZERO, why);
-        }
-    }
-
-    private static boolean sleep(Duration duration) {
-        try {
-            Thread.sleep(duration.toMillis());
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
-
-    private static ThreadFactory named(String prefix) {
+    static ThreadFactory named(String prefix) {
         AtomicInteger counter = new AtomicInteger();
         return runnable -> {
             Thread thread = new Thread(runnable, prefix + "-" + counter.incrementAndGet());

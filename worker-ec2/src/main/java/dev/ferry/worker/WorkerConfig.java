@@ -68,8 +68,13 @@ public final class WorkerConfig {
     public static final Duration DEFAULT_SPOT_MARGIN = Duration.ofSeconds(30);
     /** SQS's ceiling for a message's delay: a retry is sent again with the back-off as its delay. */
     public static final Duration MAX_RETRY_DELAY = Duration.ofMinutes(15);
-    /** SQS's ceiling for a message's visibility timeout. */
-    public static final Duration MAX_VISIBILITY = Duration.ofHours(12);
+    /** The shortest lease that works: SQS counts visibility in whole seconds. */
+    public static final Duration MIN_LEASE = Duration.ofSeconds(1);
+    /**
+     * The longest lease: a vanished worker's job waits this long to be taken over, and each
+     * heartbeat asks SQS for this much more visibility, which it grants for 12 hours at most.
+     */
+    public static final Duration MAX_LEASE = Duration.ofHours(1);
 
     private final String queueUrl;
     private final String workerId;
@@ -154,8 +159,23 @@ public final class WorkerConfig {
 
     public String queueUrl() { return queueUrl; }
     public String workerId() { return workerId; }
-    /** The lease length: configured, or else the queue's visibility timeout. */
-    public Duration lease(QueueSettings queue) { return lease.orElse(queue.visibilityTimeout()); }
+    /**
+     * The lease length: configured, or else the queue's visibility timeout; applied to each
+     * message as it is received.
+     *
+     * @throws IllegalStateException outside {@link #MIN_LEASE}..{@link #MAX_LEASE}; the message
+     *     names where the value came from
+     */
+    public Duration lease(QueueSettings queue) {
+        Duration length = lease.orElse(queue.visibilityTimeout());
+        if (length.compareTo(MIN_LEASE) < 0 || length.compareTo(MAX_LEASE) > 0) {
+            String source = lease.isPresent() ? LEASE : "the job queue's VisibilityTimeout (template parameter"
+                    + " VisibilityTimeoutSeconds; or set " + LEASE + ")";
+            throw new IllegalStateException(source + " is " + length.toSeconds() + " s; the lease must be "
+                    + MIN_LEASE.toSeconds() + " s to " + MAX_LEASE.toSeconds() + " s");
+        }
+        return length;
+    }
     public Duration heartbeat(QueueSettings queue) {
         Duration leaseLength = lease(queue);
         Duration beat = heartbeat.orElse(leaseLength.dividedBy(3));
@@ -175,6 +195,8 @@ public final class WorkerConfig {
     public boolean drainOnRebalance() { return drainOnRebalance; }
     /** The metadata service's endpoint when configured; else the SDK's default. */
     public Optional<URI> metadataEndpoint() { return metadataEndpoint; }
+    /** {@code AWS_EC2_METADATA_DISABLED=true}: there is no instance metadata service to ask. */
+    public boolean metadataDisabled() { return metadataDisabled; }
     /** No metadata service to ask: {@code AWS_EC2_METADATA_DISABLED=true} or {@code FERRY_NOTICE_POLL=0}. */
     public boolean noticesDisabled() { return metadataDisabled || noticePoll.isZero(); }
 }

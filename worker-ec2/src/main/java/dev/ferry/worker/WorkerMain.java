@@ -49,7 +49,19 @@ public final class WorkerMain {
                 notice -> onNotice(worker, config, notice));
         worker.start();
         notices.ifPresent(InstanceNotices::start);
+        protectFromScaleIn(worker, config, FerryEnv.of(environment));
         stopped.await();
+    }
+
+    /** Finds the instance's Auto Scaling group off the start-up path, then keeps it protected while busy. */
+    private static void protectFromScaleIn(Worker worker, WorkerConfig config, FerryEnv env) {
+        Thread discover = new Thread(() -> ScaleInProtection.discover(config, env).ifPresent(protection -> {
+            worker.onBusyChange(protection);
+            protection.accept(worker.runningCount());
+            protection.start();
+        }), "ferry-scale-in-discovery");
+        discover.setDaemon(true);
+        discover.start();
     }
 
     /** A notice that drains: drain on a thread of its own (the watcher goes on), then stay idle. */

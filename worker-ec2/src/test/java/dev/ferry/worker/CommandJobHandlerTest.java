@@ -91,6 +91,43 @@ class CommandJobHandlerTest {
     }
 
     @Test
+    void run_exit65_isNotRetried_otherExitsAre() {
+        JobFailedException bad = assertThrows(JobFailedException.class,
+                () -> handler("echo 'field prompt is empty' >&2; exit 65", GENEROUS).run(job("{}")));
+        assertFalse(bad.retryable());
+        assertTrue(bad.getMessage().startsWith("exit 65 (not retried): field prompt is empty"), bad.getMessage());
+
+        JobFailedException flaky = assertThrows(JobFailedException.class,
+                () -> handler("exit 1", GENEROUS).run(job("{}")));
+        assertTrue(flaky.retryable());
+    }
+
+    @Test
+    void fromEnvironment_exitRules_perTypeThenForEveryType() {
+        CommandJobHandler handler = CommandJobHandler.fromEnvironment(Map.of(
+                "FERRY_COMMAND_TEST", "echo 'CUDA out of memory' >&2; exit 3",
+                "FERRY_COMMAND_OTHER", "exit 3",
+                "FERRY_EVALUATE_ON_EXIT_TEST", "[{\"onReason\":\"*out of memory*\",\"action\":\"EXIT\"}]",
+                "FERRY_EVALUATE_ON_EXIT", "[{\"onExitCode\":\"3\",\"action\":\"RETRY\"}]"));
+
+        JobFailedException test = assertThrows(JobFailedException.class, () -> handler.run(job("{}")));
+        assertFalse(test.retryable());
+        JobFailedException other = assertThrows(JobFailedException.class, () -> handler.run(
+                new JobExecution("j", "other", "{}", 1, new GpuSlot(0, "0"))));
+        assertTrue(other.retryable());
+        IllegalArgumentException orphan = assertThrows(IllegalArgumentException.class, () ->
+                CommandJobHandler.fromEnvironment(Map.of("FERRY_EVALUATE_ON_EXIT_NONE", "[]")));
+        assertTrue(orphan.getMessage().contains("FERRY_COMMAND_NONE"), orphan.getMessage());
+    }
+
+    @Test
+    void fromEnvironment_aTimeoutPastElevenHours_isRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CommandJobHandler
+                .fromEnvironment(Map.of("FERRY_COMMAND_TEST", "true", "FERRY_TIMEOUT_TEST", "PT12H")));
+        assertTrue(e.getMessage().contains("12 hours"), e.getMessage());
+    }
+
+    @Test
     void run_nonZeroExitWithoutStderr_saysSo() {
         JobFailedException e = assertThrows(JobFailedException.class, () -> handler("exit 2", GENEROUS).run(job("{}")));
 
@@ -134,7 +171,8 @@ class CommandJobHandlerTest {
 
         JobFailedException e = assertThrows(JobFailedException.class, () -> handler.run(job("{}")));
 
-        assertEquals("output exceeded the limit of 7 bytes on stdout", e.getMessage());
+        assertTrue(e.getMessage().startsWith("output exceeded the limit of 7 bytes on stdout"), e.getMessage());
+        assertFalse(e.retryable(), "the same run would print it again");
     }
 
     @Test
@@ -143,7 +181,7 @@ class CommandJobHandlerTest {
 
         JobFailedException e = assertThrows(JobFailedException.class, () -> handler.run(job("{}")));
 
-        assertEquals("output exceeded the limit of 1024 bytes on stdout", e.getMessage());
+        assertTrue(e.getMessage().startsWith("output exceeded the limit of 1024 bytes on stdout"), e.getMessage());
     }
 
     @Test

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 class WorkerConfigTest {
 
-    private static final QueueSettings QUEUE = new QueueSettings(Duration.ofSeconds(120), 5);
+    private static final QueueSettings QUEUE = new QueueSettings(Duration.ofSeconds(120), 5, "http://localhost:9324/000000000000/ferry-dlq");
 
     private static WorkerConfig config(Map<String, String> extra) {
         Map<String, String> env = new HashMap<>(extra);
@@ -53,6 +53,24 @@ class WorkerConfigTest {
         assertTrue(config(Map.of(WorkerConfig.NOTICE_POLL, "0")).noticesDisabled());
         assertEquals("http://127.0.0.1:1338", config(Map.of(WorkerConfig.METADATA_ENDPOINT, "http://127.0.0.1:1338"))
                 .metadataEndpoint().orElseThrow().toString());
+    }
+
+    @Test
+    void aLeaseOutsideOneSecondToAnHour_stopsTheWorker_namingWhereItCameFrom() {
+        IllegalStateException fromQueue = assertThrows(IllegalStateException.class, () -> config(Map.of())
+                .lease(new QueueSettings(Duration.ZERO, 5, "dlq")));
+        assertTrue(fromQueue.getMessage().contains("VisibilityTimeoutSeconds"), fromQueue.getMessage());
+        IllegalStateException configured = assertThrows(IllegalStateException.class,
+                () -> config(Map.of(WorkerConfig.LEASE, "PT2H")).lease(QUEUE));
+        assertTrue(configured.getMessage().startsWith(WorkerConfig.LEASE), configured.getMessage());
+        assertEquals(Duration.ofHours(1), config(Map.of(WorkerConfig.LEASE, "3600")).lease(QUEUE));
+    }
+
+    @Test
+    void aQueueWithOneReceive_isRefused_sinceALastReceiveIsNeverRunOn() {
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> new QueueSettings(Duration.ofSeconds(30), 1, "dlq"));
+        assertTrue(e.getMessage().contains("MaxReceiveCount"), e.getMessage());
     }
 
     @Test

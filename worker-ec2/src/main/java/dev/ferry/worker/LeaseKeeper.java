@@ -1,0 +1,125 @@
+package dev.ferry.worker;
+
+import dev.ferry.core.JobStore;
+import dev.ferry.core.Lease;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.exception.SdkException;
+
+/**
+ * Keeps running jobs' leases and messages alive: every heartbeat it renews the lease (fenced by
+ * the token) first, and only then extends the message's visibility, so that a slow or throttled
+ * SQS never delays a lease. One thread per slot, so that one job's slow calls never hold up
+ * another's heartbeat. A lease that was taken over, or ran out while renewals failed, stops the
+ * job; a visibility change that fails is only logged (the lease fences the job either way).
+ */
+final class LeaseKeeper implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LeaseKeeper.class);
+
+    private final JobStore store;
+    private final JobQueue queue;
+    private final Clock clock;
+    private final Duration leaseLength;
+    private final Duration interval;
+    private final ScheduledExecutorService beats;
+
+    LeaseKeeper(JobStore store, JobQueue queue, Clock clock, Duration leaseLength, Duration interval, int threads) {
+        this.store = Objects.requireNonNull(store, "store");
+        this.queue = Objects.requireNonNull(queue, "queue");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.leaseLength = Objects.requireNonNull(leaseLength, "leaseLength");
+        this.interval = Objects.requireNonNull(interval, "interval");
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(threads, Worker.named("ferry-heartbeat"));
+        executor.setRemoveOnCancelPolicy(true);
+        this.beats = executor;
+    }
+
+    Duration leaseLength() {
+        return leaseLength;
+    }
+
+    /**
+     * Starts the heartbeat of one job.
+     *
+     * @param leaseUntil when the lease its claim wrote runs out
+     * @param onLost called (on the heartbeat's thread) once the lease is lost: taken over, or run
+     *     out while it could not be renewed
+     */
+    Heartbeat keep(Lease lease, Delivery delivery, Instant leaseUntil, Runnable onLost) {
+        Heartbeat heartbeat = new Heartbeat(lease, delivery, leaseUntil, onLost);
+        long millis = interval.toMillis();
+        heartbeat.future = beats.scheduleWithFixedDelay(heartbeat::beat, millis, millis, TimeUnit.MILLISECONDS);
+        return heartbeat;
+    }
+
+    @Override
+    public void close() {
+        beats.shutdownNow();
+    }
+
+    /** One job's heartbeat; {@link #stop()} once its outcome is written. */
+    final class Heartbeat {
+        private final Lease lease;
+        private final Delivery delivery;
+        private final Runnable onLost;
+        private volatile Instant leaseUntil;
+        private volatile boolean stopped;
+        private ScheduledFuture<?> future;
+
+        private Heartbeat(Lease lease, Delivery delivery, Instant leaseUntil, Runnable onLost) {
+            this.lease = lease;
+            this.delivery = delivery;
+            this.leaseUntil = leaseUntil;
+            this.onLost = onLost;
+        }
+
+        void stop() {
+            stopped = true;
+            synchronized (this) {
+                if (future != null) {
+                    future.cancel(false);
+                }
+            }
+        }
+
+        private void beat() {
+            if (stopped) {
+                return;
+            }
+            Instant now = clock.instant();
+            try {
+                if (!store.renewLease(lease, now.plus(leaseLength))) {
+                    LOG.warn("job {}: lease (token {}) lost to another worker", lease.jobId(), lease.token());
+                    lost();
+                    return;
+                }
+                leaseUntil = now.plus(leaseLength);
+            } catch (SdkException e) {
+                if (!now.isBefore(leaseUntil)) {
+                    LOG.warn("job {}: lease ran out without renewal ({})", lease.jobId(), e.toString());
+                    lost();
+                    return;
+                }
+                LOG.warn("job {}: lease renewal failed, {} ms of lease left: {}", lease.jobId(),
+                        Duration.between(now, leaseUntil).toMillis(), e.toString());
+            }
+            if (!stopped) {
+                queue.changeVisibility(delivery, leaseLength, "heartbeat");
+            }
+        }
+
+        private void lost() {
+            stop();
+            onLost.run();
+        }
+    }
+}
