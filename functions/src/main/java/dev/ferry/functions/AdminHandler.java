@@ -11,10 +11,6 @@ import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.JobIds;
 import dev.ferry.core.Json;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +34,7 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
 
     private static final Logger LOG = LoggerFactory.getLogger(AdminHandler.class);
     private static final Pattern JOB_ACTION = Pattern.compile("api/jobs/([^/]+)/(retry|discard)");
-    static final String PAGE = loadPage();
+    private static final AdminPage PAGE = AdminPage.load();
 
     private final AdminService service;
     private final AdminToken token;
@@ -178,28 +174,8 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
         return text.replaceAll("^/+|/+$", "");
     }
 
-    private static APIGatewayProxyResponseEvent page() {
-        return new APIGatewayProxyResponseEvent()
-                .withStatusCode(200)
-                .withHeaders(Map.of(
-                        "Content-Type", "text/html; charset=utf-8",
-                        "Cache-Control", "no-store",
-                        "Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; "
-                                + "style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; "
-                                + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-                        "X-Content-Type-Options", "nosniff",
-                        "Referrer-Policy", "no-referrer"))
-                .withBody(PAGE);
-    }
-
-    private static String loadPage() {
-        try (InputStream in = AdminHandler.class.getResourceAsStream("/admin/index.html")) {
-            if (in == null) {
-                throw new IllegalStateException("admin/index.html is missing from the functions jar");
-            }
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    /** {@code GET /admin}: the page, with a Content-Security-Policy that allows only its own script and style. */
+    static APIGatewayProxyResponseEvent page() {
+        return PAGE.response();
     }
 }

@@ -30,9 +30,12 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeSet;
 import java.util.UUID;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -66,11 +69,16 @@ import org.slf4j.LoggerFactory;
  *       answers 502 "Internal server error".
  *   <li>The handler's timeout is reported by its context but not enforced.
  * </ul>
+ *
+ * <p>Limits ({@link Limits}): a request must arrive whole (request line, headers, body) within
+ * {@link Limits#requestTimeout()}, or its connection is closed. Requests are read on threads of
+ * their own ({@link ReadingExecutor}), so clients that send part of a request and stall never hold
+ * a thread that runs handlers; {@link Limits#handlerThreads()} handler calls run at once, up to
+ * {@link Limits#waitingRequests()} more wait for a thread, and beyond that the answer is 503.
+ * Responses go out without Nagle's delay ({@value #NODELAY_PROPERTY}).
  */
 public final class ApiServer implements AutoCloseable {
 
-    /** Threads serving requests: how many handler calls run at once. */
-    public static final int DEFAULT_THREADS = 8;
     /** On close, how long requests under way may take to finish. */
     public static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(10);
 
@@ -79,9 +87,25 @@ public final class ApiServer implements AutoCloseable {
     private static final DateTimeFormatter REQUEST_TIME =
             DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.ENGLISH).withZone(ZoneOffset.UTC);
     private static final String ANY = "ANY";
+    /**
+     * The JDK server's switch for TCP_NODELAY on the sockets it accepts. Without it a response,
+     * written as headers then body, can wait for the client's delayed ACK (about 40 ms on Linux)
+     * on a kept-alive connection.
+     */
+    static final String NODELAY_PROPERTY = "sun.net.httpserver.nodelay";
+
+    static {
+        // Read once per JVM, when the JDK server's ServerConfig class loads, that is when the first
+        // server of this JVM is made: so here, before this class makes one. An explicit -D wins.
+        if (System.getProperty(NODELAY_PROPERTY) == null) {
+            System.setProperty(NODELAY_PROPERTY, "true");
+        }
+    }
 
     private final HttpServer server;
-    private final ExecutorService executor;
+    private final Limits limits;
+    private final ReadingExecutor readers;
+    private final ThreadPoolExecutor handlers;
     private final URI endpoint;
     private volatile List<Resource> resources;
     private int inFlight;
@@ -104,22 +128,86 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    private ApiServer(HttpServer server) {
+    /**
+     * How much the local API takes on at once, and how long a request may take to arrive.
+     *
+     * @param handlerThreads handler calls at once
+     * @param waitingRequests requests that wait for a handler thread when all are busy; more are
+     *     answered 503
+     * @param readingConnections requests being read at once (a thread each, for at most
+     *     {@code requestTimeout}); a connection over that is closed unread
+     * @param requestTimeout how long a request may take to arrive whole, from its first byte to the
+     *     end of its body; then its connection is closed
+     */
+    public record Limits(int handlerThreads, int waitingRequests, int readingConnections, Duration requestTimeout) {
+
+        /** Handler calls at once: room for requests that a handler holds open for a while. */
+        public static final int DEFAULT_HANDLER_THREADS = 64;
+        public static final int DEFAULT_WAITING_REQUESTS = 256;
+        public static final int DEFAULT_READING_CONNECTIONS = 256;
+        public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(20);
+        /** Every default. */
+        public static final Limits DEFAULTS = new Limits(DEFAULT_HANDLER_THREADS, DEFAULT_WAITING_REQUESTS,
+                DEFAULT_READING_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT);
+
+        public Limits {
+            if (handlerThreads < 1) {
+                throw new IllegalArgumentException("handlerThreads must be at least 1, but is " + handlerThreads);
+            }
+            if (waitingRequests < 0) {
+                throw new IllegalArgumentException("waitingRequests must not be negative, but is " + waitingRequests);
+            }
+            if (readingConnections < 1) {
+                throw new IllegalArgumentException("readingConnections must be at least 1, but is "
+                        + readingConnections);
+            }
+            Objects.requireNonNull(requestTimeout, "requestTimeout");
+            if (requestTimeout.isNegative() || requestTimeout.isZero()) {
+                throw new IllegalArgumentException("requestTimeout must be more than zero, but is " + requestTimeout);
+            }
+        }
+
+        /** These limits with another request timeout. */
+        public Limits withRequestTimeout(Duration timeout) {
+            return new Limits(handlerThreads, waitingRequests, readingConnections, timeout);
+        }
+    }
+
+    private ApiServer(HttpServer server, Limits limits) {
         this.server = server;
-        this.executor = Executors.newFixedThreadPool(DEFAULT_THREADS, daemonThreads("ferry-api-"));
+        this.limits = limits;
+        this.readers = new ReadingExecutor(limits.readingConnections(), limits.requestTimeout(), "ferry-api-read-");
+        BlockingQueue<Runnable> waiting = limits.waitingRequests() == 0 ? new SynchronousQueue<>()
+                : new LinkedBlockingQueue<>(limits.waitingRequests());
+        this.handlers = new ThreadPoolExecutor(limits.handlerThreads(), limits.handlerThreads(), 30, TimeUnit.SECONDS,
+                waiting, daemonThreads("ferry-api-"));
+        this.handlers.allowCoreThreadTimeOut(true);
         this.endpoint = URI.create("http://localhost:" + server.getAddress().getPort());
     }
 
     /**
      * Takes the port on localhost without serving yet, so that a taken port is found before
-     * anything slower starts; {@link #serve} starts serving.
+     * anything slower starts; {@link #serve} starts serving. {@link Limits#DEFAULTS}.
      *
      * @param port the port; 0 for a free one
      * @throws PortInUseException when the port is taken
      */
     public static ApiServer bind(int port) {
+        return bind(port, Limits.DEFAULTS);
+    }
+
+    /**
+     * {@link #bind(int)} with other limits.
+     *
+     * @param port the port; 0 for a free one
+     * @param limits what it takes on at once, and how long a request may take to arrive
+     * @throws PortInUseException when the port is taken
+     */
+    public static ApiServer bind(int port, Limits limits) {
+        Objects.requireNonNull(limits, "limits");
         try {
-            return new ApiServer(HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 0));
+            return new ApiServer(HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 0),
+                    limits);
         } catch (BindException e) {
             throw new PortInUseException("the local API", port, e);
         } catch (IOException e) {
@@ -128,7 +216,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /**
-     * Starts serving the routes with {@value #DEFAULT_THREADS} threads.
+     * Starts serving the routes.
      *
      * @throws IllegalArgumentException when two routes have the same method and path, or a greedy
      *     parameter ({@code {proxy+}}) is not a path's last segment
@@ -139,8 +227,10 @@ public final class ApiServer implements AutoCloseable {
             throw new IllegalStateException("the local API on " + endpoint + " serves its routes already");
         }
         resources = Resource.group(routes);
-        server.setExecutor(executor);
-        server.createContext("/", this::handle);
+        // The JDK server reads each request (line and headers) on this executor, then calls
+        // accept there, which reads the body and hands the request over to a handler thread.
+        server.setExecutor(readers);
+        server.createContext("/", this::accept);
         server.start();
         LOG.debug("local API listening on {}", endpoint);
     }
@@ -155,7 +245,18 @@ public final class ApiServer implements AutoCloseable {
      *     parameter ({@code {proxy+}}) is not a path's last segment
      */
     public static ApiServer start(int port, List<Route> routes) {
-        ApiServer api = bind(port);
+        return start(port, routes, Limits.DEFAULTS);
+    }
+
+    /**
+     * {@link #start(int, List)} with other limits.
+     *
+     * @param port the port; 0 for a free one
+     * @param routes what to serve
+     * @param limits what it takes on at once, and how long a request may take to arrive
+     */
+    public static ApiServer start(int port, List<Route> routes, Limits limits) {
+        ApiServer api = bind(port, limits);
         try {
             api.serve(routes);
         } catch (RuntimeException e) {
@@ -194,7 +295,8 @@ public final class ApiServer implements AutoCloseable {
             }
         }
         server.stop(0);
-        executor.shutdownNow();
+        readers.close();
+        handlers.shutdownNow();
         LOG.debug("local API on {} stopped", endpoint);
     }
 
@@ -215,26 +317,51 @@ public final class ApiServer implements AutoCloseable {
     // ---------------------------------------------------------------------------------------------
     // One request
 
-    private void handle(HttpExchange exchange) {
+    /**
+     * On a reading thread, within the request timeout: reads the body, then hands the request over
+     * to a handler thread (or answers 503 when closing, or when too many requests wait).
+     */
+    private void accept(HttpExchange exchange) {
+        boolean handedOver = false;
         try {
+            byte[] body = exchange.getRequestBody().readAllBytes();
             if (!enter()) {
                 sendError(exchange, 503, "the local API is shutting down", null);
                 return;
             }
             try {
-                serve(exchange);
-            } finally {
+                handlers.execute(() -> respond(exchange, body));
+                handedOver = true;
+            } catch (RejectedExecutionException e) {
                 exit();
+                exchange.getResponseHeaders().set("Retry-After", "1");
+                sendError(exchange, 503, "the local API is busy: " + limits.handlerThreads() + " requests run and "
+                        + limits.waitingRequests() + " wait already; try again", null);
             }
+        } catch (IOException e) {
+            LOG.debug("{} {}: the client went away, or sent its request too slowly: {}", exchange.getRequestMethod(),
+                    exchange.getRequestURI(), e.toString());
+        } finally {
+            if (!handedOver) {
+                exchange.close();
+            }
+        }
+    }
+
+    /** On a handler thread: calls the route's function and sends its answer. */
+    private void respond(HttpExchange exchange, byte[] body) {
+        try {
+            serve(exchange, body);
         } catch (IOException e) {
             LOG.debug("{} {}: the client went away: {}", exchange.getRequestMethod(), exchange.getRequestURI(),
                     e.toString());
         } finally {
+            exit();
             exchange.close();
         }
     }
 
-    private void serve(HttpExchange exchange) throws IOException {
+    private void serve(HttpExchange exchange, byte[] body) throws IOException {
         String method = exchange.getRequestMethod();
         String rawPath = exchange.getRequestURI().getRawPath();
         Match match = match(rawPath);
@@ -251,7 +378,6 @@ public final class ApiServer implements AutoCloseable {
             return;
         }
         String requestId = UUID.randomUUID().toString();
-        byte[] body = exchange.getRequestBody().readAllBytes();
         APIGatewayProxyRequestEvent event = event(exchange, route, match, body, requestId);
         long started = System.nanoTime();
         APIGatewayProxyResponseEvent response;

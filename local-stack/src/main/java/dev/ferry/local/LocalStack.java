@@ -62,9 +62,15 @@ public final class LocalStack implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(LocalStack.class);
     private static final String SAMPLE_JOB_TYPE = "SAMPLE";
-    /** The machine's variables a local job's program inherits. */
-    private static final List<String> PASSED_TO_JOBS =
-            List.of("PATH", "HOME", "USER", "LANG", "LC_ALL", "TMPDIR", "JAVA_HOME");
+    /**
+     * Prefixes of the variables the stack owns: of {@link Options#jobBaseEnvironment()} it keeps
+     * none that start so. {@code AWS_}: the stack's clients, workers and job programs use the
+     * stack's own AWS settings (its emulators), never a mix with the user's profile, session token
+     * or endpoints. {@code FERRY_}: Ferry's settings come through
+     * {@link Options#environmentOverrides()} only, so the workers never run with a setting the
+     * functions do not have.
+     */
+    static final List<String> STACK_PREFIXES = List.of("AWS_", "FERRY_");
 
     private final Options options;
     /** What to close, most recently started first. */
@@ -140,7 +146,9 @@ public final class LocalStack implements AutoCloseable {
         LocalResources resources = LocalResources.create(template, sqs, dynamoDb);
 
         Map<String, Map<String, String>> functionEnvironments = new LinkedHashMap<>();
-        Map<String, String> all = new LinkedHashMap<>(aws);
+        // Job programs start from the worker's environment: the user's, with the stack's over it.
+        Map<String, String> all = new LinkedHashMap<>(userEnvironment(options.jobBaseEnvironment()));
+        all.putAll(aws);
         for (SamTemplate.Function function : template.functions()) {
             Map<String, String> env = new LinkedHashMap<>(aws);
             env.putAll(template.environment(function.logicalId(), resources));
@@ -172,6 +180,17 @@ public final class LocalStack implements AutoCloseable {
                 embeddedSqs.endpoint(), embeddedDynamoDb.endpoint(), options.workers(), options.workerSlots());
     }
 
+    /** {@code base} without the variables the stack owns ({@link #STACK_PREFIXES}). */
+    static Map<String, String> userEnvironment(Map<String, String> base) {
+        Map<String, String> kept = new LinkedHashMap<>();
+        base.forEach((name, value) -> {
+            if (STACK_PREFIXES.stream().noneMatch(name::startsWith)) {
+                kept.put(name, value);
+            }
+        });
+        return kept;
+    }
+
     /**
      * What the local stack sets for every worker, before {@link Options#environmentOverrides()}:
      * short leases, heartbeats and retry delays; {@code workerSlots} slots; the {@code sample} job
@@ -180,14 +199,6 @@ public final class LocalStack implements AutoCloseable {
      */
     static Map<String, String> localWorkerEnvironment(int workerSlots, Path sampleLedger) {
         Map<String, String> env = new LinkedHashMap<>();
-        // What a job's program needs from the machine (it starts from the worker's environment,
-        // which here is this map, not the JVM's): PATH to find python3 & co, HOME, locale, temp.
-        for (String name : PASSED_TO_JOBS) {
-            String value = System.getenv(name);
-            if (value != null) {
-                env.put(name, value);
-            }
-        }
         env.put(WorkerConfig.LEASE, "10");
         env.put(WorkerConfig.HEARTBEAT, "3");
         env.put(WorkerConfig.RETRY_BASE, "1");
@@ -250,10 +261,12 @@ public final class LocalStack implements AutoCloseable {
     }
 
     /**
-     * What the handlers and the workers are configured with: {@code AWS_*} pointing at the
-     * emulators, the functions' {@code FERRY_*} variables from the template, the workers' local
-     * settings, and the overrides from {@link Options#environmentOverrides()}. (Each handler gets
-     * only the variables its function declares, with the {@code AWS_*} ones.)
+     * What the workers are configured with, and what their job programs start from:
+     * {@link Options#jobBaseEnvironment()} (without its {@code AWS_*} and {@code FERRY_*}), and
+     * over it {@code AWS_*} pointing at the emulators, the functions' {@code FERRY_*} variables
+     * from the template, the workers' local settings, and the overrides from
+     * {@link Options#environmentOverrides()}. (Each handler gets only the variables its function
+     * declares, with the {@code AWS_*} ones and the overrides.)
      */
     public FerryEnv environment() {
         return environment;
@@ -420,6 +433,7 @@ public final class LocalStack implements AutoCloseable {
         private final int workerSlots;
         private final Map<String, String> templateParameters;
         private final Map<String, String> environmentOverrides;
+        private final Map<String, String> jobBaseEnvironment;
         private final Path templatePath;
 
         private Options(Builder builder) {
@@ -428,6 +442,7 @@ public final class LocalStack implements AutoCloseable {
             this.workerSlots = builder.workerSlots;
             this.templateParameters = Map.copyOf(builder.templateParameters);
             this.environmentOverrides = Map.copyOf(builder.environmentOverrides);
+            this.jobBaseEnvironment = Map.copyOf(builder.jobBaseEnvironment);
             this.templatePath = builder.templatePath;
         }
 
@@ -466,6 +481,16 @@ public final class LocalStack implements AutoCloseable {
             return environmentOverrides;
         }
 
+        /**
+         * The environment a local job's program starts from, under everything the stack sets
+         * (which wins, as the job's own variables do): by default this JVM's, so a program finds
+         * what the user's shell has ({@code PATH}, {@code HOME}, {@code HF_TOKEN}, ...). Its
+         * {@code AWS_*} and {@code FERRY_*} variables are left out ({@link LocalStack#STACK_PREFIXES}).
+         */
+        public Map<String, String> jobBaseEnvironment() {
+            return jobBaseEnvironment;
+        }
+
         /** The template; when empty, {@code infra/template.yaml} in the working directory or a parent. */
         public Optional<Path> templatePath() {
             return Optional.ofNullable(templatePath);
@@ -478,6 +503,7 @@ public final class LocalStack implements AutoCloseable {
             private int workerSlots = DEFAULT_WORKER_SLOTS;
             private Map<String, String> templateParameters = Map.of();
             private Map<String, String> environmentOverrides = Map.of();
+            private Map<String, String> jobBaseEnvironment = System.getenv();
             private Path templatePath;
 
             private Builder() {
@@ -519,6 +545,12 @@ public final class LocalStack implements AutoCloseable {
             /** Environment overrides for handlers and workers; replaces earlier ones. */
             public Builder environmentOverrides(Map<String, String> environmentOverrides) {
                 this.environmentOverrides = Map.copyOf(environmentOverrides);
+                return this;
+            }
+
+            /** The environment job programs start from (default: this JVM's); replaces the earlier one. */
+            public Builder jobBaseEnvironment(Map<String, String> jobBaseEnvironment) {
+                this.jobBaseEnvironment = Map.copyOf(Objects.requireNonNull(jobBaseEnvironment, "jobBaseEnvironment"));
                 return this;
             }
 

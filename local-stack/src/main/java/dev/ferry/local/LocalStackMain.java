@@ -1,6 +1,7 @@
 package dev.ferry.local;
 
 import dev.ferry.core.FerryEnv;
+import dev.ferry.functions.AdminToken;
 import dev.ferry.worker.CommandJobHandler;
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
@@ -11,9 +12,12 @@ import java.util.concurrent.CountDownLatch;
  * {@code scripts/run-local.sh}: runs the {@link LocalStack} in the foreground until Ctrl-C.
  *
  * <p>Environment: {@code FERRY_PORT} (the API's port, default 3000), {@code FERRY_LOCAL_WORKERS}
- * (workers, default 1), {@code FERRY_SLOTS} (job slots per worker, default 2). Every
- * {@code FERRY_COMMAND_<TYPE>} is passed to the workers, so a job type of your own runs locally
- * next to {@code sample}.
+ * (workers, default 1), {@code FERRY_SLOTS} (job slots per worker, default 2). Passed on to the
+ * stack: every {@code FERRY_COMMAND_<TYPE>} and {@code FERRY_TIMEOUT_<TYPE>}, and
+ * {@code FERRY_JOB_TIMEOUT}, so a job type of your own runs locally next to {@code sample}; and
+ * {@code FERRY_ADMIN_TOKEN}, the admin API's token (at least {@value AdminToken#MIN_LENGTH}
+ * characters; unset, a random one). Job programs start from this process's whole environment
+ * (but its {@code AWS_*} and {@code FERRY_*}), with the stack's settings over it.
  */
 public final class LocalStackMain {
 
@@ -29,22 +33,15 @@ public final class LocalStackMain {
 
     public static void main(String[] args) throws InterruptedException {
         PrintStream out = System.out;
-        FerryEnv env = FerryEnv.system();
         LocalStack.Options options;
-        int port;
         try {
-            port = number(env, PORT, LocalStack.Options.DEFAULT_API_PORT, 0, 65_535);
-            options = LocalStack.Options.builder()
-                    .apiPort(port)
-                    .workers(number(env, WORKERS, LocalStack.Options.DEFAULT_WORKERS, 0, 64))
-                    .workerSlots(number(env, SLOTS, LocalStack.Options.DEFAULT_WORKER_SLOTS, 1, 64))
-                    .environmentOverrides(jobCommands(env.asMap()))
-                    .build();
+            options = options(System.getenv());
         } catch (IllegalStateException e) {
             System.err.println("ferry local: " + e.getMessage());
             System.exit(1);
             return;
         }
+        int port = options.apiPort();
 
         LocalStack stack;
         try {
@@ -78,9 +75,26 @@ public final class LocalStackMain {
                 stopped.countDown();
             }
         }, "ferry-local-shutdown"));
-        out.print(banner(stack));
+        out.print(banner(stack, options.environmentOverrides().containsKey(AdminToken.TOKEN)));
         out.flush();
         stopped.await();
+    }
+
+    /**
+     * The stack's options from the environment of {@code scripts/run-local.sh}.
+     *
+     * @throws IllegalStateException naming the variable, when one is malformed or out of range, or
+     *     {@code FERRY_ADMIN_TOKEN} is shorter than {@value AdminToken#MIN_LENGTH} characters
+     */
+    static LocalStack.Options options(Map<String, String> environment) {
+        FerryEnv env = FerryEnv.of(environment);
+        return LocalStack.Options.builder()
+                .apiPort(number(env, PORT, LocalStack.Options.DEFAULT_API_PORT, 0, 65_535))
+                .workers(number(env, WORKERS, LocalStack.Options.DEFAULT_WORKERS, 0, 64))
+                .workerSlots(number(env, SLOTS, LocalStack.Options.DEFAULT_WORKER_SLOTS, 1, 64))
+                .environmentOverrides(passedOn(environment))
+                .jobBaseEnvironment(environment)
+                .build();
     }
 
     private static int number(FerryEnv env, String name, int defaultValue, int min, int max) {
@@ -92,18 +106,39 @@ public final class LocalStackMain {
         return value;
     }
 
-    /** Every {@code FERRY_COMMAND_<TYPE>} of this process's environment. */
-    static Map<String, String> jobCommands(Map<String, String> environment) {
-        Map<String, String> commands = new LinkedHashMap<>();
+    /**
+     * What the stack takes from the user's environment, over its own settings: every
+     * {@code FERRY_COMMAND_<TYPE>} and {@code FERRY_TIMEOUT_<TYPE>}, {@code FERRY_JOB_TIMEOUT}
+     * (for the workers) and {@code FERRY_ADMIN_TOKEN} (for the admin function). Nothing else: the
+     * stack's clients stay on its emulators whatever {@code AWS_*} says.
+     *
+     * @throws IllegalStateException when {@code FERRY_ADMIN_TOKEN} is shorter than
+     *     {@value AdminToken#MIN_LENGTH} characters (the admin function would refuse it)
+     */
+    static Map<String, String> passedOn(Map<String, String> environment) {
+        Map<String, String> passed = new LinkedHashMap<>();
         environment.forEach((name, value) -> {
-            if (name.startsWith(CommandJobHandler.ENV_COMMAND_PREFIX)) {
-                commands.put(name, value);
+            if (name.startsWith(CommandJobHandler.ENV_COMMAND_PREFIX)
+                    || name.startsWith(CommandJobHandler.ENV_TIMEOUT_PREFIX)
+                    || name.equals(CommandJobHandler.ENV_JOB_TIMEOUT)
+                    || name.equals(AdminToken.TOKEN)) {
+                passed.put(name, value);
             }
         });
-        return commands;
+        String token = passed.get(AdminToken.TOKEN);
+        if (token != null && token.strip().length() < AdminToken.MIN_LENGTH) {
+            throw new IllegalStateException("environment variable " + AdminToken.TOKEN + " must be at least "
+                    + AdminToken.MIN_LENGTH + " characters (without surrounding spaces), but has "
+                    + token.strip().length() + "; set a longer one, or unset it for a random one");
+        }
+        return passed;
     }
 
-    static String banner(LocalStack stack) {
+    /**
+     * @param tokenFromEnvironment whether the admin token is the user's own: then the banner names
+     *     the variable instead of printing the secret
+     */
+    static String banner(LocalStack stack, boolean tokenFromEnvironment) {
         String api = stack.apiEndpoint().toString();
         String host = api.replaceFirst("^http://", "");
         String routes = String.join(", ", stack.routes());
@@ -119,8 +154,10 @@ public final class LocalStackMain {
                 .append("   table ").append(stack.tableName()).append('\n')
                 .append("  Workers   ").append(stack.workerSummary()).append('\n')
                 .append('\n')
-                .append("Admin page: ").append(api).append("/admin   token: ").append(stack.adminToken())
-                .append("   (FERRY_ADMIN_TOKEN to choose your own)\n")
+                .append("Admin page: ").append(api).append("/admin   token: ")
+                .append(tokenFromEnvironment ? "yours, from " + AdminToken.TOKEN
+                        : stack.adminToken() + "   (" + AdminToken.TOKEN + " to choose your own)")
+                .append('\n')
                 .append('\n')
                 .append("Submit a sample job, then read it (use the jobId the first call returns):\n")
                 .append("  curl -s -X POST ").append(host).append("/jobs -H 'Content-Type: application/json'")

@@ -11,6 +11,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.logging.Level;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,12 +22,16 @@ import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.logging.LogEntry;
+import org.openqa.selenium.logging.LogType;
+import org.openqa.selenium.logging.LoggingPreferences;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The admin page in a real headless Chromium: sign in with the token, see the failed job, click
- * "Redrive DLQ", watch the move task's progress and the job reach SUCCEEDED. Screenshots go to
+ * "Redrive DLQ", watch the move task's progress and the job reach SUCCEEDED, with no Content
+ * Security Policy violation in the browser's console. Screenshots go to
  * {@code local-stack/target/screenshots/}.
  *
  * <p>Needs Debian's {@code chromium} and {@code chromium-driver} ({@code .ci/run} installs them).
@@ -61,6 +66,10 @@ class AdminPageBrowserIT {
         options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-quic", "--no-first-run", "--window-size=1360,1100", "--user-data-dir=" + profile);
+        // The console, where Chromium reports what the page's Content-Security-Policy blocked.
+        LoggingPreferences logs = new LoggingPreferences();
+        logs.enable(LogType.BROWSER, Level.ALL);
+        options.setCapability("goog:loggingPrefs", logs);
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
         browser = new ChromeDriver(service, options);
@@ -82,6 +91,15 @@ class AdminPageBrowserIT {
         Files.copy(shot.toPath(), SCREENSHOTS.resolve(name), StandardCopyOption.REPLACE_EXISTING);
     }
 
+    /** Fails with every console message about the Content-Security-Policy since the last call. */
+    private static void assertNoContentSecurityPolicyViolation() {
+        List<String> violations = browser.manage().logs().get(LogType.BROWSER).getAll().stream()
+                .map(LogEntry::getMessage)
+                .filter(message -> message.contains("Content Security Policy") || message.contains("Content-Security-Policy"))
+                .toList();
+        assertEquals(List.of(), violations, "the browser blocked part of the admin page");
+    }
+
     @Test
     void operator_signsIn_seesTheFailedJob_redrivesTheDlq_andWatchesItSucceed() throws IOException {
         Api api = new Api(stack.apiEndpoint());
@@ -94,6 +112,7 @@ class AdminPageBrowserIT {
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("token")))
                 .sendKeys(stack.adminToken());
         browser.findElement(By.id("login-submit")).click();
+        assertNoContentSecurityPolicyViolation();
 
         By failedRow = By.cssSelector("tr[data-job='" + jobId + "']");
         wait.until(ExpectedConditions.presenceOfElementLocated(failedRow));
@@ -111,5 +130,6 @@ class AdminPageBrowserIT {
         assertTrue(browser.findElements(failedRow).isEmpty(), "the job left the failed list");
         assertEquals("SUCCEEDED", api.get(jobId).body().get("status").asText());
         screenshot("admin-redriven.png");
+        assertNoContentSecurityPolicyViolation();
     }
 }

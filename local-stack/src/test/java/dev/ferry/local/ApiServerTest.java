@@ -1,5 +1,6 @@
 package dev.ferry.local;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -13,11 +14,18 @@ import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -90,7 +98,11 @@ class ApiServerTest {
     }
 
     private ApiServer serve(ApiServer.Route... routes) {
-        ApiServer server = ApiServer.start(0, List.of(routes));
+        return serve(ApiServer.Limits.DEFAULTS, routes);
+    }
+
+    private ApiServer serve(ApiServer.Limits limits, ApiServer.Route... routes) {
+        ApiServer server = ApiServer.start(0, List.of(routes), limits);
         servers.add(server);
         return server;
     }
@@ -329,6 +341,127 @@ class ApiServerTest {
         assertEquals(200, b.get(20, TimeUnit.SECONDS).statusCode());
     }
 
+    /** More than the 8 threads the local API once had: each of them could hold one. */
+    private static final int MANY = 12;
+
+    @Test
+    void clientsThatStallMidRequest_holdNoHandlerThread_andAWholeRequestIsStillAnswered() throws Exception {
+        ApiServer server = serve(new ApiServer.Route("GET", "/fast", "v1", function("Fast", new Recorder())));
+        List<Socket> stalled = new ArrayList<>();
+        try {
+            for (int i = 0; i < MANY; i++) {
+                stalled.add(sendPart(server, "GET /fast HTTP/1.1\r\nHost: localhost\r\nX-Half: "));
+            }
+            // Every stalled request is being read on a thread of its own; none waits for one.
+            await().atMost(TIMEOUT).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
+                long reading = threadsReadingRequestHeaders();
+                assertTrue(reading >= MANY, reading + " threads read the headers of " + MANY + " stalled requests");
+            });
+
+            assertEquals(200, send(server, "GET", "/fast", null).statusCode());
+        } finally {
+            for (Socket socket : stalled) {
+                socket.close();
+            }
+        }
+    }
+
+    @Test
+    void requestThatDoesNotArriveWholeWithinTheTimeout_hasItsConnectionClosed() throws Exception {
+        ApiServer server = serve(ApiServer.Limits.DEFAULTS.withRequestTimeout(Duration.ofMillis(500)),
+                new ApiServer.Route("POST", "/jobs", "v1", function("Submit", new Recorder())));
+        List<Socket> stalled = new ArrayList<>();
+        try {
+            for (int i = 0; i < MANY; i++) {
+                stalled.add(sendPart(server, "POST /jobs HTTP/1.1\r\nHost: localhost\r\nContent-Le"));
+            }
+            // Whole headers, then a body that stops short of its Content-Length.
+            stalled.add(sendPart(server, "POST /jobs HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{\"a\":"));
+
+            for (Socket socket : stalled) {
+                assertClosedByTheServer(socket);
+            }
+            assertEquals("{}", send(server, "POST", "/jobs", "{}").body(), "the server still answers whole requests");
+        } finally {
+            for (Socket socket : stalled) {
+                socket.close();
+            }
+        }
+    }
+
+    @Test
+    void manyMoreRequestsThanEight_runAtOnce() throws Exception {
+        int requests = 3 * MANY;
+        CountDownLatch allInside = new CountDownLatch(requests);
+        ApiServer server = serve(new ApiServer.Route("GET", "/jobs/{jobId}", "v1", function("GetJobFunction",
+                (request, context) -> {
+                    allInside.countDown();
+                    try {
+                        if (!allInside.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+                            throw new IllegalStateException("only " + (requests - allInside.getCount()) + " of "
+                                    + requests + " requests were inside their handler at once");
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException(e);
+                    }
+                    return new APIGatewayProxyResponseEvent().withStatusCode(200);
+                })));
+
+        List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
+        for (int i = 0; i < requests; i++) {
+            responses.add(http.sendAsync(HttpRequest.newBuilder(server.endpoint().resolve("/jobs/" + i))
+                    .timeout(TIMEOUT.multipliedBy(2)).build(), HttpResponse.BodyHandlers.ofString()));
+        }
+
+        for (CompletableFuture<HttpResponse<String>> response : responses) {
+            HttpResponse<String> answer = response.get(TIMEOUT.toSeconds() * 3, TimeUnit.SECONDS);
+            assertEquals(200, answer.statusCode(), answer.body());
+        }
+    }
+
+    @Test
+    void requestBeyondTheHandlerThreadsAndTheWaitingRoom_is503_withRetryAfter() throws Exception {
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        ApiServer server = serve(new ApiServer.Limits(1, 0, 4, Duration.ofSeconds(20)),
+                new ApiServer.Route("GET", "/slow", "v1", function("Slow", (request, context) -> {
+                    inside.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    return new APIGatewayProxyResponseEvent().withStatusCode(200);
+                })));
+        CompletableFuture<HttpResponse<String>> slow = CompletableFuture.supplyAsync(() -> sendUnchecked(server, "/slow"));
+        assertTrue(inside.await(10, TimeUnit.SECONDS));
+
+        HttpResponse<String> busy = send(server, "GET", "/slow", null);
+        release.countDown();
+
+        assertEquals(503, busy.statusCode());
+        assertEquals("{\"error\":\"the local API is busy: 1 requests run and 0 wait already; try again\"}", busy.body());
+        assertEquals("1", busy.headers().firstValue("Retry-After").orElseThrow());
+        assertEquals(200, slow.get(10, TimeUnit.SECONDS).statusCode());
+    }
+
+    @Test
+    void theJdkServer_setsTcpNoDelay() {
+        serve(new ApiServer.Route("GET", "/a", "v1", function("A", new Recorder())));
+        // The JDK server reads it once, when its configuration class loads: ApiServer sets it before
+        // it makes its first server. (The socket option itself is out of a test's reach.)
+        assertEquals("true", System.getProperty("sun.net.httpserver.nodelay"));
+    }
+
+    @Test
+    void limits_nameTheFieldThatIsWrong() {
+        assertEquals("handlerThreads must be at least 1, but is 0", assertThrows(IllegalArgumentException.class,
+                () -> new ApiServer.Limits(0, 1, 1, Duration.ofSeconds(1))).getMessage());
+        assertEquals("requestTimeout must be more than zero, but is PT0S", assertThrows(IllegalArgumentException.class,
+                () -> ApiServer.Limits.DEFAULTS.withRequestTimeout(Duration.ZERO)).getMessage());
+    }
+
     @Test
     void close_refusesNewRequests_andLetsThoseUnderWayFinish() throws Exception {
         CountDownLatch inside = new CountDownLatch(1);
@@ -441,6 +574,36 @@ class ApiServerTest {
                         Set.of()), Map.of()));
         assertTrue(notAHandler.getMessage().contains("must implement RequestHandler<APIGatewayProxyRequestEvent,"),
                 notAHandler.getMessage());
+    }
+
+    /** A raw connection that has sent {@code part} of a request and nothing more. */
+    private static Socket sendPart(ApiServer server, String part) throws IOException {
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.endpoint().getPort());
+        OutputStream out = socket.getOutputStream();
+        out.write(part.getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        return socket;
+    }
+
+    /** The server closes the connection (end of stream, or a reset) without answering. */
+    private static void assertClosedByTheServer(Socket socket) throws IOException {
+        // Only a guard against hanging when the server never closes it; no measure of speed.
+        socket.setSoTimeout((int) TIMEOUT.multipliedBy(3).toMillis());
+        try {
+            assertEquals(-1, socket.getInputStream().read(), "the server answered instead of closing");
+        } catch (SocketTimeoutException e) {
+            throw new AssertionError("the server kept a connection open whose request never arrived whole", e);
+        } catch (SocketException e) {
+            // Reset: closed as well.
+        }
+    }
+
+    /** Threads of this JVM inside the JDK server's reading of a request line and headers. */
+    private static long threadsReadingRequestHeaders() {
+        return Thread.getAllStackTraces().values().stream()
+                .filter(stack -> Arrays.stream(stack).anyMatch(frame ->
+                        frame.getClassName().equals("sun.net.httpserver.Request")))
+                .count();
     }
 
     private HttpResponse<String> sendUnchecked(ApiServer server, String path) {
