@@ -37,15 +37,17 @@ import java.util.stream.Stream;
  * optionally {@code FERRY_SAMPLE_LEDGER}, a file to which each run appends
  * {@code <jobId> <attempt> start} before it works, so tests can count runs.
  *
- * <p>Exit status 0 with {@code {"output": ...}} on stdout; 1 when failing on purpose; 2 when the
- * input or the environment is wrong (the message on stderr names the field or variable).
+ * <p>Exit status 0 with {@code {"output": ...}} on stdout; 1 when failing on purpose (retried);
+ * 65 when the input or the environment is wrong (the message on stderr names the field or
+ * variable): the worker's "do not retry" code, so such a job fails at once.
  */
 public final class SampleJob {
 
     /** The ledger file's variable. */
     public static final String LEDGER = "FERRY_SAMPLE_LEDGER";
     static final int EXIT_FAILED_ON_PURPOSE = 1;
-    static final int EXIT_BAD_INPUT = 2;
+    /** Bad input: exit code 65 ({@code EX_DATAERR}), which the worker does not retry. */
+    static final int EXIT_BAD_INPUT = 65;
 
     // The contract between the worker and any job program, restated: a job program knows no Ferry class.
     private static final String ATTEMPT = "FERRY_ATTEMPT";
