@@ -1,4 +1,4 @@
-package dev.ferry.local.chaos;
+package dev.ferry.chaos;
 
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.Job;
@@ -7,6 +7,10 @@ import dev.ferry.core.JobStatus;
 import dev.ferry.core.JobTable;
 import dev.ferry.core.Json;
 import dev.ferry.local.LocalStack;
+import dev.ferry.testkit.CompletionWitness;
+import dev.ferry.testkit.FakeImds;
+import dev.ferry.testkit.FaultProxy;
+import dev.ferry.testkit.WorkerProcess;
 import dev.ferry.worker.WorkerConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;

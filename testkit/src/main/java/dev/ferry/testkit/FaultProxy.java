@@ -1,4 +1,4 @@
-package dev.ferry.local.chaos;
+package dev.ferry.testkit;
 
 import java.io.IOException;
 import java.io.InputStream;
