@@ -2,7 +2,7 @@
 # The chaos soak: proves, with figures anyone can repeat, that Ferry loses no job and completes
 # none twice while its workers are killed (SIGKILL), stopped (SIGTERM), interrupted (Spot notices
 # from a fake instance metadata service, then the machine taken away) and cut off from SQS and
-# DynamoDB (a TCP proxy that resets every connection), with duplicate deliveries and poison jobs.
+# DynamoDB (a fault proxy that resets every connection), with duplicate deliveries and poison jobs.
 # Everything runs on this machine, on loopback: the embedded emulators and the API in one JVM,
 # several real worker processes. Needs Java 17+ and Maven.
 #
