@@ -2,7 +2,7 @@
 # The chaos soak: proves, with figures anyone can repeat, that Ferry loses no job and completes
 # none twice while its workers are killed (SIGKILL), stopped (SIGTERM), interrupted (Spot notices
 # from a fake instance metadata service, then the machine taken away) and cut off from SQS and
-# DynamoDB (a TCP proxy that resets every connection), with duplicate deliveries and poison jobs.
+# DynamoDB (a fault proxy that resets every connection), with duplicate deliveries and poison jobs.
 # Everything runs on this machine, on loopback: the embedded emulators and the API in one JVM,
 # several real worker processes. Needs Java 17+ and Maven.
 #
@@ -32,11 +32,13 @@ done
 
 if $build; then
   echo "chaos.sh: building Ferry (mvn package, tests skipped)..." >&2
-  mvn -q -B -ntp -Dstyle.color=never -Dmaven.test.skip=true package -pl local-stack -am
+  # The soak lives in chaos/ (ferry-chaos), on the local stack and the testkit; chaos's build
+  # writes its runtime classpath, the worker's classes included, to chaos/target/classpath.txt.
+  mvn -q -B -ntp -Dstyle.color=never -Dmaven.test.skip=true package -pl chaos -am
 fi
 
-classes=local-stack/target/classes
-classpath_file=local-stack/target/classpath.txt
+classes=chaos/target/classes
+classpath_file=chaos/target/classpath.txt
 if [[ ! -d $classes || ! -f $classpath_file ]]; then
   echo "chaos.sh: $classpath_file is missing: run without --no-build first" >&2
   exit 1
@@ -47,5 +49,5 @@ if [[ -n ${JAVA_HOME:-} ]]; then
   java="$JAVA_HOME/bin/java"
 fi
 # The worker processes it starts run on the same classpath (java.class.path).
-exec "$java" -Xmx1g -XX:+UseSerialGC -cp "$classes:$(<"$classpath_file")" dev.ferry.local.chaos.ChaosMain \
+exec "$java" -Xmx1g -XX:+UseSerialGC -cp "$classes:$(<"$classpath_file")" dev.ferry.chaos.ChaosMain \
   ${args[@]+"${args[@]}"}

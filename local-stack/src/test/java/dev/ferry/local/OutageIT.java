@@ -9,8 +9,8 @@ import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobStatus;
-import dev.ferry.local.chaos.CompletionWitness;
-import dev.ferry.local.chaos.FaultProxy;
+import dev.ferry.testkit.CompletionWitness;
+import dev.ferry.testkit.HttpFaultProxy;
 import dev.ferry.worker.GpuSlot;
 import dev.ferry.worker.JobExecution;
 import dev.ferry.worker.JobHandler;
@@ -34,7 +34,7 @@ import software.amazon.awssdk.services.dynamodb.streams.DynamoDbStreamsClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
 
 /**
- * SQS and DynamoDB cut off from the workers (a TCP proxy in between resets every connection; the
+ * SQS and DynamoDB cut off from the workers (a fault proxy in between resets every connection; the
  * emulators keep their data), together and one at a time, while jobs run: the workers back off
  * and go on; afterwards every job has succeeded, none is left RUNNING or in a queue, and the
  * table's change stream shows each completed exactly once.
@@ -45,8 +45,8 @@ class OutageIT {
     private static final int JOBS = 30;
 
     private LocalStack stack;
-    private FaultProxy sqsProxy;
-    private FaultProxy dynamoDbProxy;
+    private HttpFaultProxy sqsProxy;
+    private HttpFaultProxy dynamoDbProxy;
     private final List<AutoCloseable> toClose = new ArrayList<>();
 
     @AfterEach
@@ -90,8 +90,8 @@ class OutageIT {
         stack = LocalStack.start(LocalStack.Options.builder().apiPort(0).workers(0)
                 .templateParameters(Map.of("MaxReceiveCount", "5")).build());
         Api api = new Api(stack.apiEndpoint());
-        sqsProxy = FaultProxy.start("sqs", URI.create(stack.environment().required(FerryEnv.AWS_ENDPOINT_URL_SQS)));
-        dynamoDbProxy = FaultProxy.start("dynamodb",
+        sqsProxy = HttpFaultProxy.start("sqs", URI.create(stack.environment().required(FerryEnv.AWS_ENDPOINT_URL_SQS)));
+        dynamoDbProxy = HttpFaultProxy.start("dynamodb",
                 URI.create(stack.environment().required(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB)));
         toClose.add(sqsProxy);
         toClose.add(dynamoDbProxy);
@@ -130,12 +130,12 @@ class OutageIT {
         }
     }
 
-    private static void outage(FaultProxy... proxies) throws InterruptedException {
-        for (FaultProxy proxy : proxies) {
+    private static void outage(HttpFaultProxy... proxies) throws InterruptedException {
+        for (HttpFaultProxy proxy : proxies) {
             proxy.cut();
         }
         Thread.sleep(3_000); // longer than a lease (2 s): an outage, not a blip
-        for (FaultProxy proxy : proxies) {
+        for (HttpFaultProxy proxy : proxies) {
             proxy.restore();
         }
         Thread.sleep(1_500);

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobStatus;
 import dev.ferry.local.FaultTestSupport.GatedHandler;
-import dev.ferry.local.chaos.FakeImds;
+import dev.ferry.testkit.FakeImds;
 import dev.ferry.worker.InstanceNotices;
 import dev.ferry.worker.Worker;
 import dev.ferry.worker.WorkerConfig;

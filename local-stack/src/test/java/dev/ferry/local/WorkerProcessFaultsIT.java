@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobStatus;
 import dev.ferry.local.FaultTestSupport.GatedHandler;
-import dev.ferry.local.chaos.WorkerProcess;
+import dev.ferry.testkit.WorkerProcess;
 import dev.ferry.worker.Worker;
 import dev.ferry.worker.WorkerConfig;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.ferry.local.chaos;
+package dev.ferry.chaos;
 
 import dev.ferry.core.Job;
 import dev.ferry.core.JobStatus;

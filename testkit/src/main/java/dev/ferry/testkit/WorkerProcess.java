@@ -1,4 +1,4 @@
-package dev.ferry.local.chaos;
+package dev.ferry.testkit;
 
 import java.io.File;
 import java.io.IOException;

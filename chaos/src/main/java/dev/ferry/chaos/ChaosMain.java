@@ -1,4 +1,4 @@
-package dev.ferry.local.chaos;
+package dev.ferry.chaos;
 
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.Job;
@@ -7,6 +7,10 @@ import dev.ferry.core.JobStatus;
 import dev.ferry.core.JobTable;
 import dev.ferry.core.Json;
 import dev.ferry.local.LocalStack;
+import dev.ferry.testkit.CompletionWitness;
+import dev.ferry.testkit.FakeImds;
+import dev.ferry.testkit.HttpFaultProxy;
+import dev.ferry.testkit.WorkerProcess;
 import dev.ferry.worker.WorkerConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -39,7 +43,7 @@ import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 /**
  * The chaos soak behind {@code scripts/chaos.sh}: the local stack (emulators and API) in this JVM,
- * several real worker processes that reach SQS and DynamoDB only through {@link FaultProxy}s, each
+ * several real worker processes that reach SQS and DynamoDB only through {@link HttpFaultProxy}s, each
  * with its own {@link FakeImds}, and a fault injector. It submits the jobs through the HTTP API
  * and, while they run, kills workers with SIGKILL, stops them with SIGTERM, sends them Spot
  * interruption notices (and kills them at the notice's time, as EC2 would), cuts them off from
@@ -86,8 +90,8 @@ public final class ChaosMain {
     private final Path ledger;
     private final Path logs;
     private LocalStack stack;
-    private FaultProxy sqsProxy;
-    private FaultProxy dynamoDbProxy;
+    private HttpFaultProxy sqsProxy;
+    private HttpFaultProxy dynamoDbProxy;
     private final Slot[] slots;
     private final Map<String, Boolean> accepted = new ConcurrentHashMap<>(); // jobId -> poison
     private final AtomicInteger workerStarts = new AtomicInteger();
@@ -151,8 +155,8 @@ public final class ChaosMain {
             try (DynamoDbStreamsClient streams = CompletionWitness.localStreamsClient(dynamoDbEndpoint,
                     stack.environment().required(FerryEnv.AWS_REGION))) {
                 CompletionWitness witness = CompletionWitness.enable(stack.dynamoDb(), streams, stack.tableName());
-                sqsProxy = FaultProxy.start("sqs", URI.create(stack.environment().required(FerryEnv.AWS_ENDPOINT_URL_SQS)));
-                dynamoDbProxy = FaultProxy.start("dynamodb", dynamoDbEndpoint);
+                sqsProxy = HttpFaultProxy.start("sqs", URI.create(stack.environment().required(FerryEnv.AWS_ENDPOINT_URL_SQS)));
+                dynamoDbProxy = HttpFaultProxy.start("dynamodb", dynamoDbEndpoint);
                 soak();
                 return count(witness, Duration.ofNanos(System.nanoTime() - started));
             }

@@ -1,4 +1,4 @@
-package dev.ferry.local.chaos;
+package dev.ferry.testkit;
 
 import dev.ferry.core.JobStatus;
 import dev.ferry.core.JobTable;

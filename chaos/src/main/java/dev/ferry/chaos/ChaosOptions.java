@@ -1,4 +1,4 @@
-package dev.ferry.local.chaos;
+package dev.ferry.chaos;
 
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,0 +1,118 @@
+package dev.ferry.local;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Enumeration;
+import java.util.List;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The test machinery (the testkit's fault proxies, fake metadata service and worker processes; the
+ * chaos soak) lives in modules of its own, and no product artifact carries it or refers to it:
+ * not local-stack's classes or jar, not the runtime classpath {@code scripts/run-local.sh} starts
+ * the local stack with, not the functions' Lambda jar, not the worker's jar. A class counts when it
+ * lies in one of those packages, or when its constant pool names a class in one.
+ *
+ * <p>An IT (failsafe, after {@code package}): the jars and the classpath file are written by the
+ * package phase of this module and of the modules it depends on. The pom passes their paths.
+ */
+class NoTestMachineryShippedIT {
+
+    /** The packages of the test machinery, as class file names write them; the last is where it used to be. */
+    static final List<String> FORBIDDEN_PACKAGES = List.of("dev/ferry/testkit/", "dev/ferry/chaos/",
+            "dev/ferry/local/chaos/");
+    /** Their Maven artifacts, as they would appear in a classpath or a shaded jar's META-INF/maven. */
+    static final List<String> FORBIDDEN_ARTIFACTS = List.of("ferry-testkit", "ferry-chaos");
+
+    @Test
+    void localStackClasses_holdAndReferToNoTestMachinery() throws IOException {
+        Path classes = path("ferry.localStack.classes");
+        List<String> found = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(classes)) {
+            for (Path file : files.filter(f -> f.toString().endsWith(".class")).toList()) {
+                String name = classes.relativize(file).toString().replace('\\', '/');
+                check(name, Files.readAllBytes(file), found);
+            }
+        }
+        assertEquals(List.of(), found, classes + " must not carry test machinery");
+    }
+
+    @Test
+    void localStackJar_holdsAndRefersToNoTestMachinery() throws IOException {
+        assertEquals(List.of(), scanJar(path("ferry.localStack.jar")));
+    }
+
+    @Test
+    void localStackRuntimeClasspath_hasNoTestMachinery() throws IOException {
+        Path file = path("ferry.localStack.classpath");
+        String classpath = Files.readString(file);
+        assertTrue(classpath.contains("ferry-worker-ec2"), "the classpath file looks wrong: " + file);
+        for (String artifact : FORBIDDEN_ARTIFACTS) {
+            assertTrue(!classpath.contains(artifact), file + " (scripts/run-local.sh) names " + artifact);
+        }
+    }
+
+    @Test
+    void functionsJar_holdsAndRefersToNoTestMachinery() throws IOException {
+        assertEquals(List.of(), scanJar(path("ferry.functions.jar")));
+    }
+
+    @Test
+    void workerJar_holdsAndRefersToNoTestMachinery() throws IOException {
+        assertEquals(List.of(), scanJar(path("ferry.worker.jar")));
+    }
+
+    private static List<String> scanJar(Path jar) throws IOException {
+        List<String> found = new ArrayList<>();
+        try (JarFile file = new JarFile(jar.toFile())) {
+            Enumeration<JarEntry> entries = file.entries();
+            while (entries.hasMoreElements()) {
+                JarEntry entry = entries.nextElement();
+                String name = entry.getName();
+                for (String artifact : FORBIDDEN_ARTIFACTS) {
+                    if (name.startsWith("META-INF/maven/dev.ferry/" + artifact + "/")) {
+                        found.add(jar.getFileName() + "!" + name);
+                    }
+                }
+                if (name.endsWith(".class")) {
+                    try (InputStream in = file.getInputStream(entry)) {
+                        check(jar.getFileName() + "!" + name, in.readAllBytes(), found);
+                    }
+                }
+            }
+        }
+        return found;
+    }
+
+    /** Notes {@code name} if it lies in a forbidden package or its bytes name a class in one. */
+    static void check(String name, byte[] classFile, List<String> found) {
+        String entry = name.contains("!") ? name.substring(name.indexOf('!') + 1) : name;
+        String text = new String(classFile, StandardCharsets.ISO_8859_1);
+        for (String forbidden : FORBIDDEN_PACKAGES) {
+            if (entry.startsWith(forbidden)) {
+                found.add(name + " is test machinery");
+            } else if (text.contains(forbidden)) {
+                found.add(name + " refers to " + forbidden.replace('/', '.'));
+            }
+        }
+    }
+
+    private static Path path(String property) {
+        String value = System.getProperty(property);
+        assertTrue(value != null, "system property " + property + " is not set: run through mvn verify");
+        Path path = Path.of(value);
+        assertTrue(Files.exists(path), path + " does not exist: build the product first (mvn verify, or mvn"
+                + " package, from the repository root)");
+        return path;
+    }
+}
