@@ -149,12 +149,19 @@ public final class LocalStack implements AutoCloseable {
         // Job programs start from the worker's environment: the user's, with the stack's over it.
         Map<String, String> all = new LinkedHashMap<>(userEnvironment(options.jobBaseEnvironment()));
         all.putAll(aws);
+        Map<String, String> functionAws = new LinkedHashMap<>(aws);
+        for (String variable : List.of(FerryEnv.AWS_ENDPOINT_URL_SQS, FerryEnv.AWS_ENDPOINT_URL_DYNAMODB)) {
+            functionAws.put(variable, options.functionEndpoints().apply(variable, URI.create(aws.get(variable)))
+                    .toString());
+        }
         for (SamTemplate.Function function : template.functions()) {
-            Map<String, String> env = new LinkedHashMap<>(aws);
+            Map<String, String> env = new LinkedHashMap<>(functionAws);
             env.putAll(template.environment(function.logicalId(), resources));
             env.putAll(overrides);
             functionEnvironments.put(function.logicalId(), env);
-            all.putAll(env);
+            Map<String, String> direct = new LinkedHashMap<>(env);
+            direct.putAll(aws);
+            all.putAll(direct);
         }
         sampleLedger = createLedger();
         all.putAll(localWorkerEnvironment(options.workerSlots(), sampleLedger));
@@ -435,6 +442,7 @@ public final class LocalStack implements AutoCloseable {
         private final Map<String, String> environmentOverrides;
         private final Map<String, String> jobBaseEnvironment;
         private final Path templatePath;
+        private final java.util.function.BiFunction<String, URI, URI> functionEndpoints;
 
         private Options(Builder builder) {
             this.apiPort = builder.apiPort;
@@ -444,6 +452,16 @@ public final class LocalStack implements AutoCloseable {
             this.environmentOverrides = Map.copyOf(builder.environmentOverrides);
             this.jobBaseEnvironment = Map.copyOf(builder.jobBaseEnvironment);
             this.templatePath = builder.templatePath;
+            this.functionEndpoints = builder.functionEndpoints;
+        }
+
+        /**
+         * Where the API's functions reach each service, given the variable
+         * ({@code AWS_ENDPOINT_URL_SQS}) and the emulator's endpoint: by default the endpoint
+         * itself. A test or the chaos soak puts a fault proxy in between.
+         */
+        public java.util.function.BiFunction<String, URI, URI> functionEndpoints() {
+            return functionEndpoints;
         }
 
         /** A builder with every default. */
@@ -505,8 +523,15 @@ public final class LocalStack implements AutoCloseable {
             private Map<String, String> environmentOverrides = Map.of();
             private Map<String, String> jobBaseEnvironment = System.getenv();
             private Path templatePath;
+            private java.util.function.BiFunction<String, URI, URI> functionEndpoints = (variable, endpoint) -> endpoint;
 
             private Builder() {
+            }
+
+            /** See {@link Options#functionEndpoints()}. */
+            public Builder functionEndpoints(java.util.function.BiFunction<String, URI, URI> functionEndpoints) {
+                this.functionEndpoints = Objects.requireNonNull(functionEndpoints, "functionEndpoints");
+                return this;
             }
 
             /** The API's port, 0-65535; 0 picks a free one. */

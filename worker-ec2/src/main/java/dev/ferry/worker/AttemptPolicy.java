@@ -15,18 +15,21 @@ import java.util.Objects;
  * <p><b>The redrive policy is only a backstop.</b> SQS moves a message to the DLQ on the receive
  * after its {@code maxReceiveCount}-th, whatever became of its job; a job whose message went there
  * unrecorded would read QUEUED or RUNNING with nothing left to run it. So a job is never run on
- * its message's last receive: that message is replaced by a fresh copy first (receive count 0).
- * Run only on earlier receives, a worker that dies leaves a message SQS shows again, not one it
- * dead-letters. The same goes for a message too near SQS's 12 hours out of sight for the job's
- * timeout and one lease.
+ * its message's last two receives (its last, where {@code maxReceiveCount} is 2): that message is
+ * replaced by a fresh copy first (receive count 0). Run only on earlier receives, a worker that
+ * dies leaves a message SQS shows again, not one it dead-letters; and a re-send that fails (SQS
+ * unreachable) still leaves one receive to try again on. The same goes for a message too near
+ * SQS's 12 hours out of sight for the job's timeout and one lease.
  */
 final class AttemptPolicy {
 
     private final int maxReceiveCount;
+    private final int rearmAt;
     private final Backoff backoff;
 
     AttemptPolicy(int maxReceiveCount, Backoff backoff) {
         this.maxReceiveCount = maxReceiveCount;
+        this.rearmAt = maxReceiveCount >= 3 ? maxReceiveCount - 1 : maxReceiveCount;
         this.backoff = Objects.requireNonNull(backoff, "backoff");
     }
 
@@ -65,10 +68,11 @@ final class AttemptPolicy {
     }
 
     /**
-     * Whether this delivery must be re-sent as a fresh copy rather than run: it is on its last
-     * receive, or SQS could not keep it out of sight for {@code runFor} more.
+     * Whether this delivery must be re-sent as a fresh copy rather than run: it is on one of its
+     * last two receives (its last, with a budget of 2), or SQS could not keep it out of sight for
+     * {@code runFor} more.
      */
     boolean mustRearm(Delivery delivery, Duration visibilityLeft, Duration runFor) {
-        return delivery.receiveCount() >= maxReceiveCount || visibilityLeft.compareTo(runFor) < 0;
+        return delivery.receiveCount() >= rearmAt || visibilityLeft.compareTo(runFor) < 0;
     }
 }

@@ -47,12 +47,16 @@ class AttemptPolicyTest {
     }
 
     @Test
-    void aMessageIsNeverRunOnItsLastReceive_norTooNearItsTwelveHours() {
+    void aMessageIsNeverRunOnItsLastTwoReceives_norTooNearItsTwelveHours() {
         Duration plenty = Duration.ofHours(11);
         Duration run = Duration.ofHours(1);
         assertFalse(policy.mustRearm(delivery(1), plenty, run));
-        assertFalse(policy.mustRearm(delivery(2), plenty, run));
+        assertTrue(policy.mustRearm(delivery(2), plenty, run), "a failed re-send still leaves a receive to retry on");
         assertTrue(policy.mustRearm(delivery(3), plenty, run), "its death would let SQS dead-letter it unrecorded");
         assertTrue(policy.mustRearm(delivery(1), Duration.ofMinutes(30), run), "SQS could not keep it hidden that long");
+
+        AttemptPolicy two = new AttemptPolicy(2, new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(2), b -> 0));
+        assertFalse(two.mustRearm(delivery(1), plenty, run), "with two receives, the first must run");
+        assertTrue(two.mustRearm(delivery(2), plenty, run));
     }
 }
