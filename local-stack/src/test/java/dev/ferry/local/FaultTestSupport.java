@@ -44,10 +44,16 @@ final class FaultTestSupport {
 
     /** A one-slot worker on the stack's own clients, running {@code handler}; not started. */
     static Worker worker(LocalStack stack, String id, JobHandler handler, Map<String, String> overrides) {
+        return worker(stack, id, handler, overrides, store -> store);
+    }
+
+    /** The same, with the store as {@code store} changes it (a test disturbing some of its calls). */
+    static Worker worker(LocalStack stack, String id, JobHandler handler, Map<String, String> overrides,
+                         java.util.function.UnaryOperator<dev.ferry.core.JobStore> store) {
         WorkerConfig config = WorkerConfig.from(FerryEnv.of(workerEnv(stack, id, overrides)));
-        return new Worker(stack.sqs(), DynamoDbJobStore.fromEnvironment(stack.dynamoDb(), stack.environment()), handler,
-                List.of(new GpuSlot(0, "0")), config, QueueSettings.read(stack.sqs(), stack.queueUrl()),
-                Clock.systemUTC());
+        return new Worker(stack.sqs(), store.apply(DynamoDbJobStore.fromEnvironment(stack.dynamoDb(),
+                stack.environment())), handler, List.of(new GpuSlot(0, "0")), config,
+                QueueSettings.read(stack.sqs(), stack.queueUrl()), Clock.systemUTC());
     }
 
     /** A notice watcher for {@code worker}, as WorkerMain wires it, except that a drain does not exit the JVM. */

@@ -96,6 +96,36 @@ class SpotInterruptionIT {
     }
 
     @Test
+    void aDrainWhoseReleaseCannotBeWritten_stillSpendsNoAttempt() {
+        String jobId = api.submit("{\"type\":\"gpu\",\"input\":{\"steps\":3}}").jobId();
+        GatedHandler handler = new GatedHandler("{}");
+        // The table cannot be reached for the release (every try fails): the copy must take the lease over.
+        try (Worker worker = FaultTestSupport.worker(stack, "unreleased", handler, Map.of(), store ->
+                new ForwardingJobStore(store) {
+                    @Override
+                    public boolean release(dev.ferry.core.Lease lease, Instant now) {
+                        throw software.amazon.awssdk.core.exception.SdkClientException.create("connect timed out");
+                    }
+                })) {
+            worker.start();
+            await().atMost(WAIT).until(() -> handler.started.stream().anyMatch(e -> e.jobId().equals(jobId)));
+            worker.drain(Duration.ZERO, "test: machine going away");
+        }
+        assertEquals(JobStatus.RUNNING, job(stack, jobId).status(), "the release was not written");
+
+        GatedHandler next = new GatedHandler("{\"by\":\"next\"}");
+        next.finish();
+        try (Worker successor = FaultTestSupport.worker(stack, "successor", next, Map.of())) {
+            successor.start();
+            await().atMost(WAIT).until(() -> job(stack, jobId).status() == JobStatus.SUCCEEDED);
+        }
+        Job done = job(stack, jobId);
+        assertEquals(2, done.attempts());
+        assertEquals(1, done.preemptions(), "the copy took the given-back lease over as a preemption");
+        assertEquals(1, next.started.size());
+    }
+
+    @Test
     void spotNotice_letsAJobThatFinishesWithinTheGraceComplete_andTakesNoNewOne() throws Exception {
         String jobId = api.submit("{\"type\":\"gpu\",\"input\":{\"steps\":1}}").jobId();
         try (FakeImds imds = FakeImds.start()) {

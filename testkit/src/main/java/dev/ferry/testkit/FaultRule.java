@@ -29,9 +29,12 @@ public final class FaultRule {
     private final Random random;
     private final int limit;
     private final Fault fault;
+    private final boolean firstAttemptsOnly;
     private int injected;
 
-    private FaultRule(Set<String> operations, double probability, Random random, int limit, Fault fault) {
+    private FaultRule(Set<String> operations, double probability, Random random, int limit, Fault fault,
+                      boolean firstAttemptsOnly) {
+        this.firstAttemptsOnly = firstAttemptsOnly;
         this.operations = operations;
         this.probability = probability;
         this.random = random;
@@ -58,6 +61,7 @@ public final class FaultRule {
         private double probability = 1.0;
         private long seed;
         private int limit = Integer.MAX_VALUE;
+        private boolean firstAttemptsOnly;
 
         private Builder(Set<String> operations) {
             this.operations = operations;
@@ -82,8 +86,18 @@ public final class FaultRule {
             return this;
         }
 
+        /**
+         * Only a call's first attempt (the SDK's {@code amz-sdk-request: attempt=1} header): its
+         * retries pass, as when AWS applies a write, loses the response, and the SDK tries again.
+         */
+        public Builder firstAttemptsOnly() {
+            this.firstAttemptsOnly = true;
+            return this;
+        }
+
         public FaultRule then(Fault fault) {
-            return new FaultRule(operations, probability, new Random(seed), limit, Objects.requireNonNull(fault, "fault"));
+            return new FaultRule(operations, probability, new Random(seed), limit, Objects.requireNonNull(fault, "fault"),
+                    firstAttemptsOnly);
         }
     }
 
@@ -106,9 +120,14 @@ public final class FaultRule {
         return injected >= limit;
     }
 
-    /** Whether it fires for a call of {@code operation}: matches, draws, counts. */
-    synchronized boolean fires(String operation) {
-        if (injected >= limit || (!operations.isEmpty() && !operations.contains(operation))) {
+    /**
+     * Whether it fires for a call of {@code operation}: matches, draws, counts.
+     *
+     * @param attempt the SDK's attempt number of this call (1 when the header is absent)
+     */
+    synchronized boolean fires(String operation, int attempt) {
+        if (injected >= limit || (!operations.isEmpty() && !operations.contains(operation))
+                || (firstAttemptsOnly && attempt > 1)) {
             return false;
         }
         if (probability < 1.0 && random.nextDouble() >= probability) {
@@ -122,6 +141,7 @@ public final class FaultRule {
     public String toString() {
         return "on " + (operations.isEmpty() ? "any operation" : String.join(",", operations.stream().sorted().toList()))
                 + (probability < 1.0 ? " p=" + probability : "")
-                + (limit < Integer.MAX_VALUE ? " next " + limit : "") + ": " + fault;
+                + (limit < Integer.MAX_VALUE ? " next " + limit : "") + (firstAttemptsOnly ? " first attempts" : "")
+                + ": " + fault;
     }
 }

@@ -289,13 +289,30 @@ public final class HttpFaultProxy implements AutoCloseable {
         }
     }
 
-    private Fault decide(String operation) {
+    private Fault decide(String operation, int attempt) {
         for (FaultRule rule : rules) {
-            if (rule.fires(operation)) {
+            if (rule.fires(operation, attempt)) {
                 return rule.fault();
             }
         }
         return null;
+    }
+
+    /** The SDK's attempt number, from {@code amz-sdk-request: attempt=2; max=3}; 1 without it. */
+    static int attempt(HttpWire.Head head) {
+        return head.header("amz-sdk-request").map(value -> {
+            for (String part : value.split(";")) {
+                String[] pair = part.trim().split("=", 2);
+                if (pair.length == 2 && pair[0].equals("attempt")) {
+                    try {
+                        return Integer.parseInt(pair[1].trim());
+                    } catch (NumberFormatException e) {
+                        return 1;
+                    }
+                }
+            }
+            return 1;
+        }).orElse(1);
     }
 
     private void counted(Fault fault, String operation) {
@@ -348,7 +365,7 @@ public final class HttpFaultProxy implements AutoCloseable {
                     }
                     AwsOperation operation = AwsOperation.of(request);
                     requests.computeIfAbsent(operation.name(), k -> new AtomicInteger()).incrementAndGet();
-                    Fault fault = decide(operation.name());
+                    Fault fault = decide(operation.name(), attempt(request.head()));
                     boolean close = request.head().closes();
                     if (fault != null && !fault.forwards()) {
                         counted(fault, operation.name());

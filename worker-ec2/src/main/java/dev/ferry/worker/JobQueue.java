@@ -15,6 +15,7 @@ import software.amazon.awssdk.services.sqs.model.ChangeMessageVisibilityRequest;
 import software.amazon.awssdk.services.sqs.model.DeleteMessageRequest;
 import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
 import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
+import software.amazon.awssdk.services.sqs.model.ReceiptHandleIsInvalidException;
 import software.amazon.awssdk.services.sqs.model.ReceiveMessageRequest;
 import software.amazon.awssdk.services.sqs.model.SendMessageRequest;
 
@@ -117,6 +118,10 @@ final class JobQueue {
                     .queueUrl(queueUrl)
                     .receiptHandle(delivery.message().receiptHandle())
                     .build());
+            return true;
+        } catch (ReceiptHandleIsInvalidException e) {
+            // A retry of a delete whose response was lost, on a backend that forgets deleted handles.
+            LOG.debug("job {}: message {} was deleted already: {}", jobId, delivery.messageId(), e.toString());
             return true;
         } catch (SdkException e) {
             LOG.warn("job {}: could not delete message {}: {}", jobId, delivery.messageId(), e.toString());
