@@ -63,6 +63,8 @@ public final class AdminService {
     private final Clock clock;
     private final int scanLimit;
     private String deadLetterQueueArn;
+    /** The latest redrive Ferry moves itself, where the backend has no message move tasks. */
+    private volatile DeadLetterMover mover;
 
     public AdminService(SqsClient sqs, JobStore store, String queueUrl, String deadLetterQueueUrl, Clock clock,
                         int scanLimit) {
@@ -253,6 +255,11 @@ public final class AdminService {
      * @throws ApiException 409 if a move task is already running; 503/502 if it cannot start
      */
     public RedriveStarted redriveAll() {
+        DeadLetterMover current = mover;
+        if (current != null && current.running()) {
+            throw new ApiException(409, "a redrive is already running (" + current.handle() + "); wait for it or"
+                    + " cancel it");
+        }
         Optional<ListMessageMoveTasksResultEntry> running;
         try {
             running = latestTask().filter(t -> "RUNNING".equals(t.status()));
@@ -277,15 +284,35 @@ public final class AdminService {
             LOG.info("redrive started: task {}, {} failed job(s) may run again", handle, marked);
             return new RedriveStarted(handle, marked);
         } catch (SdkException e) {
+            if (DeadLetterMover.unsupported(e)) {
+                DeadLetterMover started = DeadLetterMover.start(sqs, deadLetterQueueUrl, queueUrl, clock);
+                mover = started;
+                LOG.info("redrive started: this backend has no message move tasks ({}), so Ferry moves the messages"
+                        + " itself ({}); {} failed job(s) may run again", AwsErrors.describe(e), started.handle(), marked);
+                return new RedriveStarted(started.handle(), marked);
+            }
             LOG.warn("redrive could not start ({} job(s) marked): {}", marked, AwsErrors.describe(e));
             throw ApiException.fromAws("the message move task did not start; every failed job still reads FAILED"
                     + " with its message in the dead-letter queue, nothing was lost", e);
         }
     }
 
-    /** The latest move task out of the DLQ, as the page shows it. */
+    /** The latest move task out of the DLQ (or Ferry's own move, where there are none), as the page shows it. */
     public Optional<ObjectNode> latestRedrive() {
-        return latestTask().map(task -> {
+        DeadLetterMover current = mover;
+        if (current != null) {
+            return Optional.of(current.progress());
+        }
+        Optional<ListMessageMoveTasksResultEntry> latest;
+        try {
+            latest = latestTask();
+        } catch (SdkException e) {
+            if (DeadLetterMover.unsupported(e)) {
+                return Optional.empty(); // no move tasks here, and Ferry has moved nothing yet
+            }
+            throw e;
+        }
+        return latest.map(task -> {
             ObjectNode node = Json.MAPPER.createObjectNode()
                     .put("status", task.status())
                     .put("approximateNumberOfMessagesMoved", task.approximateNumberOfMessagesMoved());
@@ -311,7 +338,22 @@ public final class AdminService {
      * @throws ApiException 409 if none is running
      */
     public void cancelRedrive() {
-        ListMessageMoveTasksResultEntry task = latestTask().filter(t -> "RUNNING".equals(t.status()))
+        DeadLetterMover current = mover;
+        if (current != null && current.running()) {
+            current.cancel();
+            LOG.info("redrive {} cancelled", current.handle());
+            return;
+        }
+        Optional<ListMessageMoveTasksResultEntry> latest;
+        try {
+            latest = latestTask();
+        } catch (SdkException e) {
+            if (DeadLetterMover.unsupported(e)) {
+                throw new ApiException(409, "no redrive is running");
+            }
+            throw e;
+        }
+        ListMessageMoveTasksResultEntry task = latest.filter(t -> "RUNNING".equals(t.status()))
                 .orElseThrow(() -> new ApiException(409, "no redrive is running"));
         sqs.cancelMessageMoveTask(r -> r.taskHandle(task.taskHandle()));
         LOG.info("redrive {} cancelled", task.taskHandle());

@@ -222,7 +222,9 @@ public final class JobSubmitter {
         try {
             Optional<Job> marked = store.markQueued(job.jobId(), now);
             LOG.info("job {} of type {} queued", job.jobId(), job.type());
-            return marked.orElseGet(() -> queued(job, now));
+            // The answer shows the job as this request left it, QUEUED, even where a worker was quicker
+            // than the mark (the record then reads RUNNING or further: GET /jobs shows that).
+            return marked.filter(j -> j.status() == JobStatus.QUEUED).orElseGet(() -> queued(job, now));
         } catch (SdkException e) {
             // The message is out: the job is accepted. Its record reads PENDING until a worker claims it.
             LOG.warn("job {} queued, but marking its record QUEUED failed: {}", job.jobId(), AwsErrors.describe(e));

@@ -43,7 +43,7 @@ class AdminServiceFailuresTest {
     /** SQS whose move-task calls fail as a role without them, or a backend without them, answers. */
     private static final class NoMoveTasks extends RecordingSqs {
         SqsException onList = error(400, "AccessDenied", "not authorized to perform sqs:ListMessageMoveTasks");
-        SqsException onStart = error(400, "AWS.SimpleQueueService.UnsupportedOperation", "already running");
+        SqsException onStart = error(400, "AccessDenied", "not authorized to perform sqs:StartMessageMoveTask");
 
         NoMoveTasks() {
             super(new ArrayList<>());
@@ -104,15 +104,13 @@ class AdminServiceFailuresTest {
     @Test
     void redriveThatCannotStart_leavesEveryJobFailed_withItsMessageInTheDlq_andSaysRetryingWillNotHelp() {
         aFailedJob();
-        sqs.onList = null;
-
-        APIGatewayProxyResponseEvent response;
-        sqs.onList = error(400, "AWS.SimpleQueueService.UnsupportedOperation", "not supported");
-        response = call("POST", "api/redrive");
+        sqs.onList = error(400, "AccessDenied", "not authorized to perform sqs:ListMessageMoveTasks");
+        APIGatewayProxyResponseEvent response = call("POST", "api/redrive");
 
         assertEquals(502, response.getStatusCode(), response.getBody());
         String error = Json.parse(response.getBody()).get("error").asText();
-        assertTrue(error.contains("still reads FAILED") && error.contains("retrying will not help"), error);
+        assertTrue(error.contains("still reads FAILED") && error.contains("retrying will not help")
+                && error.contains("AccessDenied"), error);
         Job job = store.jobs.get(FAILED_ID);
         assertEquals(JobStatus.FAILED, job.status(), "never QUEUED with nothing left to run it");
         assertNotNull(job.redriveRequestedAt(), "a moved message, if any, may run it");

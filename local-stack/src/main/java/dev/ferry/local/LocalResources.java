@@ -1,5 +1,8 @@
 package dev.ferry.local;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ferry.core.Json;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,9 +25,11 @@ import software.amazon.awssdk.services.sqs.model.QueueDoesNotExistException;
 
 /**
  * The template's queues and tables, created through the SDK on whatever endpoints the clients
- * point at (locally, the embedded emulators). Creating is idempotent: a queue that exists gets the
- * template's attributes, a table that exists is checked against the template's key, TTL is enabled
- * unless it already is.
+ * point at (the embedded emulators, or an external backend). A resource that already exists is
+ * used as it is if it matches the template, and never changed otherwise: the start stops with a
+ * message naming each difference, unless asked to reconcile (then the queue gets the template's
+ * attributes, the table its TTL). What this start created is remembered, so that a test run can
+ * delete exactly that again ({@link #deleteCreated}).
  *
  * <p>It is also the local answer to {@code Ref} and {@code Fn::GetAtt} of those resources, so the
  * functions' environments can be resolved from the template. A reference to a resource the local
@@ -43,11 +48,16 @@ public final class LocalResources implements SamTemplate.ResourceValues {
     private static final String SECRET_TYPE = "AWS::SecretsManager::Secret";
 
     private final SamTemplate template;
+    private final boolean reconcile;
     private final Map<String, CreatedQueue> queues = new LinkedHashMap<>();
     private final Map<String, TableDescription> tables = new LinkedHashMap<>();
+    /** Queue URLs and table names this start created, in creation order. */
+    private final List<String> createdQueues = new ArrayList<>();
+    private final List<String> createdTables = new ArrayList<>();
 
-    private LocalResources(SamTemplate template) {
+    private LocalResources(SamTemplate template, boolean reconcile) {
         this.template = template;
+        this.reconcile = reconcile;
     }
 
     private record CreatedQueue(String url, String arn, String name) {
@@ -61,15 +71,56 @@ public final class LocalResources implements SamTemplate.ResourceValues {
      *     redrive-allow policy excludes a queue that names it
      */
     public static LocalResources create(SamTemplate template, SqsClient sqs, DynamoDbClient dynamoDb) {
+        return create(template, sqs, dynamoDb, false);
+    }
+
+    /**
+     * As {@link #create(SamTemplate, SqsClient, DynamoDbClient)}.
+     *
+     * @param reconcile bring existing resources that differ to the template's settings, instead
+     *     of stopping
+     * @throws TemplateException also when a resource exists with other settings and
+     *     {@code reconcile} is false; the message names every difference
+     */
+    public static LocalResources create(SamTemplate template, SqsClient sqs, DynamoDbClient dynamoDb,
+                                        boolean reconcile) {
         Objects.requireNonNull(template, "template");
-        LocalResources resources = new LocalResources(template);
+        LocalResources resources = new LocalResources(template, reconcile);
         for (SamTemplate.Queue queue : template.queues()) {
             resources.createQueue(template, queue, sqs);
         }
         for (SamTemplate.Table table : template.tables()) {
-            resources.tables.put(table.logicalId(), createTable(table, dynamoDb));
+            resources.tables.put(table.logicalId(), resources.createTable(table, dynamoDb));
         }
         return resources;
+    }
+
+    /**
+     * Deletes the queues and tables this start created, and nothing else; failures are logged
+     * (the run is over; a leftover is named in the log).
+     */
+    public void deleteCreated(SqsClient sqs, DynamoDbClient dynamoDb) {
+        for (String url : createdQueues) {
+            try {
+                sqs.deleteQueue(r -> r.queueUrl(url));
+            } catch (RuntimeException e) {
+                LOG.warn("could not delete queue {} this run created: {}", url, e.toString());
+            }
+        }
+        for (String name : createdTables) {
+            try {
+                dynamoDb.deleteTable(r -> r.tableName(name));
+            } catch (RuntimeException e) {
+                LOG.warn("could not delete table {} this run created: {}", name, e.toString());
+            }
+        }
+    }
+
+    /** The names of the queues and tables this start created. */
+    public List<String> created() {
+        List<String> all = new ArrayList<>(createdQueues);
+        all.addAll(createdTables);
+        return all;
     }
 
     /** The URL of the queue with this logical id. */
@@ -175,8 +226,16 @@ public final class LocalResources implements SamTemplate.ResourceValues {
         String url;
         try {
             String existing = sqs.getQueueUrl(r -> r.queueName(queue.name())).queueUrl();
-            // Brings a queue that already existed to the template's values.
-            if (!attributes.isEmpty()) {
+            List<String> differences = differences(sqs, existing, attributes);
+            if (!differences.isEmpty()) {
+                if (!reconcile) {
+                    throw new TemplateException("queue " + queue.name() + " exists with settings other than the"
+                            + " template's: " + String.join("; ", differences) + ". Ferry never changes a resource it"
+                            + " did not create: choose another stack name, delete the queue, or ask to reconcile"
+                            + " (FERRY_RECONCILE=true)");
+                }
+                LOG.warn("queue {}: bringing it to the template's settings ({})", queue.name(),
+                        String.join("; ", differences));
                 sqs.setQueueAttributes(r -> r.queueUrl(existing).attributesWithStrings(attributes));
             }
             url = existing;
@@ -184,6 +243,7 @@ public final class LocalResources implements SamTemplate.ResourceValues {
             // The redrive policy must come with CreateQueue: ElasticMQ's StartMessageMoveTask finds a
             // dead-letter queue's source only among redrive policies given at creation.
             url = sqs.createQueue(r -> r.queueName(queue.name()).attributesWithStrings(attributes)).queueUrl();
+            createdQueues.add(0, url); // deleted in reverse: a queue before the dead-letter queue it names
             LOG.debug("created queue {} ({})", queue.name(), url);
         }
         String queueUrl = url;
@@ -192,7 +252,34 @@ public final class LocalResources implements SamTemplate.ResourceValues {
         queues.put(queue.logicalId(), new CreatedQueue(queueUrl, arn, queue.name()));
     }
 
-    private static TableDescription createTable(SamTemplate.Table table, DynamoDbClient dynamoDb) {
+    /** How an existing queue's attributes differ from {@code wanted}: one line per attribute. */
+    private static List<String> differences(SqsClient sqs, String url, Map<String, String> wanted) {
+        Map<String, String> actual = sqs.getQueueAttributes(r -> r.queueUrl(url).attributeNamesWithStrings("All"))
+                .attributesAsStrings();
+        List<String> differences = new ArrayList<>();
+        wanted.forEach((name, value) -> {
+            String current = actual.get(name);
+            if (current == null && !name.equals(QueueAttributeName.REDRIVE_POLICY.toString())) {
+                return; // a backend that does not report it (ElasticMQ: retention, encryption) cannot be compared
+            }
+            boolean same = current != null && (name.equals(QueueAttributeName.REDRIVE_POLICY.toString())
+                    ? sameRedrivePolicy(current, value) : current.equals(value));
+            if (!same) {
+                differences.add(name + " is " + (current == null ? "not set" : current) + " (the template says "
+                        + value + ")");
+            }
+        });
+        return differences;
+    }
+
+    private static boolean sameRedrivePolicy(String a, String b) {
+        JsonNode left = Json.parse(a);
+        JsonNode right = Json.parse(b);
+        return left.path("deadLetterTargetArn").asText().equals(right.path("deadLetterTargetArn").asText())
+                && left.path("maxReceiveCount").asInt() == right.path("maxReceiveCount").asInt();
+    }
+
+    private TableDescription createTable(SamTemplate.Table table, DynamoDbClient dynamoDb) {
         TableDescription description;
         try {
             description = dynamoDb.describeTable(r -> r.tableName(table.name())).table();
@@ -202,6 +289,7 @@ public final class LocalResources implements SamTemplate.ResourceValues {
                         + " declares a single hash key " + table.hashKeyName() + "; delete the table or fix the template");
             }
         } catch (ResourceNotFoundException e) {
+            createdTables.add(table.name());
             dynamoDb.createTable(r -> r.tableName(table.name())
                     .billingMode(BillingMode.PAY_PER_REQUEST)
                     .attributeDefinitions(AttributeDefinition.builder()
@@ -216,11 +304,14 @@ public final class LocalResources implements SamTemplate.ResourceValues {
             }
             LOG.debug("created table {}", table.name());
         }
-        table.timeToLiveAttribute().ifPresent(attribute -> enableTimeToLive(table.name(), attribute, dynamoDb));
+        boolean created = createdTables.contains(table.name());
+        table.timeToLiveAttribute().ifPresent(attribute -> enableTimeToLive(table.name(), attribute, dynamoDb,
+                created || reconcile));
         return description;
     }
 
-    private static void enableTimeToLive(String tableName, String attribute, DynamoDbClient dynamoDb) {
+    private static void enableTimeToLive(String tableName, String attribute, DynamoDbClient dynamoDb,
+                                         boolean mayChange) {
         TimeToLiveDescription current = dynamoDb.describeTimeToLive(r -> r.tableName(tableName))
                 .timeToLiveDescription();
         boolean enabled = current.timeToLiveStatus() == TimeToLiveStatus.ENABLED
@@ -231,6 +322,12 @@ public final class LocalResources implements SamTemplate.ResourceValues {
         if (enabled) {
             throw new TemplateException("table " + tableName + " has TTL on " + current.attributeName()
                     + ", but the template says " + attribute + "; DynamoDB cannot switch it without disabling it first");
+        }
+        if (!mayChange) {
+            throw new TemplateException("table " + tableName + " exists without TTL on " + attribute + ", which the"
+                    + " template declares (only finished jobs carry it, so without TTL they are never removed). Ferry"
+                    + " never changes a resource it did not create: choose another stack name, or ask to reconcile"
+                    + " (FERRY_RECONCILE=true)");
         }
         dynamoDb.updateTimeToLive(r -> r.tableName(tableName)
                 .timeToLiveSpecification(s -> s.attributeName(attribute).enabled(true)));

@@ -81,6 +81,7 @@ public final class LocalStack implements AutoCloseable {
     private SqsClient sqs;
     private DynamoDbClient dynamoDb;
     private SamTemplate template;
+    private LocalResources resources;
     private ApiServer api;
     private FerryEnv environment;
     private Path sampleLedger;
@@ -120,30 +121,49 @@ public final class LocalStack implements AutoCloseable {
 
     private void startAll() {
         Map<String, String> overrides = options.environmentOverrides();
-        String region = overrides.getOrDefault(FerryEnv.AWS_REGION, DEFAULT_REGION);
-        Map<String, String> parameters = new LinkedHashMap<>(LOCAL_TEMPLATE_PARAMETERS);
-        parameters.putAll(options.templateParameters());
-        Path templatePath = options.templatePath().orElseGet(() -> SamTemplate.find(Path.of("")));
-        template = SamTemplate.load(templatePath, parameters, new SamTemplate.PseudoParameters(
-                SamTemplate.PseudoParameters.DEFAULT_STACK_NAME, region, EmbeddedSqs.ACCOUNT_ID));
-
+        Backend backend = options.backend();
         // The API's port first: a taken port fails the start before anything slow has started.
         api = ApiServer.bind(options.apiPort());
-        embeddedSqs = track(EmbeddedSqs.start(region));
-        embeddedDynamoDb = track(EmbeddedDynamoDb.start());
+
         Map<String, String> aws = new LinkedHashMap<>();
-        aws.put(FerryEnv.AWS_REGION, region);
-        aws.put(FerryEnv.AWS_ENDPOINT_URL_SQS, embeddedSqs.endpoint().toString());
-        aws.put(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB, embeddedDynamoDb.endpoint().toString());
-        aws.put(FerryEnv.AWS_ACCESS_KEY_ID, "local");
-        aws.put(FerryEnv.AWS_SECRET_ACCESS_KEY, "local");
+        String accountId;
+        if (backend instanceof Backend.External external) {
+            aws.put(FerryEnv.AWS_REGION, external.region());
+            for (String variable : List.of(FerryEnv.AWS_ENDPOINT_URL_SQS, FerryEnv.AWS_ENDPOINT_URL_DYNAMODB,
+                    Backend.ENDPOINT_URL_STS)) {
+                external.endpoint(variable).ifPresent(endpoint -> aws.put(variable, endpoint.toString()));
+            }
+            // Credentials: the SDK's default chain (environment, profile, role), nothing set here.
+        } else {
+            String region = overrides.getOrDefault(FerryEnv.AWS_REGION, DEFAULT_REGION);
+            embeddedSqs = track(EmbeddedSqs.start(region));
+            embeddedDynamoDb = track(EmbeddedDynamoDb.start());
+            aws.put(FerryEnv.AWS_REGION, region);
+            aws.put(FerryEnv.AWS_ENDPOINT_URL_SQS, embeddedSqs.endpoint().toString());
+            aws.put(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB, embeddedDynamoDb.endpoint().toString());
+            aws.put(FerryEnv.AWS_ACCESS_KEY_ID, "local");
+            aws.put(FerryEnv.AWS_SECRET_ACCESS_KEY, "local");
+        }
         // The admin API's token: Secrets Manager's job in AWS; here a fresh random one per start.
         aws.put(AdminToken.TOKEN, newAdminToken());
         aws.putAll(overrides);
         FerryEnv clientEnv = FerryEnv.of(aws);
         sqs = track(AwsClients.sqs(clientEnv));
         dynamoDb = track(AwsClients.dynamoDb(clientEnv));
-        LocalResources resources = LocalResources.create(template, sqs, dynamoDb);
+        accountId = backend instanceof Backend.External
+                ? BackendIdentity.accountId(clientEnv, sqs, options.stackName())
+                : EmbeddedSqs.ACCOUNT_ID;
+
+        Map<String, String> parameters = new LinkedHashMap<>(LOCAL_TEMPLATE_PARAMETERS);
+        parameters.putAll(options.templateParameters());
+        Path templatePath = options.templatePath().orElseGet(() -> SamTemplate.find(Path.of("")));
+        template = SamTemplate.load(templatePath, parameters, new SamTemplate.PseudoParameters(
+                options.stackName(), clientEnv.required(FerryEnv.AWS_REGION), accountId));
+        resources = LocalResources.create(template, sqs, dynamoDb, options.reconcile());
+        if (options.deleteCreatedOnClose()) {
+            LocalResources created = resources;
+            started.push(() -> created.deleteCreated(sqs, dynamoDb));
+        }
 
         Map<String, Map<String, String>> functionEnvironments = new LinkedHashMap<>();
         // Job programs start from the worker's environment: the user's, with the stack's over it.
@@ -183,8 +203,8 @@ public final class LocalStack implements AutoCloseable {
             startWorker(Map.of());
         }
         up = true;
-        LOG.info("local stack up: API {}, SQS {}, DynamoDB {}, {} worker(s) with {} slot(s) each", api.endpoint(),
-                embeddedSqs.endpoint(), embeddedDynamoDb.endpoint(), options.workers(), options.workerSlots());
+        LOG.info("local stack {} up on {}: API {}, {} worker(s) with {} slot(s) each", options.stackName(),
+                backend.describe(), api.endpoint(), options.workers(), options.workerSlots());
     }
 
     /** {@code base} without the variables the stack owns ({@link #STACK_PREFIXES}). */
@@ -279,6 +299,16 @@ public final class LocalStack implements AutoCloseable {
         return environment;
     }
 
+    /** The stack's name, the prefix of its resources' names. */
+    public String stackName() {
+        return options.stackName();
+    }
+
+    /** Where its queues and table live. */
+    public Backend backend() {
+        return options.backend();
+    }
+
     /** URL of the queue jobs are sent to. */
     public String queueUrl() {
         return queueUrl;
@@ -299,12 +329,12 @@ public final class LocalStack implements AutoCloseable {
         return maxReceiveCount;
     }
 
-    /** An SQS client on the embedded ElasticMQ; closed by {@link #close()}. */
+    /** An SQS client on the stack's backend; closed by {@link #close()}. */
     public SqsClient sqs() {
         return sqs;
     }
 
-    /** A DynamoDB client on the embedded DynamoDB Local; closed by {@link #close()}. */
+    /** A DynamoDB client on the stack's backend; closed by {@link #close()}. */
     public DynamoDbClient dynamoDb() {
         return dynamoDb;
     }
@@ -430,6 +460,9 @@ public final class LocalStack implements AutoCloseable {
 
         /** The API's port unless set: the one {@code sam local start-api} uses too. */
         public static final int DEFAULT_API_PORT = 3000;
+        /** The stack name (resource name prefix) on the embedded emulators and for run-local. */
+        public static final String DEFAULT_STACK_NAME = "ferry";
+        static final java.util.regex.Pattern STACK_NAME = java.util.regex.Pattern.compile("[A-Za-z][A-Za-z0-9-]{0,59}");
         /** Workers started with the stack unless set. */
         public static final int DEFAULT_WORKERS = 1;
         /** Job slots per worker unless set (a machine without GPUs has no slots of its own). */
@@ -443,6 +476,10 @@ public final class LocalStack implements AutoCloseable {
         private final Map<String, String> jobBaseEnvironment;
         private final Path templatePath;
         private final java.util.function.BiFunction<String, URI, URI> functionEndpoints;
+        private final Backend backend;
+        private final String stackName;
+        private final boolean deleteCreatedOnClose;
+        private final boolean reconcile;
 
         private Options(Builder builder) {
             this.apiPort = builder.apiPort;
@@ -453,6 +490,60 @@ public final class LocalStack implements AutoCloseable {
             this.jobBaseEnvironment = Map.copyOf(builder.jobBaseEnvironment);
             this.templatePath = builder.templatePath;
             this.functionEndpoints = builder.functionEndpoints;
+            this.backend = builder.backend != null ? builder.backend : Backend.fromEnvironment(System.getenv());
+            boolean named = builder.stackName != null;
+            // Embedded emulators start empty; on a shared backend an unnamed stack gets a name of its own.
+            this.stackName = named ? builder.stackName
+                    : backend instanceof Backend.Embedded ? DEFAULT_STACK_NAME : uniqueStackName();
+            this.deleteCreatedOnClose = builder.deleteCreatedOnClose != null ? builder.deleteCreatedOnClose
+                    : !named && backend instanceof Backend.External;
+            this.reconcile = builder.reconcile;
+        }
+
+        /** A stack name no other run uses: {@code ferry-} and eight random characters. */
+        static String uniqueStackName() {
+            String alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+            SecureRandom random = new SecureRandom();
+            StringBuilder name = new StringBuilder(DEFAULT_STACK_NAME).append('-');
+            for (int i = 0; i < 8; i++) {
+                name.append(alphabet.charAt(random.nextInt(alphabet.length())));
+            }
+            return name.toString();
+        }
+
+        /**
+         * Where the queues and table live ({@link Backend}); unless set, what
+         * {@value Backend#VARIABLE} in this process's environment says (embedded by default), so that
+         * the whole test suite runs on the backend it is given.
+         */
+        public Backend backend() {
+            return backend;
+        }
+
+        /**
+         * The prefix of every resource's name ({@code <stackName>-jobs}, ...): {@code ferry} on
+         * the embedded emulators; unless set, on an external backend, {@code ferry-} and a random
+         * suffix, so that runs never share (or find each other's) queues.
+         */
+        public String stackName() {
+            return stackName;
+        }
+
+        /**
+         * Whether closing the stack deletes the queues and table this start created (never ones
+         * that existed before); unless set, true for an unnamed stack on an external backend (a
+         * test run), false otherwise.
+         */
+        public boolean deleteCreatedOnClose() {
+            return deleteCreatedOnClose;
+        }
+
+        /**
+         * Whether resources that exist with settings other than the template's are brought to the
+         * template's; false (default): the start stops with a message naming each difference.
+         */
+        public boolean reconcile() {
+            return reconcile;
         }
 
         /**
@@ -524,8 +615,43 @@ public final class LocalStack implements AutoCloseable {
             private Map<String, String> jobBaseEnvironment = System.getenv();
             private Path templatePath;
             private java.util.function.BiFunction<String, URI, URI> functionEndpoints = (variable, endpoint) -> endpoint;
+            private Backend backend;
+            private String stackName;
+            private Boolean deleteCreatedOnClose;
+            private boolean reconcile;
 
             private Builder() {
+            }
+
+            /** See {@link Options#backend()}. */
+            public Builder backend(Backend backend) {
+                this.backend = Objects.requireNonNull(backend, "backend");
+                return this;
+            }
+
+            /**
+             * See {@link Options#stackName()}: a letter, then letters, digits and hyphens, at most
+             * 60 characters (it prefixes queue and table names).
+             */
+            public Builder stackName(String stackName) {
+                if (stackName == null || !STACK_NAME.matcher(stackName).matches()) {
+                    throw new IllegalArgumentException("stackName must be a letter, then letters, digits and hyphens,"
+                            + " at most 60 characters, but is '" + stackName + "'");
+                }
+                this.stackName = stackName;
+                return this;
+            }
+
+            /** See {@link Options#deleteCreatedOnClose()}. */
+            public Builder deleteCreatedOnClose(boolean deleteCreatedOnClose) {
+                this.deleteCreatedOnClose = deleteCreatedOnClose;
+                return this;
+            }
+
+            /** See {@link Options#reconcile()}. */
+            public Builder reconcile(boolean reconcile) {
+                this.reconcile = reconcile;
+                return this;
             }
 
             /** See {@link Options#functionEndpoints()}. */

@@ -18,6 +18,13 @@ import java.util.concurrent.CountDownLatch;
  * {@code FERRY_ADMIN_TOKEN}, the admin API's token (at least {@value AdminToken#MIN_LENGTH}
  * characters; unset, a random one). Job programs start from this process's whole environment
  * (but its {@code AWS_*} and {@code FERRY_*}), with the stack's settings over it.
+ *
+ * <p>The backend ({@link Backend#fromEnvironment}): {@code FERRY_BACKEND=embedded} (default) or
+ * {@code external} with {@code AWS_REGION}, {@code AWS_ENDPOINT_URL[_SQS|_DYNAMODB]} and the SDK's
+ * credential chain; {@code FERRY_STACK_NAME} (default {@code ferry}) prefixes every resource name;
+ * {@code FERRY_RECONCILE=true} brings existing resources that differ to the template's settings
+ * (otherwise the start stops, naming each difference). What it creates on an external backend
+ * stays when it stops (it is a stack you run again).
  */
 public final class LocalStackMain {
 
@@ -27,6 +34,10 @@ public final class LocalStackMain {
     public static final String WORKERS = "FERRY_LOCAL_WORKERS";
     /** Job slots per worker. */
     public static final String SLOTS = "FERRY_SLOTS";
+    /** The stack's name: the prefix of its queues' and table's names. */
+    public static final String STACK_NAME = "FERRY_STACK_NAME";
+    /** {@code true}: existing resources that differ from the template are brought to it. */
+    public static final String RECONCILE = "FERRY_RECONCILE";
 
     private LocalStackMain() {
     }
@@ -65,7 +76,8 @@ public final class LocalStackMain {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             out.println();
-            out.println("ferry local: stopping (workers give back running jobs, then the API and emulators stop)...");
+            out.println("ferry local: stopping (workers give back running jobs, then the API"
+                    + (stack.backend() instanceof Backend.Embedded ? " and emulators" : "") + " stop)...");
             try {
                 stack.close();
                 out.println("ferry local: stopped cleanly");
@@ -88,7 +100,21 @@ public final class LocalStackMain {
      */
     static LocalStack.Options options(Map<String, String> environment) {
         FerryEnv env = FerryEnv.of(environment);
+        String stackName = env.optional(STACK_NAME).orElse(LocalStack.Options.DEFAULT_STACK_NAME);
+        if (!LocalStack.Options.STACK_NAME.matcher(stackName).matches()) {
+            throw new IllegalStateException("environment variable " + STACK_NAME + " must be a letter, then letters,"
+                    + " digits and hyphens, at most 60 characters, but is '" + stackName + "'");
+        }
+        String reconcile = env.optional(RECONCILE).orElse("false").toLowerCase(java.util.Locale.ROOT);
+        if (!reconcile.equals("true") && !reconcile.equals("false")) {
+            throw new IllegalStateException("environment variable " + RECONCILE + " must be true or false, but is '"
+                    + reconcile + "'");
+        }
         return LocalStack.Options.builder()
+                .backend(Backend.fromEnvironment(environment))
+                .stackName(stackName)
+                .reconcile(reconcile.equals("true"))
+                .deleteCreatedOnClose(false)
                 .apiPort(number(env, PORT, LocalStack.Options.DEFAULT_API_PORT, 0, 65_535))
                 .workers(number(env, WORKERS, LocalStack.Options.DEFAULT_WORKERS, 0, 64))
                 .workerSlots(number(env, SLOTS, LocalStack.Options.DEFAULT_WORKER_SLOTS, 1, 64))
@@ -144,13 +170,16 @@ public final class LocalStackMain {
         String routes = String.join(", ", stack.routes());
         StringBuilder text = new StringBuilder();
         text.append('\n')
-                .append("Ferry local stack is up (Ctrl-C stops it).\n")
+                .append("Ferry local stack '").append(stack.stackName()).append("' is up (Ctrl-C stops it).\n")
+                .append("  Backend   ").append(stack.backend().describe()).append('\n')
                 .append("  API       ").append(api).append("   ").append(routes).append('\n')
-                .append("  SQS       ").append(stack.environment().required(FerryEnv.AWS_ENDPOINT_URL_SQS)).append('\n')
+                .append("  SQS       ").append(stack.environment().optional(FerryEnv.AWS_ENDPOINT_URL_SQS)
+                        .orElse("AWS")).append('\n')
                 .append("    jobs    ").append(stack.queueUrl()).append('\n')
                 .append("    DLQ     ").append(stack.deadLetterQueueUrl())
                 .append("   (after ").append(stack.maxReceiveCount()).append(" receives)\n")
-                .append("  DynamoDB  ").append(stack.environment().required(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB))
+                .append("  DynamoDB  ").append(stack.environment().optional(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB)
+                        .orElse("AWS"))
                 .append("   table ").append(stack.tableName()).append('\n')
                 .append("  Workers   ").append(stack.workerSummary()).append('\n')
                 .append('\n')

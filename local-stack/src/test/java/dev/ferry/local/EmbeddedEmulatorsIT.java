@@ -125,18 +125,51 @@ class EmbeddedEmulatorsIT {
     }
 
     @Test
-    void creatingAgain_isIdempotent_andBringsTheQueueToTheTemplatesValues() {
+    void creatingAgain_usesWhatExists_andCreatesNothing() {
+        SamTemplate first = template(Map.of("VisibilityTimeoutSeconds", "45"));
+        LocalResources created = LocalResources.create(first, sqs, dynamoDb);
+        assertEquals(3, created.created().size(), created.created().toString());
+
+        LocalResources again = LocalResources.create(first, sqs, dynamoDb);
+
+        assertEquals(List.of(), again.created(), "nothing new, and nothing to delete on close");
+        assertEquals(created.queueUrl("JobQueue"), again.queueUrl("JobQueue"));
+    }
+
+    @Test
+    void existingResourcesThatDiffer_areNeverChanged_unlessAskedToReconcile() {
         SamTemplate first = template(Map.of("VisibilityTimeoutSeconds", "45"));
         LocalResources.create(first, sqs, dynamoDb);
         SamTemplate second = SamTemplate.load(first.path(), Map.of("VisibilityTimeoutSeconds", "60", "MaxReceiveCount", "2"),
                 first.pseudoParameters());
 
-        LocalResources again = LocalResources.create(second, sqs, dynamoDb);
+        TemplateException refused = assertThrows(TemplateException.class, () -> LocalResources.create(second, sqs, dynamoDb));
 
-        Map<String, String> attributes = sqs.getQueueAttributes(r -> r.queueUrl(again.queueUrl("JobQueue"))
+        assertTrue(refused.getMessage().contains("VisibilityTimeout is 45 (the template says 60)"), refused.getMessage());
+        assertTrue(refused.getMessage().contains("RedrivePolicy is"), refused.getMessage());
+        assertTrue(refused.getMessage().contains("FERRY_RECONCILE"), refused.getMessage());
+        String url = sqs.getQueueUrl(r -> r.queueName(second.queue("JobQueue").name())).queueUrl();
+        assertEquals("45", sqs.getQueueAttributes(r -> r.queueUrl(url).attributeNamesWithStrings("VisibilityTimeout"))
+                .attributesAsStrings().get("VisibilityTimeout"), "left as it was");
+
+        LocalResources reconciled = LocalResources.create(second, sqs, dynamoDb, true);
+        Map<String, String> attributes = sqs.getQueueAttributes(r -> r.queueUrl(reconciled.queueUrl("JobQueue"))
                 .attributeNamesWithStrings("All")).attributesAsStrings();
         assertEquals("60", attributes.get("VisibilityTimeout"));
         assertTrue(attributes.get("RedrivePolicy").endsWith("\"maxReceiveCount\":2}"), attributes.get("RedrivePolicy"));
+    }
+
+    @Test
+    void deleteCreated_deletesWhatThisStartCreated_andNothingElse() {
+        SamTemplate template = template(Map.of());
+        String other = sqs.createQueue(r -> r.queueName(template.pseudoParameters().stackName() + "-unrelated")).queueUrl();
+        LocalResources created = LocalResources.create(template, sqs, dynamoDb);
+
+        created.deleteCreated(sqs, dynamoDb);
+
+        List<String> left = sqs.listQueues(r -> r.queueNamePrefix(template.pseudoParameters().stackName())).queueUrls();
+        assertEquals(List.of(other), left);
+        assertTrue(dynamoDb.listTables().tableNames().stream().noneMatch(name -> name.equals(template.tables().get(0).name())));
     }
 
     @Test
