@@ -313,7 +313,7 @@ class TemplateAgreementTest {
                         "sqs:GetQueueAttributes", "sqs:SendMessage"),
                 // A job out of attempts: its message sent to the DLQ, whose URL the worker looks up.
                 "JobDeadLetterQueue", Set.of("sqs:SendMessage", "sqs:GetQueueUrl"),
-                "JobsTable", Set.of("dynamodb:UpdateItem"),
+                "JobsTable", Set.of("dynamodb:UpdateItem", "dynamodb:DescribeTable"),
                 // Scale-in protection of its own instance, in this stack's group only.
                 ownGroup, Set.of("autoscaling:SetInstanceProtection"),
                 // Which group the instance is in: IAM takes no resource for Describe actions.

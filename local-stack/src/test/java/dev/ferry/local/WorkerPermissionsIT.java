@@ -190,6 +190,8 @@ class WorkerPermissionsIT {
                 .httpClient(UrlConnectionHttpClient.create())
                 .overrideConfiguration(o -> o.addExecutionInterceptor(RECORDER))
                 .build();
+        // What Worker.fromEnvironment checks at start, on the recording client.
+        dev.ferry.worker.StackTarget.checkTable(dynamoDb, ferryEnv.required(FerryEnv.TABLE));
         Worker worker = new Worker(sqs, DynamoDbJobStore.fromEnvironment(dynamoDb, ferryEnv),
                 CommandJobHandler.fromEnvironment(env), List.of(new GpuSlot(0, "0"), new GpuSlot(1, "1")),
                 WorkerConfig.from(ferryEnv), QueueSettings.read(sqs, ferryEnv.required(FerryEnv.QUEUE_URL)),

@@ -91,13 +91,20 @@ public final class Worker implements AutoCloseable {
 
     /**
      * A worker configured from the environment: clients, store, slots ({@code FERRY_SLOTS} or
-     * {@code nvidia-smi -L}) and the command handler ({@code FERRY_COMMAND_<TYPE>}).
+     * {@code nvidia-smi -L}) and the command handler ({@code FERRY_COMMAND_<TYPE>}). It checks
+     * that the table is a Ferry job table and the queue has a redrive policy Ferry can work with
+     * ({@link QueueSettings}), and refuses to start otherwise.
+     *
+     * @throws IllegalStateException a setting, the queue or the table is not usable; the message
+     *     says which and why
      */
     public static Worker fromEnvironment(Map<String, String> environment) {
         FerryEnv env = FerryEnv.of(environment);
         WorkerConfig config = WorkerConfig.from(env);
         SqsClient sqs = AwsClients.sqs(env);
-        JobStore store = DynamoDbJobStore.fromEnvironment(AwsClients.dynamoDb(env), env);
+        software.amazon.awssdk.services.dynamodb.DynamoDbClient dynamoDb = AwsClients.dynamoDb(env);
+        StackTarget.checkTable(dynamoDb, env.required(FerryEnv.TABLE));
+        JobStore store = DynamoDbJobStore.fromEnvironment(dynamoDb, env);
         List<GpuSlot> slots = GpuSlots.detect(environment, GpuSlots.NvidiaSmi.system());
         QueueSettings queue = readQueueSettings(sqs, config.queueUrl());
         return new Worker(sqs, store, CommandJobHandler.fromEnvironment(environment), slots, config, queue,
@@ -116,6 +123,11 @@ public final class Worker implements AutoCloseable {
             try {
                 return QueueSettings.read(sqs, queueUrl);
             } catch (SdkException e) {
+                if (!dev.ferry.core.AwsErrors.retryable(e)) {
+                    throw new IllegalStateException("cannot use queue " + queueUrl + ": "
+                            + dev.ferry.core.AwsErrors.describe(e) + "; " + FerryEnv.QUEUE_URL + " (or "
+                            + StackTarget.STACK + ") must name the stack's job queue", e);
+                }
                 Duration pause = backoff.delay(failures);
                 if (System.nanoTime() + pause.toNanos() > deadline) {
                     throw new IllegalStateException("cannot read the settings of queue " + queueUrl + " after "

@@ -29,10 +29,11 @@ public final class WorkerMain {
     }
 
     public static void main(String[] args) throws InterruptedException {
-        Map<String, String> environment = System.getenv();
         Worker worker;
         WorkerConfig config;
+        Map<String, String> environment;
         try {
+            environment = StackTarget.resolve(System.getenv());
             config = WorkerConfig.from(FerryEnv.of(environment));
             worker = Worker.fromEnvironment(environment);
         } catch (IllegalStateException | IllegalArgumentException e) {
