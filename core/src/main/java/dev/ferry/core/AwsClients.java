@@ -14,6 +14,9 @@ import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3Configuration;
+import software.amazon.awssdk.services.s3.presigner.S3Presigner;
 import software.amazon.awssdk.services.sqs.SqsClient;
 
 /**
@@ -43,6 +46,27 @@ public final class AwsClients {
 
     public static DynamoDbClient dynamoDb(FerryEnv env) {
         return configure(DynamoDbClient.builder(), env, FerryEnv.AWS_ENDPOINT_URL_DYNAMODB).build();
+    }
+
+    /**
+     * An S3 client; path-style addressing where an endpoint is given (S3Proxy, moto and the like
+     * serve buckets as paths, not host names).
+     */
+    public static S3Client s3(FerryEnv env) {
+        return configure(S3Client.builder(), env, FerryEnv.AWS_ENDPOINT_URL_S3)
+                .forcePathStyle(env.optional(FerryEnv.AWS_ENDPOINT_URL_S3).isPresent())
+                .build();
+    }
+
+    /** The presigner that goes with {@link #s3}: the same region, endpoint, credentials and addressing. */
+    public static S3Presigner s3Presigner(FerryEnv env) {
+        S3Presigner.Builder builder = S3Presigner.builder()
+                .credentialsProvider(credentials(env))
+                .serviceConfiguration(S3Configuration.builder()
+                        .pathStyleAccessEnabled(env.optional(FerryEnv.AWS_ENDPOINT_URL_S3).isPresent()).build());
+        env.optional(FerryEnv.AWS_REGION).ifPresent(region -> builder.region(Region.of(region)));
+        env.optional(FerryEnv.AWS_ENDPOINT_URL_S3).ifPresent(endpoint -> builder.endpointOverride(URI.create(endpoint)));
+        return builder.build();
     }
 
     /**

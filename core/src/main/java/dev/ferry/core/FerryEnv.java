@@ -31,11 +31,16 @@ public final class FerryEnv {
     public static final String RETENTION_DAYS = "FERRY_RETENTION_DAYS";
     /** Optional comma-separated list of accepted job types; empty or unset accepts any. */
     public static final String JOB_TYPES = "FERRY_JOB_TYPES";
+    /** The bucket of job files: outputs, large results, logs, uploads. Unset: jobs have no files. */
+    public static final String BUCKET = "FERRY_BUCKET";
+    /** How long a presigned URL (a file's, an upload's) is valid; default one hour. */
+    public static final String URL_EXPIRY = "FERRY_URL_EXPIRY";
 
     /** The SDK's own variables, read through this map so the local stack can set them. */
     public static final String AWS_REGION = "AWS_REGION";
     public static final String AWS_ENDPOINT_URL_SQS = "AWS_ENDPOINT_URL_SQS";
     public static final String AWS_ENDPOINT_URL_DYNAMODB = "AWS_ENDPOINT_URL_DYNAMODB";
+    public static final String AWS_ENDPOINT_URL_S3 = "AWS_ENDPOINT_URL_S3";
     public static final String AWS_ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID";
     public static final String AWS_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY";
     public static final String AWS_SESSION_TOKEN = "AWS_SESSION_TOKEN";

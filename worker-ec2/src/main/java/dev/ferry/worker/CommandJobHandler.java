@@ -69,12 +69,9 @@ public final class CommandJobHandler implements JobHandler {
     /** Timeout of job types that have no {@code FERRY_TIMEOUT_<TYPE>}. */
     public static final String ENV_JOB_TIMEOUT = WorkerConfig.JOB_TIMEOUT;
     /** Used when {@value #ENV_JOB_TIMEOUT} is not set. */
-    public static final Duration DEFAULT_JOB_TIMEOUT = Duration.ofHours(1);
-    /**
-     * The longest a job may run: SQS keeps a message out of sight for 12 hours from its first
-     * receive, and a lease (at most an hour) must fit beside the run.
-     */
-    public static final Duration MAX_TIMEOUT = Duration.ofHours(11);
+    public static final Duration DEFAULT_JOB_TIMEOUT = JobTypes.DEFAULT_JOB_TIMEOUT;
+    /** The longest a job may run ({@link JobTypes#MAX_TIMEOUT}). */
+    public static final Duration MAX_TIMEOUT = JobTypes.MAX_TIMEOUT;
 
     /** Set for the program: the GPU it may use, from {@link GpuSlot#cudaVisibleDevices()}. */
     public static final String ENV_CUDA_VISIBLE_DEVICES = "CUDA_VISIBLE_DEVICES";
@@ -102,7 +99,6 @@ public final class CommandJobHandler implements JobHandler {
     private static final Duration PIPE_CLOSE_GRACE = Duration.ofSeconds(2);
     private static final long POLL_MILLIS = 10;
     private static final int NOT_JSON_PREFIX_CHARS = 120;
-    private static final Pattern NOT_ENV_CHAR = Pattern.compile("[^A-Z0-9]");
 
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
@@ -213,46 +209,16 @@ public final class CommandJobHandler implements JobHandler {
      * @throws IllegalArgumentException a variable is malformed; the message names it
      */
     public static CommandJobHandler fromEnvironment(Map<String, String> env) {
-        Duration defaultTimeout = env.containsKey(ENV_JOB_TIMEOUT)
-                ? parseTimeout(ENV_JOB_TIMEOUT, env.get(ENV_JOB_TIMEOUT))
-                : DEFAULT_JOB_TIMEOUT;
-        ExitRules everyType = env.containsKey(ExitRules.VARIABLE)
-                ? ExitRules.parse(ExitRules.VARIABLE, env.get(ExitRules.VARIABLE))
-                : ExitRules.none();
+        return fromTypes(JobTypes.fromEnvironment(env), env);
+    }
+
+    /** A handler for the {@link JobTypes.Kind#COMMAND} types of {@code types}. */
+    static CommandJobHandler fromTypes(Map<String, JobTypes.Spec> types, Map<String, String> env) {
         Map<String, CommandSpec> byType = new TreeMap<>();
-        env.forEach((name, value) -> {
-            if (name.startsWith(ExitRules.VARIABLE + "_")) {
-                String type = typeOf(name, ExitRules.VARIABLE + "_");
-                if (!env.containsKey(ENV_COMMAND_PREFIX + type)) {
-                    throw new IllegalArgumentException(name + " is set but " + ENV_COMMAND_PREFIX + type
-                            + " is not: rules need a command");
-                }
-            }
-            if (name.startsWith(ENV_COMMAND_PREFIX)) {
-                String type = typeOf(name, ENV_COMMAND_PREFIX);
-                if (value.isBlank()) {
-                    throw new IllegalArgumentException(name + " is empty: set it to the command line that runs "
-                            + "a job of type " + type);
-                }
-                String timeoutName = ENV_TIMEOUT_PREFIX + type;
-                Duration timeout = env.containsKey(timeoutName)
-                        ? parseTimeout(timeoutName, env.get(timeoutName))
-                        : defaultTimeout;
-                String rulesName = ExitRules.VARIABLE + "_" + type;
-                ExitRules rules = env.containsKey(rulesName)
-                        ? ExitRules.parse(rulesName, env.get(rulesName)).then(everyType)
-                        : everyType;
-                byType.put(type, new CommandSpec(value, timeout, rules));
-            } else if (name.startsWith(ENV_TIMEOUT_PREFIX)) {
-                String type = typeOf(name, ENV_TIMEOUT_PREFIX);
-                if (!env.containsKey(ENV_COMMAND_PREFIX + type)) {
-                    throw new IllegalArgumentException(name + " is set but " + ENV_COMMAND_PREFIX + type
-                            + " is not: a timeout needs a command");
-                }
-            }
-        });
+        types.values().stream().filter(spec -> spec.kind() == JobTypes.Kind.COMMAND).forEach(spec ->
+                byType.put(spec.name(), new CommandSpec(spec.command(), spec.timeout(), spec.exitRules())));
         if (byType.isEmpty()) {
-            LOG.warn("no {}<TYPE> variable is set: every job will fail", ENV_COMMAND_PREFIX);
+            LOG.info("no {}<TYPE> variable is set: no job type runs as a command per job", ENV_COMMAND_PREFIX);
         } else {
             LOG.info("commands configured for job types {}", byType.entrySet().stream()
                     .map(e -> e.getKey() + " (timeout " + e.getValue().timeout() + ")")
@@ -269,7 +235,7 @@ public final class CommandJobHandler implements JobHandler {
      *     {@code [A-Z0-9]} replaced by {@code _}: {@code "SD_XL_V2"}
      */
     public static String envSuffix(String type) {
-        return NOT_ENV_CHAR.matcher(type.toUpperCase(Locale.ROOT)).replaceAll("_");
+        return JobTypes.envSuffix(type);
     }
 
     /** The type's timeout; the default one for a type without a command (its jobs fail at once). */
@@ -327,7 +293,7 @@ public final class CommandJobHandler implements JobHandler {
         CompletableFuture<byte[]> stdout = readAsync(threadPrefix + "stdout",
                 () -> process.getInputStream().readNBytes(maxOutputBytes + 1));
         CompletableFuture<byte[]> stderr = readAsync(threadPrefix + "stderr",
-                () -> readTail(process.getErrorStream(), STDERR_TAIL_BYTES));
+                () -> readTail(process.getErrorStream(), STDERR_TAIL_BYTES, job.events()));
 
         int exitCode = awaitExit(process, stdout, job, spec, startNanos);
         LOG.info("job {} ({}) pid {} exited with {} after {} ms", job.jobId(), job.type(), process.pid(),
@@ -473,16 +439,31 @@ public final class CommandJobHandler implements JobHandler {
         }
     }
 
-    /** Reads {@code in} to its end and returns its last {@code limit} bytes. */
-    private static byte[] readTail(InputStream in, int limit) throws IOException {
+    /**
+     * Reads {@code in} to its end and returns its last {@code limit} bytes; every complete line
+     * also goes to {@code events} as a log line.
+     */
+    private static byte[] readTail(InputStream in, int limit, JobEvents events) throws IOException {
         byte[] ring = new byte[limit];
         byte[] chunk = new byte[8192];
+        java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
         long total = 0;
         for (int n; (n = in.read(chunk)) != -1; total += n) {
+            for (int i = 0; i < n; i++) {
+                if (chunk[i] == '\n') {
+                    events.log(line.toString(StandardCharsets.UTF_8));
+                    line.reset();
+                } else if (line.size() < 64 * 1024) {
+                    line.write(chunk[i]);
+                }
+            }
             int from = Math.max(0, n - limit); // only the chunk's end can survive
             for (int i = from; i < n; i++) {
                 ring[(int) ((total + i) % limit)] = chunk[i];
             }
+        }
+        if (line.size() > 0) {
+            events.log(line.toString(StandardCharsets.UTF_8));
         }
         int size = (int) Math.min(total, limit);
         byte[] tail = new byte[size];
@@ -519,32 +500,6 @@ public final class CommandJobHandler implements JobHandler {
     private JobFailedException outputTooBig() {
         return new JobFailedException("output exceeded the limit of " + maxOutputBytes + " bytes on stdout; write large"
                 + " outputs to files and return their names", false);
-    }
-
-    private static String typeOf(String name, String prefix) {
-        String type = name.substring(prefix.length());
-        if (type.isEmpty() || !type.equals(envSuffix(type))) {
-            throw new IllegalArgumentException(name + " is not a valid name: after " + prefix
-                    + " comes the job type in upper case, with every character outside A-Z and 0-9 written as _");
-        }
-        return type;
-    }
-
-    private static Duration parseTimeout(String name, String value) {
-        try {
-            Duration timeout = FerryEnv.parseDuration(name, value.strip());
-            if (timeout.compareTo(MAX_TIMEOUT) > 0) {
-                throw new IllegalArgumentException(name + " is " + timeout + ", over the limit of " + MAX_TIMEOUT
-                        + ": SQS keeps a message out of sight for 12 hours at most, less one lease");
-            }
-            if (!timeout.isZero()) {
-                return timeout;
-            }
-        } catch (IllegalStateException e) {
-            // reported below, with the other bad values
-        }
-        throw new IllegalArgumentException(name + " must be a positive number of seconds (90) or ISO-8601 duration "
-                + "(PT90S), got '" + value + "'");
     }
 
     private static long millisSince(long startNanos) {

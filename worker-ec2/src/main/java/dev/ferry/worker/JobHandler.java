@@ -23,4 +23,18 @@ public interface JobHandler {
     default java.time.Duration timeout(String type) {
         return CommandJobHandler.DEFAULT_JOB_TIMEOUT;
     }
+
+    /**
+     * Returns once {@code slot} can take a job: its warm handlers started and ready (a model
+     * loaded), started again where one died. The worker asks before it first puts the slot up
+     * for a message, and after each job. Nothing to wait for by default.
+     *
+     * @throws InterruptedException the worker is stopping
+     */
+    default void awaitReady(GpuSlot slot) throws InterruptedException {
+    }
+
+    /** Stops whatever it keeps running (warm handlers); the worker calls it once, as it stops. */
+    default void close() {
+    }
 }

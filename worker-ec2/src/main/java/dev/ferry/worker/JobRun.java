@@ -56,7 +56,7 @@ final class JobRun {
     /** What every run of a worker shares. */
     record Context(String workerId, JobStore store, JobQueue queue, JobHandler handler, AttemptPolicy attempts,
                    LeaseKeeper leases, OutcomeWriter outcomes, ExecutorService handlerThreads,
-                   Duration duplicateDefer, java.time.Clock clock) {
+                   Duration duplicateDefer, java.time.Clock clock, java.nio.file.Path workRoot) {
     }
 
     private enum Stop { LEASE_LOST, GIVEN_BACK }
@@ -194,7 +194,22 @@ final class JobRun {
     }
 
     private void execute(Job job, Instant leaseUntil) {
-        JobExecution jobExecution = new JobExecution(job.jobId(), job.type(), job.input(), job.attempts(), slot);
+        java.nio.file.Path workDir = context.workRoot().resolve("jobs").resolve(job.jobId() + "-" + job.attempts());
+        try {
+            java.nio.file.Files.createDirectories(workDir.resolve("outputs"));
+        } catch (java.io.IOException e) {
+            LOG.warn("job {}: cannot create its work directory {}: {}", job.jobId(), workDir, e.toString());
+        }
+        AttemptLog log = new AttemptLog(AttemptLog.DEFAULT_MAX_BYTES);
+        try {
+            execute(job, leaseUntil, new JobExecution(job.jobId(), job.type(), job.input(), job.attempts(), slot,
+                    workDir, log));
+        } finally {
+            WorkDirs.delete(workDir);
+        }
+    }
+
+    private void execute(Job job, Instant leaseUntil, JobExecution jobExecution) {
         LOG.info("job {} ({}) attempt {} claimed on slot {} with token {} (receive {} of {})", job.jobId(), job.type(),
                 job.attempts(), slot.index(), job.version(), delivery.receiveCount(),
                 context.attempts().maxReceiveCount());

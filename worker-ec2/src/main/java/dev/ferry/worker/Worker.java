@@ -54,6 +54,7 @@ public final class Worker implements AutoCloseable {
     private final JobQueue jobQueue;
     private final LeaseKeeper leases;
     private final JobRun.Context runs;
+    private final JobHandler handler;
     private final Thread poller;
     private final List<JobRun> running = new ArrayList<>();
     private volatile IntConsumer busyListener = count -> { };
@@ -77,14 +78,15 @@ public final class Worker implements AutoCloseable {
         Duration lease = config.lease(queue);
         Duration heartbeat = config.heartbeat(queue); // fails fast on a heartbeat not shorter than the lease
         this.slots = List.copyOf(slots);
-        this.freeSlots = new LinkedBlockingQueue<>(this.slots);
+        this.freeSlots = new LinkedBlockingQueue<>(); // a slot is put up once its handlers are ready (start)
         this.jobThreads = Executors.newFixedThreadPool(slots.size(), named("ferry-job"));
         this.handlerThreads = Executors.newFixedThreadPool(slots.size(), named("ferry-handler"));
         this.jobQueue = new JobQueue(sqs, config.queueUrl(), queue.deadLetterQueueUrl(), config.waitSeconds(), clock);
         this.leases = new LeaseKeeper(store, jobQueue, clock, lease, heartbeat, slots.size());
+        this.handler = handler;
         this.runs = new JobRun.Context(config.workerId(), store, jobQueue, handler,
                 new AttemptPolicy(queue.maxReceiveCount(), Backoff.withJitter(config.retryBase(), config.retryMax())),
-                leases, new OutcomeWriter(), handlerThreads, config.duplicateDefer(), clock);
+                leases, new OutcomeWriter(), handlerThreads, config.duplicateDefer(), clock, config.workDir());
         this.poller = named("ferry-poller").newThread(
                 new MessagePoller(freeSlots, jobQueue, lease, this::dispatch, () -> stopping));
     }
@@ -107,7 +109,28 @@ public final class Worker implements AutoCloseable {
         JobStore store = DynamoDbJobStore.fromEnvironment(dynamoDb, env);
         List<GpuSlot> slots = GpuSlots.detect(environment, GpuSlots.NvidiaSmi.system());
         QueueSettings queue = readQueueSettings(sqs, config.queueUrl());
-        return new Worker(sqs, store, CommandJobHandler.fromEnvironment(environment), slots, config, queue,
+        return new Worker(sqs, store, handlers(environment, config), slots, config, queue, Clock.systemUTC());
+    }
+
+    /**
+     * What runs each job type: a command per job, or a warm handler per slot
+     * ({@link JobTypes}); every type a worker knows nothing of fails its jobs.
+     */
+    static JobHandler handlers(Map<String, String> environment, WorkerConfig config) {
+        Map<String, JobTypes.Spec> types = JobTypes.fromEnvironment(environment);
+        CommandJobHandler commands = CommandJobHandler.fromTypes(types, environment);
+        Map<String, JobTypes.Spec> warm = new java.util.TreeMap<>();
+        types.forEach((name, spec) -> {
+            if (spec.kind().warm()) {
+                warm.put(name, spec);
+            }
+        });
+        if (warm.isEmpty()) {
+            return commands;
+        }
+        LOG.info("warm handlers for job types {}", warm.values().stream()
+                .map(spec -> spec.name() + " (" + spec.kind() + ", setup up to " + spec.setupTimeout() + ")").toList());
+        return new WarmHandler(warm, commands, environment, config.workDir(), WarmHandler.standardFactories(),
                 Clock.systemUTC());
     }
 
@@ -166,7 +189,23 @@ public final class Worker implements AutoCloseable {
                 config.workerId(), slots.size(), slots.stream().map(GpuSlot::cudaVisibleDevices).toList(),
                 config.queueUrl(), config.lease(queue), config.heartbeat(queue), queue.maxReceiveCount(),
                 queue.deadLetterQueueUrl());
+        for (GpuSlot slot : slots) {
+            named("ferry-slot-setup").newThread(() -> putUp(slot)).start();
+        }
         poller.start();
+    }
+
+    /** Puts a slot up for messages once its handlers are ready (a warm handler's model loaded). */
+    private void putUp(GpuSlot slot) {
+        try {
+            handler.awaitReady(slot);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        if (!stopping) {
+            freeSlots.add(slot);
+        }
     }
 
     /**
@@ -195,7 +234,7 @@ public final class Worker implements AutoCloseable {
                     run.run();
                 } finally {
                     finished(run);
-                    freeSlots.add(slot);
+                    putUp(slot); // a handler that died is started again first
                 }
             });
             return true;
@@ -275,6 +314,7 @@ public final class Worker implements AutoCloseable {
         } finally {
             jobThreads.shutdownNow();
             handlerThreads.shutdownNow();
+            handler.close();
             leases.close();
             LOG.info("worker {} stopped", config.workerId());
             drained.countDown();

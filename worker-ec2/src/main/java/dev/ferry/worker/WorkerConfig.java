@@ -54,6 +54,8 @@ public final class WorkerConfig {
     public static final String SPOT_MARGIN = "FERRY_SPOT_MARGIN";
     /** {@code true}: a rebalance recommendation drains the worker like a termination; default: logged only. */
     public static final String DRAIN_ON_REBALANCE = "FERRY_DRAIN_ON_REBALANCE";
+    /** Where jobs and warm handlers get directories of their own; default a folder in the system's temp directory. */
+    public static final String WORK_DIR = "FERRY_WORK_DIR";
     /** The SDK's own name: the instance metadata service's endpoint (default {@code http://169.254.169.254}). */
     public static final String METADATA_ENDPOINT = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
     /** The SDK's own name: {@code true} means there is no instance metadata service to ask. */
@@ -90,10 +92,13 @@ public final class WorkerConfig {
     private final boolean drainOnRebalance;
     private final Optional<URI> metadataEndpoint;
     private final boolean metadataDisabled;
+    private final java.nio.file.Path workDir;
 
     private WorkerConfig(FerryEnv env) {
         this.queueUrl = env.required(FerryEnv.QUEUE_URL);
         this.workerId = env.optional(WORKER_ID).orElseGet(WorkerConfig::defaultWorkerId);
+        this.workDir = env.optional(WORK_DIR).map(java.nio.file.Path::of).orElseGet(() -> java.nio.file.Path.of(
+                System.getProperty("java.io.tmpdir"), "ferry-" + workerId.replaceAll("[^A-Za-z0-9._-]", "_")));
         this.lease = env.optional(LEASE).map(raw -> positive(LEASE, FerryEnv.parseDuration(LEASE, raw)));
         this.heartbeat = env.optional(HEARTBEAT).map(raw -> positive(HEARTBEAT, FerryEnv.parseDuration(HEARTBEAT, raw)));
         this.retryBase = positive(RETRY_BASE, env.duration(RETRY_BASE, DEFAULT_RETRY_BASE));
@@ -158,6 +163,8 @@ public final class WorkerConfig {
     }
 
     public String queueUrl() { return queueUrl; }
+    /** Where jobs and warm handlers get directories of their own. */
+    public java.nio.file.Path workDir() { return workDir; }
     public String workerId() { return workerId; }
     /**
      * The lease length: configured, or else the queue's visibility timeout; applied to each

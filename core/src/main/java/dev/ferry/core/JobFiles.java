@@ -1,0 +1,240 @@
+package dev.ferry.core;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URL;
+import java.net.URLConnection;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.presigner.S3Presigner;
+
+/**
+ * A job's files in the output bucket, and the presigned URLs that hand them to clients:
+ *
+ * <pre>
+ * jobs/&lt;jobId&gt;/&lt;attempt&gt;/files/&lt;name&gt;   what a handler wrote into its output directory
+ * jobs/&lt;jobId&gt;/&lt;attempt&gt;/result.json    a result too large for the job's record
+ * jobs/&lt;jobId&gt;/&lt;attempt&gt;/log.txt        the attempt's log (bounded)
+ * uploads/&lt;uploadId&gt;                      a client's upload: a file input, or a large input
+ * </pre>
+ *
+ * <p>Each attempt writes under its own prefix, so a late writer that lost its lease can never
+ * overwrite the files of the attempt whose result the record holds. Presigned URLs are valid for
+ * {@code FERRY_URL_EXPIRY} (default one hour; no longer than the signer's credentials last: a
+ * role's session).
+ */
+public final class JobFiles {
+
+    /** Where uploads live; ids are random, so a client cannot guess another's. */
+    public static final String UPLOADS = "uploads/";
+    public static final Duration DEFAULT_URL_EXPIRY = Duration.ofHours(1);
+    /** A file name as stored: no directories, nothing odd. */
+    private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9._-][A-Za-z0-9._ -]{0,199}");
+    private static final Pattern UPLOAD_ID = Pattern.compile("up_[0-9A-HJKMNP-TV-Z]{26}");
+
+    /** One stored file, as the record keeps it and the API shows it (with a URL). */
+    public record StoredFile(String name, String key, String contentType, long size) {
+        public ObjectNode toJson() {
+            return Json.MAPPER.createObjectNode().put("name", name).put("key", key).put("contentType", contentType)
+                    .put("size", size);
+        }
+
+        public static StoredFile fromJson(JsonNode node) {
+            return new StoredFile(node.path("name").asText(), node.path("key").asText(),
+                    node.path("contentType").asText("application/octet-stream"), node.path("size").asLong());
+        }
+    }
+
+    /** A presigned upload: PUT the bytes to {@code url} before {@code expiresAt}. */
+    public record Upload(String uploadId, String key, URL url, Instant expiresAt) {
+    }
+
+    private final S3Client s3;
+    private final S3Presigner presigner;
+    private final String bucket;
+    private final Duration urlExpiry;
+    private final Clock clock;
+    private final JobIds ids = new JobIds();
+
+    public JobFiles(S3Client s3, S3Presigner presigner, String bucket, Duration urlExpiry, Clock clock) {
+        this.s3 = Objects.requireNonNull(s3, "s3");
+        this.presigner = Objects.requireNonNull(presigner, "presigner");
+        this.bucket = Objects.requireNonNull(bucket, "bucket");
+        this.urlExpiry = Objects.requireNonNull(urlExpiry, "urlExpiry");
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /** The job files of {@code FERRY_BUCKET}, or empty where none is configured (jobs then have no files). */
+    public static Optional<JobFiles> fromEnvironment(FerryEnv env) {
+        return env.optional(FerryEnv.BUCKET).map(bucket -> new JobFiles(AwsClients.s3(env), AwsClients.s3Presigner(env),
+                bucket, env.duration(FerryEnv.URL_EXPIRY, DEFAULT_URL_EXPIRY), Clock.systemUTC()));
+    }
+
+    public String bucket() {
+        return bucket;
+    }
+
+    public Duration urlExpiry() {
+        return urlExpiry;
+    }
+
+    public static String attemptPrefix(String jobId, int attempt) {
+        return "jobs/" + jobId + "/" + attempt + "/";
+    }
+
+    public static String resultKey(String jobId, int attempt) {
+        return attemptPrefix(jobId, attempt) + "result.json";
+    }
+
+    public static String logKey(String jobId, int attempt) {
+        return attemptPrefix(jobId, attempt) + "log.txt";
+    }
+
+    /** Whether {@code id} has the shape of an upload id (says nothing of whether it exists). */
+    public static boolean looksLikeUploadId(String id) {
+        return id != null && UPLOAD_ID.matcher(id).matches();
+    }
+
+    public static String uploadKey(String uploadId) {
+        return UPLOADS + uploadId;
+    }
+
+    /**
+     * Uploads every regular file directly in {@code dir} (not in subdirectories) as one of the
+     * attempt's files, in name order.
+     *
+     * @throws IllegalArgumentException a file's name is not one Ferry stores (the message names it)
+     */
+    public List<StoredFile> putOutputs(String jobId, int attempt, Path dir) {
+        List<StoredFile> stored = new ArrayList<>();
+        if (dir == null || !Files.isDirectory(dir)) {
+            return stored;
+        }
+        List<Path> files;
+        try (Stream<Path> listing = Files.list(dir)) {
+            files = listing.filter(Files::isRegularFile).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list the output directory " + dir, e);
+        }
+        for (Path file : files) {
+            String name = file.getFileName().toString();
+            if (!SAFE_NAME.matcher(name).matches()) {
+                throw new IllegalArgumentException("output file \"" + name + "\" has a name Ferry does not store: use"
+                        + " letters, digits, '.', '_', '-' and spaces, at most 200 characters");
+            }
+            String key = attemptPrefix(jobId, attempt) + "files/" + name;
+            String type = contentType(name);
+            s3.putObject(r -> r.bucket(bucket).key(key).contentType(type), RequestBody.fromFile(file));
+            try {
+                stored.add(new StoredFile(name, key, type, Files.size(file)));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the size of " + file, e);
+            }
+        }
+        return stored;
+    }
+
+    /** Stores a text object (a result, a log) and returns its key. */
+    public String putText(String key, String text, String contentType) {
+        s3.putObject(r -> r.bucket(bucket).key(key).contentType(contentType + "; charset=utf-8"),
+                RequestBody.fromString(text, StandardCharsets.UTF_8));
+        return key;
+    }
+
+    /** A text object's content. */
+    public String getText(String key) {
+        return s3.getObjectAsBytes(r -> r.bucket(bucket).key(key)).asString(StandardCharsets.UTF_8);
+    }
+
+    /** Downloads an object to {@code target}. */
+    public void download(String key, Path target) {
+        try {
+            Files.createDirectories(target.getParent());
+            Files.deleteIfExists(target);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare " + target, e);
+        }
+        s3.getObject(r -> r.bucket(bucket).key(key), target);
+    }
+
+    /** An object's size, or empty when there is none. */
+    public Optional<Long> size(String key) {
+        try {
+            HeadObjectResponse head = s3.headObject(r -> r.bucket(bucket).key(key));
+            return Optional.of(head.contentLength());
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    /** A URL a plain {@code curl} or a browser can GET the object with, for {@link #urlExpiry()}. */
+    public URL presignGet(String key) {
+        return presigner.presignGetObject(r -> r.signatureDuration(urlExpiry)
+                .getObjectRequest(g -> g.bucket(bucket).key(key))).url();
+    }
+
+    /** A new upload: a random id and a presigned PUT for it. */
+    public Upload presignUpload() {
+        String uploadId = "up_" + ids.newId();
+        String key = uploadKey(uploadId);
+        URL url = presigner.presignPutObject(r -> r.signatureDuration(urlExpiry)
+                .putObjectRequest(p -> p.bucket(bucket).key(key))).url();
+        return new Upload(uploadId, key, url, clock.instant().plus(urlExpiry));
+    }
+
+    /** The stored files as the record keeps them: a JSON array. */
+    public static String filesJson(List<StoredFile> files) {
+        ArrayNode array = Json.MAPPER.createArrayNode();
+        files.forEach(file -> array.add(file.toJson()));
+        return array.toString();
+    }
+
+    public static List<StoredFile> parseFiles(String json) {
+        List<StoredFile> files = new ArrayList<>();
+        if (json != null && !json.isBlank()) {
+            Json.parse(json).forEach(node -> files.add(StoredFile.fromJson(node)));
+        }
+        return files;
+    }
+
+    static String contentType(String name) {
+        String guessed = URLConnection.guessContentTypeFromName(name);
+        if (guessed != null) {
+            return guessed;
+        }
+        String lower = name.toLowerCase(java.util.Locale.ROOT);
+        if (lower.endsWith(".json")) {
+            return "application/json";
+        }
+        if (lower.endsWith(".webp")) {
+            return "image/webp";
+        }
+        if (lower.endsWith(".mp4")) {
+            return "video/mp4";
+        }
+        return "application/octet-stream";
+    }
+}

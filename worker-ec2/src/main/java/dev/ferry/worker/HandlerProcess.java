@@ -1,0 +1,153 @@
+package dev.ferry.worker;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The operating-system side of a warm handler: a shell command started with its slot's
+ * environment, its output read line by line, the last of it kept for errors, and the whole
+ * process tree stopped on {@link #stop()} (SIGTERM, a grace, SIGKILL). What the lines mean is the
+ * protocol's business ({@link LineProtocolProcess}, the model-server handlers).
+ */
+final class HandlerProcess {
+
+    private static final Logger LOG = LoggerFactory.getLogger(HandlerProcess.class);
+    /** How much of its recent output is kept for an error message. */
+    static final int TAIL_CHARS = 4 * 1024;
+    /** How long a process being stopped has between SIGTERM and SIGKILL. */
+    static final Duration STOP_GRACE = Duration.ofSeconds(10);
+    private static final String SHELL = "/bin/sh";
+
+    private final String name;
+    private final Process process;
+    private final Deque<String> tail = new ArrayDeque<>();
+    private int tailChars;
+
+    private HandlerProcess(String name, Process process) {
+        this.name = name;
+        this.process = process;
+    }
+
+    /**
+     * Starts {@code command} with {@code environment} (nothing else inherited), stdin and stdout
+     * as pipes for the caller, stderr read line by line into {@code stderr} (and the tail). With
+     * {@code mergeStdout}, stdout goes the same way and the caller gets no stdout stream.
+     *
+     * @param name for logs and threads, e.g. {@code sd-xl/slot-0}
+     * @throws IOException the shell could not be started
+     */
+    static HandlerProcess start(String name, String command, Map<String, String> environment, Path workDir,
+                                boolean mergeStdout, Consumer<String> stderr) throws IOException {
+        Files.createDirectories(workDir);
+        ProcessBuilder builder = new ProcessBuilder(SHELL, "-c", command).directory(workDir.toFile());
+        builder.environment().clear();
+        builder.environment().putAll(environment);
+        builder.redirectErrorStream(mergeStdout);
+        HandlerProcess started = new HandlerProcess(name, builder.start());
+        started.readLines(mergeStdout ? started.process.getInputStream() : started.process.getErrorStream(), stderr,
+                name + "-stderr");
+        LOG.info("handler {} started as pid {}: {}", name, started.process.pid(), command);
+        return started;
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    boolean alive() {
+        return process.isAlive();
+    }
+
+    /** The exit code, once it has exited; null while it runs. */
+    Integer exitCode() {
+        return process.isAlive() ? null : process.exitValue();
+    }
+
+    OutputStream stdin() {
+        return process.getOutputStream();
+    }
+
+    InputStream stdout() {
+        return process.getInputStream();
+    }
+
+    /** The end of what it wrote on stderr (and stdout, where merged), for an error message. */
+    synchronized String tail() {
+        return String.join("\n", tail);
+    }
+
+    /** Waits for it to exit, up to {@code timeout}; true if it did. */
+    boolean waitFor(Duration timeout) throws InterruptedException {
+        return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Reads {@code stream} line by line on a daemon thread of its own, into the tail and {@code sink}. */
+    void readLines(InputStream stream, Consumer<String> sink, String threadName) {
+        Thread reader = new Thread(() -> {
+            try (BufferedReader lines = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
+                for (String line; (line = lines.readLine()) != null; ) {
+                    remember(line);
+                    sink.accept(line);
+                }
+            } catch (IOException e) {
+                LOG.debug("handler {}: output closed: {}", name, e.toString());
+            }
+        }, "ferry-" + threadName);
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    private synchronized void remember(String line) {
+        tail.addLast(line);
+        tailChars += line.length() + 1;
+        while (tailChars > TAIL_CHARS && tail.size() > 1) {
+            tailChars -= tail.removeFirst().length() + 1;
+        }
+    }
+
+    /**
+     * Stops it and everything it started: SIGTERM to the tree, {@link #STOP_GRACE}, then SIGKILL.
+     * Never throws; an interrupt meanwhile is kept as the thread's status.
+     */
+    void stop() {
+        List<ProcessHandle> tree = new ArrayList<>();
+        tree.add(process.toHandle());
+        process.descendants().forEach(tree::add);
+        tree.forEach(ProcessHandle::destroy);
+        boolean interrupted = false;
+        long deadline = System.nanoTime() + STOP_GRACE.toNanos();
+        while (tree.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        tree.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        LOG.info("handler {} (pid {}) stopped", name, process.pid());
+    }
+
+    @Override
+    public String toString() {
+        return name + " (pid " + process.pid() + ")";
+    }
+}

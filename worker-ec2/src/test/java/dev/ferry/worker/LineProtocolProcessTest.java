@@ -1,0 +1,232 @@
+package dev.ferry.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ferry.core.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Ferry's warm-handler protocol with a real Python handler written with the shipped helper
+ * ({@code handlers/python/ferry_handler.py}): one process, many jobs; progress and log lines;
+ * a do-not-retry error; a crash, a timeout and a stop mid-job; a setup that fails; restarts.
+ */
+class LineProtocolProcessTest {
+
+    private static final Path HELPER = Path.of("..", "handlers", "python").toAbsolutePath().normalize();
+    private static Path script;
+    private final List<AutoCloseable> toClose = new CopyOnWriteArrayList<>();
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void python() throws Exception {
+        assumeTrue(new ProcessBuilder("python3", "--version").start().waitFor() == 0, "python3 is needed");
+        script = Path.of(LineProtocolProcessTest.class.getResource("/handlers/echo_handler.py").toURI());
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        for (AutoCloseable closeable : toClose) {
+            closeable.close();
+        }
+    }
+
+    private static JobTypes.Spec spec(Duration timeout, Duration setup) {
+        return new JobTypes.Spec("ECHO", JobTypes.Kind.HANDLER, "exec python3 '" + script + "'", timeout, setup,
+                ExitRules.none());
+    }
+
+    private Map<String, String> environment(Map<String, String> extra) {
+        Map<String, String> env = new HashMap<>();
+        env.put("PATH", System.getenv("PATH"));
+        env.put("PYTHONPATH", HELPER.toString());
+        env.put("PYTHONUNBUFFERED", "1");
+        env.putAll(extra);
+        return env;
+    }
+
+    private LineProtocolProcess started(Map<String, String> extra, Duration timeout) throws Exception {
+        LineProtocolProcess process = new LineProtocolProcess(new WarmProcess.Context(new GpuSlot(1, "GPU-1"),
+                spec(timeout, Duration.ofSeconds(30)), environment(extra), dir.resolve("handler")));
+        toClose.add(process);
+        process.start();
+        return process;
+    }
+
+    /** Collects what a job reports. */
+    private static final class Events implements JobEvents {
+        final List<String> log = new CopyOnWriteArrayList<>();
+        final List<String> progress = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void progress(double fraction, String message) {
+            progress.add(fraction + " " + message);
+        }
+
+        @Override
+        public void log(String line) {
+            log.add(line);
+        }
+    }
+
+    private JobExecution job(String input, int attempt, Events events) throws Exception {
+        Path work = dir.resolve("job-" + attempt + "-" + System.nanoTime());
+        Files.createDirectories(work.resolve("outputs"));
+        return new JobExecution("01JOB", "echo", input, attempt, new GpuSlot(1, "GPU-1"), work, events);
+    }
+
+    @Test
+    void oneProcess_runsManyJobs_reportingProgressAndLogs() throws Exception {
+        LineProtocolProcess process = started(Map.of(), Duration.ofSeconds(30));
+        Events events = new Events();
+
+        JsonNode first = Json.parse(process.run(job("{\"n\":1}", 1, events), Duration.ofSeconds(30)));
+        JsonNode second = Json.parse(process.run(job("{\"n\":2}", 2, new Events()), Duration.ofSeconds(30)));
+
+        assertEquals(first.get("pid").asLong(), second.get("pid").asLong(), "the model stays loaded");
+        assertEquals(2, second.get("input").get("n").asInt());
+        assertEquals("GPU-1", first.get("cuda").asText());
+        assertEquals(List.of("0.5 half way"), events.progress);
+        assertTrue(events.log.contains("working on 01JOB attempt 1"), events.log.toString());
+        assertTrue(process.alive());
+    }
+
+    @Test
+    void filesWrittenToTheOutputDirectory_areThere() throws Exception {
+        LineProtocolProcess process = started(Map.of(), Duration.ofSeconds(30));
+        JobExecution job = job("{\"do\":\"file\"}", 1, new Events());
+
+        process.run(job, Duration.ofSeconds(30));
+
+        assertEquals("hello", Files.readString(job.outputDir().resolve("out.txt")));
+    }
+
+    @Test
+    void noRetry_failsTheJobForGood_anyOtherErrorIsAnAttempt_andTheProcessGoesOn() throws Exception {
+        LineProtocolProcess process = started(Map.of(), Duration.ofSeconds(30));
+
+        JobFailedException bad = assertThrows(JobFailedException.class,
+                () -> process.run(job("{\"do\":\"bad\"}", 1, new Events()), Duration.ofSeconds(30)));
+        JobFailedException flaky = assertThrows(JobFailedException.class,
+                () -> process.run(job("{\"do\":\"flaky\"}", 1, new Events()), Duration.ofSeconds(30)));
+
+        assertFalse(bad.retryable());
+        assertTrue(bad.getMessage().contains("field prompt is empty"), bad.getMessage());
+        assertTrue(flaky.retryable());
+        assertTrue(flaky.getMessage().contains("CUDA error"), flaky.getMessage());
+        assertTrue(process.alive());
+    }
+
+    @Test
+    void aHandlerThatDiesMidJob_failsTheAttemptWithItsLastOutput() throws Exception {
+        LineProtocolProcess process = started(Map.of(), Duration.ofSeconds(30));
+
+        JobFailedException died = assertThrows(JobFailedException.class,
+                () -> process.run(job("{\"do\":\"crash\"}", 1, new Events()), Duration.ofSeconds(30)));
+
+        assertTrue(died.retryable());
+        assertTrue(died.getMessage().contains("exited with 3") && died.getMessage().contains("segfault in the model"),
+                died.getMessage());
+        assertFalse(process.alive());
+    }
+
+    @Test
+    void aJobPastItsTimeout_stopsTheHandler() throws Exception {
+        LineProtocolProcess process = started(Map.of(), Duration.ofSeconds(30));
+
+        JobFailedException late = assertThrows(JobFailedException.class,
+                () -> process.run(job("{\"do\":\"sleep\",\"seconds\":60}", 1, new Events()), Duration.ofMillis(500)));
+
+        assertTrue(late.getMessage().startsWith("timed out after PT0.5S"), late.getMessage());
+        assertFalse(process.alive());
+    }
+
+    @Test
+    void aJobTheWorkerStops_stopsTheHandler_andTheInterruptGoesOn() throws Exception {
+        LineProtocolProcess process = started(Map.of(), Duration.ofSeconds(30));
+        ExecutorService thread = Executors.newSingleThreadExecutor();
+        try {
+            Future<String> running = thread.submit(() -> process.run(job("{\"do\":\"sleep\",\"seconds\":60}", 1,
+                    new Events()), Duration.ofSeconds(90)));
+            Thread.sleep(500);
+            running.cancel(true);
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (process.alive() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertFalse(process.alive());
+        } finally {
+            thread.shutdownNow();
+        }
+    }
+
+    @Test
+    void aSetupThatFails_isReportedWithItsOutput() {
+        LineProtocolProcess process = new LineProtocolProcess(new WarmProcess.Context(new GpuSlot(0, "0"),
+                spec(Duration.ofSeconds(30), Duration.ofSeconds(30)), environment(Map.of("SETUP_FAILS", "1")),
+                dir.resolve("failing")));
+        toClose.add(process);
+
+        JobFailedException failed = assertThrows(JobFailedException.class, process::start);
+
+        assertTrue(failed.getMessage().contains("before it was ready") && failed.getMessage().contains("out of GPU memory"),
+                failed.getMessage());
+    }
+
+    @Test
+    void aSetupPastItsTimeout_isStopped() {
+        LineProtocolProcess process = new LineProtocolProcess(new WarmProcess.Context(new GpuSlot(0, "0"),
+                spec(Duration.ofSeconds(30), Duration.ofMillis(500)), environment(Map.of("SETUP_SECONDS", "30")),
+                dir.resolve("slow")));
+        toClose.add(process);
+
+        JobFailedException failed = assertThrows(JobFailedException.class, process::start);
+
+        assertTrue(failed.getMessage().contains("was not ready within PT0.5S"), failed.getMessage());
+        assertFalse(process.alive());
+    }
+
+    @Test
+    void warmHandler_startsOneProcessPerSlot_andAgainAfterItDied_countingTheRestart() throws Exception {
+        JobTypes.Spec spec = spec(Duration.ofSeconds(30), Duration.ofSeconds(30));
+        WarmHandler handler = new WarmHandler(Map.of("ECHO", spec), new CommandJobHandler(Map.of()), environment(Map.of()),
+                dir, Map.of(JobTypes.Kind.HANDLER, LineProtocolProcess::new), Clock.systemUTC());
+        toClose.add(handler::close);
+        GpuSlot slot = new GpuSlot(0, "0");
+        handler.awaitReady(slot);
+
+        long pid = Json.parse(handler.run(new JobExecution("j1", "echo", "{}", 1, slot, dir.resolve("j1"),
+                JobEvents.NONE))).get("pid").asLong();
+        assertThrows(JobFailedException.class, () -> handler.run(new JobExecution("j2", "echo", "{\"do\":\"crash\"}",
+                1, slot, dir.resolve("j2"), JobEvents.NONE)));
+        handler.awaitReady(slot);
+        long again = Json.parse(handler.run(new JobExecution("j3", "echo", "{}", 1, slot, dir.resolve("j3"),
+                JobEvents.NONE))).get("pid").asLong();
+
+        assertNotEquals(pid, again);
+        WarmHandler.Status status = handler.statuses().get(0);
+        assertEquals(WarmHandler.State.READY, status.state());
+        assertEquals(1, status.restarts());
+        assertTrue(status.lastError().contains("segfault"), status.lastError());
+    }
+}
