@@ -92,15 +92,11 @@ public final class DynamoDbJobStore implements JobStore {
     /** Written by every outcome: the new status, and the token moves on. The lease id stays (recognition). */
     static final String OUTCOME_SET = "SET #status = :to, #updatedAt = :nowIso, #version = #version + :one";
     static final String RELEASE_LEASE = " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId";
-    static final String COMPLETE_UPDATE = OUTCOME_SET + ", #result = :result, #finishedAt = :nowIso,"
-            + " #expiresAt = :expiresAt" + RELEASE_LEASE + ", #error";
-    static final String FAIL_UPDATE = OUTCOME_SET + ", #error = :error, #finishedAt = :nowIso, #expiresAt = :expiresAt"
-            + RELEASE_LEASE;
+    /** Appends an attempt's entry to the history, where the write carries one. */
+    static final String HISTORY_APPEND = ", #history = list_append(if_not_exists(#history, :noHistory), :entry)";
+    static final String COMPLETE_UPDATE = OUTCOME_SET + ", #finishedAt = :nowIso, #expiresAt = :expiresAt";
     static final String FAIL_UNRUN_UPDATE = OUTCOME_SET + ", #error = :error, #finishedAt = :nowIso,"
             + " #expiresAt = :expiresAt, #attempts = #attempts - :one" + RELEASE_LEASE;
-    static final String RETRY_LATER_UPDATE = OUTCOME_SET + ", #error = :error" + RELEASE_LEASE;
-    static final String RELEASE_UPDATE = OUTCOME_SET + ", #preemptions = if_not_exists(#preemptions, :zero) + :one"
-            + RELEASE_LEASE;
     /** Operator actions on a failed job: only while it is still FAILED. */
     static final String REQUEST_REDRIVE_CONDITION = "attribute_exists(#jobId) AND #status = :failed"
             + " AND attribute_not_exists(#redriveRequestedAt)";
@@ -302,27 +298,70 @@ public final class DynamoDbJobStore implements JobStore {
     }
 
     @Override
-    public boolean complete(Lease lease, String resultJson, Instant now) {
-        return outcome(lease, JobStatus.SUCCEEDED, COMPLETE_UPDATE, now, u -> u
-                .name("#result", RESULT).name("#finishedAt", FINISHED_AT).name("#error", ERROR)
-                .name("#expiresAt", EXPIRES_AT)
-                .value(":result", s(resultJson))
-                .value(":expiresAt", n(expiresAt(now))));
+    public boolean complete(Lease lease, Completion completion, Instant now) {
+        // Set what this attempt has; remove what an earlier one may have left (the error, files, a result).
+        StringBuilder set = new StringBuilder(COMPLETE_UPDATE);
+        List<String> remove = new ArrayList<>(List.of("#leaseOwner", "#leaseExpiresAt", "#leaseMessageId", "#error"));
+        Map<String, String> names = new HashMap<>(Map.of("#finishedAt", FINISHED_AT, "#error", ERROR,
+                "#expiresAt", EXPIRES_AT, "#result", RESULT, "#resultKey", JobTable.RESULT_KEY,
+                "#files", JobTable.FILES));
+        Map<String, AttributeValue> values = new HashMap<>(Map.of(":expiresAt", n(expiresAt(now))));
+        setOrRemove(set, remove, values, "#result", ":result", completion.resultJson());
+        setOrRemove(set, remove, values, "#resultKey", ":resultKey", completion.resultKey());
+        setOrRemove(set, remove, values, "#files", ":files", completion.filesJson());
+        String expression = set + history(completion.attempt(), names, values) + " REMOVE " + String.join(", ", remove);
+        return outcome(lease, JobStatus.SUCCEEDED, expression, now, u -> {
+            names.forEach(u::name);
+            values.forEach(u::value);
+            return u;
+        });
+    }
+
+    private static void setOrRemove(StringBuilder set, List<String> remove, Map<String, AttributeValue> values,
+                                    String name, String placeholder, String value) {
+        if (value == null) {
+            remove.add(name);
+        } else {
+            set.append(", ").append(name).append(" = ").append(placeholder);
+            values.put(placeholder, s(value));
+        }
+    }
+
+    /** The history append for {@code attempt}, its names and values added; empty for none. */
+    private static String history(AttemptRecord attempt, Map<String, String> names, Map<String, AttributeValue> values) {
+        if (attempt == null) {
+            return "";
+        }
+        names.put("#history", JobTable.HISTORY);
+        values.put(":noHistory", AttributeValue.fromL(List.of()));
+        values.put(":entry", AttributeValue.fromL(List.of(attempt.toAttributeValue())));
+        return HISTORY_APPEND;
     }
 
     @Override
-    public boolean retryLater(Lease lease, String error, Instant now) {
-        return outcome(lease, JobStatus.QUEUED, RETRY_LATER_UPDATE, now, u -> u
-                .name("#error", ERROR)
-                .value(":error", s(error)));
+    public boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now) {
+        Map<String, String> names = new HashMap<>(Map.of("#error", ERROR));
+        Map<String, AttributeValue> values = new HashMap<>(Map.of(":error", s(error)));
+        String expression = OUTCOME_SET + ", #error = :error" + history(attempt, names, values) + RELEASE_LEASE;
+        return outcome(lease, JobStatus.QUEUED, expression, now, u -> {
+            names.forEach(u::name);
+            values.forEach(u::value);
+            return u;
+        });
     }
 
     @Override
-    public boolean fail(Lease lease, String error, Instant now) {
-        return outcome(lease, JobStatus.FAILED, FAIL_UPDATE, now, u -> u
-                .name("#error", ERROR).name("#finishedAt", FINISHED_AT).name("#expiresAt", EXPIRES_AT)
-                .value(":error", s(error))
-                .value(":expiresAt", n(expiresAt(now))));
+    public boolean fail(Lease lease, String error, AttemptRecord attempt, Instant now) {
+        Map<String, String> names = new HashMap<>(Map.of("#error", ERROR, "#finishedAt", FINISHED_AT,
+                "#expiresAt", EXPIRES_AT));
+        Map<String, AttributeValue> values = new HashMap<>(Map.of(":error", s(error), ":expiresAt", n(expiresAt(now))));
+        String expression = OUTCOME_SET + ", #error = :error, #finishedAt = :nowIso, #expiresAt = :expiresAt"
+                + history(attempt, names, values) + RELEASE_LEASE;
+        return outcome(lease, JobStatus.FAILED, expression, now, u -> {
+            names.forEach(u::name);
+            values.forEach(u::value);
+            return u;
+        });
     }
 
     @Override
@@ -335,10 +374,16 @@ public final class DynamoDbJobStore implements JobStore {
     }
 
     @Override
-    public boolean release(Lease lease, Instant now) {
-        return outcome(lease, JobStatus.QUEUED, RELEASE_UPDATE, now, u -> u
-                .name("#preemptions", PREEMPTIONS)
-                .value(":zero", n(0)));
+    public boolean release(Lease lease, AttemptRecord attempt, Instant now) {
+        Map<String, String> names = new HashMap<>(Map.of("#preemptions", PREEMPTIONS));
+        Map<String, AttributeValue> values = new HashMap<>(Map.of(":zero", n(0)));
+        String expression = OUTCOME_SET + ", #preemptions = if_not_exists(#preemptions, :zero) + :one"
+                + history(attempt, names, values) + RELEASE_LEASE;
+        return outcome(lease, JobStatus.QUEUED, expression, now, u -> {
+            names.forEach(u::name);
+            values.forEach(u::value);
+            return u;
+        });
     }
 
     /**

@@ -24,6 +24,8 @@ public final class FerryEnv {
     public static final String DLQ_URL = "FERRY_DLQ_URL";
     /** Largest message the queue accepts, in bytes; a larger job is refused with 413. */
     public static final String MAX_MESSAGE_BYTES = "FERRY_MAX_MESSAGE_BYTES";
+    /** The largest input a job may send as an upload ({@code inputUpload}), in bytes. */
+    public static final String MAX_INPUT_UPLOAD_BYTES = "FERRY_MAX_INPUT_UPLOAD_BYTES";
     /**
      * How long a finished job's record is kept (DynamoDB TTL, counted from when it finished): whole
      * days, or an ISO-8601 duration ({@code PT10M}) for tests and soaks.

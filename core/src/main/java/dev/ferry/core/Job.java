@@ -34,6 +34,9 @@ public final class Job {
     private final Long expiresAt;
     private final Long sendingUntil;
     private final Instant redriveRequestedAt;
+    private final String resultKey;
+    private final String files;
+    private final java.util.List<AttemptRecord> history;
 
     private Job(Builder b) {
         this.jobId = Objects.requireNonNull(b.jobId, "jobId");
@@ -59,6 +62,9 @@ public final class Job {
         this.expiresAt = b.expiresAt;
         this.sendingUntil = b.sendingUntil;
         this.redriveRequestedAt = b.redriveRequestedAt;
+        this.resultKey = b.resultKey;
+        this.files = b.files;
+        this.history = b.history == null ? java.util.List.of() : java.util.List.copyOf(b.history);
     }
 
     public static Builder builder() {
@@ -72,7 +78,8 @@ public final class Job {
                 .leaseOwner(leaseOwner).leaseExpiresAt(leaseExpiresAt).leaseMessageId(leaseMessageId)
                 .leaseId(leaseId).result(result).error(error)
                 .createdAt(createdAt).updatedAt(updatedAt).enqueuedAt(enqueuedAt).finishedAt(finishedAt)
-                .expiresAt(expiresAt).sendingUntil(sendingUntil).redriveRequestedAt(redriveRequestedAt);
+                .expiresAt(expiresAt).sendingUntil(sendingUntil).redriveRequestedAt(redriveRequestedAt)
+                .resultKey(resultKey).files(files).history(history);
     }
 
     public String jobId() { return jobId; }
@@ -120,6 +127,12 @@ public final class Job {
     public Long sendingUntil() { return sendingUntil; }
     /** FAILED only: an operator asked for another round; the next delivery of its message may claim it. */
     public Instant redriveRequestedAt() { return redriveRequestedAt; }
+    /** Where a result too large for the record is stored (the job files bucket); then {@code result} is absent. */
+    public String resultKey() { return resultKey; }
+    /** The files of the attempt that succeeded: a JSON array of {@link JobFiles.StoredFile}; null when none. */
+    public String files() { return files; }
+    /** What each attempt that wrote an outcome left, oldest first. */
+    public java.util.List<AttemptRecord> history() { return history; }
 
     /**
      * True once the record's TTL has passed: DynamoDB deletes such records up to days late, and
@@ -156,7 +169,9 @@ public final class Job {
                 && Objects.equals(updatedAt, other.updatedAt) && Objects.equals(enqueuedAt, other.enqueuedAt)
                 && Objects.equals(finishedAt, other.finishedAt) && Objects.equals(expiresAt, other.expiresAt)
                 && Objects.equals(sendingUntil, other.sendingUntil)
-                && Objects.equals(redriveRequestedAt, other.redriveRequestedAt);
+                && Objects.equals(redriveRequestedAt, other.redriveRequestedAt)
+                && Objects.equals(resultKey, other.resultKey) && Objects.equals(files, other.files)
+                && Objects.equals(history, other.history);
     }
 
     @Override
@@ -195,6 +210,9 @@ public final class Job {
         private Long expiresAt;
         private Long sendingUntil;
         private Instant redriveRequestedAt;
+        private String resultKey;
+        private String files;
+        private java.util.List<AttemptRecord> history;
 
         public Builder jobId(String v) { this.jobId = v; return this; }
         public Builder type(String v) { this.type = v; return this; }
@@ -219,6 +237,9 @@ public final class Job {
         public Builder expiresAt(Long v) { this.expiresAt = v; return this; }
         public Builder sendingUntil(Long v) { this.sendingUntil = v; return this; }
         public Builder redriveRequestedAt(Instant v) { this.redriveRequestedAt = v; return this; }
+        public Builder resultKey(String v) { this.resultKey = v; return this; }
+        public Builder files(String v) { this.files = v; return this; }
+        public Builder history(java.util.List<AttemptRecord> v) { this.history = v; return this; }
 
         public Job build() {
             return new Job(this);

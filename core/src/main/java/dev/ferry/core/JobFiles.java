@@ -43,6 +43,10 @@ import software.amazon.awssdk.services.s3.presigner.S3Presigner;
  */
 public final class JobFiles {
 
+    /** The marker of a file input, anywhere in a job's input: {@code {"$file": "up_..."}}. */
+    public static final String FILE_MARKER = "$file";
+    /** A job's whole input, uploaded: the record and message carry {@code {"$input": "up_..."}} instead. */
+    public static final String INPUT_MARKER = "$input";
     /** Where uploads live; ids are random, so a client cannot guess another's. */
     public static final String UPLOADS = "uploads/";
     public static final Duration DEFAULT_URL_EXPIRY = Duration.ofHours(1);
@@ -94,6 +98,11 @@ public final class JobFiles {
 
     public Duration urlExpiry() {
         return urlExpiry;
+    }
+
+    /** Until when a URL presigned now is valid (at most: a role's session may end sooner). */
+    public Instant urlsExpireAt() {
+        return clock.instant().plus(urlExpiry);
     }
 
     public static String attemptPrefix(String jobId, int attempt) {
@@ -150,6 +159,66 @@ public final class JobFiles {
             }
         }
         return stored;
+    }
+
+    /** What replaces one file reference while a job's input is walked. */
+    @FunctionalInterface
+    public interface FileReferences<E extends Exception> {
+        /**
+         * @param path where in the input the reference is ({@code input.images[2]})
+         * @param uploadId the upload it names (already checked to have an upload id's shape)
+         * @return what takes its place
+         */
+        JsonNode replace(String path, String uploadId) throws E;
+    }
+
+    /**
+     * A copy of {@code node} with every {@code {"$file": id}} replaced as {@code references} says.
+     *
+     * @throws IllegalArgumentException a {@code $file} that does not name an upload id (the message
+     *     says where)
+     */
+    public static <E extends Exception> JsonNode replaceFileReferences(JsonNode node, String path,
+                                                                       FileReferences<E> references) throws E {
+        if (node.isObject()) {
+            if (node.has(FILE_MARKER)) {
+                JsonNode id = node.get(FILE_MARKER);
+                if (node.size() != 1 || !id.isTextual() || !looksLikeUploadId(id.asText())) {
+                    throw new IllegalArgumentException("field \"" + path + "\": a file input is {\"" + FILE_MARKER
+                            + "\": \"<uploadId>\"} with the id POST /uploads returned (up_ and 26 letters or digits),"
+                            + " nothing else in the object");
+                }
+                return references.replace(path, id.asText());
+            }
+            ObjectNode copy = Json.MAPPER.createObjectNode();
+            for (var fields = node.fields(); fields.hasNext(); ) {
+                var field = fields.next();
+                copy.set(field.getKey(), replaceFileReferences(field.getValue(), path + "." + field.getKey(), references));
+            }
+            return copy;
+        }
+        if (node.isArray()) {
+            ArrayNode copy = Json.MAPPER.createArrayNode();
+            for (int i = 0; i < node.size(); i++) {
+                copy.add(replaceFileReferences(node.get(i), path + "[" + i + "]", references));
+            }
+            return copy;
+        }
+        return node;
+    }
+
+    /** The upload a job's whole input was sent as, if {@code input} is the marker of one. */
+    public static Optional<String> inputUpload(JsonNode input) {
+        if (input != null && input.isObject() && input.size() == 1 && input.has(INPUT_MARKER)
+                && input.get(INPUT_MARKER).isTextual()) {
+            return Optional.of(input.get(INPUT_MARKER).asText());
+        }
+        return Optional.empty();
+    }
+
+    /** The marker a record and message carry for an input sent as an upload. */
+    public static ObjectNode inputMarker(String uploadId) {
+        return Json.MAPPER.createObjectNode().put(INPUT_MARKER, uploadId);
     }
 
     /** Stores a text object (a result, a log) and returns its key. */

@@ -70,14 +70,32 @@ public interface JobStore {
     /** Extends the lease; false if the lease was lost (another claim, or the job finished). */
     boolean renewLease(Lease lease, Instant leaseUntil);
 
+    /**
+     * What a successful attempt leaves: its result (inline, or by reference to the job files
+     * bucket when too large for the record), its files, and its history entry.
+     *
+     * @param resultJson the result, or null when stored by reference
+     * @param resultKey where a result too large for the record is stored, or null
+     * @param filesJson its files ({@link JobFiles#filesJson}), or null when it wrote none
+     * @param attempt its history entry, or null for none
+     */
+    record Completion(String resultJson, String resultKey, String filesJson, AttemptRecord attempt) {
+        public static Completion of(String resultJson) {
+            return new Completion(resultJson, null, null, null);
+        }
+    }
+
     /** RUNNING → SUCCEEDED with the result, if the lease still holds; the TTL starts. */
-    boolean complete(Lease lease, String resultJson, Instant now);
+    boolean complete(Lease lease, Completion completion, Instant now);
 
-    /** RUNNING → QUEUED with the error (a delayed copy of the message is the back-off), if the lease holds. */
-    boolean retryLater(Lease lease, String error, Instant now);
+    /**
+     * RUNNING → QUEUED with the error (a delayed copy of the message is the back-off), if the lease
+     * holds; {@code attempt} (nullable) joins the history.
+     */
+    boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now);
 
-    /** RUNNING → FAILED with the error, if the lease holds; the TTL starts. */
-    boolean fail(Lease lease, String error, Instant now);
+    /** RUNNING → FAILED with the error, if the lease holds; the TTL starts; {@code attempt} joins the history. */
+    boolean fail(Lease lease, String error, AttemptRecord attempt, Instant now);
 
     /**
      * RUNNING → FAILED without running: claimed past its attempt budget (the last attempt's worker
@@ -89,7 +107,7 @@ public interface JobStore {
      * RUNNING → QUEUED without a failure, if the lease holds: the run was given back because its
      * machine is going away. Counts a preemption; the last error stays as it was.
      */
-    boolean release(Lease lease, Instant now);
+    boolean release(Lease lease, AttemptRecord attempt, Instant now);
 
     /**
      * Asks for another round of attempts for a FAILED job (an operator's retry or redrive): it stays

@@ -34,6 +34,9 @@ public final class JobTable {
     public static final String LEASE_ID = "leaseId";
     public static final String SENDING_UNTIL = "sendingUntil";
     public static final String REDRIVE_REQUESTED_AT = "redriveRequestedAt";
+    public static final String RESULT_KEY = "resultKey";
+    public static final String FILES = "files";
+    public static final String HISTORY = "history";
     public static final String RESULT = "result";
     public static final String ERROR = "error";
     public static final String CREATED_AT = "createdAt";
@@ -67,6 +70,10 @@ public final class JobTable {
                     .setter(Job.Builder::sendingUntil))
             .addAttribute(Instant.class, a -> a.name(REDRIVE_REQUESTED_AT).getter(Job::redriveRequestedAt)
                     .setter(Job.Builder::redriveRequestedAt))
+            .addAttribute(String.class, a -> a.name(RESULT_KEY).getter(Job::resultKey).setter(Job.Builder::resultKey))
+            .addAttribute(String.class, a -> a.name(FILES).getter(Job::files).setter(Job.Builder::files))
+            .addAttribute(EnhancedType.listOf(AttemptRecord.class), a -> a.name(HISTORY).getter(Job::history)
+                    .setter(Job.Builder::history).attributeConverter(new HistoryConverter()))
             .addAttribute(String.class, a -> a.name(RESULT).getter(Job::result).setter(Job.Builder::result))
             .addAttribute(String.class, a -> a.name(ERROR).getter(Job::error).setter(Job.Builder::error))
             .addAttribute(Instant.class, a -> a.name(CREATED_AT).getter(Job::createdAt).setter(Job.Builder::createdAt))
@@ -77,5 +84,31 @@ public final class JobTable {
             .build();
 
     private JobTable() {
+    }
+
+    /** The history as DynamoDB holds it: a list of maps, appended to by each outcome write. */
+    static final class HistoryConverter implements software.amazon.awssdk.enhanced.dynamodb.AttributeConverter<
+            java.util.List<AttemptRecord>> {
+        @Override
+        public software.amazon.awssdk.services.dynamodb.model.AttributeValue transformFrom(
+                java.util.List<AttemptRecord> input) {
+            return software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromL(
+                    input.stream().map(AttemptRecord::toAttributeValue).toList());
+        }
+
+        @Override
+        public java.util.List<AttemptRecord> transformTo(software.amazon.awssdk.services.dynamodb.model.AttributeValue input) {
+            return input.hasL() ? input.l().stream().map(AttemptRecord::fromAttributeValue).toList() : java.util.List.of();
+        }
+
+        @Override
+        public EnhancedType<java.util.List<AttemptRecord>> type() {
+            return EnhancedType.listOf(AttemptRecord.class);
+        }
+
+        @Override
+        public software.amazon.awssdk.enhanced.dynamodb.AttributeValueType attributeValueType() {
+            return software.amazon.awssdk.enhanced.dynamodb.AttributeValueType.L;
+        }
     }
 }

@@ -262,14 +262,15 @@ class DynamoDbJobStoreTest {
 
     @Test
     void complete_isFencedByOwnerAndToken_andStartsTheTtl() {
-        boolean written = store.complete(new Lease("01JOB", "w1", 7L, "lease-7"), "{\"ok\":true}", NOW);
+        boolean written = store.complete(new Lease("01JOB", "w1", 7L, "lease-7"), JobStore.Completion.of("{\"ok\":true}"), NOW);
 
         UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
         assertTrue(written);
         assertEquals(FENCE, update.conditionExpression());
-        assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one, #result = :result,"
-                + " #finishedAt = :nowIso, #expiresAt = :expiresAt"
-                + " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId, #error", update.updateExpression());
+        assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one, #finishedAt = :nowIso,"
+                + " #expiresAt = :expiresAt, #result = :result"
+                + " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId, #error, #resultKey, #files",
+                update.updateExpression());
         assertEquals("7", update.expressionAttributeValues().get(":token").n());
         assertEquals("SUCCEEDED", update.expressionAttributeValues().get(":to").s());
         assertEquals(String.valueOf(NOW.plus(RETENTION).getEpochSecond()),
@@ -281,15 +282,15 @@ class DynamoDbJobStoreTest {
         Lease lease = new Lease("01JOB", "w1", 7L, "lease-7");
         Job ours = pending().toBuilder().status(JobStatus.SUCCEEDED).version(8L).leaseId("lease-7").build();
         updatesFailOn(ours);
-        assertTrue(store.complete(lease, "{}", NOW));
+        assertTrue(store.complete(lease, JobStore.Completion.of("{}"), NOW));
 
         Job theirs = pending().toBuilder().status(JobStatus.SUCCEEDED).version(9L).leaseId("lease-8").build();
         updatesFailOn(theirs);
-        assertFalse(store.complete(lease, "{}", NOW));
+        assertFalse(store.complete(lease, JobStore.Completion.of("{}"), NOW));
 
         Job takenOver = running("w2", 8L, "lease-8");
         updatesFailOn(takenOver);
-        assertFalse(store.complete(lease, "{}", NOW));
+        assertFalse(store.complete(lease, JobStore.Completion.of("{}"), NOW));
     }
 
     @Test
@@ -299,19 +300,35 @@ class DynamoDbJobStoreTest {
         Job failedByUs = queuedByUs.toBuilder().status(JobStatus.FAILED).build();
 
         updatesFailOn(queuedByUs);
-        assertTrue(store.retryLater(lease, "exit 1", NOW));
-        assertTrue(store.release(lease, NOW));
-        assertFalse(store.fail(lease, "exit 1", NOW), "QUEUED is not what fail writes");
+        assertTrue(store.retryLater(lease, "exit 1", null, NOW));
+        assertTrue(store.release(lease, null, NOW));
+        assertFalse(store.fail(lease, "exit 1", null, NOW), "QUEUED is not what fail writes");
 
         updatesFailOn(failedByUs);
-        assertTrue(store.fail(lease, "exit 1", NOW));
+        assertTrue(store.fail(lease, "exit 1", null, NOW));
         assertTrue(store.failUnrun(lease, "out of attempts", NOW));
-        assertFalse(store.retryLater(lease, "exit 1", NOW));
+        assertFalse(store.retryLater(lease, "exit 1", null, NOW));
+    }
+
+    @Test
+    void complete_withAResultByReference_filesAndAHistoryEntry() {
+        AttemptRecord entry = new AttemptRecord(2, "w1", 0, NOW.minusSeconds(5), NOW, AttemptRecord.SUCCEEDED, null,
+                "jobs/01JOB/2/log.txt");
+        store.complete(new Lease("01JOB", "w1", 7L, "l"), new JobStore.Completion(null, "jobs/01JOB/2/result.json",
+                "[{\"name\":\"a.png\"}]", entry), NOW);
+
+        UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
+        assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one, #finishedAt = :nowIso,"
+                + " #expiresAt = :expiresAt, #resultKey = :resultKey, #files = :files,"
+                + " #history = list_append(if_not_exists(#history, :noHistory), :entry)"
+                + " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId, #error, #result", update.updateExpression());
+        assertEquals("w1", update.expressionAttributeValues().get(":entry").l().get(0).m().get("worker").s());
+        assertEquals(entry, AttemptRecord.fromAttributeValue(update.expressionAttributeValues().get(":entry").l().get(0)));
     }
 
     @Test
     void retryLater_returnsJobToQueuedWithError_fenced_withoutATtl() {
-        store.retryLater(new Lease("01JOB", "w1", 2L, "l"), "exit 1: CUDA out of memory", NOW);
+        store.retryLater(new Lease("01JOB", "w1", 2L, "l"), "exit 1: CUDA out of memory", null, NOW);
 
         UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
         assertEquals(FENCE, update.conditionExpression());
@@ -322,7 +339,7 @@ class DynamoDbJobStoreTest {
 
     @Test
     void fail_marksFailedWithErrorFinishTimeAndTtl_fenced() {
-        store.fail(new Lease("01JOB", "w1", 5L, "l"), "exit 3", NOW);
+        store.fail(new Lease("01JOB", "w1", 5L, "l"), "exit 3", null, NOW);
 
         UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
         assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one, #error = :error,"
@@ -349,7 +366,7 @@ class DynamoDbJobStoreTest {
 
     @Test
     void release_givesTheJobBackWithoutAFailure_countingAPreemption_fenced() {
-        store.release(new Lease("01JOB", "w1", 3L, "l"), NOW);
+        store.release(new Lease("01JOB", "w1", 3L, "l"), null, NOW);
 
         UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
         assertEquals(FENCE, update.conditionExpression());

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ferry.core.AwsErrors;
 import dev.ferry.core.FerryEnv;
+import dev.ferry.core.AttemptRecord;
 import dev.ferry.core.Job;
+import dev.ferry.core.JobFiles;
 import dev.ferry.core.JobMessage;
 import dev.ferry.core.JobStatus;
 import dev.ferry.core.JobStore;
@@ -62,12 +64,20 @@ public final class AdminService {
     private final String deadLetterQueueUrl;
     private final Clock clock;
     private final int scanLimit;
+    private final Optional<JobFiles> files;
     private String deadLetterQueueArn;
     /** The latest redrive Ferry moves itself, where the backend has no message move tasks. */
     private volatile DeadLetterMover mover;
 
     public AdminService(SqsClient sqs, JobStore store, String queueUrl, String deadLetterQueueUrl, Clock clock,
                         int scanLimit) {
+        this(sqs, store, queueUrl, deadLetterQueueUrl, clock, scanLimit, Optional.empty());
+    }
+
+    /** @param files the job files bucket, for links to each failed attempt's log; empty for none */
+    public AdminService(SqsClient sqs, JobStore store, String queueUrl, String deadLetterQueueUrl, Clock clock,
+                        int scanLimit, Optional<JobFiles> files) {
+        this.files = Objects.requireNonNull(files, "files");
         this.sqs = Objects.requireNonNull(sqs, "sqs");
         this.store = Objects.requireNonNull(store, "store");
         this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
@@ -78,7 +88,7 @@ public final class AdminService {
 
     public static AdminService fromEnvironment(FerryEnv env, SqsClient sqs, JobStore store) {
         return new AdminService(sqs, store, env.required(FerryEnv.QUEUE_URL), env.required(FerryEnv.DLQ_URL),
-                Clock.systemUTC(), env.intValue(SCAN_LIMIT, DEFAULT_SCAN_LIMIT));
+                Clock.systemUTC(), env.intValue(SCAN_LIMIT, DEFAULT_SCAN_LIMIT), JobFiles.fromEnvironment(env));
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -192,8 +202,18 @@ public final class AdminService {
     }
 
     private ObjectNode failedJob(Job summary) {
-        // The scan leaves the input out; read it for the jobs shown.
-        String input = store.get(summary.jobId()).map(Job::input).orElse(null);
+        // The scan leaves the input and history out; read them for the jobs shown.
+        Optional<Job> full = store.get(summary.jobId());
+        String input = full.map(Job::input).orElse(null);
+        ArrayNode logs = Json.MAPPER.createArrayNode();
+        if (files.isPresent()) {
+            for (AttemptRecord attempt : full.map(Job::history).orElse(List.of())) {
+                if (attempt.logKey() != null) {
+                    logs.addObject().put("attempt", attempt.attempt()).put("outcome", attempt.outcome())
+                            .put("url", files.get().presignGet(attempt.logKey()).toString());
+                }
+            }
+        }
         boolean truncated = input != null && input.length() > INPUT_SHOWN_CHARS;
         ObjectNode node = Json.MAPPER.createObjectNode();
         if (summary.redriveRequestedAt() != null) {
@@ -208,7 +228,8 @@ public final class AdminService {
                 .put("createdAt", String.valueOf(summary.createdAt()))
                 .put("updatedAt", String.valueOf(summary.updatedAt()))
                 .put("input", truncated ? input.substring(0, INPUT_SHOWN_CHARS) + "…" : input)
-                .put("inputTruncated", truncated);
+                .put("inputTruncated", truncated)
+                .set("logs", logs);
     }
 
     /** Failures with the same error once ids and numbers are taken out, largest group first. */

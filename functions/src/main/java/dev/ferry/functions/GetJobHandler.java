@@ -7,31 +7,34 @@ import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent
 import dev.ferry.core.AwsClients;
 import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.FerryEnv;
+import dev.ferry.core.JobFiles;
 import dev.ferry.core.JobIds;
 import dev.ferry.core.JobStore;
 import java.util.Map;
 import java.util.Optional;
 import software.amazon.awssdk.core.exception.SdkException;
 
-/** {@code GET /jobs/{jobId}}: a job's status, attempts, result or last error. */
+/** {@code GET /jobs/{jobId}}: a job's status, attempts, result or last error, files, and history. */
 public final class GetJobHandler implements RequestHandler<APIGatewayProxyRequestEvent, APIGatewayProxyResponseEvent> {
 
     private final JobStore store;
+    private final Optional<JobFiles> files;
 
     public GetJobHandler() {
         this(System.getenv());
     }
 
     public GetJobHandler(Map<String, String> environment) {
-        this(create(FerryEnv.of(environment)));
+        this(FerryEnv.of(environment));
     }
 
-    GetJobHandler(JobStore store) {
+    private GetJobHandler(FerryEnv env) {
+        this(DynamoDbJobStore.fromEnvironment(AwsClients.dynamoDb(env), env), JobFiles.fromEnvironment(env));
+    }
+
+    GetJobHandler(JobStore store, Optional<JobFiles> files) {
         this.store = store;
-    }
-
-    private static JobStore create(FerryEnv env) {
-        return DynamoDbJobStore.fromEnvironment(AwsClients.dynamoDb(env), env);
+        this.files = files;
     }
 
     @Override
@@ -42,7 +45,7 @@ public final class GetJobHandler implements RequestHandler<APIGatewayProxyReques
         }
         try {
             return store.get(jobId)
-                    .map(job -> ApiResponses.json(200, JobView.of(job)))
+                    .map(job -> ApiResponses.json(200, JobView.of(job, files)))
                     .orElseGet(() -> ApiResponses.error(404, "no job with id \"" + jobId + "\""));
         } catch (SdkException e) {
             return ApiResponses.error(ApiException.fromAws("could not read job " + jobId, e));

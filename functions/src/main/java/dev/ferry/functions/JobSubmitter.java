@@ -4,6 +4,7 @@ import dev.ferry.core.AwsErrors;
 import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.Job;
+import dev.ferry.core.JobFiles;
 import dev.ferry.core.JobIds;
 import dev.ferry.core.JobMessage;
 import dev.ferry.core.JobStatus;
@@ -64,6 +65,7 @@ public final class JobSubmitter {
     private final int maxMessageBytes;
     private final Set<String> allowedTypes;
     private final Sleeper sleeper;
+    private final UploadedInputs uploads;
 
     /** How a replay waits between reads; a test replaces it. */
     interface Sleeper {
@@ -72,11 +74,12 @@ public final class JobSubmitter {
 
     public JobSubmitter(JobStore store, SqsClient sqs, String queueUrl, JobIds ids, Clock clock,
                         int maxMessageBytes, Set<String> allowedTypes) {
-        this(store, sqs, queueUrl, ids, clock, maxMessageBytes, allowedTypes, d -> Thread.sleep(d.toMillis()));
+        this(store, sqs, queueUrl, ids, clock, maxMessageBytes, allowedTypes, d -> Thread.sleep(d.toMillis()),
+                UploadedInputs.none());
     }
 
     JobSubmitter(JobStore store, SqsClient sqs, String queueUrl, JobIds ids, Clock clock,
-                 int maxMessageBytes, Set<String> allowedTypes, Sleeper sleeper) {
+                 int maxMessageBytes, Set<String> allowedTypes, Sleeper sleeper, UploadedInputs uploads) {
         this.store = Objects.requireNonNull(store, "store");
         this.sqs = Objects.requireNonNull(sqs, "sqs");
         this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
@@ -85,6 +88,7 @@ public final class JobSubmitter {
         this.maxMessageBytes = maxMessageBytes;
         this.allowedTypes = Set.copyOf(allowedTypes);
         this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
+        this.uploads = Objects.requireNonNull(uploads, "uploads");
     }
 
     public static JobSubmitter fromEnvironment(FerryEnv env, JobStore store, SqsClient sqs) {
@@ -93,7 +97,9 @@ public final class JobSubmitter {
                         .collect(Collectors.toSet()))
                 .orElse(Set.of());
         return new JobSubmitter(store, sqs, env.required(FerryEnv.QUEUE_URL), new JobIds(), Clock.systemUTC(),
-                env.intValue(FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.DEFAULT_MAX_MESSAGE_BYTES), types);
+                env.intValue(FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.DEFAULT_MAX_MESSAGE_BYTES), types,
+                d -> Thread.sleep(d.toMillis()), new UploadedInputs(JobFiles.fromEnvironment(env),
+                        env.intValue(FerryEnv.MAX_INPUT_UPLOAD_BYTES, (int) UploadedInputs.DEFAULT_MAX_INPUT_BYTES)));
     }
 
     /** What a submit produced: the job, and whether this request created it. */
@@ -113,6 +119,12 @@ public final class JobSubmitter {
         Optional<SqsMessageText.Refused> refused = SqsMessageText.firstRefused(request.input(), "input");
         if (refused.isPresent()) {
             throw ApiException.badRequest(refused.get().message());
+        }
+        Optional<String> inputUpload = request.inputUpload();
+        if (inputUpload.isPresent()) {
+            uploads.checkInputUpload(inputUpload.get());
+        } else {
+            uploads.checkInline(request.input());
         }
         String jobId = request.idempotencyKey()
                 .map(key -> JobIds.forIdempotencyKey(scope == null ? "" : scope, key))

@@ -1,6 +1,7 @@
 package dev.ferry.functions;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.ferry.core.JobFiles;
 import dev.ferry.core.Json;
 import java.util.Iterator;
 import java.util.Optional;
@@ -10,10 +11,16 @@ import java.util.regex.Pattern;
  * A validated {@code POST /jobs} request.
  *
  * @param type the job type
- * @param input the job's input (JSON {@code null} when the body had none)
+ * @param input the job's input (JSON {@code null} when the body had none); for an input sent as an
+ *     upload, the marker the record and message carry instead ({@code {"$input": "up_..."}})
  * @param idempotencyKey the client's {@code Idempotency-Key}, if it sent one
  */
 record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKey) {
+
+    /** The upload the input was sent as, if it was. */
+    Optional<String> inputUpload() {
+        return JobFiles.inputUpload(input);
+    }
 
     static final Pattern TYPE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
@@ -34,8 +41,9 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
         }
         for (Iterator<String> names = root.fieldNames(); names.hasNext(); ) {
             String name = names.next();
-            if (!name.equals("type") && !name.equals("input")) {
-                throw ApiException.badRequest("unknown field \"" + name + "\"; a job has \"type\" and \"input\"");
+            if (!name.equals("type") && !name.equals("input") && !name.equals("inputUpload")) {
+                throw ApiException.badRequest("unknown field \"" + name + "\"; a job has \"type\" and \"input\""
+                        + " (or \"inputUpload\")");
             }
         }
         JsonNode type = root.get("type");
@@ -50,6 +58,22 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
                     + " starting with a letter or digit");
         }
         JsonNode input = root.has("input") ? root.get("input") : Json.MAPPER.nullNode();
+        if (JobFiles.inputUpload(input).isPresent() || input.isObject() && input.has(JobFiles.INPUT_MARKER)) {
+            throw ApiException.badRequest("field \"input\": \"" + JobFiles.INPUT_MARKER + "\" is reserved; to send"
+                    + " the input as an upload, send {\"type\": ..., \"inputUpload\": \"<uploadId>\"}");
+        }
+        JsonNode upload = root.get("inputUpload");
+        if (upload != null) {
+            if (root.has("input")) {
+                throw ApiException.badRequest("fields \"input\" and \"inputUpload\" exclude each other: send the"
+                        + " input inline or as an upload");
+            }
+            if (!upload.isTextual() || !JobFiles.looksLikeUploadId(upload.asText())) {
+                throw ApiException.badRequest("field \"inputUpload\" must be the uploadId POST /uploads returned"
+                        + " (up_ and 26 letters or digits)");
+            }
+            input = JobFiles.inputMarker(upload.asText());
+        }
         return new SubmitRequest(type.asText(), input, checkKey(idempotencyKey));
     }
 

@@ -19,7 +19,7 @@ class GetJobHandlerTest {
 
     private static final String JOB_ID = "01JD3N3Y3ZX2W0K7Q8M9P4R5S6";
     private final InMemoryJobStore store = new InMemoryJobStore();
-    private final GetJobHandler handler = new GetJobHandler(store);
+    private final GetJobHandler handler = new GetJobHandler(store, java.util.Optional.empty());
 
     private static APIGatewayProxyRequestEvent fixture() {
         return EventLoader.loadApiGatewayRestEvent("events/apigw-get-job.json");

@@ -1,5 +1,6 @@
 package dev.ferry.functions;
 
+import dev.ferry.core.AttemptRecord;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobStatus;
 import dev.ferry.core.JobStore;
@@ -163,18 +164,28 @@ final class InMemoryJobStore implements JobStore {
     }
 
     @Override
-    public boolean complete(Lease lease, String resultJson, Instant now) {
-        return outcome(lease, j -> finished(j, JobStatus.SUCCEEDED, now).result(resultJson).error(null).build());
+    public boolean complete(Lease lease, Completion completion, Instant now) {
+        return outcome(lease, j -> finished(j, JobStatus.SUCCEEDED, now).result(completion.resultJson())
+                .resultKey(completion.resultKey()).files(completion.filesJson()).error(null)
+                .history(appended(j, completion.attempt())).build());
     }
 
     @Override
-    public boolean retryLater(Lease lease, String error, Instant now) {
-        return outcome(lease, j -> unleased(j, JobStatus.QUEUED, now).error(error).build());
+    public boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now) {
+        return outcome(lease, j -> unleased(j, JobStatus.QUEUED, now).error(error).history(appended(j, attempt)).build());
     }
 
     @Override
-    public boolean fail(Lease lease, String error, Instant now) {
-        return outcome(lease, j -> finished(j, JobStatus.FAILED, now).error(error).build());
+    public boolean fail(Lease lease, String error, AttemptRecord attempt, Instant now) {
+        return outcome(lease, j -> finished(j, JobStatus.FAILED, now).error(error).history(appended(j, attempt)).build());
+    }
+
+    private static List<AttemptRecord> appended(Job job, AttemptRecord attempt) {
+        List<AttemptRecord> history = new ArrayList<>(job.history());
+        if (attempt != null) {
+            history.add(attempt);
+        }
+        return history;
     }
 
     @Override
@@ -183,8 +194,9 @@ final class InMemoryJobStore implements JobStore {
     }
 
     @Override
-    public boolean release(Lease lease, Instant now) {
-        return outcome(lease, j -> unleased(j, JobStatus.QUEUED, now).preemptions(j.preemptions() + 1).build());
+    public boolean release(Lease lease, AttemptRecord attempt, Instant now) {
+        return outcome(lease, j -> unleased(j, JobStatus.QUEUED, now).preemptions(j.preemptions() + 1)
+                .history(appended(j, attempt)).build());
     }
 
     private static Job.Builder unleased(Job job, JobStatus to, Instant now) {

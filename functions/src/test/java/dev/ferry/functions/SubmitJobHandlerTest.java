@@ -239,7 +239,7 @@ class SubmitJobHandlerTest {
                     return super.sendMessage(request);
                 }
             }, "https://sqs.local/jobs", new JobIds(), Clock.fixed(NOW, ZoneOffset.UTC), MAX_MESSAGE_BYTES, Set.of(),
-                    d -> Thread.sleep(5));
+                    d -> Thread.sleep(5), UploadedInputs.none());
             SubmitRequest request = SubmitRequest.parse("{\"type\":\"sample\",\"input\":1}", "k-7");
             java.util.List<java.util.concurrent.Future<JobSubmitter.Submitted>> results = new java.util.ArrayList<>();
             results.add(threads.submit(() -> slowFirst.submit(request, "")));

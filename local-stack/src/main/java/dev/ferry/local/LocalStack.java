@@ -5,6 +5,7 @@ import dev.ferry.core.FerryEnv;
 import dev.ferry.functions.AdminToken;
 import dev.ferry.worker.CommandJobHandler;
 import dev.ferry.worker.GpuSlots;
+import dev.ferry.worker.JobTypes;
 import dev.ferry.worker.Worker;
 import dev.ferry.worker.WorkerConfig;
 import java.io.IOException;
@@ -37,7 +38,7 @@ import software.amazon.awssdk.services.sqs.SqsClient;
  * queues and table made from {@code infra/template.yaml}, the API's routes served by the same
  * handler classes Lambda runs, and real workers that run jobs as processes.
  *
- * <p>Job type {@code sample} runs {@link SampleJob}. Local settings make failure fast to watch: a
+ * <p>Job type {@code sample} runs the warm {@link SampleHandler}. Local settings make failure fast to watch: a
  * job that fails every attempt reads FAILED within a minute ({@link #LOCAL_TEMPLATE_PARAMETERS},
  * and leases of 10 s, heartbeats every 3 s, retry delays of 1-5 s for the workers).
  *
@@ -185,6 +186,13 @@ public final class LocalStack implements AutoCloseable {
         }
         sampleLedger = createLedger();
         all.putAll(localWorkerEnvironment(options.workerSlots(), sampleLedger));
+        boolean sampleOverridden = overrides.keySet().stream().anyMatch(name -> java.util.Arrays.stream(
+                JobTypes.Kind.values()).anyMatch(kind -> name.toUpperCase(Locale.ROOT).equals(kind.prefix()
+                + JobTypes.envSuffix(SAMPLE_JOB_TYPE))));
+        if (sampleOverridden) {
+            // A type runs one way only: the override's way replaces the warm default.
+            all.remove(JobTypes.Kind.HANDLER.prefix() + JobTypes.envSuffix(SAMPLE_JOB_TYPE));
+        }
         all.putAll(overrides);
         environment = FerryEnv.of(all);
         findJobQueue(resources);
@@ -221,7 +229,7 @@ public final class LocalStack implements AutoCloseable {
     /**
      * What the local stack sets for every worker, before {@link Options#environmentOverrides()}:
      * short leases, heartbeats and retry delays; {@code workerSlots} slots; the {@code sample} job
-     * type; a 1 s long poll, so that closing a worker does not wait out a 20 s one; and 5 s for
+     * type as a warm handler ({@link SampleHandler}); a 1 s long poll, so that closing a worker does not wait out a 20 s one; and 5 s for
      * running jobs to finish when it closes before they are given back.
      */
     static Map<String, String> localWorkerEnvironment(int workerSlots, Path sampleLedger) {
@@ -233,7 +241,7 @@ public final class LocalStack implements AutoCloseable {
         env.put(WorkerConfig.WAIT_SECONDS, "1");
         env.put(WorkerConfig.DRAIN_GRACE, "5");
         env.put(GpuSlots.ENV_SLOTS, Integer.toString(workerSlots));
-        env.put(CommandJobHandler.ENV_COMMAND_PREFIX + SAMPLE_JOB_TYPE, SampleJob.command());
+        env.put(JobTypes.Kind.HANDLER.prefix() + JobTypes.envSuffix(SAMPLE_JOB_TYPE), SampleHandler.command());
         env.put(SampleJob.LEDGER, sampleLedger.toString());
         return env;
     }
@@ -351,13 +359,13 @@ public final class LocalStack implements AutoCloseable {
 
     /** How many workers run with how many slots, and which job types they run. */
     synchronized String workerSummary() {
-        List<String> types = environment.asMap().keySet().stream()
-                .filter(name -> name.startsWith(CommandJobHandler.ENV_COMMAND_PREFIX))
-                .map(name -> name.substring(CommandJobHandler.ENV_COMMAND_PREFIX.length()).toLowerCase(Locale.ROOT))
+        List<String> types = JobTypes.fromEnvironment(environment.asMap()).values().stream()
+                .map(spec -> spec.name().toLowerCase(Locale.ROOT) + (spec.kind().warm() ? " (warm, "
+                        + spec.kind().name().toLowerCase(Locale.ROOT) + ")" : ""))
                 .sorted()
                 .toList();
         return workers.size() + " x " + environment.required(GpuSlots.ENV_SLOTS) + " slots; job types "
-                + String.join(", ", types) + " (sample runs " + SampleJob.class.getName() + ")";
+                + String.join(", ", types);
     }
 
     /**

@@ -3,6 +3,8 @@ package dev.ferry.local;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.functions.AdminToken;
 import dev.ferry.worker.CommandJobHandler;
+import dev.ferry.worker.ExitRules;
+import dev.ferry.worker.JobTypes;
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -13,7 +15,8 @@ import java.util.concurrent.CountDownLatch;
  *
  * <p>Environment: {@code FERRY_PORT} (the API's port, default 3000), {@code FERRY_LOCAL_WORKERS}
  * (workers, default 1), {@code FERRY_SLOTS} (job slots per worker, default 2). Passed on to the
- * stack: every {@code FERRY_COMMAND_<TYPE>} and {@code FERRY_TIMEOUT_<TYPE>}, and
+ * stack: every job type's variable ({@code FERRY_COMMAND_<TYPE>}, {@code FERRY_HANDLER_<TYPE>},
+ * {@code FERRY_COG_<TYPE>}, {@code FERRY_SAGEMAKER_<TYPE>}), their timeouts and exit rules, and
  * {@code FERRY_JOB_TIMEOUT}, so a job type of your own runs locally next to {@code sample}; and
  * {@code FERRY_ADMIN_TOKEN}, the admin API's token (at least {@value AdminToken#MIN_LENGTH}
  * characters; unset, a random one). Job programs start from this process's whole environment
@@ -133,9 +136,10 @@ public final class LocalStackMain {
     }
 
     /**
-     * What the stack takes from the user's environment, over its own settings: every
-     * {@code FERRY_COMMAND_<TYPE>} and {@code FERRY_TIMEOUT_<TYPE>}, {@code FERRY_JOB_TIMEOUT}
-     * (for the workers) and {@code FERRY_ADMIN_TOKEN} (for the admin function). Nothing else: the
+     * What the stack takes from the user's environment, over its own settings: every job type's
+     * variable (any kind), {@code FERRY_TIMEOUT_<TYPE>}, {@code FERRY_JOB_TIMEOUT},
+     * {@code FERRY_SETUP_TIMEOUT[_<TYPE>]}, {@code FERRY_EVALUATE_ON_EXIT[_<TYPE>]} and
+     * {@code FERRY_SAMPLE_SETUP_MS} (for the workers) and {@code FERRY_ADMIN_TOKEN} (for the admin function). Nothing else: the
      * stack's clients stay on its emulators whatever {@code AWS_*} says.
      *
      * @throws IllegalStateException when {@code FERRY_ADMIN_TOKEN} is shorter than
@@ -144,9 +148,13 @@ public final class LocalStackMain {
     static Map<String, String> passedOn(Map<String, String> environment) {
         Map<String, String> passed = new LinkedHashMap<>();
         environment.forEach((name, value) -> {
-            if (name.startsWith(CommandJobHandler.ENV_COMMAND_PREFIX)
+            boolean jobType = java.util.Arrays.stream(JobTypes.Kind.values()).anyMatch(k -> name.startsWith(k.prefix()));
+            if (jobType
                     || name.startsWith(CommandJobHandler.ENV_TIMEOUT_PREFIX)
                     || name.equals(CommandJobHandler.ENV_JOB_TIMEOUT)
+                    || name.startsWith(JobTypes.SETUP_TIMEOUT)
+                    || name.startsWith(ExitRules.VARIABLE)
+                    || name.equals(SampleHandler.SETUP_MS)
                     || name.equals(AdminToken.TOKEN)) {
                 passed.put(name, value);
             }

@@ -1,5 +1,6 @@
 package dev.ferry.local;
 
+import dev.ferry.core.AttemptRecord;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobStore;
 import dev.ferry.core.Lease;
@@ -30,17 +31,21 @@ class ForwardingJobStore implements JobStore {
         return delegate.claimGivenBack(jobId, givenBackLeaseId, workerId, messageId, leaseUntil, now);
     }
     @Override public boolean renewLease(Lease lease, Instant leaseUntil) { return delegate.renewLease(lease, leaseUntil); }
-    @Override public boolean complete(Lease lease, String resultJson, Instant now) {
-        return delegate.complete(lease, resultJson, now);
+    @Override public boolean complete(Lease lease, Completion completion, Instant now) {
+        return delegate.complete(lease, completion, now);
     }
-    @Override public boolean retryLater(Lease lease, String error, Instant now) {
-        return delegate.retryLater(lease, error, now);
+    @Override public boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now) {
+        return delegate.retryLater(lease, error, attempt, now);
     }
-    @Override public boolean fail(Lease lease, String error, Instant now) { return delegate.fail(lease, error, now); }
+    @Override public boolean fail(Lease lease, String error, AttemptRecord attempt, Instant now) {
+        return delegate.fail(lease, error, attempt, now);
+    }
     @Override public boolean failUnrun(Lease lease, String error, Instant now) {
         return delegate.failUnrun(lease, error, now);
     }
-    @Override public boolean release(Lease lease, Instant now) { return delegate.release(lease, now); }
+    @Override public boolean release(Lease lease, AttemptRecord attempt, Instant now) {
+        return delegate.release(lease, attempt, now);
+    }
     @Override public boolean requestRedrive(String jobId, Instant now) { return delegate.requestRedrive(jobId, now); }
     @Override public boolean cancelFailed(String jobId, Instant now) { return delegate.cancelFailed(jobId, now); }
     @Override public ScanResult scan(int maxItems) { return delegate.scan(maxItems); }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.ferry.core.AttemptRecord;
 import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobIds;
@@ -86,9 +87,9 @@ class JobStoreIT {
         Lease current = claim(job, "w2", T0.plusSeconds(61));
 
         assertFalse(store.renewLease(zombie, T0.plusSeconds(200)));
-        assertFalse(store.complete(zombie, "{\"by\":\"zombie\"}", T0.plusSeconds(62)));
-        assertFalse(store.fail(zombie, "zombie error", T0.plusSeconds(62)));
-        assertTrue(store.complete(current, "{\"by\":\"w2\"}", T0.plusSeconds(63)));
+        assertFalse(store.complete(zombie, JobStore.Completion.of("{\"by\":\"zombie\"}"), T0.plusSeconds(62)));
+        assertFalse(store.fail(zombie, "zombie error", null, T0.plusSeconds(62)));
+        assertTrue(store.complete(current, JobStore.Completion.of("{\"by\":\"w2\"}"), T0.plusSeconds(63)));
 
         Job done = store.get(job.jobId()).orElseThrow();
         assertEquals(JobStatus.SUCCEEDED, done.status());
@@ -102,22 +103,46 @@ class JobStoreIT {
         Job job = newJob();
         Lease lease = claim(job, "w1", T0);
 
-        assertTrue(store.complete(lease, "{\"n\":1}", T0.plusSeconds(1)));
+        assertTrue(store.complete(lease, JobStore.Completion.of("{\"n\":1}"), T0.plusSeconds(1)));
         Job first = store.get(job.jobId()).orElseThrow();
-        assertTrue(store.complete(lease, "{\"n\":1}", T0.plusSeconds(2)));
+        assertTrue(store.complete(lease, JobStore.Completion.of("{\"n\":1}"), T0.plusSeconds(2)));
 
         assertEquals(first, store.get(job.jobId()).orElseThrow(), "applied once");
-        assertFalse(store.fail(lease, "boom", T0.plusSeconds(3)), "not what this lease wrote");
+        assertFalse(store.fail(lease, "boom", null, T0.plusSeconds(3)), "not what this lease wrote");
+    }
+
+    @Test
+    void history_keepsOneEntryPerAttempt_evenWhenAnOutcomeWriteIsRetried() {
+        Job job = newJob();
+        Lease first = claim(job, "w1", T0);
+        AttemptRecord failed = new AttemptRecord(1, "w1", 0, T0, T0.plusSeconds(1), AttemptRecord.RETRYING,
+                "exit 1", "jobs/" + job.jobId() + "/1/log.txt");
+        assertTrue(store.retryLater(first, "exit 1", failed, T0.plusSeconds(1)));
+        assertTrue(store.retryLater(first, "exit 1", failed, T0.plusSeconds(1)), "its own write, recognised");
+        Lease second = claim(job, "w2", T0.plusSeconds(2));
+        AttemptRecord succeeded = new AttemptRecord(2, "w2", 1, T0.plusSeconds(2), T0.plusSeconds(3),
+                AttemptRecord.SUCCEEDED, null, null);
+        JobStore.Completion completion = new JobStore.Completion(null, "jobs/" + job.jobId() + "/2/result.json",
+                "[{\"name\":\"out.png\",\"key\":\"jobs/x/2/out.png\",\"bytes\":3}]", succeeded);
+        assertTrue(store.complete(second, completion, T0.plusSeconds(3)));
+        assertTrue(store.complete(second, completion, T0.plusSeconds(3)), "its own write, recognised");
+
+        Job done = store.get(job.jobId()).orElseThrow();
+        assertEquals(java.util.List.of(failed, succeeded), done.history());
+        assertEquals(null, done.result(), "stored by reference");
+        assertEquals(completion.resultKey(), done.resultKey());
+        assertEquals(completion.filesJson(), done.files());
+        assertEquals(null, done.error(), "the earlier attempt's error is gone with its success");
     }
 
     @Test
     void aRetryThatFindsAnotherWorkersLease_isNotMistakenForItsOwn() {
         Job job = newJob();
         Lease first = claim(job, "w1", T0);
-        assertTrue(store.retryLater(first, "exit 1", T0.plusSeconds(1)));
+        assertTrue(store.retryLater(first, "exit 1", null, T0.plusSeconds(1)));
         claim(job, "w1", T0.plusSeconds(2)); // the same worker again, with a new claim
 
-        assertFalse(store.retryLater(first, "exit 1", T0.plusSeconds(3)), "the record moved on: a new lease id");
+        assertFalse(store.retryLater(first, "exit 1", null, T0.plusSeconds(3)), "the record moved on: a new lease id");
     }
 
     @Test
@@ -132,14 +157,14 @@ class JobStoreIT {
         assertEquals(1, copy.job().preemptions());
         assertInstanceOf(JobStore.NotClaimable.class, store.claimGivenBack(job.jobId(), running.leaseId(), "w3",
                 "m-copy-2", T0.plusSeconds(61), T0.plusSeconds(2)), "only the lease that was given back");
-        assertFalse(store.release(running, T0.plusSeconds(3)), "the giver's late release is fenced out");
+        assertFalse(store.release(running, null, T0.plusSeconds(3)), "the giver's late release is fenced out");
     }
 
     @Test
     void finishedJob_cannotBeClaimed_evenWithAnExpiredLeaseTime() {
         Job job = newJob();
         Lease lease = claim(job, "w1", T0);
-        store.fail(lease, "boom", T0.plusSeconds(1));
+        store.fail(lease, "boom", null, T0.plusSeconds(1));
 
         JobStore.ClaimResult later = store.claim(job.jobId(), "w2", "m", T0.plusSeconds(999), T0.plusSeconds(900));
 
@@ -153,7 +178,7 @@ class JobStoreIT {
         Job job = newJob();
         Lease lease = claim(job, "w1", T0);
 
-        assertTrue(store.retryLater(lease, "exit 1", T0.plusSeconds(1)));
+        assertTrue(store.retryLater(lease, "exit 1", null, T0.plusSeconds(1)));
         Lease next = claim(job, "w2", T0.plusSeconds(2));
 
         assertEquals(lease.token() + 2, next.token());
@@ -183,7 +208,7 @@ class JobStoreIT {
 
         Lease lease = claim(job, "w1", T0.plusSeconds(3));
         assertEquals(null, store.get(job.jobId()).orElseThrow().expiresAt());
-        store.complete(lease, "{}", T0.plusSeconds(4));
+        store.complete(lease, JobStore.Completion.of("{}"), T0.plusSeconds(4));
         assertEquals(T0.plusSeconds(4).plus(java.time.Duration.ofDays(30)).getEpochSecond(),
                 store.get(job.jobId()).orElseThrow().expiresAt(), "finished: kept for the retention");
     }
@@ -230,8 +255,8 @@ class JobStoreIT {
         Job job = newJob();
         Lease lease = claim(job, "w1", T0);
 
-        assertTrue(store.release(lease, T0.plusSeconds(1)));
-        assertTrue(store.release(lease, T0.plusSeconds(2)), "a retry of its own release: recognised, not applied again");
+        assertTrue(store.release(lease, null, T0.plusSeconds(1)));
+        assertTrue(store.release(lease, null, T0.plusSeconds(2)), "a retry of its own release: recognised, not applied again");
         Job released = store.get(job.jobId()).orElseThrow();
         assertEquals(JobStatus.QUEUED, released.status());
         assertEquals(1, released.preemptions());
@@ -244,7 +269,7 @@ class JobStoreIT {
         Job job = newJob();
         Lease lease = claim(job, "w1", T0);
         assertFalse(store.requestRedrive(job.jobId(), T0), "a running job is not redriven");
-        store.fail(lease, "boom", T0.plusSeconds(1));
+        store.fail(lease, "boom", null, T0.plusSeconds(1));
         assertInstanceOf(JobStore.NotClaimable.class,
                 store.claim(job.jobId(), "w2", "m", T0.plusSeconds(99), T0.plusSeconds(2)), "FAILED is final...");
 
@@ -261,7 +286,7 @@ class JobStoreIT {
         assertEquals(null, running.expiresAt());
         assertFalse(store.cancelFailed(job.jobId(), T0.plusSeconds(5)), "a running job is not cancelled");
 
-        store.fail(again, "boom again", T0.plusSeconds(5));
+        store.fail(again, "boom again", null, T0.plusSeconds(5));
         assertTrue(store.cancelFailed(job.jobId(), T0.plusSeconds(6)));
         assertTrue(store.cancelFailed(job.jobId(), T0.plusSeconds(7)), "cancelling twice is not an error");
         assertEquals(JobStatus.CANCELLED, store.get(job.jobId()).orElseThrow().status());

@@ -103,7 +103,7 @@ class SpotInterruptionIT {
         try (Worker worker = FaultTestSupport.worker(stack, "unreleased", handler, Map.of(), store ->
                 new ForwardingJobStore(store) {
                     @Override
-                    public boolean release(dev.ferry.core.Lease lease, Instant now) {
+                    public boolean release(dev.ferry.core.Lease lease, dev.ferry.core.AttemptRecord attempt, Instant now) {
                         throw software.amazon.awssdk.core.exception.SdkClientException.create("connect timed out");
                     }
                 })) {

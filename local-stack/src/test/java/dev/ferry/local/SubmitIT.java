@@ -131,7 +131,8 @@ class SubmitIT {
             JsonNode failed = api.awaitStatus(jobId, "FAILED", FINISH);
 
             assertEquals(1, failed.get("attempts").asInt());
-            assertTrue(failed.get("error").asText().startsWith("exit 65 (not retried)"), failed.toString());
+            String error = failed.get("error").asText();
+            assertTrue(error.startsWith("(not retried) sample job: field \"failTimes\""), failed.toString());
             await().atMost(FINISH).until(() -> Queues.peekJobIds(stack.sqs(), stack.deadLetterQueueUrl())
                     .contains(jobId));
         }

@@ -8,7 +8,6 @@ import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.JobMessage;
 import dev.ferry.core.Json;
-import dev.ferry.worker.CommandJobHandler;
 import dev.ferry.worker.GpuSlot;
 import dev.ferry.worker.QueueSettings;
 import dev.ferry.worker.Worker;
@@ -193,7 +192,7 @@ class WorkerPermissionsIT {
         // What Worker.fromEnvironment checks at start, on the recording client.
         dev.ferry.worker.StackTarget.checkTable(dynamoDb, ferryEnv.required(FerryEnv.TABLE));
         Worker worker = new Worker(sqs, DynamoDbJobStore.fromEnvironment(dynamoDb, ferryEnv),
-                CommandJobHandler.fromEnvironment(env), List.of(new GpuSlot(0, "0"), new GpuSlot(1, "1")),
+                Worker.handlers(env), List.of(new GpuSlot(0, "0"), new GpuSlot(1, "1")),
                 WorkerConfig.from(ferryEnv), QueueSettings.read(sqs, ferryEnv.required(FerryEnv.QUEUE_URL)),
                 Clock.systemUTC());
         // A message received three times already (as if workers had vanished with it): on its last

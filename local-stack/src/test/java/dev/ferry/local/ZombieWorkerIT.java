@@ -126,8 +126,8 @@ class ZombieWorkerIT {
         }
 
         @Override
-        public boolean complete(Lease lease, String resultJson, Instant now) {
-            boolean written = delegate.complete(lease, resultJson, now);
+        public boolean complete(Lease lease, Completion completion, Instant now) {
+            boolean written = delegate.complete(lease, completion, now);
             finishAttempted.countDown();
             return written;
         }

@@ -40,8 +40,9 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>stdin: the job's input JSON, then end of file;
  *   <li>environment: the worker's own, plus {@value #ENV_CUDA_VISIBLE_DEVICES} (the job's
- *       {@link GpuSlot}), {@value #ENV_JOB_ID}, {@value #ENV_JOB_TYPE} and {@value #ENV_ATTEMPT}
- *       (1 on the first run);
+ *       {@link GpuSlot}), {@value #ENV_JOB_ID}, {@value #ENV_JOB_TYPE}, {@value #ENV_ATTEMPT}
+ *       (1 on the first run) and {@value #ENV_OUTPUT_DIR} (files written there become the job's
+ *       files); the attempt's work directory is its working directory;
  *   <li>stdout: the result, one JSON document and nothing else, at most
  *       {@value #DEFAULT_MAX_OUTPUT_BYTES} bytes unless configured otherwise (sized to fit in a
  *       DynamoDB item, 400 KB at most, beside the rest of the job's record);
@@ -81,6 +82,10 @@ public final class CommandJobHandler implements JobHandler {
     public static final String ENV_JOB_TYPE = "FERRY_JOB_TYPE";
     /** Set for the program: which run of the job this is, counting from 1. */
     public static final String ENV_ATTEMPT = "FERRY_ATTEMPT";
+    /** Set for a warm handler: the index of its GPU slot. */
+    public static final String ENV_SLOT = "FERRY_SLOT";
+    /** Set for the program where the attempt has a work directory: files written there become the job's files. */
+    public static final String ENV_OUTPUT_DIR = "FERRY_OUTPUT_DIR";
 
     /** The most a program may print on stdout unless the constructor says otherwise. */
     public static final int DEFAULT_MAX_OUTPUT_BYTES = 256 * 1024;
@@ -275,6 +280,10 @@ public final class CommandJobHandler implements JobHandler {
         environment.put(ENV_JOB_ID, job.jobId());
         environment.put(ENV_JOB_TYPE, job.type());
         environment.put(ENV_ATTEMPT, String.valueOf(job.attempt()));
+        if (job.outputDir() != null) {
+            environment.put(ENV_OUTPUT_DIR, job.outputDir().toString());
+            builder.directory(job.workDir().toFile());
+        }
         long startNanos = System.nanoTime();
         Process process;
         try {

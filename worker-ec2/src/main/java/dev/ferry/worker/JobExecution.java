@@ -9,7 +9,7 @@ import java.util.Objects;
  * @param jobId Ferry's job id
  * @param type the job type, which selects what runs it
  * @param inputJson the job's input, a JSON document as text (uploaded files already downloaded:
- *     each {@code {"$upload": "<id>"}} replaced by the local path of its file)
+ *     each {@code {"$file": "<uploadId>"}} replaced by the local path of its file)
  * @param attempt which run of this job this is, counting from 1 (every claim counts)
  * @param slot the GPU slot the job runs on
  * @param workDir this attempt's own directory; files the handler writes into

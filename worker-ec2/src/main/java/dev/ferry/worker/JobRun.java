@@ -1,5 +1,6 @@
 package dev.ferry.worker;
 
+import dev.ferry.core.AttemptRecord;
 import dev.ferry.core.AwsErrors;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobMessage;
@@ -56,7 +57,7 @@ final class JobRun {
     /** What every run of a worker shares. */
     record Context(String workerId, JobStore store, JobQueue queue, JobHandler handler, AttemptPolicy attempts,
                    LeaseKeeper leases, OutcomeWriter outcomes, ExecutorService handlerThreads,
-                   Duration duplicateDefer, java.time.Clock clock, java.nio.file.Path workRoot) {
+                   Duration duplicateDefer, java.time.Clock clock, java.nio.file.Path workRoot, AttemptFiles files) {
     }
 
     private enum Stop { LEASE_LOST, GIVEN_BACK }
@@ -67,6 +68,10 @@ final class JobRun {
 
     private Lease lease;
     private Future<String> execution;
+    /** This attempt's directory, log and start: set when the job is claimed. */
+    private java.nio.file.Path workDir;
+    private AttemptLog log;
+    private Instant startedAt;
     private Stop stop;
     private boolean handlerDone;
 
@@ -194,22 +199,23 @@ final class JobRun {
     }
 
     private void execute(Job job, Instant leaseUntil) {
-        java.nio.file.Path workDir = context.workRoot().resolve("jobs").resolve(job.jobId() + "-" + job.attempts());
+        workDir = context.workRoot().resolve("jobs").resolve(job.jobId() + "-" + job.attempts());
         try {
             java.nio.file.Files.createDirectories(workDir.resolve("outputs"));
+            java.nio.file.Files.createDirectories(workDir.resolve("inputs"));
         } catch (java.io.IOException e) {
             LOG.warn("job {}: cannot create its work directory {}: {}", job.jobId(), workDir, e.toString());
         }
-        AttemptLog log = new AttemptLog(AttemptLog.DEFAULT_MAX_BYTES);
+        log = new AttemptLog(AttemptLog.DEFAULT_MAX_BYTES);
+        startedAt = context.clock().instant();
         try {
-            execute(job, leaseUntil, new JobExecution(job.jobId(), job.type(), job.input(), job.attempts(), slot,
-                    workDir, log));
+            run(job, leaseUntil);
         } finally {
             WorkDirs.delete(workDir);
         }
     }
 
-    private void execute(Job job, Instant leaseUntil, JobExecution jobExecution) {
+    private void run(Job job, Instant leaseUntil) {
         LOG.info("job {} ({}) attempt {} claimed on slot {} with token {} (receive {} of {})", job.jobId(), job.type(),
                 job.attempts(), slot.index(), job.version(), delivery.receiveCount(),
                 context.attempts().maxReceiveCount());
@@ -221,7 +227,10 @@ final class JobRun {
             this.execution = context.handlerThreads().submit(() -> {
                 started.set(true);
                 try {
-                    return context.handler().run(jobExecution);
+                    // File inputs are downloaded here, on the handler's thread: cancellable, under the heartbeat.
+                    String input = context.files().resolveInputs(job.jobId(), job.input(), workDir.resolve("inputs"));
+                    return context.handler().run(new JobExecution(job.jobId(), job.type(), input, job.attempts(), slot,
+                            workDir, log));
                 } finally {
                     handlerGone.countDown();
                 }
@@ -286,21 +295,40 @@ final class JobRun {
         }
     }
 
+    /**
+     * This attempt's history entry, its log kept in the bucket first where there is one; null once
+     * the record lists {@link AttemptRecord#MAX_ENTRIES} attempts.
+     */
+    private AttemptRecord entry(Job job, String outcome, String error) {
+        if (job.history().size() >= AttemptRecord.MAX_ENTRIES) {
+            return null;
+        }
+        String logKey = context.files().storeLog(job.jobId(), job.attempts(), log);
+        return new AttemptRecord(job.attempts(), context.workerId(), slot.index(), startedAt,
+                context.clock().instant(), outcome, error, logKey);
+    }
+
     private void succeed(Job job, String result) {
-        int resultBytes = utf8Length(result);
-        int itemBytes = resultBytes + utf8Length(job.input()) + RECORD_OVERHEAD_BYTES;
-        if (itemBytes > MAX_ITEM_BYTES) {
-            failForGood(job, "the result is " + resultBytes + " bytes, too large to store: a job's record"
-                    + " (input, result and the rest) must fit a DynamoDB item of 400 KB; write large outputs to files"
-                    + " and return their names");
+        int room = MAX_ITEM_BYTES - utf8Length(job.input()) - RECORD_OVERHEAD_BYTES
+                - AttemptRecord.MAX_BYTES * Math.min(job.history().size() + 1, AttemptRecord.MAX_ENTRIES);
+        AttemptFiles.Stored stored;
+        try {
+            stored = context.files().store(job.jobId(), job.attempts(), result,
+                    workDir == null ? null : workDir.resolve("outputs"), room);
+        } catch (JobFailedException e) {
+            failAttempt(job, e);
             return;
         }
+        AttemptRecord entry = entry(job, AttemptRecord.SUCCEEDED, null);
+        JobStore.Completion completion = new JobStore.Completion(stored.resultJson(), stored.resultKey(),
+                stored.filesJson(), entry);
         OutcomeWriter.Written written = context.outcomes().write(job.jobId(), "result",
-                () -> context.store().complete(lease, result, context.clock().instant()),
+                () -> context.store().complete(lease, completion, context.clock().instant()),
                 context.leases().leaseLength());
         switch (written.result()) {
             case APPLIED -> {
-                LOG.info("job {} SUCCEEDED on attempt {}", job.jobId(), job.attempts());
+                LOG.info("job {} SUCCEEDED on attempt {}{}", job.jobId(), job.attempts(),
+                        stored.resultKey() != null ? " (result stored by reference: " + stored.resultKey() + ")" : "");
                 context.queue().delete(delivery, job.jobId());
             }
             case LEASE_LOST -> LOG.warn("job {}: result discarded, the lease (token {}) was taken over", job.jobId(),
@@ -308,7 +336,7 @@ final class JobRun {
             case UNAVAILABLE -> LOG.warn("job {}: its result could not be written ({}); the message comes back after"
                     + " its visibility timeout and the job runs again", job.jobId(), written.reason());
             case REFUSED -> failForGood(job, "the result could not be stored (" + written.reason() + "); a retry"
-                    + " would be refused the same way (about " + itemBytes + " bytes with the input)");
+                    + " would be refused the same way");
         }
     }
 
@@ -322,8 +350,9 @@ final class JobRun {
             fail(job, error, "after attempt " + AttemptPolicy.spent(job) + " of " + context.attempts().budget(job));
             return;
         }
+        AttemptRecord entry = entry(job, AttemptRecord.RETRYING, error);
         OutcomeWriter.Written written = context.outcomes().write(job.jobId(), "failure",
-                () -> context.store().retryLater(lease, error, context.clock().instant()),
+                () -> context.store().retryLater(lease, error, entry, context.clock().instant()),
                 context.leases().leaseLength());
         if (written.result() == OutcomeWriter.Result.REFUSED) {
             fail(job, trim(error + " (and the retry could not be recorded: " + written.reason() + ")"), "at once");
@@ -352,14 +381,16 @@ final class JobRun {
 
     /** Records FAILED, fenced, then moves the message to the dead-letter queue. */
     private void fail(Job job, String error, String when) {
+        AttemptRecord entry = entry(job, AttemptRecord.FAILED, error);
         OutcomeWriter.Written written = context.outcomes().write(job.jobId(), "failure",
-                () -> context.store().fail(lease, error, context.clock().instant()),
+                () -> context.store().fail(lease, error, entry, context.clock().instant()),
                 context.leases().leaseLength());
         if (written.result() == OutcomeWriter.Result.REFUSED) {
             // The error itself may be what does not fit: a short one instead.
             String shortError = error.length() <= 200 ? error : error.substring(0, 200) + "…";
             written = context.outcomes().write(job.jobId(), "failure",
-                    () -> context.store().fail(lease, shortError, context.clock().instant()),
+                    () -> context.store().fail(lease, shortError, entry == null ? null : entry.withError(shortError),
+                            context.clock().instant()),
                     context.leases().leaseLength());
         }
         switch (written.result()) {
@@ -390,8 +421,9 @@ final class JobRun {
                     + " visibility run out", job.jobId());
             return;
         }
+        AttemptRecord entry = entry(job, AttemptRecord.GIVEN_BACK, null);
         OutcomeWriter.Written released = context.outcomes().write(job.jobId(), "release",
-                () -> context.store().release(lease, context.clock().instant()), RELEASE_WITHIN);
+                () -> context.store().release(lease, entry, context.clock().instant()), RELEASE_WITHIN);
         if (released.result() != OutcomeWriter.Result.APPLIED) {
             LOG.warn("job {}: lease not released ({}); its copy takes the lease over", job.jobId(), released.reason());
         }

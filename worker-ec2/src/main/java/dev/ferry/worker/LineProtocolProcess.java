@@ -62,7 +62,7 @@ final class LineProtocolProcess implements WarmProcess {
     public void start() throws JobFailedException, InterruptedException {
         Map<String, String> environment = new HashMap<>(context.environment());
         environment.put(CommandJobHandler.ENV_CUDA_VISIBLE_DEVICES, context.slot().cudaVisibleDevices());
-        environment.put("FERRY_SLOT", Integer.toString(context.slot().index()));
+        environment.put(CommandJobHandler.ENV_SLOT, Integer.toString(context.slot().index()));
         try {
             process = HandlerProcess.start(name, context.spec().command(), environment, context.workDir(), false,
                     this::stderr);

@@ -79,8 +79,8 @@ public final class StackTarget {
             outputs.put(output.outputKey(), output.outputValue());
         }
         Map<String, String> resolved = new LinkedHashMap<>(environment);
-        for (Map.Entry<String, String> wanted : Map.of(FerryEnv.QUEUE_URL, QUEUE_OUTPUT, FerryEnv.TABLE,
-                TABLE_OUTPUT).entrySet()) {
+        for (Map.Entry<String, String> wanted : List.of(Map.entry(FerryEnv.QUEUE_URL, QUEUE_OUTPUT),
+                Map.entry(FerryEnv.TABLE, TABLE_OUTPUT))) {
             if (FerryEnv.of(environment).optional(wanted.getKey()).isPresent()) {
                 continue;
             }

@@ -66,6 +66,15 @@ public final class Worker implements AutoCloseable {
 
     public Worker(SqsClient sqs, JobStore store, JobHandler handler, List<GpuSlot> slots,
                   WorkerConfig config, QueueSettings queue, Clock clock) {
+        this(sqs, store, handler, slots, config, queue, clock, java.util.Optional.empty());
+    }
+
+    /**
+     * @param files the job files bucket (file inputs, outputs, large results, logs); empty: jobs
+     *     have no files, and one that writes or names any fails
+     */
+    public Worker(SqsClient sqs, JobStore store, JobHandler handler, List<GpuSlot> slots,
+                  WorkerConfig config, QueueSettings queue, Clock clock, java.util.Optional<dev.ferry.core.JobFiles> files) {
         Objects.requireNonNull(sqs, "sqs");
         Objects.requireNonNull(store, "store");
         Objects.requireNonNull(handler, "handler");
@@ -86,7 +95,8 @@ public final class Worker implements AutoCloseable {
         this.handler = handler;
         this.runs = new JobRun.Context(config.workerId(), store, jobQueue, handler,
                 new AttemptPolicy(queue.maxReceiveCount(), Backoff.withJitter(config.retryBase(), config.retryMax())),
-                leases, new OutcomeWriter(), handlerThreads, config.duplicateDefer(), clock, config.workDir());
+                leases, new OutcomeWriter(), handlerThreads, config.duplicateDefer(), clock, config.workDir(),
+                new AttemptFiles(files));
         this.poller = named("ferry-poller").newThread(
                 new MessagePoller(freeSlots, jobQueue, lease, this::dispatch, () -> stopping));
     }
@@ -109,13 +119,18 @@ public final class Worker implements AutoCloseable {
         JobStore store = DynamoDbJobStore.fromEnvironment(dynamoDb, env);
         List<GpuSlot> slots = GpuSlots.detect(environment, GpuSlots.NvidiaSmi.system());
         QueueSettings queue = readQueueSettings(sqs, config.queueUrl());
-        return new Worker(sqs, store, handlers(environment, config), slots, config, queue, Clock.systemUTC());
+        return new Worker(sqs, store, handlers(environment, config), slots, config, queue, Clock.systemUTC(),
+                dev.ferry.core.JobFiles.fromEnvironment(env));
     }
 
     /**
      * What runs each job type: a command per job, or a warm handler per slot
      * ({@link JobTypes}); every type a worker knows nothing of fails its jobs.
      */
+    public static JobHandler handlers(Map<String, String> environment) {
+        return handlers(environment, WorkerConfig.from(FerryEnv.of(environment)));
+    }
+
     static JobHandler handlers(Map<String, String> environment, WorkerConfig config) {
         Map<String, JobTypes.Spec> types = JobTypes.fromEnvironment(environment);
         CommandJobHandler commands = CommandJobHandler.fromTypes(types, environment);

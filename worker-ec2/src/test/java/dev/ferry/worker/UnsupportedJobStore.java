@@ -1,5 +1,6 @@
 package dev.ferry.worker;
 
+import dev.ferry.core.AttemptRecord;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobStore;
 import dev.ferry.core.Lease;
@@ -25,11 +26,11 @@ class UnsupportedJobStore implements JobStore {
         throw unexpected("claimGivenBack");
     }
     @Override public boolean renewLease(Lease lease, Instant leaseUntil) { throw unexpected("renewLease"); }
-    @Override public boolean complete(Lease lease, String resultJson, Instant now) { throw unexpected("complete"); }
-    @Override public boolean retryLater(Lease lease, String error, Instant now) { throw unexpected("retryLater"); }
-    @Override public boolean fail(Lease lease, String error, Instant now) { throw unexpected("fail"); }
+    @Override public boolean complete(Lease lease, Completion completion, Instant now) { throw unexpected("complete"); }
+    @Override public boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now) { throw unexpected("retryLater"); }
+    @Override public boolean fail(Lease lease, String error, AttemptRecord attempt, Instant now) { throw unexpected("fail"); }
     @Override public boolean failUnrun(Lease lease, String error, Instant now) { throw unexpected("failUnrun"); }
-    @Override public boolean release(Lease lease, Instant now) { throw unexpected("release"); }
+    @Override public boolean release(Lease lease, AttemptRecord attempt, Instant now) { throw unexpected("release"); }
     @Override public boolean requestRedrive(String jobId, Instant now) { throw unexpected("requestRedrive"); }
     @Override public boolean cancelFailed(String jobId, Instant now) { throw unexpected("cancelFailed"); }
     @Override public ScanResult scan(int maxItems) { throw unexpected("scan"); }
