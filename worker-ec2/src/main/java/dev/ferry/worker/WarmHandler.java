@@ -171,7 +171,9 @@ public final class WarmHandler implements JobHandler {
 
     /** The factories Ferry ships: its own protocol, Cog, SageMaker. */
     static Map<JobTypes.Kind, WarmProcess.Factory> standardFactories() {
-        return Map.of(JobTypes.Kind.HANDLER, LineProtocolProcess::new);
+        return Map.of(JobTypes.Kind.HANDLER, LineProtocolProcess::new,
+                JobTypes.Kind.COG, CogProcess::new,
+                JobTypes.Kind.SAGEMAKER, SageMakerProcess::new);
     }
 
     private Slot slot(GpuSlot gpu, JobTypes.Spec spec) {
