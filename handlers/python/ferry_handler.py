@@ -22,9 +22,11 @@ job fails at once. Any other exception fails this attempt, and Ferry retries wit
 
 Standard library only. The protocol (JSON lines) is in Ferry's README, "Warm handlers".
 """
+import io
 import json
 import os
 import sys
+import threading
 import traceback
 
 __all__ = ["Job", "NoRetry", "serve"]
@@ -63,16 +65,21 @@ class Job:
 
 def serve(handler):
     """Says the process is ready, then runs `handler(job)` for each job Ferry sends, until stdin ends."""
+    sys.stdout.flush()  # what was printed during setup goes out before fd 1 becomes the protocol's
     protocol = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)  # stray prints, and C libraries writing to fd 1, go to the job's log, not the protocol
     sys.stdout = sys.stderr
+    lock = threading.Lock()  # job.progress may be called from the handler's own threads
 
     def send(message):
-        protocol.write(json.dumps(message, separators=(",", ":")) + "\n")
-        protocol.flush()
+        line = json.dumps(message, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+        with lock:
+            protocol.write(line + "\n")
+            protocol.flush()
 
     send({"ready": True})
-    for line in sys.stdin:
+    requests = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")  # whatever the locale says
+    for line in requests:
         line = line.strip()
         if not line:
             continue
@@ -80,12 +87,17 @@ def serve(handler):
         job = Job(request, send)
         try:
             result = handler(job)
-            send({"id": job.id, "result": {} if result is None else result})
+            sys.stderr.flush()  # the job's log lines go out before its result
         except NoRetry as e:
             send({"id": job.id, "error": str(e) or type(e).__name__, "retry": False})
         except Exception as e:  # noqa: BLE001 - any failure of the handler is the job's failure
             traceback.print_exc()
             send({"id": job.id, "error": "%s: %s" % (type(e).__name__, e), "retry": True})
+        else:
+            try:
+                send({"id": job.id, "result": {} if result is None else result})
+            except (TypeError, ValueError) as e:  # not JSON: NaN, a set, an object; the same every time
+                send({"id": job.id, "error": "the result is not JSON: %s" % e, "retry": False})
         sys.stderr.flush()
 
 

@@ -25,6 +25,12 @@ def handler(job):
         raise ferry_handler.NoRetry("field prompt is empty")
     if what == "flaky":
         raise ValueError("CUDA error: an illegal memory access")
+    if what == "nan":
+        return {"score": float("nan")}
+    if what == "long-line":
+        sys.stderr.write("x" * 200_000)  # no newline: one endless line
+        sys.stderr.write("\r50%|#####     |\r100%|##########|\n")  # a progress bar redrawn with \r
+        sys.stderr.flush()
     if what == "file":
         with open(job.output_path("out.txt"), "w") as f:
             f.write("hello")

@@ -42,15 +42,6 @@ public record AttemptRecord(int attempt, String worker, int slot, Instant starte
         Objects.requireNonNull(outcome, "outcome");
     }
 
-    /** The same entry, with a different outcome (a failure that turned out to be the last). */
-    public AttemptRecord withOutcome(String newOutcome) {
-        return new AttemptRecord(attempt, worker, slot, startedAt, endedAt, newOutcome, error, logKey);
-    }
-
-    public AttemptRecord withError(String newError) {
-        return new AttemptRecord(attempt, worker, slot, startedAt, endedAt, outcome, newError, logKey);
-    }
-
     AttributeValue toAttributeValue() {
         Map<String, AttributeValue> map = new LinkedHashMap<>();
         map.put("attempt", AttributeValue.fromN(Integer.toString(attempt)));

@@ -50,10 +50,12 @@ public final class AwsClients {
 
     /**
      * An S3 client; path-style addressing where an endpoint is given (S3Proxy, moto and the like
-     * serve buckets as paths, not host names).
+     * serve buckets as paths, not host names). It moves files of any size, so no call or attempt
+     * has an upper bound on its length: a transfer that stalls fails on the socket timeout
+     * instead (no byte for {@link #SOCKET_TIMEOUT}).
      */
     public static S3Client s3(FerryEnv env) {
-        return configure(S3Client.builder(), env, FerryEnv.AWS_ENDPOINT_URL_S3)
+        return configure(S3Client.builder(), env, FerryEnv.AWS_ENDPOINT_URL_S3, false)
                 .forcePathStyle(env.optional(FerryEnv.AWS_ENDPOINT_URL_S3).isPresent())
                 .build();
     }
@@ -75,14 +77,20 @@ public final class AwsClients {
      * every Ferry client gets, whichever service it is for.
      */
     public static <B extends AwsClientBuilder<B, ?>> B configure(B builder, FerryEnv env, String endpointVariable) {
+        return configure(builder, env, endpointVariable, true);
+    }
+
+    private static <B extends AwsClientBuilder<B, ?>> B configure(B builder, FerryEnv env, String endpointVariable,
+                                                                  boolean boundedCalls) {
         env.optional(FerryEnv.AWS_REGION).ifPresent(region -> builder.region(Region.of(region)));
         env.optional(endpointVariable).ifPresent(endpoint -> builder.endpointOverride(URI.create(endpoint)));
         builder.credentialsProvider(credentials(env));
-        builder.overrideConfiguration(ClientOverrideConfiguration.builder()
-                .apiCallTimeout(DEFAULT_API_CALL_TIMEOUT)
-                .apiCallAttemptTimeout(DEFAULT_API_CALL_ATTEMPT_TIMEOUT)
-                .addExecutionInterceptor(new AwsErrors.OperationNames())
-                .build());
+        ClientOverrideConfiguration.Builder override = ClientOverrideConfiguration.builder()
+                .addExecutionInterceptor(new AwsErrors.OperationNames());
+        if (boundedCalls) {
+            override.apiCallTimeout(DEFAULT_API_CALL_TIMEOUT).apiCallAttemptTimeout(DEFAULT_API_CALL_ATTEMPT_TIMEOUT);
+        }
+        builder.overrideConfiguration(override.build());
         if (builder instanceof software.amazon.awssdk.core.client.builder.SdkSyncClientBuilder<?, ?> sync) {
             sync.httpClient(httpClient());
         }

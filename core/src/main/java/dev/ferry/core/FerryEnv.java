@@ -48,6 +48,7 @@ public final class FerryEnv {
     public static final String AWS_SESSION_TOKEN = "AWS_SESSION_TOKEN";
 
     public static final int DEFAULT_MAX_MESSAGE_BYTES = 262_144;
+    public static final int DEFAULT_MAX_INPUT_UPLOAD_BYTES = 32 * 1024 * 1024;
     public static final int DEFAULT_RETENTION_DAYS = 30;
 
     private final Map<String, String> values;

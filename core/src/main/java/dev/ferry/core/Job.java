@@ -36,6 +36,7 @@ public final class Job {
     private final Instant redriveRequestedAt;
     private final String resultKey;
     private final String files;
+    private final String uploads;
     private final java.util.List<AttemptRecord> history;
 
     private Job(Builder b) {
@@ -64,6 +65,7 @@ public final class Job {
         this.redriveRequestedAt = b.redriveRequestedAt;
         this.resultKey = b.resultKey;
         this.files = b.files;
+        this.uploads = b.uploads;
         this.history = b.history == null ? java.util.List.of() : java.util.List.copyOf(b.history);
     }
 
@@ -79,7 +81,7 @@ public final class Job {
                 .leaseId(leaseId).result(result).error(error)
                 .createdAt(createdAt).updatedAt(updatedAt).enqueuedAt(enqueuedAt).finishedAt(finishedAt)
                 .expiresAt(expiresAt).sendingUntil(sendingUntil).redriveRequestedAt(redriveRequestedAt)
-                .resultKey(resultKey).files(files).history(history);
+                .resultKey(resultKey).files(files).uploads(uploads).history(history);
     }
 
     public String jobId() { return jobId; }
@@ -131,6 +133,11 @@ public final class Job {
     public String resultKey() { return resultKey; }
     /** The files of the attempt that succeeded: a JSON array of {@link JobFiles.StoredFile}; null when none. */
     public String files() { return files; }
+    /**
+     * The uploads its input names, checked at submit: a JSON object of upload id to the
+     * {@code ETag} seen then, so that every attempt runs on what was checked; null when none.
+     */
+    public String uploads() { return uploads; }
     /** What each attempt that wrote an outcome left, oldest first. */
     public java.util.List<AttemptRecord> history() { return history; }
 
@@ -170,7 +177,7 @@ public final class Job {
                 && Objects.equals(finishedAt, other.finishedAt) && Objects.equals(expiresAt, other.expiresAt)
                 && Objects.equals(sendingUntil, other.sendingUntil)
                 && Objects.equals(redriveRequestedAt, other.redriveRequestedAt)
-                && Objects.equals(resultKey, other.resultKey) && Objects.equals(files, other.files)
+                && Objects.equals(resultKey, other.resultKey) && Objects.equals(files, other.files) && Objects.equals(uploads, other.uploads)
                 && Objects.equals(history, other.history);
     }
 
@@ -212,6 +219,7 @@ public final class Job {
         private Instant redriveRequestedAt;
         private String resultKey;
         private String files;
+        private String uploads;
         private java.util.List<AttemptRecord> history;
 
         public Builder jobId(String v) { this.jobId = v; return this; }
@@ -239,6 +247,7 @@ public final class Job {
         public Builder redriveRequestedAt(Instant v) { this.redriveRequestedAt = v; return this; }
         public Builder resultKey(String v) { this.resultKey = v; return this; }
         public Builder files(String v) { this.files = v; return this; }
+        public Builder uploads(String v) { this.uploads = v; return this; }
         public Builder history(java.util.List<AttemptRecord> v) { this.history = v; return this; }
 
         public Job build() {

@@ -50,6 +50,10 @@ public final class JobFiles {
     /** Where uploads live; ids are random, so a client cannot guess another's. */
     public static final String UPLOADS = "uploads/";
     public static final Duration DEFAULT_URL_EXPIRY = Duration.ofHours(1);
+    /** The most files one attempt may leave in its output directory. */
+    public static final int MAX_OUTPUT_FILES = 1000;
+    /** How deep folders in the output directory may go. */
+    public static final int MAX_OUTPUT_DEPTH = 8;
     /** A file name as stored: no directories, nothing odd. */
     private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9._-][A-Za-z0-9._ -]{0,199}");
     private static final Pattern UPLOAD_ID = Pattern.compile("up_[0-9A-HJKMNP-TV-Z]{26}");
@@ -127,28 +131,52 @@ public final class JobFiles {
     }
 
     /**
-     * Uploads every regular file directly in {@code dir} (not in subdirectories) as one of the
-     * attempt's files, in name order.
+     * Uploads every file under {@code dir} as one of the attempt's files, in name order; a file in
+     * a folder keeps its relative path as its name ({@code frames/0001.png}).
      *
-     * @throws IllegalArgumentException a file's name is not one Ferry stores (the message names it)
+     * @throws IllegalArgumentException a name Ferry does not store, a symbolic link (a handler
+     *     that unpacks a client's archive must not publish what a link points at), more than
+     *     {@value #MAX_OUTPUT_FILES} files or folders deeper than {@value #MAX_OUTPUT_DEPTH}; the
+     *     message says which
      */
     public List<StoredFile> putOutputs(String jobId, int attempt, Path dir) {
         List<StoredFile> stored = new ArrayList<>();
-        if (dir == null || !Files.isDirectory(dir)) {
+        if (dir == null || !Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return stored;
         }
-        List<Path> files;
-        try (Stream<Path> listing = Files.list(dir)) {
-            files = listing.filter(Files::isRegularFile).sorted().toList();
+        List<Path> files = new ArrayList<>();
+        try (Stream<Path> walk = Files.walk(dir, MAX_OUTPUT_DEPTH + 1)) { // never follows links
+            for (Path path : (Iterable<Path>) walk::iterator) {
+                if (path.equals(dir)) {
+                    continue;
+                }
+                Path relative = dir.relativize(path);
+                if (Files.isSymbolicLink(path)) {
+                    throw new IllegalArgumentException("output \"" + relative + "\" is a symbolic link; Ferry stores"
+                            + " only regular files from the output directory");
+                }
+                if (Files.isDirectory(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    if (relative.getNameCount() > MAX_OUTPUT_DEPTH) {
+                        throw new IllegalArgumentException("output folder \"" + relative + "\" is deeper than "
+                                + MAX_OUTPUT_DEPTH + " levels");
+                    }
+                    continue;
+                }
+                if (!Files.isRegularFile(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    throw new IllegalArgumentException("output \"" + relative + "\" is not a regular file");
+                }
+                files.add(path);
+                if (files.size() > MAX_OUTPUT_FILES) {
+                    throw new IllegalArgumentException("the job wrote more than " + MAX_OUTPUT_FILES + " output files;"
+                            + " pack them into an archive");
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list the output directory " + dir, e);
         }
+        files.sort(null);
         for (Path file : files) {
-            String name = file.getFileName().toString();
-            if (!SAFE_NAME.matcher(name).matches()) {
-                throw new IllegalArgumentException("output file \"" + name + "\" has a name Ferry does not store: use"
-                        + " letters, digits, '.', '_', '-' and spaces, at most 200 characters");
-            }
+            String name = outputName(dir.relativize(file));
             String key = attemptPrefix(jobId, attempt) + "files/" + name;
             String type = contentType(name);
             s3.putObject(r -> r.bucket(bucket).key(key).contentType(type), RequestBody.fromFile(file));
@@ -159,6 +187,20 @@ public final class JobFiles {
             }
         }
         return stored;
+    }
+
+    /** A relative path as a stored name: each part checked, joined by {@code /}. */
+    private static String outputName(Path relative) {
+        List<String> parts = new ArrayList<>();
+        for (Path part : relative) {
+            String name = part.toString();
+            if (!SAFE_NAME.matcher(name).matches() || name.equals(".") || name.equals("..")) {
+                throw new IllegalArgumentException("output file \"" + relative + "\" has a name Ferry does not store:"
+                        + " use letters, digits, '.', '_', '-' and spaces, at most 200 characters per part");
+            }
+            parts.add(name);
+        }
+        return String.join("/", parts);
     }
 
     /** What replaces one file reference while a job's input is walked. */
@@ -233,22 +275,53 @@ public final class JobFiles {
         return s3.getObjectAsBytes(r -> r.bucket(bucket).key(key)).asString(StandardCharsets.UTF_8);
     }
 
-    /** Downloads an object to {@code target}. */
-    public void download(String key, Path target) {
+    /**
+     * A text object's content as it was when {@code etag} was read, and at most {@code maxBytes}.
+     *
+     * @throws ChangedException it is not that version any more (or is larger than {@code maxBytes})
+     */
+    public String getText(String key, String etag, long maxBytes) {
+        try {
+            var bytes = s3.getObjectAsBytes(r -> r.bucket(bucket).key(key).ifMatch(etag)
+                    .range("bytes=0-" + maxBytes)); // one byte past the limit tells a larger object
+            if (bytes.asByteArray().length > maxBytes) {
+                throw new ChangedException(key + " is larger than " + maxBytes + " bytes");
+            }
+            return bytes.asString(StandardCharsets.UTF_8);
+        } catch (S3Exception e) {
+            throw changedOr(e, key);
+        }
+    }
+
+    /**
+     * Downloads an object to {@code target}, as it was when {@code etag} was read (any version
+     * where {@code etag} is null).
+     *
+     * @throws ChangedException it is not that version any more
+     */
+    public void download(String key, String etag, Path target) {
         try {
             Files.createDirectories(target.getParent());
             Files.deleteIfExists(target);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare " + target, e);
         }
-        s3.getObject(r -> r.bucket(bucket).key(key), target);
+        try {
+            s3.getObject(r -> r.bucket(bucket).key(key).ifMatch(etag), target);
+        } catch (S3Exception e) {
+            throw changedOr(e, key);
+        }
     }
 
-    /** An object's size, or empty when there is none. */
-    public Optional<Long> size(String key) {
+    private static RuntimeException changedOr(S3Exception e, String key) {
+        return e.statusCode() == 412 ? new ChangedException(key + " has changed since it was checked") : e;
+    }
+
+    /** An object's size and version tag, or empty when there is none. */
+    public Optional<Head> head(String key) {
         try {
             HeadObjectResponse head = s3.headObject(r -> r.bucket(bucket).key(key));
-            return Optional.of(head.contentLength());
+            return Optional.of(new Head(head.contentLength(), head.eTag()));
         } catch (NoSuchKeyException e) {
             return Optional.empty();
         } catch (S3Exception e) {
@@ -256,6 +329,19 @@ public final class JobFiles {
                 return Optional.empty();
             }
             throw e;
+        }
+    }
+
+    /** What a HEAD says of an object: how large, and which version ({@code ETag}). */
+    public record Head(long size, String etag) {
+    }
+
+    /** An object is not the version a job was checked against (the client wrote it again). */
+    public static final class ChangedException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public ChangedException(String message) {
+            super(message);
         }
     }
 

@@ -37,6 +37,7 @@ public final class JobTable {
     public static final String RESULT_KEY = "resultKey";
     public static final String FILES = "files";
     public static final String HISTORY = "history";
+    public static final String UPLOADS = "uploads";
     public static final String RESULT = "result";
     public static final String ERROR = "error";
     public static final String CREATED_AT = "createdAt";
@@ -72,6 +73,7 @@ public final class JobTable {
                     .setter(Job.Builder::redriveRequestedAt))
             .addAttribute(String.class, a -> a.name(RESULT_KEY).getter(Job::resultKey).setter(Job.Builder::resultKey))
             .addAttribute(String.class, a -> a.name(FILES).getter(Job::files).setter(Job.Builder::files))
+            .addAttribute(String.class, a -> a.name(UPLOADS).getter(Job::uploads).setter(Job.Builder::uploads))
             .addAttribute(EnhancedType.listOf(AttemptRecord.class), a -> a.name(HISTORY).getter(Job::history)
                     .setter(Job.Builder::history).attributeConverter(new HistoryConverter()))
             .addAttribute(String.class, a -> a.name(RESULT).getter(Job::result).setter(Job.Builder::result))

@@ -34,4 +34,10 @@ class JsonTest {
         assertThrows(IllegalArgumentException.class, () -> JobMessage.parse("{\"type\":\"render\"}"));
         assertThrows(IllegalArgumentException.class, () -> JobMessage.parse("hello"));
     }
+
+    @org.junit.jupiter.api.Test
+    void numbers_keepEveryDigit_throughAParseAndAWrite() {
+        String text = "{\"big\":1E+400,\"pi\":3.14159265358979323846264338327950288,\"n\":12345678901234567890123}";
+        org.junit.jupiter.api.Assertions.assertEquals(text, Json.parse(text).toString());
+    }
 }

@@ -9,11 +9,13 @@ import dev.ferry.core.JobIds;
 import dev.ferry.core.JobMessage;
 import dev.ferry.core.JobStatus;
 import dev.ferry.core.JobStore;
+import dev.ferry.core.Json;
 import dev.ferry.core.SqsMessageText;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -99,7 +101,7 @@ public final class JobSubmitter {
         return new JobSubmitter(store, sqs, env.required(FerryEnv.QUEUE_URL), new JobIds(), Clock.systemUTC(),
                 env.intValue(FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.DEFAULT_MAX_MESSAGE_BYTES), types,
                 d -> Thread.sleep(d.toMillis()), new UploadedInputs(JobFiles.fromEnvironment(env),
-                        env.intValue(FerryEnv.MAX_INPUT_UPLOAD_BYTES, (int) UploadedInputs.DEFAULT_MAX_INPUT_BYTES)));
+                        env.intValue(FerryEnv.MAX_INPUT_UPLOAD_BYTES, FerryEnv.DEFAULT_MAX_INPUT_UPLOAD_BYTES)));
     }
 
     /** What a submit produced: the job, and whether this request created it. */
@@ -120,16 +122,25 @@ public final class JobSubmitter {
         if (refused.isPresent()) {
             throw ApiException.badRequest(refused.get().message());
         }
-        Optional<String> inputUpload = request.inputUpload();
-        if (inputUpload.isPresent()) {
-            uploads.checkInputUpload(inputUpload.get());
-        } else {
-            uploads.checkInline(request.input());
-        }
         String jobId = request.idempotencyKey()
                 .map(key -> JobIds.forIdempotencyKey(scope == null ? "" : scope, key))
                 .orElseGet(ids::newId);
         JobMessage message = new JobMessage(jobId, request.type(), request.input());
+        Map<String, String> checkedUploads;
+        try {
+            Optional<String> inputUpload = request.inputUpload();
+            checkedUploads = inputUpload.isPresent()
+                    ? uploads.checkInputUpload(inputUpload.get())
+                    : uploads.checkInline(request.input());
+        } catch (ApiException e) {
+            // A replay of a job accepted earlier is answered with it, even once its uploads expired.
+            Optional<Job> earlier = e.statusCode() < 500 && request.idempotencyKey().isPresent()
+                    ? existing(jobId) : Optional.empty();
+            if (earlier.isPresent() && earlier.get().requestHash().equals(request.fingerprint())) {
+                return new Submitted(replay(earlier.get(), message), false);
+            }
+            throw e;
+        }
         int size = message.sizeInBytes();
         if (size > maxMessageBytes) {
             throw new ApiException(413, "field \"input\" is too large: the job's message would be " + size
@@ -150,6 +161,7 @@ public final class JobSubmitter {
                 .updatedAt(now)
                 .sendingUntil(holdUntil.toEpochMilli())
                 .expiresAt(now.plus(DynamoDbJobStore.PENDING_RETENTION).getEpochSecond())
+                .uploads(checkedUploads.isEmpty() ? null : Json.MAPPER.valueToTree(checkedUploads).toString())
                 .build();
 
         JobStore.CreateResult created;
@@ -168,6 +180,14 @@ public final class JobSubmitter {
             return new Submitted(replay(current, message), false);
         }
         return new Submitted(send(job, message, holdUntil), true);
+    }
+
+    private Optional<Job> existing(String jobId) {
+        try {
+            return store.get(jobId);
+        } catch (SdkException e) {
+            throw ApiException.fromAws("could not check for an earlier job with this Idempotency-Key", e);
+        }
     }
 
     /**

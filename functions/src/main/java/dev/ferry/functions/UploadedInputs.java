@@ -3,9 +3,9 @@ package dev.ferry.functions;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.core.JobFiles;
 import dev.ferry.core.Json;
-import java.util.HashSet;
+import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
+import java.util.TreeMap;
 import software.amazon.awssdk.core.exception.SdkException;
 
 /**
@@ -18,13 +18,18 @@ import software.amazon.awssdk.core.exception.SdkException;
  *       {@link #maxInputBytes} and be JSON; its own file references are checked the same way.</li>
  * </ul>
  *
- * <p>Nothing is written: a refused job leaves nothing behind.
+ * <p>Each check returns the uploads' {@code ETag}s as seen: the record keeps them, and every
+ * attempt reads exactly that version (a client that writes an upload again after submitting
+ * fails its job, rather than changing what it runs on). Nothing is written: a refused job leaves
+ * nothing behind.
  */
 final class UploadedInputs {
 
-    /** The most file references one input may hold (each is a HEAD at submit and a download per attempt). */
-    static final int MAX_FILE_REFERENCES = 100;
-    static final long DEFAULT_MAX_INPUT_BYTES = 32L * 1024 * 1024;
+    /** The most distinct uploads one input may name (each is a HEAD at submit and a download per attempt). */
+    static final int MAX_UPLOADS = 100;
+    /** The most {@code $file} references one input may hold, counting repeats of one upload. */
+    static final int MAX_REFERENCES = 1000;
+    static final long DEFAULT_MAX_INPUT_BYTES = dev.ferry.core.FerryEnv.DEFAULT_MAX_INPUT_UPLOAD_BYTES;
 
     private final Optional<JobFiles> files;
     private final long maxInputBytes;
@@ -41,31 +46,38 @@ final class UploadedInputs {
     /**
      * Checks the file references in an inline input.
      *
+     * @return each upload named, with its {@code ETag}; empty for none
      * @throws ApiException 400 naming the field of a malformed or missing reference
      */
-    void checkInline(JsonNode input) {
-        if (!input.toString().contains(JobFiles.FILE_MARKER)) {
-            return;
+    Map<String, String> checkInline(JsonNode input) {
+        Map<String, String> etags = new TreeMap<>();
+        if (input.toString().contains(JobFiles.FILE_MARKER)) {
+            checkReferences(input, "input", etags);
         }
-        checkReferences(input, "input");
+        return etags;
     }
 
     /**
      * Checks an input sent as an upload: it exists, fits {@link #maxInputBytes}, is JSON, and the
      * uploads it names exist.
      *
+     * @return it and each upload it names, with their {@code ETag}s
      * @throws ApiException 400 naming {@code inputUpload}, 413 when it is too large
      */
-    void checkInputUpload(String uploadId) {
+    Map<String, String> checkInputUpload(String uploadId) {
         JobFiles bucket = requireBucket("inputUpload");
         String key = JobFiles.uploadKey(uploadId);
-        long size = call("inputUpload", () -> bucket.size(key)).orElseThrow(() -> missing("inputUpload", uploadId));
-        if (size > maxInputBytes) {
-            throw new ApiException(413, "field \"inputUpload\": upload " + uploadId + " is " + size
-                    + " bytes and an input may be at most " + maxInputBytes + "; pass large data as files ({\""
-                    + JobFiles.FILE_MARKER + "\": \"<uploadId>\"}) inside a smaller input");
+        JobFiles.Head head = call("inputUpload", () -> bucket.head(key)).orElseThrow(() -> missing("inputUpload", uploadId));
+        if (head.size() > maxInputBytes) {
+            throw tooLarge(uploadId, head.size() + " bytes");
         }
-        String text = call("inputUpload", () -> bucket.getText(key));
+        String text;
+        try {
+            text = call("inputUpload", () -> bucket.getText(key, head.etag(), maxInputBytes));
+        } catch (JobFiles.ChangedException e) {
+            throw ApiException.badRequest("field \"inputUpload\": upload " + uploadId + " was written again while it"
+                    + " was being checked; submit once it is complete");
+        }
         JsonNode input;
         try {
             input = Json.parse(text);
@@ -73,21 +85,39 @@ final class UploadedInputs {
             throw ApiException.badRequest("field \"inputUpload\": upload " + uploadId + " is not JSON: "
                     + e.getMessage());
         }
+        Map<String, String> etags = new TreeMap<>();
+        etags.put(uploadId, head.etag());
         if (text.contains(JobFiles.FILE_MARKER)) {
-            checkReferences(input, "inputUpload");
+            checkReferences(input, "inputUpload", etags);
         }
+        return etags;
     }
 
-    private void checkReferences(JsonNode input, String root) {
-        Set<String> seen = new HashSet<>();
+    private ApiException tooLarge(String uploadId, String size) {
+        return new ApiException(413, "field \"inputUpload\": upload " + uploadId + " is " + size
+                + " and an input may be at most " + maxInputBytes + " bytes; pass large data as files ({\""
+                + JobFiles.FILE_MARKER + "\": \"<uploadId>\"}) inside a smaller input");
+    }
+
+    /** Checks each upload once, however often it is named. */
+    private void checkReferences(JsonNode input, String root, Map<String, String> etags) {
+        int[] references = {0};
         try {
             JobFiles.replaceFileReferences(input, root, (path, uploadId) -> {
-                if (seen.add(uploadId) && seen.size() > MAX_FILE_REFERENCES) {
-                    throw ApiException.badRequest("field \"" + path + "\": an input may name at most "
-                            + MAX_FILE_REFERENCES + " uploads");
+                if (++references[0] > MAX_REFERENCES) {
+                    throw ApiException.badRequest("field \"" + path + "\": an input may hold at most " + MAX_REFERENCES
+                            + " file references");
                 }
-                JobFiles bucket = requireBucket(path);
-                call(path, () -> bucket.size(JobFiles.uploadKey(uploadId))).orElseThrow(() -> missing(path, uploadId));
+                if (!etags.containsKey(uploadId)) {
+                    if (etags.size() >= MAX_UPLOADS) {
+                        throw ApiException.badRequest("field \"" + path + "\": an input may name at most " + MAX_UPLOADS
+                                + " uploads");
+                    }
+                    JobFiles bucket = requireBucket(path);
+                    JobFiles.Head head = call(path, () -> bucket.head(JobFiles.uploadKey(uploadId)))
+                            .orElseThrow(() -> missing(path, uploadId));
+                    etags.put(uploadId, head.etag());
+                }
                 return null;
             });
         } catch (IllegalArgumentException e) {

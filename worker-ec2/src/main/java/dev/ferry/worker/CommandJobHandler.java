@@ -42,7 +42,8 @@ import org.slf4j.LoggerFactory;
  *   <li>environment: the worker's own, plus {@value #ENV_CUDA_VISIBLE_DEVICES} (the job's
  *       {@link GpuSlot}), {@value #ENV_JOB_ID}, {@value #ENV_JOB_TYPE}, {@value #ENV_ATTEMPT}
  *       (1 on the first run) and {@value #ENV_OUTPUT_DIR} (files written there become the job's
- *       files); the attempt's work directory is its working directory;
+ *       files); it runs in the worker's working directory, so relative paths in the command
+ *       line mean what they meant when the worker started;
  *   <li>stdout: the result, one JSON document and nothing else, at most
  *       {@value #DEFAULT_MAX_OUTPUT_BYTES} bytes unless configured otherwise (sized to fit in a
  *       DynamoDB item, 400 KB at most, beside the rest of the job's record);
@@ -282,7 +283,6 @@ public final class CommandJobHandler implements JobHandler {
         environment.put(ENV_ATTEMPT, String.valueOf(job.attempt()));
         if (job.outputDir() != null) {
             environment.put(ENV_OUTPUT_DIR, job.outputDir().toString());
-            builder.directory(job.workDir().toFile());
         }
         long startNanos = System.nanoTime();
         Process process;

@@ -1,11 +1,8 @@
 package dev.ferry.worker;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,6 +27,8 @@ final class HandlerProcess {
     private static final Logger LOG = LoggerFactory.getLogger(HandlerProcess.class);
     /** How much of its recent output is kept for an error message. */
     static final int TAIL_CHARS = 4 * 1024;
+    /** The longest log line kept whole; the rest of a longer one is dropped, and said so. */
+    static final int LOG_LINE_MAX_BYTES = 64 * 1024;
     /** How long a process being stopped has between SIGTERM and SIGKILL. */
     static final Duration STOP_GRACE = Duration.ofSeconds(10);
     private static final String SHELL = "/bin/sh";
@@ -55,13 +54,15 @@ final class HandlerProcess {
     static HandlerProcess start(String name, String command, Map<String, String> environment, Path workDir,
                                 boolean mergeStdout, Consumer<String> stderr) throws IOException {
         Files.createDirectories(workDir);
-        ProcessBuilder builder = new ProcessBuilder(SHELL, "-c", command).directory(workDir.toFile());
+        // The worker's own working directory: relative paths in the command line mean what they say.
+        ProcessBuilder builder = new ProcessBuilder(SHELL, "-c", command);
         builder.environment().clear();
         builder.environment().putAll(environment);
         builder.redirectErrorStream(mergeStdout);
         HandlerProcess started = new HandlerProcess(name, builder.start());
-        started.readLines(mergeStdout ? started.process.getInputStream() : started.process.getErrorStream(), stderr,
-                name + "-stderr");
+        started.readLines(mergeStdout ? started.process.getInputStream() : started.process.getErrorStream(),
+                LOG_LINE_MAX_BYTES, true, (line, cut) -> stderr.accept(cut == 0 ? line
+                        : line + " … (" + cut + " more bytes of this line left out)"), name + "-stderr");
         LOG.info("handler {} started as pid {}: {}", name, started.process.pid(), command);
         return started;
     }
@@ -97,14 +98,18 @@ final class HandlerProcess {
         return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** Reads {@code stream} line by line on a daemon thread of its own, into the tail and {@code sink}. */
-    void readLines(InputStream stream, Consumer<String> sink, String threadName) {
+    /**
+     * Reads {@code stream} line by line ({@link BoundedLines}: no line over {@code maxLineBytes}
+     * is held) on a daemon thread of its own, into the tail and {@code sink}.
+     */
+    void readLines(InputStream stream, int maxLineBytes, boolean carriageReturnEndsLine, BoundedLines.Sink sink,
+                   String threadName) {
         Thread reader = new Thread(() -> {
-            try (BufferedReader lines = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
-                for (String line; (line = lines.readLine()) != null; ) {
-                    remember(line);
-                    sink.accept(line);
-                }
+            try (stream) {
+                BoundedLines.read(stream, maxLineBytes, carriageReturnEndsLine, (line, cut) -> {
+                    remember(line.length() <= TAIL_CHARS ? line : line.substring(0, TAIL_CHARS) + "…");
+                    sink.line(line, cut);
+                });
             } catch (IOException e) {
                 LOG.debug("handler {}: output closed: {}", name, e.toString());
             }

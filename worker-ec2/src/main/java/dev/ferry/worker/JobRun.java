@@ -228,7 +228,8 @@ final class JobRun {
                 started.set(true);
                 try {
                     // File inputs are downloaded here, on the handler's thread: cancellable, under the heartbeat.
-                    String input = context.files().resolveInputs(job.jobId(), job.input(), workDir.resolve("inputs"));
+                    String input = context.files().resolveInputs(job.jobId(), job.input(), job.uploads(),
+                            workDir.resolve("inputs"));
                     return context.handler().run(new JobExecution(job.jobId(), job.type(), input, job.attempts(), slot,
                             workDir, log));
                 } finally {
@@ -267,7 +268,11 @@ final class JobRun {
             if (reason == Stop.LEASE_LOST) {
                 LOG.warn("job {} stopped: its lease (token {}) was lost; nothing written, message left alone",
                         job.jobId(), lease.token());
-            } else if (reason == Stop.GIVEN_BACK || (result == null && failure == null)) {
+            } else if (reason == Stop.GIVEN_BACK || (result == null && failure == null)
+                    || failure instanceof JobNotRunException) {
+                if (failure != null) {
+                    LOG.warn("job {} not run: {}", job.jobId(), failure.getMessage());
+                }
                 giveBackNow(job);
             } else if (result != null) {
                 succeed(job, result);
@@ -314,9 +319,18 @@ final class JobRun {
         AttemptFiles.Stored stored;
         try {
             stored = context.files().store(job.jobId(), job.attempts(), result,
-                    workDir == null ? null : workDir.resolve("outputs"), room);
+                    workDir == null ? null : workDir.resolve("outputs"), room, context.leases().leaseLength());
         } catch (JobFailedException e) {
             failAttempt(job, e);
+            return;
+        } catch (AttemptFiles.FilesUnavailableException e) {
+            LOG.warn("job {}: what it made could not be stored ({}); the message comes back after its visibility"
+                    + " timeout and the job runs again", job.jobId(), e.getMessage());
+            return;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            LOG.warn("job {}: stopped while storing what it made; the message comes back and the job runs again",
+                    job.jobId());
             return;
         }
         AttemptRecord entry = entry(job, AttemptRecord.SUCCEEDED, null);
@@ -386,11 +400,10 @@ final class JobRun {
                 () -> context.store().fail(lease, error, entry, context.clock().instant()),
                 context.leases().leaseLength());
         if (written.result() == OutcomeWriter.Result.REFUSED) {
-            // The error itself may be what does not fit: a short one instead.
+            // The error, or the history entry, may be what does not fit: a short error and no entry.
             String shortError = error.length() <= 200 ? error : error.substring(0, 200) + "…";
             written = context.outcomes().write(job.jobId(), "failure",
-                    () -> context.store().fail(lease, shortError, entry == null ? null : entry.withError(shortError),
-                            context.clock().instant()),
+                    () -> context.store().fail(lease, shortError, null, context.clock().instant()),
                     context.leases().leaseLength());
         }
         switch (written.result()) {

@@ -42,13 +42,25 @@ final class LineProtocolProcess implements WarmProcess {
 
     private static final Logger LOG = LoggerFactory.getLogger(LineProtocolProcess.class);
 
+    /** The longest protocol line read whole; a result over it fails its job, saying so. */
+    static final int PROTOCOL_LINE_MAX_BYTES = 16 * 1024 * 1024;
+
     private final Context context;
     private final String name;
     private final CountDownLatch ready = new CountDownLatch(1);
-    private HandlerProcess process;
-    private OutputStream stdin;
+    /** Volatile: a close from another thread may come while {@link #start} is under way. */
+    private volatile HandlerProcess process;
+    private volatile OutputStream stdin;
+    /** Set while a request is being written: a close must then stop the process, not wait on the pipe. */
+    private volatile boolean writing;
+    private volatile boolean closed;
     /** The job under way: its events and how it ends. */
     private volatile Running running;
+    /**
+     * Where log lines go between jobs: the last job's log, until the next job starts. What a
+     * handler wrote on stderr just before its result may be read a moment after the result.
+     */
+    private volatile JobEvents lastLog;
 
     private record Running(String id, JobExecution job, CompletableFuture<String> outcome) {
     }
@@ -69,8 +81,12 @@ final class LineProtocolProcess implements WarmProcess {
         } catch (IOException e) {
             throw new JobFailedException("could not start handler " + name + ": " + e.getMessage(), e);
         }
+        if (closed) {
+            process.stop();
+            throw new InterruptedException("handler " + name + " closed while it started");
+        }
         stdin = process.stdin();
-        process.readLines(process.stdout(), this::stdout, name + "-stdout");
+        process.readLines(process.stdout(), PROTOCOL_LINE_MAX_BYTES, false, this::stdout, name + "-stdout");
         long deadline = System.nanoTime() + context.spec().setupTimeout().toNanos();
         while (!ready.await(100, TimeUnit.MILLISECONDS)) {
             if (!process.alive()) {
@@ -88,23 +104,13 @@ final class LineProtocolProcess implements WarmProcess {
 
     @Override
     public String run(JobExecution job, Duration timeout) throws JobFailedException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
         String id = job.jobId() + ":" + job.attempt();
         Running current = new Running(id, job, new CompletableFuture<>());
         running = current;
+        lastLog = job.events();
         try {
-            ObjectNode request = Json.MAPPER.createObjectNode()
-                    .put("id", id).put("jobId", job.jobId()).put("type", job.type()).put("attempt", job.attempt());
-            request.set("input", Json.parse(job.inputJson()));
-            if (job.outputDir() != null) {
-                request.put("outputDir", job.outputDir().toString());
-            }
-            try {
-                stdin.write((request.toString() + "\n").getBytes(StandardCharsets.UTF_8));
-                stdin.flush();
-            } catch (IOException e) {
-                throw died("could not send it the job (" + e.getMessage() + ")");
-            }
-            long deadline = System.nanoTime() + timeout.toNanos();
+            send(request(id, job), job, timeout, deadline);
             while (true) {
                 String result = outcome(current, Duration.ofMillis(100));
                 if (result != null) {
@@ -119,12 +125,7 @@ final class LineProtocolProcess implements WarmProcess {
                     throw died("exited with " + process.exitCode() + " while it ran the job");
                 }
                 if (System.nanoTime() > deadline) {
-                    LOG.warn("handler {}: job {} ran past its timeout of {}; stopping the handler", name, job.jobId(),
-                            timeout);
-                    process.stop();
-                    String reason = "timed out after " + timeout;
-                    throw new JobFailedException(reason,
-                            context.spec().exitRules().evaluate(null, reason) == ExitRules.Action.RETRY);
+                    throw timedOut(job, timeout);
                 }
             }
         } catch (InterruptedException e) {
@@ -135,6 +136,75 @@ final class LineProtocolProcess implements WarmProcess {
         } finally {
             running = null;
         }
+    }
+
+    /**
+     * The request line. The input goes in as the record holds it, never parsed and written again,
+     * so that no number loses digits on the way.
+     */
+    private static String request(String id, JobExecution job) {
+        ObjectNode head = Json.MAPPER.createObjectNode()
+                .put("id", id).put("jobId", job.jobId()).put("type", job.type()).put("attempt", job.attempt());
+        if (job.outputDir() != null) {
+            head.put("outputDir", job.outputDir().toString());
+        }
+        String fields = head.toString();
+        return fields.substring(0, fields.length() - 1) + ",\"input\":" + job.inputJson().strip() + "}\n";
+    }
+
+    /**
+     * Writes the request on a thread of its own: a handler that stops reading its stdin must not
+     * hold the job past its timeout, nor the worker's drain. Waiting on the write is waiting on
+     * the job: a timeout or a stop ends the process, which breaks the pipe.
+     */
+    private void send(String request, JobExecution job, Duration timeout, long deadline)
+            throws JobFailedException, InterruptedException {
+        byte[] bytes = request.getBytes(StandardCharsets.UTF_8);
+        CompletableFuture<Void> written = CompletableFuture.runAsync(() -> {
+            writing = true;
+            try {
+                stdin.write(bytes);
+                stdin.flush();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            } finally {
+                writing = false;
+            }
+        }, runnable -> {
+            Thread writer = new Thread(runnable, "ferry-" + name + "-stdin");
+            writer.setDaemon(true);
+            writer.start();
+        });
+        Running current = running;
+        while (true) {
+            try {
+                written.get(100, TimeUnit.MILLISECONDS);
+                return;
+            } catch (TimeoutException e) {
+                // An answer may come before the whole request is read (a handler that refuses it early).
+                if (current != null && current.outcome().isDone()) {
+                    return;
+                }
+                if (!process.alive()) {
+                    throw died("exited before it read the whole job");
+                }
+                if (System.nanoTime() > deadline) {
+                    throw timedOut(job, timeout);
+                }
+            } catch (ExecutionException e) {
+                throw died("could not be sent the job (" + e.getCause().getMessage() + ")");
+            } catch (InterruptedException e) {
+                process.stop(); // unblocks the writer: its pipe breaks
+                throw e;
+            }
+        }
+    }
+
+    private JobFailedException timedOut(JobExecution job, Duration timeout) {
+        LOG.warn("handler {}: job {} ran past its timeout of {}; stopping the handler", name, job.jobId(), timeout);
+        process.stop();
+        String reason = "timed out after " + timeout;
+        return new JobFailedException(reason, context.spec().exitRules().evaluate(null, reason) == ExitRules.Action.RETRY);
     }
 
     /** The job's result if it ended within {@code wait}; null if it has not; its failure thrown. */
@@ -160,20 +230,27 @@ final class LineProtocolProcess implements WarmProcess {
         return tail.isEmpty() ? "it wrote nothing on stderr" : tail;
     }
 
-    /** A stderr line: the running job's log. */
+    /** A stderr line: the running (or last) job's log. */
     private void stderr(String line) {
-        Running current = running;
-        if (current != null) {
-            current.job().events().log(line);
-        } else {
-            LOG.info("handler {}: {}", name, line);
+        JobEvents log = lastLog;
+        if (log != null) {
+            log.log(line);
+        }
+        if (running == null) {
+            LOG.info("handler {}: {}", name, line); // between jobs: the worker's log has it too
         }
     }
 
-    /** A stdout line: a protocol message, else a log line. */
-    private void stdout(String line) {
+    /**
+     * A stdout line: a protocol message, else a log line. A line that names the running job but is
+     * not a message Ferry can read (cut at {@value #PROTOCOL_LINE_MAX_BYTES} bytes, or not JSON:
+     * a NaN in a result) fails the job at once, rather than leaving it to run into its timeout.
+     */
+    private void stdout(String line, long cut) {
+        Running current = running;
+        boolean forCurrent = current != null && line.startsWith("{") && namesJob(line, current.id());
         JsonNode message = null;
-        if (line.startsWith("{")) {
+        if (line.startsWith("{") && cut == 0) {
             try {
                 message = Json.parse(line);
             } catch (IllegalArgumentException e) {
@@ -181,18 +258,24 @@ final class LineProtocolProcess implements WarmProcess {
             }
         }
         if (message == null || !message.isObject()) {
-            stderr(line);
+            if (forCurrent) {
+                String why = cut > 0 ? "a line over " + PROTOCOL_LINE_MAX_BYTES + " bytes (write large results to"
+                        + " files in outputDir)" : "a line that is not JSON (NaN and Infinity are not JSON numbers)";
+                current.outcome().completeExceptionally(new JobFailedException("handler " + name + " answered with "
+                        + why + ": " + abbreviate(line), false));
+                return;
+            }
+            stderr(cut == 0 ? line : abbreviate(line) + " … (" + cut + " more bytes left out)");
             return;
         }
         if (message.path("ready").asBoolean(false)) {
             ready.countDown();
             return;
         }
-        Running current = running;
         String id = message.path("id").asText(null);
         if (current == null || id == null || !id.equals(current.id())) {
             if (id != null) {
-                LOG.warn("handler {}: a message for {}, which it is not running: {}", name, id, line);
+                LOG.warn("handler {}: a message for {}, which it is not running: {}", name, id, abbreviate(line));
             } else {
                 stderr(line);
             }
@@ -213,6 +296,16 @@ final class LineProtocolProcess implements WarmProcess {
         }
     }
 
+    /** Whether a line that could not be read names {@code id} as its job (however it is spaced). */
+    private static boolean namesJob(String line, String id) {
+        return java.util.regex.Pattern.compile("\"id\"\\s*:\\s*\"" + java.util.regex.Pattern.quote(id) + "\"")
+                .matcher(line.length() > 4096 ? line.substring(0, 4096) : line).find();
+    }
+
+    private static String abbreviate(String line) {
+        return line.length() <= 300 ? line : line.substring(0, 300) + "…";
+    }
+
     @Override
     public boolean alive() {
         return process != null && process.alive() && ready.getCount() == 0;
@@ -225,18 +318,25 @@ final class LineProtocolProcess implements WarmProcess {
 
     @Override
     public void close() {
-        if (process != null && process.alive()) {
-            try {
-                stdin.close(); // end of input: a well-behaved handler exits by itself
-                if (!process.waitFor(Duration.ofSeconds(2))) {
-                    process.stop();
-                }
-            } catch (IOException e) {
-                process.stop();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                process.stop();
+        closed = true;
+        HandlerProcess current = process;
+        if (current == null || !current.alive()) {
+            return;
+        }
+        if (writing) {
+            current.stop(); // a write blocked on a full pipe would hold stdin's lock: no gentle end of input
+            return;
+        }
+        try {
+            stdin.close(); // end of input: a well-behaved handler exits by itself
+            if (!current.waitFor(Duration.ofSeconds(2))) {
+                current.stop();
             }
+        } catch (IOException e) {
+            current.stop();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            current.stop();
         }
     }
 }

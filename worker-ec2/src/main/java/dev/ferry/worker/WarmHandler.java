@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * every other type on {@code fallback} (a command per job). A slot takes no message until its
  * processes are ready ({@link #awaitReady}: the worker asks before it puts the slot up, and again
  * after each job); a process that died is started again there, after a back-off when it keeps
- * dying, and the job it was running failed that attempt with its last output. Setup times and
+ * dying, and the job it was running failed that attempt with its last output. A job never waits
+ * for a setup: one that finds its process gone is given back unrun ({@link JobNotRunException}). Setup times and
  * restarts are logged and kept ({@link #statuses()}) for the operator.
  */
 public final class WarmHandler implements JobHandler {
@@ -99,20 +100,23 @@ public final class WarmHandler implements JobHandler {
                         throw new InterruptedException("the worker is stopping");
                     }
                     fresh.start();
+                    if (closed) {
+                        throw new InterruptedException("the worker is stopping");
+                    }
                 } catch (InterruptedException e) {
                     fresh.close();
                     starting = null;
                     throw e;
-                } catch (JobFailedException e) {
+                } catch (JobFailedException | RuntimeException e) {
                     fresh.close();
                     process = null;
                     starting = null;
                     failuresInRow++;
-                    lastError = e.getMessage();
+                    lastError = e instanceof JobFailedException ? e.getMessage() : e.toString();
                     state = State.FAILED;
                     since = clock.instant();
                     LOG.error("handler {}/slot-{} failed to start ({} in a row): {}", spec.name(), slot.index(),
-                            failuresInRow, e.getMessage());
+                            failuresInRow, lastError);
                     continue;
                 }
                 process = fresh;
@@ -198,7 +202,15 @@ public final class WarmHandler implements JobHandler {
             return fallback.run(job);
         }
         Slot slot = slot(job.slot(), spec);
-        WarmProcess process = slot.ready();
+        WarmProcess process = slot.process;
+        if (process == null || !process.alive()) {
+            slot.died("exited while idle"); // a handler that keeps dying is started again after a back-off
+            // It died since the slot was put up: starting it here would hold a claimed job through a
+            // setup (minutes, or for ever when the model no longer loads). The job goes back
+            // unspent; the slot restarts it before it takes another message.
+            throw new JobNotRunException("handler " + spec.name() + "/slot-" + job.slot().index() + " is not running"
+                    + (slot.lastError == null ? "" : " (" + slot.lastError + ")") + "; given back to run elsewhere");
+        }
         try {
             return process.run(job, spec.timeout());
         } catch (JobFailedException e) {

@@ -212,11 +212,26 @@ public final class Worker implements AutoCloseable {
 
     /** Puts a slot up for messages once its handlers are ready (a warm handler's model loaded). */
     private void putUp(GpuSlot slot) {
-        try {
-            handler.awaitReady(slot);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return;
+        while (true) {
+            try {
+                handler.awaitReady(slot);
+                break;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException e) {
+                // Never lose a slot silently: say why, and try again.
+                LOG.error("slot {}: its handlers could not be made ready; trying again in 10 s", slot.index(), e);
+                try {
+                    Thread.sleep(10_000);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                if (stopping) {
+                    return;
+                }
+            }
         }
         if (!stopping) {
             freeSlots.add(slot);

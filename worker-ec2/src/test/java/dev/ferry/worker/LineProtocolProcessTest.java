@@ -229,4 +229,103 @@ class LineProtocolProcessTest {
         assertEquals(1, status.restarts());
         assertTrue(status.lastError().contains("segfault"), status.lastError());
     }
+
+    @Test
+    void aResultThatIsNotJson_failsTheJobAtOnce_notAtItsTimeout() throws Exception {
+        LineProtocolProcess process = started(Map.of(), Duration.ofSeconds(60));
+        long started = System.nanoTime();
+
+        JobFailedException nan = assertThrows(JobFailedException.class,
+                () -> process.run(job("{\"do\":\"nan\"}", 1, new Events()), Duration.ofSeconds(60)));
+
+        assertFalse(nan.retryable(), "the same result every time");
+        assertTrue(nan.getMessage().contains("not JSON"), nan.getMessage());
+        assertTrue(Duration.ofNanos(System.nanoTime() - started).toSeconds() < 30, "long before the timeout");
+        assertTrue(process.alive());
+    }
+
+    @Test
+    void aRawNanOnTheProtocol_isAProtocolError_forTheRunningJob() throws Exception {
+        Path raw = dir.resolve("raw.py");
+        Files.writeString(raw, String.join("\n",
+                "import json, sys",
+                "print(json.dumps({'ready': True}), flush=True)",
+                "for line in sys.stdin:",
+                "    request = json.loads(line)",
+                "    print('{\"id\": \"%s\", \"result\": {\"x\": NaN}}' % request['id'], flush=True)",
+                ""));
+        LineProtocolProcess process = new LineProtocolProcess(new WarmProcess.Context(new GpuSlot(0, "0"),
+                new JobTypes.Spec("RAW", JobTypes.Kind.HANDLER, "exec python3 '" + raw + "'", Duration.ofSeconds(60),
+                        Duration.ofSeconds(30), ExitRules.none()), environment(Map.of()), dir.resolve("raw")));
+        toClose.add(process);
+        process.start();
+
+        JobFailedException failed = assertThrows(JobFailedException.class,
+                () -> process.run(job("{}", 1, new Events()), Duration.ofSeconds(60)));
+
+        assertFalse(failed.retryable());
+        assertTrue(failed.getMessage().contains("NaN and Infinity are not JSON numbers"), failed.getMessage());
+    }
+
+    @Test
+    void aHandlerThatStopsReadingItsInput_isStoppedAtTheTimeout_andClosesAtOnce() throws Exception {
+        Path deaf = dir.resolve("deaf.py");
+        Files.writeString(deaf, String.join("\n",
+                "import json, sys, time",
+                "print(json.dumps({'ready': True}), flush=True)",
+                "time.sleep(3600)",
+                ""));
+        LineProtocolProcess process = new LineProtocolProcess(new WarmProcess.Context(new GpuSlot(0, "0"),
+                new JobTypes.Spec("DEAF", JobTypes.Kind.HANDLER, "exec python3 '" + deaf + "'", Duration.ofSeconds(60),
+                        Duration.ofSeconds(30), ExitRules.none()), environment(Map.of()), dir.resolve("deaf")));
+        toClose.add(process);
+        process.start();
+        String huge = "{\"blob\":\"" + "y".repeat(1024 * 1024) + "\"}"; // far over a pipe's buffer
+
+        long started = System.nanoTime();
+        JobFailedException late = assertThrows(JobFailedException.class,
+                () -> process.run(job(huge, 1, new Events()), Duration.ofSeconds(2)));
+
+        assertTrue(late.getMessage().startsWith("timed out after PT2S"), late.getMessage());
+        assertTrue(Duration.ofNanos(System.nanoTime() - started).toSeconds() < 15, "stopped at its timeout");
+        assertFalse(process.alive());
+        long closing = System.nanoTime();
+        process.close();
+        assertTrue(Duration.ofNanos(System.nanoTime() - closing).toSeconds() < 5, "close does not hang");
+    }
+
+    @Test
+    void anEndlessLogLine_isCut_andCarriageReturnsMakeLines() throws Exception {
+        LineProtocolProcess process = started(Map.of(), Duration.ofSeconds(30));
+        Events events = new Events();
+
+        process.run(job("{\"do\":\"long-line\"}", 1, events), Duration.ofSeconds(30));
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos(); // stderr may trail the result a little
+        while (!events.log.contains("100%|##########|") && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+
+        String cut = events.log.stream().filter(line -> line.startsWith("xxx")).findFirst().orElseThrow();
+        assertTrue(cut.length() < 70_000 && cut.contains("more bytes of this line left out"), cut.substring(0, 100));
+        assertTrue(events.log.contains("100%|##########|"), events.log.toString());
+    }
+
+    @Test
+    void aJobThatFindsItsHandlerDead_isNotRun_andGoesBackUnspent() throws Exception {
+        JobTypes.Spec spec = spec(Duration.ofSeconds(30), Duration.ofSeconds(30));
+        WarmHandler handler = new WarmHandler(Map.of("ECHO", spec), new CommandJobHandler(Map.of()), environment(Map.of()),
+                dir, Map.of(JobTypes.Kind.HANDLER, LineProtocolProcess::new), Clock.systemUTC());
+        toClose.add(handler::close);
+        GpuSlot slot = new GpuSlot(0, "0");
+        handler.awaitReady(slot);
+        assertThrows(JobFailedException.class, () -> handler.run(new JobExecution("j1", "echo", "{\"do\":\"crash\"}",
+                1, slot, dir.resolve("j1"), JobEvents.NONE)));
+
+        long started = System.nanoTime();
+        JobNotRunException notRun = assertThrows(JobNotRunException.class, () -> handler.run(new JobExecution("j2",
+                "echo", "{}", 1, slot, dir.resolve("j2"), JobEvents.NONE)));
+
+        assertTrue(Duration.ofNanos(System.nanoTime() - started).toMillis() < 1000, "no setup inside the job");
+        assertTrue(notRun.getMessage().contains("is not running"), notRun.getMessage());
+    }
 }
