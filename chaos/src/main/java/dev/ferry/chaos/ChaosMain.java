@@ -196,8 +196,11 @@ public final class ChaosMain {
         final AtomicInteger refusalsInjected = new AtomicInteger();
         final AtomicInteger competingMoves = new AtomicInteger();
         final AtomicInteger jobsMarked = new AtomicInteger();
-        /** When each move task out of the DLQ may have started (the admin's, or a competing one). */
-        final List<Instant> moveStarts = new CopyOnWriteArrayList<>();
+        /**
+         * When each move task out of the DLQ (the admin's, or a competing one) was last seen running:
+         * it may have moved any message that reached the DLQ before then.
+         */
+        final List<Instant> moveEnds = new CopyOnWriteArrayList<>();
         /** A redrive whose move task was made to fail, answered as if it had started. */
         final List<String> bad = new CopyOnWriteArrayList<>();
 
@@ -208,8 +211,9 @@ public final class ChaosMain {
                     jobsMarked.get());
         }
 
+        /** A move task ran after {@code when}. */
         boolean movedSince(Instant when) {
-            return when != null && moveStarts.stream().anyMatch(start -> !start.isBefore(when));
+            return when != null && moveEnds.stream().anyMatch(end -> !end.isBefore(when));
         }
     }
 
@@ -382,7 +386,7 @@ public final class ChaosMain {
         removeFaultRules();
         sqsProxy.restore();
         dynamoDbProxy.restore();
-        awaitMoveTasks();
+        awaitMoveTasks(Duration.ofMinutes(5));
         say("faults stopped; settling (up to %d s)", options.settle().toSeconds());
         // Settled: every job final, and nothing left in the job queue (duplicates, moved messages, copies
         // of jobs whose records expired are all received and deleted, or run, by then).
@@ -665,9 +669,7 @@ public final class ChaosMain {
         }
         if (compete) {
             try {
-                Instant before = Instant.now();
                 stack.sqs().startMessageMoveTask(r -> r.sourceArn(deadLetterQueueArn()).maxNumberOfMessagesPerSecond(1));
-                redrives.moveStarts.add(before);
                 redrives.competingMoves.incrementAndGet();
             } catch (SdkException e) {
                 say("redrive: the competing move task did not start either: %s", e.getMessage());
@@ -697,7 +699,6 @@ public final class ChaosMain {
         }
         if (status == 202) {
             redrives.started.incrementAndGet();
-            redrives.moveStarts.add(clicked);
             redrives.jobsMarked.addAndGet(Json.parse(body).path("requeuedJobs").asInt());
             if (refusalFired) {
                 redrives.bad.add("redrive at " + clicked + ": its move task was refused, yet it answered 202: " + body);
@@ -709,13 +710,15 @@ public final class ChaosMain {
         } else {
             // A 503 (the table throttled all of the SDK's tries) or no answer: nothing is promised but consistency.
             redrives.otherFailures.incrementAndGet();
-            redrives.moveStarts.add(clicked); // it may have started after all
         }
         say("redrive%s: %d %s", refuse ? " (move task refused)" : compete ? " (a move task already running)" : "",
                 status, body.length() > 200 ? body.substring(0, 200) + "..." : body);
+        awaitMoveTasks(Duration.ofMinutes(2)); // whatever started: when it was last seen running
     }
 
     private String dlqArn;
+    /** Move tasks seen ended, by their start time. */
+    private final Set<Long> endedTasks = ConcurrentHashMap.newKeySet();
 
     private synchronized String deadLetterQueueArn() {
         if (dlqArn == null) {
@@ -725,18 +728,31 @@ public final class ChaosMain {
         return dlqArn;
     }
 
-    /** Waits for a move task out of the DLQ that still runs (a slow competing one) to end. */
-    private void awaitMoveTasks() throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
-        while (System.nanoTime() < deadline) {
+    /**
+     * Waits for the move task out of the DLQ that still runs (if any) to end, and notes a time by
+     * which every task seen had ended: the last time it was seen running, or, for one that had
+     * ended when first seen, the time it was seen so.
+     */
+    private void awaitMoveTasks(Duration atMost) throws InterruptedException {
+        long deadline = System.nanoTime() + atMost.toNanos();
+        while (true) {
+            Instant asked = Instant.now();
             List<ListMessageMoveTasksResultEntry> tasks = stack.sqs().listMessageMoveTasks(r -> r
                     .sourceArn(deadLetterQueueArn()).maxResults(10)).results();
+            for (ListMessageMoveTasksResultEntry task : tasks) {
+                if ("RUNNING".equals(task.status()) || endedTasks.add(task.startedTimestamp())) {
+                    redrives.moveEnds.add(asked);
+                }
+            }
             if (tasks.stream().noneMatch(t -> "RUNNING".equals(t.status()))) {
                 return;
             }
-            Thread.sleep(1_000);
+            if (System.nanoTime() > deadline) {
+                say("a move task out of the DLQ still runs after %d s", atMost.toSeconds());
+                return;
+            }
+            Thread.sleep(500);
         }
-        say("a move task out of the DLQ still runs after 5 minutes");
     }
 
     // Submitting

@@ -32,7 +32,7 @@ import java.util.Locale;
  *   <li><b>wrong_status</b>: a job whose record disagrees with where its messages are: FAILED ⇔ a
  *       message in the DLQ (and none in the job queue); QUEUED, RUNNING (or PENDING) ⇔ a message in
  *       the job queue (and none in the DLQ); SUCCEEDED or CANCELLED ⇔ none. A FAILED record the
- *       reaper deleted may have no message left if a move task out of the DLQ started after it
+ *       reaper deleted may have no message left if a move task out of the DLQ ran after it
  *       failed: the moved message found no record and was deleted, as it must be;
  *   <li><b>preempted</b>: give-backs counted on the records (a Spot notice, SIGTERM);
  *   <li><b>kills</b>: SIGKILLs of a worker process by the injector (Spot reclaims counted apart).
@@ -77,7 +77,7 @@ public final class ChaosReport {
      * @param completions completions in its busiest round (the change stream)
      * @param inQueue its messages in the job queue at the end
      * @param inDlq its messages in the DLQ at the end
-     * @param movedSinceFinished a move task out of the DLQ started after it finished
+     * @param movedSinceFinished a move task out of the DLQ ran after it finished
      */
     record Seen(String jobId, ChaosMain.Kind kind, Job record, Job reaped, List<String> committedRuns, int starts,
                 int completions, CompletionWitness.History history, int inQueue, int inDlq,
