@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
-# The chaos soak: proves, with figures anyone can repeat, that Ferry loses no job and completes
-# none twice while its workers are killed (SIGKILL), stopped (SIGTERM), interrupted (Spot notices
-# from a fake instance metadata service, then the machine taken away) and cut off from SQS and
-# DynamoDB (a fault proxy that resets every connection), with duplicate deliveries and poison jobs.
-# Everything runs on this machine, on loopback: the embedded emulators and the API in one JVM,
-# several real worker processes. Needs Java 17+ and Maven.
+# The chaos soak: proves, with figures anyone can repeat, that Ferry loses no job, completes none
+# twice and never lets a job's record and its messages disagree, while its workers are killed
+# (SIGKILL), stopped (SIGTERM), interrupted (Spot notices from a fake instance metadata service,
+# then the machine taken away) and cut off from SQS and DynamoDB; while their calls, and the API's,
+# lose their responses after being applied, are throttled, answer too late or fail with 500/503;
+# while finished records expire by TTL (a short retention) and Redrive DLQ is clicked, some of
+# those with the move task made to fail to start; with duplicate deliveries, poison jobs, results
+# too large to store and submits with text SQS refuses. Everything runs on this machine, on
+# loopback: the embedded emulators and the API in one JVM, several real worker processes.
+# Needs Java 17+ and Maven.
 #
 #   scripts/chaos.sh                      the full soak: 5000 jobs
-#   scripts/chaos.sh --jobs 300           a short one (CI runs this)
+#   scripts/chaos.sh --jobs 300           a short one (CI runs this, with a shorter retention)
 #   scripts/chaos.sh --seed 42 ...        repeat a run's random choices
 #   scripts/chaos.sh --no-build ...       run what the last build made
-#   scripts/chaos.sh --help               every option, with its default
+#   scripts/chaos.sh --help               every option, with its default (0 turns a fault off)
 #
 # The last line is the summary:
-#   chaos: jobs=N succeeded=N failed=N lost=0 double_completed=0 stuck=0 preempted=N kills=N
-# and the exit status is non-zero if lost, double_completed or stuck is not 0, or a poison job is
-# anywhere but FAILED in the dead-letter queue. The ledger, each worker's log and summary.txt are
-# in target/chaos/ (--out). README, "Faults and the chaos soak", defines each figure.
+#   chaos: jobs=N succeeded=N failed=N lost=0 double_completed=0 stuck=0 wrong_status=0 preempted=N kills=N
+# and the exit status is non-zero if lost, double_completed, stuck or wrong_status is not 0, or a
+# poison job is anywhere but FAILED in the dead-letter queue, or an oversize job did not fail at
+# once, or a refused submit left anything behind. The lines before it count every fault injected.
+# The ledger, each worker's log and summary.txt are in target/chaos/ (--out). README, "Faults and
+# the chaos soak", defines each figure.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

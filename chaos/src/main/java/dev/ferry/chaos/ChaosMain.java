@@ -2,6 +2,7 @@ package dev.ferry.chaos;
 
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.Job;
+import dev.ferry.core.JobIds;
 import dev.ferry.core.JobMessage;
 import dev.ferry.core.JobStatus;
 import dev.ferry.core.JobTable;
@@ -9,6 +10,9 @@ import dev.ferry.core.Json;
 import dev.ferry.local.LocalStack;
 import dev.ferry.testkit.CompletionWitness;
 import dev.ferry.testkit.FakeImds;
+import dev.ferry.testkit.Fault;
+import dev.ferry.testkit.FaultKind;
+import dev.ferry.testkit.FaultRule;
 import dev.ferry.testkit.HttpFaultProxy;
 import dev.ferry.testkit.WorkerProcess;
 import dev.ferry.worker.WorkerConfig;
@@ -23,43 +27,61 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
+import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.streams.DynamoDbStreamsClient;
+import software.amazon.awssdk.services.sqs.model.ListMessageMoveTasksResultEntry;
 import software.amazon.awssdk.services.sqs.model.Message;
 import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 /**
  * The chaos soak behind {@code scripts/chaos.sh}: the local stack (emulators and API) in this JVM,
  * several real worker processes that reach SQS and DynamoDB only through {@link HttpFaultProxy}s, each
- * with its own {@link FakeImds}, and a fault injector. It submits the jobs through the HTTP API
- * and, while they run, kills workers with SIGKILL, stops them with SIGTERM, sends them Spot
- * interruption notices (and kills them at the notice's time, as EC2 would), cuts them off from
- * SQS and DynamoDB, and sends some messages twice; a share of the jobs always fails. Then it lets
- * the rest finish and counts, from the ledger the jobs write, the table, its change stream and
- * both queues.
+ * with its own {@link FakeImds}, the API's functions behind fault proxies of their own, and a fault
+ * injector. It submits the jobs through the HTTP API and, while they run:
+ *
+ * <ul>
+ *   <li>kills workers with SIGKILL, stops them with SIGTERM, sends them Spot interruption notices
+ *       (and kills them at the notice's time, as EC2 would), cuts them off from SQS and DynamoDB;
+ *   <li>makes the workers' SQS and DynamoDB calls lose their response after being applied, be
+ *       throttled, answer past the SDK's attempt timeout, or fail with a 500/503, by seeded chance;
+ *       and the API's writes and sends lose their response or be throttled (the soak's client
+ *       retries a submit with the same {@code Idempotency-Key});
+ *   <li>expires finished records as DynamoDB's TTL does ({@link TtlReaper}), with a short retention;
+ *   <li>sends some messages twice; a share of the jobs always fails, a share prints a result too
+ *       large to store, a share of the submits holds text SQS refuses;
+ *   <li>clicks Redrive DLQ now and then, some of those with the move task made to fail to start.
+ * </ul>
+ *
+ * Then it lets the rest finish and counts, from the ledger the jobs write, the table, the records
+ * the reaper deleted, the table's change stream and both queues.
  *
  * <p>The last line printed is the summary, {@code chaos: jobs=... succeeded=... failed=... lost=...
- * double_completed=... stuck=... preempted=... kills=...}; the exit status is 0 only when nothing
- * was lost, completed twice or stuck, and every poison job is FAILED with its message in the DLQ.
- * See README, "Faults and the chaos soak", for what each figure means.
+ * double_completed=... stuck=... wrong_status=... preempted=... kills=...}; the exit status is 0
+ * only when nothing was lost, completed twice, stuck or misplaced, and every poison, oversize,
+ * refused job and redrive behaved. See README, "Faults and the chaos soak", for each figure.
  */
 public final class ChaosMain {
 
     static final String TYPE = "chaos";
     static final String POISON_TYPE = "chaos-poison";
+    static final String OVERSIZE_TYPE = "chaos-oversize";
     static final String LEDGER_VARIABLE = "CHAOS_LEDGER";
     /**
      * A chaos job: notes its start in the ledger, works for {@code sleep} seconds, notes its commit,
@@ -71,6 +93,15 @@ public final class ChaosMain {
             + " printf '{\"run\":\"%s\"}\\n' \"$run\"";
     /** A poison job: always fails. */
     static final String POISON_COMMAND = "cat >/dev/null; sleep 0.1; echo 'poison: this job always fails' >&2; exit 3";
+    /** Characters of an oversize job's input and of its result: together past a DynamoDB item's 400 KB. */
+    static final int OVERSIZE_INPUT_CHARS = 200_000;
+    static final int OVERSIZE_RESULT_CHARS = 250_000;
+    /**
+     * An oversize job: prints a valid JSON result within the output limit (256 KiB) that, with its
+     * input, cannot be stored in the job's record. It must fail at once, never retried.
+     */
+    static final String OVERSIZE_COMMAND = "cat >/dev/null; printf '{\"blob\":\"'; head -c " + OVERSIZE_RESULT_CHARS
+            + " /dev/zero | tr '\\000' x; printf '\"}\\n'";
     /** The workers' timings: short, so that faults and their recovery are many within minutes. */
     static final Map<String, String> WORKER_TIMINGS = Map.of(
             WorkerConfig.LEASE, "3",
@@ -83,7 +114,36 @@ public final class ChaosMain {
             WorkerConfig.NOTICE_POLL, "0.5",
             WorkerConfig.SPOT_MARGIN, "1",
             WorkerConfig.JOB_TIMEOUT, "60");
+    /** The workers' calls the proxies fault: every one a worker makes on the job's path. */
+    static final List<String> WORKER_DYNAMODB_OPERATIONS = List.of("UpdateItem");
+    static final List<String> WORKER_SQS_OPERATIONS = List.of("SendMessage", "DeleteMessage",
+            "ChangeMessageVisibility", "ReceiveMessage", "GetQueueAttributes");
+    /** The API's writes and sends. */
+    static final List<String> API_DYNAMODB_OPERATIONS = List.of("PutItem", "UpdateItem", "DeleteItem");
+    static final List<String> API_SQS_OPERATIONS = List.of("SendMessage");
+    /** A slow answer: past the SDK's 4 s attempt timeout, within its 10 s call timeout. */
+    static final Duration SLOW_HOLD = Duration.ofSeconds(5);
     private static final Duration SUBMIT_TIMEOUT = Duration.ofSeconds(30);
+    /** How often a submit is tried (503, 502, no answer) before the soak gives it up. */
+    private static final int SUBMIT_TRIES = 30;
+
+    /** What a planned job is. */
+    enum Kind {
+        /** Works for a while, notes its run in the ledger, succeeds. */
+        CHAOS(TYPE),
+        /** Always fails. */
+        POISON(POISON_TYPE),
+        /** Prints a result too large to store. */
+        OVERSIZE(OVERSIZE_TYPE),
+        /** Its input holds text SQS refuses: the API must refuse it and keep nothing. */
+        REFUSED(TYPE);
+
+        final String type;
+
+        Kind(String type) {
+            this.type = type;
+        }
+    }
 
     private final ChaosOptions options;
     private final Random random;
@@ -92,11 +152,21 @@ public final class ChaosMain {
     private LocalStack stack;
     private HttpFaultProxy sqsProxy;
     private HttpFaultProxy dynamoDbProxy;
+    private HttpFaultProxy apiSqsProxy;
+    private HttpFaultProxy apiDynamoDbProxy;
+    private TtlReaper reaper;
     private final Slot[] slots;
-    private final Map<String, Boolean> accepted = new ConcurrentHashMap<>(); // jobId -> poison
+    private final Map<String, Kind> accepted = new ConcurrentHashMap<>();
+    private final Set<String> refusedIds = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger refusedOk = new AtomicInteger();
+    private final List<String> refusedBad = new CopyOnWriteArrayList<>();
+    private final List<String> submitsGivenUp = new CopyOnWriteArrayList<>();
+    private final AtomicInteger submitRetries = new AtomicInteger();
     private final AtomicInteger workerStarts = new AtomicInteger();
     private final AtomicInteger duplicatesSent = new AtomicInteger();
     private final Counters counters = new Counters();
+    private final Redrives redrives = new Redrives();
+    private final List<FaultRule> faultRules = new ArrayList<>();
     private volatile boolean faultsOn = true;
 
     /** One place a worker runs; a dead one is replaced by the supervisor. */
@@ -114,6 +184,37 @@ public final class ChaosMain {
         final AtomicInteger sqsOutages = new AtomicInteger();
         final AtomicInteger dynamoDbOutages = new AtomicInteger();
         final AtomicInteger bothOutages = new AtomicInteger();
+    }
+
+    /** Clicks on Redrive DLQ and what became of them. */
+    static final class Redrives {
+        final AtomicInteger clicks = new AtomicInteger();
+        final AtomicInteger started = new AtomicInteger();
+        final AtomicInteger refused = new AtomicInteger();
+        final AtomicInteger conflicts = new AtomicInteger();
+        final AtomicInteger otherFailures = new AtomicInteger();
+        final AtomicInteger refusalsInjected = new AtomicInteger();
+        final AtomicInteger competingMoves = new AtomicInteger();
+        final AtomicInteger jobsMarked = new AtomicInteger();
+        /**
+         * When each move task out of the DLQ (the admin's, or a competing one) was last seen running:
+         * it may have moved any message that reached the DLQ before then.
+         */
+        final List<Instant> moveEnds = new CopyOnWriteArrayList<>();
+        /** A redrive whose move task was made to fail, answered as if it had started. */
+        final List<String> bad = new CopyOnWriteArrayList<>();
+
+        String line() {
+            return String.format(Locale.ROOT, "redrives=%d(started=%d,refused=%d,conflict=%d,other=%d)"
+                            + " move_task_refusals=%d competing_moves=%d redrive_marked=%d", clicks.get(), started.get(),
+                    refused.get(), conflicts.get(), otherFailures.get(), refusalsInjected.get(), competingMoves.get(),
+                    jobsMarked.get());
+        }
+
+        /** A move task ran after {@code when}. */
+        boolean movedSince(Instant when) {
+            return when != null && moveEnds.stream().anyMatch(end -> !end.isBefore(when));
+        }
     }
 
     ChaosMain(ChaosOptions options) {
@@ -145,18 +246,28 @@ public final class ChaosMain {
         long started = System.nanoTime();
         try {
             prepare();
-            say("seed %d: %d jobs, %d workers x %d slots, maxReceiveCount %d; output in %s", options.seed(),
-                    options.jobs(), options.workers(), options.slots(), options.maxReceiveCount(), options.out());
+            say("seed %d: %d jobs, %d workers x %d slots, maxReceiveCount %d, retention %s; output in %s",
+                    options.seed(), options.jobs(), options.workers(), options.slots(), options.maxReceiveCount(),
+                    options.retention().isZero() ? "default" : options.retention(), options.out());
+            Map<String, String> overrides = new LinkedHashMap<>();
+            retention().ifPresent(r -> overrides.put(FerryEnv.RETENTION_DAYS, r));
+            // The workers' lease is FERRY_LEASE, applied on each receive: the queue keeps the template's
+            // visibility timeout, which only a message nobody received through a worker ever uses.
             stack = LocalStack.start(LocalStack.Options.builder().apiPort(0).workers(0)
-                    .templateParameters(Map.of("MaxReceiveCount", Integer.toString(options.maxReceiveCount()),
-                            "VisibilityTimeoutSeconds", WORKER_TIMINGS.get(WorkerConfig.LEASE)))
+                    .templateParameters(Map.of("MaxReceiveCount", Integer.toString(options.maxReceiveCount())))
+                    .environmentOverrides(overrides)
+                    .functionEndpoints(this::apiProxy)
                     .build());
             URI dynamoDbEndpoint = URI.create(stack.environment().required(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB));
             try (DynamoDbStreamsClient streams = CompletionWitness.localStreamsClient(dynamoDbEndpoint,
                     stack.environment().required(FerryEnv.AWS_REGION))) {
                 CompletionWitness witness = CompletionWitness.enable(stack.dynamoDb(), streams, stack.tableName());
-                sqsProxy = HttpFaultProxy.start("sqs", URI.create(stack.environment().required(FerryEnv.AWS_ENDPOINT_URL_SQS)));
-                dynamoDbProxy = HttpFaultProxy.start("dynamodb", dynamoDbEndpoint);
+                if (!options.retention().isZero()) {
+                    leaveTtlToTheReaper();
+                }
+                sqsProxy = HttpFaultProxy.start("workers-sqs",
+                        URI.create(stack.environment().required(FerryEnv.AWS_ENDPOINT_URL_SQS)));
+                dynamoDbProxy = HttpFaultProxy.start("workers-dynamodb", dynamoDbEndpoint);
                 soak();
                 return count(witness, Duration.ofNanos(System.nanoTime() - started));
             }
@@ -164,6 +275,9 @@ public final class ChaosMain {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         } finally {
+            if (reaper != null) {
+                reaper.stop();
+            }
             for (Slot slot : slots) {
                 if (slot != null && slot.process != null) {
                     slot.process.kill();
@@ -172,16 +286,46 @@ public final class ChaosMain {
                     slot.imds.close();
                 }
             }
-            if (sqsProxy != null) {
-                sqsProxy.close();
-            }
-            if (dynamoDbProxy != null) {
-                dynamoDbProxy.close();
+            for (HttpFaultProxy proxy : new HttpFaultProxy[] {sqsProxy, dynamoDbProxy, apiSqsProxy, apiDynamoDbProxy}) {
+                if (proxy != null) {
+                    proxy.close();
+                }
             }
             if (stack != null) {
                 stack.close();
             }
         }
+    }
+
+    /**
+     * DynamoDB Local deletes an expired item within seconds, without a lag and without telling
+     * anyone its last state: its TTL is turned off, and {@link TtlReaper} plays DynamoDB's.
+     */
+    private void leaveTtlToTheReaper() {
+        stack.dynamoDb().updateTimeToLive(r -> r.tableName(stack.tableName()).timeToLiveSpecification(t -> t
+                .attributeName(JobTable.EXPIRES_AT).enabled(false)));
+        var ttl = stack.dynamoDb().describeTimeToLive(r -> r.tableName(stack.tableName())).timeToLiveDescription();
+        if (ttl.timeToLiveStatus() != software.amazon.awssdk.services.dynamodb.model.TimeToLiveStatus.DISABLED) {
+            throw new IllegalStateException("DynamoDB Local's TTL could not be turned off: " + ttl);
+        }
+    }
+
+    /** {@code FERRY_RETENTION_DAYS} for the functions and the workers: the retention as ISO-8601, if short. */
+    private Optional<String> retention() {
+        return options.retention().isZero() ? Optional.empty() : Optional.of(options.retention().toString());
+    }
+
+    /** The API's functions reach each emulator through a fault proxy of their own. */
+    private URI apiProxy(String variable, URI emulator) {
+        if (variable.equals(FerryEnv.AWS_ENDPOINT_URL_SQS)) {
+            apiSqsProxy = HttpFaultProxy.start("api-sqs", emulator);
+            return apiSqsProxy.endpoint();
+        }
+        if (variable.equals(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB)) {
+            apiDynamoDbProxy = HttpFaultProxy.start("api-dynamodb", emulator);
+            return apiDynamoDbProxy.endpoint();
+        }
+        return emulator;
     }
 
     private void prepare() {
@@ -204,13 +348,23 @@ public final class ChaosMain {
             slots[i] = new Slot();
             startWorker(slots[i]);
         }
+        addFaultRules();
         Thread supervisor = daemon("chaos-supervisor", this::supervise);
         Thread faults = daemon("chaos-faults", this::injectFaults);
+        Thread redriver = daemon("chaos-redrive", this::redriveNowAndThen);
+        Thread reaperThread = null;
+        if (!options.retention().isZero()) {
+            reaper = new TtlReaper(stack.dynamoDb(), stack.tableName(), options.reapLag(), options.seed());
+            reaperThread = daemon("chaos-ttl", reaper);
+            reaperThread.start();
+        }
         supervisor.start();
         faults.start();
+        redriver.start();
 
         submitAll();
-        say("submitted %d jobs (%d with a duplicate message)", accepted.size(), duplicatesSent.get());
+        say("submitted: %d accepted (%d with a duplicate message), %d refused as they must be, %d given up",
+                accepted.size(), duplicatesSent.get(), refusedOk.get(), submitsGivenUp.size());
         // Faults go on while most of the work runs, then stop, and the rest must settle.
         long faultDeadline = System.nanoTime() + Duration.ofMinutes(30).toNanos();
         int target = (int) Math.ceil(accepted.size() * 0.9);
@@ -228,21 +382,21 @@ public final class ChaosMain {
         }
         faultsOn = false;
         faults.join(Duration.ofSeconds(30).toMillis());
+        redriver.join(Duration.ofSeconds(60).toMillis());
+        removeFaultRules();
         sqsProxy.restore();
         dynamoDbProxy.restore();
+        awaitMoveTasks(Duration.ofMinutes(5));
         say("faults stopped; settling (up to %d s)", options.settle().toSeconds());
+        // Settled: every job final, and nothing left in the job queue (duplicates, moved messages, copies
+        // of jobs whose records expired are all received and deleted, or run, by then).
         long settleDeadline = System.nanoTime() + options.settle().toNanos();
-        while (System.nanoTime() < settleDeadline && finishedCount() < accepted.size()) {
+        while (System.nanoTime() < settleDeadline && (finishedCount() < accepted.size() || depth(stack.queueUrl()) > 0)) {
             if (System.nanoTime() - lastReport > Duration.ofSeconds(15).toNanos()) {
                 progress(finishedCount());
                 lastReport = System.nanoTime();
             }
             Thread.sleep(1_000);
-        }
-        // Duplicates, re-armed copies and watchdogs still in the queue are deleted once received.
-        long drainDeadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < drainDeadline && depth(stack.queueUrl()) > 0) {
-            Thread.sleep(500);
         }
         supervisor.interrupt();
         supervisor.join(5_000);
@@ -254,13 +408,20 @@ public final class ChaosMain {
                 slot.process.kill();
             }
         }
+        if (reaperThread != null) {
+            reaper.stop();
+            reaperThread.interrupt();
+            reaperThread.join(30_000);
+        }
     }
 
     private void progress(int finished) {
-        say("%d/%d final; kills %d, SIGTERMs %d, Spot notices %d, outages %d, workers started %d", finished,
-                accepted.size(), counters.kills.get(), counters.terms.get(), counters.spotNotices.get(),
+        say("%d/%d final; kills %d, SIGTERMs %d, Spot notices %d, outages %d, redrives %d, reaped %d, workers started %d;"
+                        + " injected: %s", finished, accepted.size(), counters.kills.get(), counters.terms.get(),
+                counters.spotNotices.get(),
                 counters.sqsOutages.get() + counters.dynamoDbOutages.get() + counters.bothOutages.get(),
-                workerStarts.get());
+                redrives.clicks.get(), reaper == null ? 0 : reaper.reaped().size(), workerStarts.get(),
+                injectedTotals());
     }
 
     // Workers
@@ -285,12 +446,14 @@ public final class ChaosMain {
         env.put(FerryEnv.AWS_SECRET_ACCESS_KEY, "local");
         env.put(FerryEnv.AWS_ENDPOINT_URL_SQS, sqsProxy.endpoint().toString());
         env.put(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB, dynamoDbProxy.endpoint().toString());
+        retention().ifPresent(r -> env.put(FerryEnv.RETENTION_DAYS, r));
         env.put(WorkerConfig.METADATA_ENDPOINT, slot.imds.endpoint().toString());
         env.put(WorkerConfig.WORKER_ID, id);
         env.put(WorkerConfig.SLOTS, Integer.toString(options.slots()));
         env.putAll(WORKER_TIMINGS);
         env.put(WorkerConfig.COMMAND_PREFIX + "CHAOS", JOB_COMMAND);
         env.put(WorkerConfig.COMMAND_PREFIX + "CHAOS_POISON", POISON_COMMAND);
+        env.put(WorkerConfig.COMMAND_PREFIX + "CHAOS_OVERSIZE", OVERSIZE_COMMAND);
         env.put(LEDGER_VARIABLE, ledger.toAbsolutePath().toString());
         slot.reclaimAtNanos = Long.MAX_VALUE;
         slot.process = WorkerProcess.start(id, env, logs.resolve(id + ".log"));
@@ -319,6 +482,44 @@ public final class ChaosMain {
     }
 
     // Faults
+
+    /**
+     * The proxies' rules, by seeded chance, each with a random of its own: on the workers' calls,
+     * lost responses, throttling, slow answers and server errors (half before the call is applied,
+     * half after); on the API's writes and sends, lost responses and throttling.
+     */
+    private void addFaultRules() {
+        long seed = options.seed();
+        for (HttpFaultProxy proxy : List.of(sqsProxy, dynamoDbProxy)) {
+            String[] operations = (proxy == sqsProxy ? WORKER_SQS_OPERATIONS : WORKER_DYNAMODB_OPERATIONS)
+                    .toArray(String[]::new);
+            seed = seed * 31 + 1;
+            rule(proxy, operations, options.loseResponse(), seed + 1, Fault.loseResponse());
+            rule(proxy, operations, options.throttle(), seed + 2, Fault.throttle());
+            rule(proxy, operations, options.slow(), seed + 3, Fault.slow(SLOW_HOLD));
+            rule(proxy, operations, options.serverError() / 2, seed + 4, Fault.serverErrorBefore(500));
+            rule(proxy, operations, options.serverError() / 2, seed + 5, Fault.serverErrorAfter(503));
+        }
+        for (HttpFaultProxy proxy : List.of(apiSqsProxy, apiDynamoDbProxy)) {
+            String[] operations = (proxy == apiSqsProxy ? API_SQS_OPERATIONS : API_DYNAMODB_OPERATIONS)
+                    .toArray(String[]::new);
+            seed = seed * 31 + 1;
+            rule(proxy, operations, options.apiLoseResponse(), seed + 1, Fault.loseResponse());
+            rule(proxy, operations, options.apiThrottle(), seed + 2, Fault.throttle());
+        }
+    }
+
+    private void rule(HttpFaultProxy proxy, String[] operations, double probability, long seed, Fault fault) {
+        if (probability > 0) {
+            faultRules.add(proxy.add(FaultRule.on(operations).probability(probability, seed).then(fault)));
+        }
+    }
+
+    private void removeFaultRules() {
+        for (HttpFaultProxy proxy : List.of(sqsProxy, dynamoDbProxy, apiSqsProxy, apiDynamoDbProxy)) {
+            faultRules.forEach(proxy::remove);
+        }
+    }
 
     private void injectFaults() {
         long now = System.nanoTime();
@@ -381,14 +582,14 @@ public final class ChaosMain {
     }
 
     /** A random live worker that has been up for a moment (one that never got to start proves little). */
-    private synchronized java.util.Optional<Slot> victim() {
+    private synchronized Optional<Slot> victim() {
         List<Slot> alive = new ArrayList<>();
         for (Slot slot : slots) {
             if (slot.process.isAlive() && slot.reclaimAtNanos == Long.MAX_VALUE) {
                 alive.add(slot);
             }
         }
-        return alive.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(alive.get(randomInt(alive.size())));
+        return alive.isEmpty() ? Optional.empty() : Optional.of(alive.get(randomInt(alive.size())));
     }
 
     /** Now plus a random time around {@code mean} (half to one and a half); never for a zero mean. */
@@ -407,25 +608,215 @@ public final class ChaosMain {
         return random.nextInt(bound);
     }
 
+    /** Faults injected so far by all four proxies, per kind. */
+    private String injectedTotals() {
+        Map<FaultKind, Integer> totals = new LinkedHashMap<>();
+        for (HttpFaultProxy proxy : List.of(sqsProxy, dynamoDbProxy, apiSqsProxy, apiDynamoDbProxy)) {
+            for (FaultKind kind : FaultKind.values()) {
+                totals.merge(kind, proxy.injected(kind), Integer::sum);
+            }
+        }
+        return totals.entrySet().stream().map(e -> e.getKey().name().toLowerCase(Locale.ROOT) + "=" + e.getValue())
+                .collect(Collectors.joining(" "));
+    }
+
+    // Redrive DLQ
+
+    /** While the faults go on: Redrive DLQ through the admin API now and then, some made to fail to start. */
+    private void redriveNowAndThen() {
+        if (options.redriveEvery().isZero()) {
+            return;
+        }
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        long nextRedrive = next(System.nanoTime(), options.redriveEvery());
+        while (faultsOn) {
+            if (System.nanoTime() >= nextRedrive) {
+                // The share asked for, spread evenly from the first click on, refusals and competing tasks by turns.
+                int click = redrives.clicks.get() + 1;
+                boolean failing = Math.ceil(click * options.redriveRefused()) > Math.ceil((click - 1) * options.redriveRefused());
+                int failingSoFar = (int) Math.ceil((click - 1) * options.redriveRefused());
+                boolean refuse = failing && failingSoFar % 2 == 0;
+                boolean compete = failing && !refuse;
+                try {
+                    redriveOnce(http, refuse, compete);
+                } catch (InterruptedException e) {
+                    return;
+                } catch (RuntimeException e) {
+                    redrives.otherFailures.incrementAndGet();
+                    say("redrive: %s", e);
+                }
+                nextRedrive = next(System.nanoTime(), options.redriveEvery());
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * One click on Redrive DLQ. {@code refuse}: SQS refuses the move task (AccessDenied at the API's
+     * SQS proxy); {@code compete}: a move task out of the DLQ, slow, is started first, so the admin's
+     * cannot start. Either way every job must stay FAILED with its message in the DLQ.
+     */
+    private void redriveOnce(HttpClient http, boolean refuse, boolean compete) throws InterruptedException {
+        redrives.clicks.incrementAndGet();
+        FaultRule refusal = null;
+        if (refuse) {
+            refusal = apiSqsProxy.add(FaultRule.on("StartMessageMoveTask").next(1).then(Fault.refuse(403,
+                    "AccessDenied", "User is not authorized to perform: sqs:startmessagemovetask (chaos soak)")));
+        }
+        if (compete) {
+            try {
+                stack.sqs().startMessageMoveTask(r -> r.sourceArn(deadLetterQueueArn()).maxNumberOfMessagesPerSecond(1));
+                redrives.competingMoves.incrementAndGet();
+            } catch (SdkException e) {
+                say("redrive: the competing move task did not start either: %s", e.getMessage());
+            }
+        }
+        Instant clicked = Instant.now();
+        int status;
+        String body;
+        try {
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(stack.apiEndpoint().resolve("/admin/api/redrive"))
+                    .timeout(Duration.ofSeconds(60))
+                    .header("Authorization", "Bearer " + stack.adminToken())
+                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            status = response.statusCode();
+            body = response.body();
+        } catch (IOException e) {
+            status = -1;
+            body = e.toString();
+        } finally {
+            if (refusal != null) {
+                apiSqsProxy.remove(refusal);
+            }
+        }
+        boolean refusalFired = refusal != null && refusal.injected() > 0;
+        if (refusalFired) {
+            redrives.refusalsInjected.incrementAndGet();
+        }
+        if (status == 202) {
+            redrives.started.incrementAndGet();
+            redrives.jobsMarked.addAndGet(Json.parse(body).path("requeuedJobs").asInt());
+            if (refusalFired) {
+                redrives.bad.add("redrive at " + clicked + ": its move task was refused, yet it answered 202: " + body);
+            }
+        } else if (status == 409) {
+            redrives.conflicts.incrementAndGet();
+        } else if (refusalFired && status >= 400) {
+            redrives.refused.incrementAndGet();
+        } else {
+            // A 503 (the table throttled all of the SDK's tries) or no answer: nothing is promised but consistency.
+            redrives.otherFailures.incrementAndGet();
+        }
+        say("redrive%s: %d %s", refuse ? " (move task refused)" : compete ? " (a move task already running)" : "",
+                status, body.length() > 200 ? body.substring(0, 200) + "..." : body);
+        awaitMoveTasks(Duration.ofMinutes(2)); // whatever started: when it was last seen running
+    }
+
+    private String dlqArn;
+    /** Move tasks seen ended, by their start time. */
+    private final Set<Long> endedTasks = ConcurrentHashMap.newKeySet();
+
+    private synchronized String deadLetterQueueArn() {
+        if (dlqArn == null) {
+            dlqArn = stack.sqs().getQueueAttributes(r -> r.queueUrl(stack.deadLetterQueueUrl())
+                    .attributeNames(QueueAttributeName.QUEUE_ARN)).attributes().get(QueueAttributeName.QUEUE_ARN);
+        }
+        return dlqArn;
+    }
+
+    /**
+     * Waits for the move task out of the DLQ that still runs (if any) to end, and notes a time by
+     * which every task seen had ended: the last time it was seen running, or, for one that had
+     * ended when first seen, the time it was seen so.
+     */
+    private void awaitMoveTasks(Duration atMost) throws InterruptedException {
+        long deadline = System.nanoTime() + atMost.toNanos();
+        while (true) {
+            Instant asked = Instant.now();
+            List<ListMessageMoveTasksResultEntry> tasks = stack.sqs().listMessageMoveTasks(r -> r
+                    .sourceArn(deadLetterQueueArn()).maxResults(10)).results();
+            for (ListMessageMoveTasksResultEntry task : tasks) {
+                if ("RUNNING".equals(task.status()) || endedTasks.add(task.startedTimestamp())) {
+                    redrives.moveEnds.add(asked);
+                }
+            }
+            if (tasks.stream().noneMatch(t -> "RUNNING".equals(t.status()))) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                say("a move task out of the DLQ still runs after %d s", atMost.toSeconds());
+                return;
+            }
+            Thread.sleep(500);
+        }
+    }
+
     // Submitting
+
+    /** What to submit: every job's kind, duration, duplicate, key. Decided up front from the seed. */
+    private List<Planned> plan() {
+        int n = options.jobs();
+        List<Kind> kinds = new ArrayList<>(Collections.nCopies(n, Kind.CHAOS));
+        int at = 0;
+        for (Map.Entry<Kind, Double> share : List.of(Map.entry(Kind.POISON, options.poison()),
+                Map.entry(Kind.OVERSIZE, options.oversize()), Map.entry(Kind.REFUSED, options.refused()))) {
+            // An exact number of each (at least one when asked for), spread by the shuffle below.
+            int count = share.getValue() == 0 ? 0 : Math.max(1, (int) Math.round(n * share.getValue()));
+            for (int i = 0; i < count && at < n; i++) {
+                kinds.set(at++, share.getKey());
+            }
+        }
+        Collections.shuffle(kinds, new Random(random.nextLong()));
+        List<Planned> plan = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            boolean duplicate = randomDouble() < options.duplicates();
+            long sleepMillis = 50 + (long) (randomDouble() * Math.max(0, options.maxJob().toMillis() - 50));
+            plan.add(new Planned(kinds.get(i), String.format(Locale.ROOT, "%d.%03d", sleepMillis / 1000,
+                    sleepMillis % 1000), duplicate, "chaos-" + options.seed() + "-" + i, randomInt(4)));
+        }
+        return plan;
+    }
+
+    /** One job to submit; {@code variant} picks the refused text. */
+    record Planned(Kind kind, String sleep, boolean duplicate, String key, int variant) {
+        /** The body, exactly as sent (JSON escapes written out where the text needs them). */
+        String body() {
+            String input = switch (kind) {
+                case CHAOS, POISON -> "{\"sleep\":\"" + sleep + "\"}";
+                case OVERSIZE -> "{\"pad\":\"" + "p".repeat(OVERSIZE_INPUT_CHARS) + "\"}";
+                case REFUSED -> switch (variant) {
+                    case 0 -> "{\"sleep\":\"" + sleep + "\",\"text\":\"ok \\uffff here\"}"; // an escape: U+FFFF
+                    case 1 -> "{\"sleep\":\"" + sleep + "\",\"text\":\"ok \uFFFF here\"}"; // the character itself
+                    case 2 -> "{\"sleep\":\"" + sleep + "\",\"text\":[\"fine\",\"lone \\ud800 surrogate\"]}";
+                    default -> "{\"sleep\":\"" + sleep + "\",\"text\":\"reversed \\ufffe bom\"}";
+                };
+            };
+            return "{\"type\":\"" + kind.type + "\",\"input\":" + input + "}";
+        }
+
+        String jobId() {
+            return JobIds.forIdempotencyKey("", key); // the local API has no API keys: the scope is empty
+        }
+    }
 
     private void submitAll() throws InterruptedException {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         URI submit = stack.apiEndpoint().resolve("/jobs");
-        // Decided up front from the seed, so that a run can be repeated.
-        List<String[]> plan = new ArrayList<>();
-        for (int i = 0; i < options.jobs(); i++) {
-            boolean poison = randomDouble() < options.poison();
-            boolean duplicate = randomDouble() < options.duplicates();
-            long sleepMillis = 50 + (long) (randomDouble() * Math.max(0, options.maxJob().toMillis() - 50));
-            plan.add(new String[] {poison ? POISON_TYPE : TYPE,
-                    String.format(Locale.ROOT, "%d.%03d", sleepMillis / 1000, sleepMillis % 1000),
-                    Boolean.toString(duplicate), "chaos-" + options.seed() + "-" + i});
-        }
+        List<Planned> plan = plan();
         ExecutorService submitters = Executors.newFixedThreadPool(4);
         try {
-            for (String[] job : plan) {
-                submitters.execute(() -> submitOne(http, submit, job[0], job[1], Boolean.parseBoolean(job[2]), job[3]));
+            for (Planned job : plan) {
+                submitters.execute(() -> {
+                    if (job.kind() == Kind.REFUSED) {
+                        submitRefused(http, submit, job);
+                    } else {
+                        submitOne(http, submit, job);
+                    }
+                });
             }
         } finally {
             submitters.shutdown();
@@ -440,57 +831,114 @@ public final class ChaosMain {
         }
     }
 
-    private void submitOne(HttpClient http, URI submit, String type, String sleep, boolean duplicate, String key) {
-        String input = "{\"sleep\":\"" + sleep + "\"}";
-        String body = "{\"type\":\"" + type + "\",\"input\":" + input + "}";
-        for (int attempt = 1; ; attempt++) {
+    /**
+     * Submits as a client would: on a 503 or 502, or no answer at all, the same request again with
+     * the same {@code Idempotency-Key}, after a pause. Accepted only on a 202 (or a replay's 200).
+     */
+    private void submitOne(HttpClient http, URI submit, Planned job) {
+        String body = job.body();
+        long pauseMillis = 200;
+        String last = "";
+        for (int attempt = 1; attempt <= SUBMIT_TRIES; attempt++) {
             try {
-                HttpResponse<String> response = http.send(HttpRequest.newBuilder(submit)
-                        .timeout(SUBMIT_TIMEOUT)
-                        .header("Content-Type", "application/json")
-                        .header("Idempotency-Key", key) // a retried submit is the same job
-                        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-                if (response.statusCode() == 202 || response.statusCode() == 200) {
+                HttpResponse<String> response = post(http, submit, job.key(), body);
+                int status = response.statusCode();
+                if (status == 202 || status == 200) {
                     String jobId = Json.parse(response.body()).get("jobId").asText();
-                    if (accepted.putIfAbsent(jobId, type.equals(POISON_TYPE)) == null && duplicate) {
+                    if (!jobId.equals(job.jobId())) {
+                        throw new IllegalStateException("job " + job.key() + " was accepted as " + jobId
+                                + ", not as its Idempotency-Key's id " + job.jobId());
+                    }
+                    if (accepted.putIfAbsent(jobId, job.kind()) == null && job.duplicate()) {
                         // At-least-once delivery, played out: the same job's message a second time, a little later.
+                        JobMessage message = new JobMessage(jobId, job.kind().type, Json.parse(body).get("input"));
                         stack.sqs().sendMessage(r -> r.queueUrl(stack.queueUrl()).delaySeconds(randomInt(6))
-                                .messageBody(new JobMessage(jobId, type, Json.parse(input)).toJson()));
+                                .messageBody(message.toJson()));
                         duplicatesSent.incrementAndGet();
                     }
                     return;
                 }
-                if (attempt >= 5) {
-                    throw new IllegalStateException("submit refused with " + response.statusCode() + ": " + response.body());
+                last = status + " " + response.body();
+                if (status != 503 && status != 502) {
+                    break;
                 }
             } catch (IOException e) {
-                if (attempt >= 5) {
-                    throw new UncheckedIOException("submit failed " + attempt + " times", e);
-                }
+                last = e.toString();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             }
+            submitRetries.incrementAndGet();
+            try {
+                Thread.sleep(pauseMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            pauseMillis = Math.min(5_000, pauseMillis * 2);
         }
+        submitsGivenUp.add(job.key() + " (" + (last.length() > 200 ? last.substring(0, 200) : last) + ")");
+    }
+
+    /** A submit whose input SQS would refuse: a 400 that names the field, and nothing kept. */
+    private void submitRefused(HttpClient http, URI submit, Planned job) {
+        refusedIds.add(job.jobId());
+        try {
+            HttpResponse<String> response = post(http, submit, job.key(), job.body());
+            String error = response.body();
+            if (response.statusCode() != 400 || !error.contains("input.text")) {
+                refusedBad.add(job.jobId() + " (answered " + response.statusCode() + ": " + error + ")");
+                return;
+            }
+            HttpResponse<String> get = http.send(HttpRequest.newBuilder(stack.apiEndpoint().resolve("/jobs/" + job.jobId()))
+                    .timeout(SUBMIT_TIMEOUT).GET().build(), HttpResponse.BodyHandlers.ofString());
+            if (get.statusCode() != 404) {
+                refusedBad.add(job.jobId() + " (refused, but GET /jobs/{id} answered " + get.statusCode() + ")");
+                return;
+            }
+            refusedOk.incrementAndGet();
+        } catch (IOException e) {
+            refusedBad.add(job.jobId() + " (no answer: " + e + ")");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static HttpResponse<String> post(HttpClient http, URI submit, String key, String body)
+            throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(submit)
+                .timeout(SUBMIT_TIMEOUT)
+                .header("Content-Type", "application/json")
+                .header("Idempotency-Key", key) // a retried submit is the same job
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     // Counting
 
+    /** Accepted jobs whose record is final (SUCCEEDED, FAILED, CANCELLED), in the table or reaped so. */
     private int finishedCount() {
-        int finished = 0;
+        Set<String> finished = new java.util.HashSet<>();
         for (Map<String, AttributeValue> item : scanStatuses()) {
-            String status = item.get(JobTable.STATUS).s();
-            if (status.equals(JobStatus.SUCCEEDED.name()) || status.equals(JobStatus.FAILED.name())) {
-                finished++;
+            String jobId = item.get(JobTable.JOB_ID).s();
+            if (accepted.containsKey(jobId) && JobStatus.valueOf(item.get(JobTable.STATUS).s()).isFinal()) {
+                finished.add(jobId);
             }
         }
-        return finished;
+        if (reaper != null) {
+            reaper.reaped().forEach((jobId, reaped) -> {
+                if (accepted.containsKey(jobId) && reaped.job().status().isFinal()) {
+                    finished.add(jobId);
+                }
+            });
+        }
+        return finished.size();
     }
 
     private List<Map<String, AttributeValue>> scanStatuses() {
         List<Map<String, AttributeValue>> items = new ArrayList<>();
         stack.dynamoDb().scanPaginator(r -> r.tableName(stack.tableName())
-                        .projectionExpression("#s").expressionAttributeNames(Map.of("#s", JobTable.STATUS)))
+                        .projectionExpression("#id, #s")
+                        .expressionAttributeNames(Map.of("#id", JobTable.JOB_ID, "#s", JobTable.STATUS)))
                 .forEach(page -> items.addAll(page.items()));
         return items;
     }
@@ -503,9 +951,9 @@ public final class ChaosMain {
         return a.values().stream().mapToInt(Integer::parseInt).sum();
     }
 
-    /** Every message a queue holds, received once each (hidden for the rest of the run). */
-    private List<String> drainJobIds(String queueUrl) {
-        List<String> ids = new ArrayList<>();
+    /** Every message a queue holds, received once each (hidden for the rest of the run): job id → messages. */
+    private Map<String, Integer> drainJobIds(String queueUrl) {
+        Map<String, Integer> ids = new HashMap<>();
         for (int empty = 0; empty < 3; ) {
             List<Message> batch = stack.sqs().receiveMessage(r -> r.queueUrl(queueUrl).maxNumberOfMessages(10)
                     .visibilityTimeout(600).waitTimeSeconds(1)).messages();
@@ -513,43 +961,68 @@ public final class ChaosMain {
                 empty++;
             }
             for (Message message : batch) {
+                String id;
                 try {
-                    ids.add(JobMessage.parse(message.body()).jobId());
+                    id = JobMessage.parse(message.body()).jobId();
                 } catch (IllegalArgumentException e) {
-                    ids.add("(not a job: " + message.messageId() + ")");
+                    id = "(not a job: " + message.messageId() + ")";
                 }
+                ids.merge(id, 1, Integer::sum);
             }
         }
         return ids;
     }
 
     private ChaosReport count(CompletionWitness witness, Duration wall) {
+        int hidden = depth(stack.queueUrl());
         Map<String, Job> jobs = new HashMap<>();
         stack.dynamoDb().scanPaginator(r -> r.tableName(stack.tableName()).consistentRead(true))
                 .forEach(page -> page.items().forEach(item -> {
                     Job job = JobTable.SCHEMA.mapToItem(item);
                     jobs.put(job.jobId(), job);
                 }));
+        Map<String, TtlReaper.Reaped> reaped = reaper == null ? Map.of() : reaper.reaped();
         Ledger runs = Ledger.read(ledger);
-        List<String> leftInQueue = drainJobIds(stack.queueUrl());
-        List<String> inDlq = drainJobIds(stack.deadLetterQueueUrl());
+        Map<String, Integer> inQueue = drainJobIds(stack.queueUrl());
+        Map<String, Integer> inDlq = drainJobIds(stack.deadLetterQueueUrl());
         CompletionWitness.Completions completions = witness.read();
         ChaosReport.Builder report = new ChaosReport.Builder(options.out());
-        Set<String> dlqIds = Set.copyOf(inDlq);
-        for (Map.Entry<String, Boolean> entry : accepted.entrySet()) {
+        for (Map.Entry<String, Kind> entry : accepted.entrySet()) {
             String jobId = entry.getKey();
-            boolean poison = entry.getValue();
-            Job job = jobs.get(jobId);
-            int completed = completions.perJob().getOrDefault(jobId, 0);
-            report.job(jobId, poison, job, runs.commitsOf(jobId), runs.startsOf(jobId), completed,
-                    dlqIds.contains(jobId));
+            Job record = jobs.get(jobId);
+            TtlReaper.Reaped copy = record == null ? reaped.get(jobId) : null;
+            Instant finishedAt = record != null ? record.finishedAt() : copy == null ? null : copy.job().finishedAt();
+            report.job(new ChaosReport.Seen(jobId, entry.getValue(), record, copy == null ? null : copy.job(),
+                    runs.commitsOf(jobId), runs.startsOf(jobId), completions.perJob().getOrDefault(jobId, 0),
+                    completions.history(jobId), inQueue.getOrDefault(jobId, 0), inDlq.getOrDefault(jobId, 0),
+                    redrives.movedSince(finishedAt)));
+        }
+        for (String jobId : refusedIds) {
+            if (jobs.containsKey(jobId) || reaped.containsKey(jobId) || inQueue.containsKey(jobId)
+                    || inDlq.containsKey(jobId)) {
+                refusedBad.add(jobId + " (refused, yet its record or a message of it is there at the end)");
+            }
+        }
+        List<String> proxies = new ArrayList<>();
+        for (HttpFaultProxy proxy : List.of(sqsProxy, dynamoDbProxy, apiSqsProxy, apiDynamoDbProxy)) {
+            proxies.add("proxy " + proxy.summary());
         }
         return report.wall(wall)
-                .faults(counters.kills.get(), counters.terms.get(), counters.spotNotices.get(),
+                .faults(String.format(Locale.ROOT, "faults: kills=%d sigterms=%d spot_notices=%d spot_reclaims=%d"
+                                + " outages_sqs=%d outages_dynamodb=%d outages_both=%d cut_sqs=%.1fs cut_dynamodb=%.1fs"
+                                + " duplicates_sent=%d worker_starts=%d %s %s submit_retries=%d",
+                        counters.kills.get(), counters.terms.get(), counters.spotNotices.get(),
                         counters.spotReclaims.get(), counters.sqsOutages.get(), counters.dynamoDbOutages.get(),
-                        counters.bothOutages.get(), workerStarts.get(), duplicatesSent.get(),
-                        sqsProxy.cutMillis(), dynamoDbProxy.cutMillis())
-                .queues(leftInQueue.size(), inDlq.size())
+                        counters.bothOutages.get(), sqsProxy.cutMillis() / 1000.0, dynamoDbProxy.cutMillis() / 1000.0,
+                        duplicatesSent.get(), workerStarts.get(), injectedTotals(), redrives.line(),
+                        submitRetries.get()), counters.kills.get())
+                .proxies(proxies)
+                .queues(inQueue.values().stream().mapToInt(Integer::intValue).sum(),
+                        inDlq.values().stream().mapToInt(Integer::intValue).sum(), hidden)
+                .refused(refusedOk.get(), refusedBad)
+                .submitsGivenUp(submitsGivenUp)
+                .redrivesBad(redrives.bad)
+                .reaped(reaped.size())
                 .seed(options.seed())
                 .build();
     }

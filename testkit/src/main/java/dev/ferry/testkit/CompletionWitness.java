@@ -27,7 +27,14 @@ import software.amazon.awssdk.services.dynamodb.streams.DynamoDbStreamsClient;
  * including one whose answer was lost on the way back to the worker.
  *
  * <p>A job's <em>completions</em> are the writes that took it from a non-final state into
- * SUCCEEDED or FAILED, plus any write that changed a record already final (an overwrite).
+ * SUCCEEDED or FAILED, plus any write that changed a record already final (an overwrite), counted
+ * per <em>round</em>: an operator's redrive (Redrive DLQ, Retry) asks for another round, so a claim
+ * of a FAILED record starts a new one, and the redrive's own mark on the FAILED record (its
+ * {@code redriveRequestedAt}, {@code redrives} and {@code updatedAt}) is no overwrite. A job
+ * completed twice is one with two completions in one round.
+ *
+ * <p>It also tells, per job, the {@link History} of its attempts: failed attempts sent back to wait
+ * (retries), leases taken over after they ran out, redrive rounds.
  */
 public final class CompletionWitness {
 
@@ -62,17 +69,58 @@ public final class CompletionWitness {
                 .build();
     }
 
-    /** What the stream holds now: completions per job id, and how many writes it saw. */
-    public record Completions(Map<String, Integer> perJob, long writes) {
-        /** Jobs completed more than once. */
+    /**
+     * What the stream holds now: per job id its completions in the round with the most (1 for a
+     * job completed once, in every round it was redriven into), each job's {@link History}, and how
+     * many writes it saw.
+     */
+    public record Completions(Map<String, Integer> perJob, Map<String, History> histories, long writes) {
+        /** Jobs completed more than once in one round. */
         public List<String> doubled() {
             return perJob.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).sorted().toList();
+        }
+
+        /** The job's history; all zero for a job the stream never saw. */
+        public History history(String jobId) {
+            return histories.getOrDefault(jobId, History.NONE);
+        }
+    }
+
+    /**
+     * What the stream shows of one job's attempts.
+     *
+     * @param retries failed attempts sent back to wait: RUNNING to QUEUED without a preemption
+     *     counted (a give-back counts one)
+     * @param takeovers claims of a RUNNING record whose lease ran out (its worker died or stalled),
+     *     not counting a take-over of a lease given back
+     * @param redriveRounds claims of a FAILED record: rounds an operator's redrive asked for
+     * @param failures writes into FAILED
+     * @param deletedWhile the status the record had when it was deleted (by TTL, or anything
+     *     else); null if it never was
+     */
+    public record History(int retries, int takeovers, int redriveRounds, int failures, String deletedWhile) {
+        static final History NONE = new History(0, 0, 0, 0, null);
+    }
+
+    /** Per job while reading: completions in the current round, the most in any round, the history. */
+    private static final class Tally {
+        int round;
+        int most;
+        int retries;
+        int takeovers;
+        int redriveRounds;
+        int failures;
+        String deletedWhile;
+
+        void completed() {
+            round++;
+            most = Math.max(most, round);
         }
     }
 
     /** Reads the whole stream from its start. Call once the table is quiet. */
     public Completions read() {
-        Map<String, Integer> perJob = new HashMap<>();
+        Map<String, Tally> tallies = new HashMap<>();
         long writes = 0;
         for (Shard shard : shards()) {
             String iterator = streams.getShardIterator(r -> r.streamArn(streamArn).shardId(shard.shardId())
@@ -82,12 +130,31 @@ public final class CompletionWitness {
                 GetRecordsResponse page = streams.getRecords(r -> r.shardIterator(current).limit(1000));
                 for (Record record : page.records()) {
                     writes++;
-                    count(record, perJob);
+                    count(record, tallies);
                 }
                 iterator = page.records().isEmpty() ? null : page.nextShardIterator();
             }
         }
-        return new Completions(Map.copyOf(perJob), writes);
+        return completions(tallies, writes);
+    }
+
+    /** What these change records, in stream order, show (for tests: the same counting as {@link #read()}). */
+    static Completions of(List<Record> records) {
+        Map<String, Tally> tallies = new HashMap<>();
+        records.forEach(record -> count(record, tallies));
+        return completions(tallies, records.size());
+    }
+
+    private static Completions completions(Map<String, Tally> tallies, long writes) {
+        Map<String, Integer> perJob = new HashMap<>();
+        Map<String, History> histories = new HashMap<>();
+        tallies.forEach((jobId, t) -> {
+            if (t.most > 0) {
+                perJob.put(jobId, t.most);
+            }
+            histories.put(jobId, new History(t.retries, t.takeovers, t.redriveRounds, t.failures, t.deletedWhile));
+        });
+        return new Completions(Map.copyOf(perJob), Map.copyOf(histories), writes);
     }
 
     private List<Shard> shards() {
@@ -102,19 +169,62 @@ public final class CompletionWitness {
         return shards;
     }
 
-    private static void count(Record record, Map<String, Integer> perJob) {
+    private static void count(Record record, Map<String, Tally> tallies) {
         Map<String, AttributeValue> now = record.dynamodb().newImage();
         if (now == null || now.isEmpty()) {
+            Map<String, AttributeValue> gone = record.dynamodb().oldImage();
+            if (gone != null && gone.containsKey(JobTable.JOB_ID)) {
+                tallies.computeIfAbsent(gone.get(JobTable.JOB_ID).s(), k -> new Tally()).deletedWhile = status(gone);
+            }
             return;
         }
         Map<String, AttributeValue> before = record.dynamodb().oldImage();
         String to = status(now);
         String from = before == null ? null : status(before);
-        boolean completed = isFinal(to) && !isFinal(from);
-        boolean overwritten = isFinal(from) && isFinal(to) && !Objects.equals(before, now);
-        if (completed || overwritten) {
-            perJob.merge(now.get(JobTable.JOB_ID).s(), 1, Integer::sum);
+        Tally tally = tallies.computeIfAbsent(now.get(JobTable.JOB_ID).s(), k -> new Tally());
+        String running = JobStatus.RUNNING.name();
+        boolean preempted = number(now, JobTable.PREEMPTIONS) > (before == null ? 0 : number(before, JobTable.PREEMPTIONS));
+        if (running.equals(to) && JobStatus.FAILED.name().equals(from)) {
+            tally.redriveRounds++;
+            tally.round = 0;
+        } else if (running.equals(to) && running.equals(from) && !preempted
+                && !Objects.equals(text(before, JobTable.LEASE_ID), text(now, JobTable.LEASE_ID))) {
+            tally.takeovers++;
+        } else if (JobStatus.QUEUED.name().equals(to) && running.equals(from) && !preempted) {
+            tally.retries++;
         }
+        if (JobStatus.FAILED.name().equals(to) && !JobStatus.FAILED.name().equals(from)) {
+            tally.failures++;
+        }
+        boolean completed = isFinal(to) && !isFinal(from);
+        boolean overwritten = isFinal(from) && isFinal(to) && !Objects.equals(before, now) && !redriveMark(before, now);
+        if (completed || overwritten) {
+            tally.completed();
+        }
+    }
+
+    /** The only change is an operator's redrive request on a FAILED record: it stays FAILED, marked. */
+    private static boolean redriveMark(Map<String, AttributeValue> before, Map<String, AttributeValue> now) {
+        if (!JobStatus.FAILED.name().equals(status(before)) || !JobStatus.FAILED.name().equals(status(now))) {
+            return false;
+        }
+        Map<String, AttributeValue> a = new HashMap<>(before);
+        Map<String, AttributeValue> b = new HashMap<>(now);
+        for (String mark : List.of(JobTable.REDRIVE_REQUESTED_AT, JobTable.REDRIVES, JobTable.UPDATED_AT)) {
+            a.remove(mark);
+            b.remove(mark);
+        }
+        return a.equals(b);
+    }
+
+    private static long number(Map<String, AttributeValue> image, String attribute) {
+        AttributeValue value = image.get(attribute);
+        return value == null || value.n() == null ? 0 : Long.parseLong(value.n());
+    }
+
+    private static String text(Map<String, AttributeValue> image, String attribute) {
+        AttributeValue value = image == null ? null : image.get(attribute);
+        return value == null ? null : value.s();
     }
 
     private static boolean isFinal(String status) {
