@@ -310,11 +310,7 @@ public final class DynamoDbJobStore implements JobStore {
         setOrRemove(set, remove, values, "#resultKey", ":resultKey", completion.resultKey());
         setOrRemove(set, remove, values, "#files", ":files", completion.filesJson());
         String expression = set + history(completion.attempt(), names, values) + " REMOVE " + String.join(", ", remove);
-        return outcome(lease, JobStatus.SUCCEEDED, expression, now, u -> {
-            names.forEach(u::name);
-            values.forEach(u::value);
-            return u;
-        });
+        return outcome(lease, JobStatus.SUCCEEDED, expression, now, names, values);
     }
 
     private static void setOrRemove(StringBuilder set, List<String> remove, Map<String, AttributeValue> values,
@@ -343,11 +339,7 @@ public final class DynamoDbJobStore implements JobStore {
         Map<String, String> names = new HashMap<>(Map.of("#error", ERROR));
         Map<String, AttributeValue> values = new HashMap<>(Map.of(":error", s(error)));
         String expression = OUTCOME_SET + ", #error = :error" + history(attempt, names, values) + RELEASE_LEASE;
-        return outcome(lease, JobStatus.QUEUED, expression, now, u -> {
-            names.forEach(u::name);
-            values.forEach(u::value);
-            return u;
-        });
+        return outcome(lease, JobStatus.QUEUED, expression, now, names, values);
     }
 
     @Override
@@ -357,11 +349,7 @@ public final class DynamoDbJobStore implements JobStore {
         Map<String, AttributeValue> values = new HashMap<>(Map.of(":error", s(error), ":expiresAt", n(expiresAt(now))));
         String expression = OUTCOME_SET + ", #error = :error, #finishedAt = :nowIso, #expiresAt = :expiresAt"
                 + history(attempt, names, values) + RELEASE_LEASE;
-        return outcome(lease, JobStatus.FAILED, expression, now, u -> {
-            names.forEach(u::name);
-            values.forEach(u::value);
-            return u;
-        });
+        return outcome(lease, JobStatus.FAILED, expression, now, names, values);
     }
 
     @Override
@@ -379,7 +367,12 @@ public final class DynamoDbJobStore implements JobStore {
         Map<String, AttributeValue> values = new HashMap<>(Map.of(":zero", n(0)));
         String expression = OUTCOME_SET + ", #preemptions = if_not_exists(#preemptions, :zero) + :one"
                 + history(attempt, names, values) + RELEASE_LEASE;
-        return outcome(lease, JobStatus.QUEUED, expression, now, u -> {
+        return outcome(lease, JobStatus.QUEUED, expression, now, names, values);
+    }
+
+    private boolean outcome(Lease lease, JobStatus to, String expression, Instant now, Map<String, String> names,
+                            Map<String, AttributeValue> values) {
+        return outcome(lease, to, expression, now, u -> {
             names.forEach(u::name);
             values.forEach(u::value);
             return u;
