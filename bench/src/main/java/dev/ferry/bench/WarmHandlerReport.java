@@ -21,14 +21,15 @@ final class WarmHandlerReport {
 
     /** One line each on what bounds a figure, for the Markdown results. */
     static final String BOUND_COMMAND_JVM = "a JVM's start per job (fork, exec, class loading with CDS and C1 only):"
-            + " CPU-bound, so it grows on a busy or smaller machine; a Python or CUDA program starts slower still";
+            + " CPU-bound, so it grows on a busy or smaller machine";
     static final String BOUND_COMMAND_SH = "the floor of any command per job: fork and exec of /bin/sh, its pipes,"
             + " and a second process for sleep";
     static final String BOUND_WARM = "one JSON line each way over the handler's pipes and the hand-offs between"
             + " the worker's threads; no process is started";
-    static final String BOUND_E2E = "per job: a receive, the claim (a conditional UpdateItem), the outcome write and"
-            + " the delete, here on ElasticMQ and DynamoDB Local in the same JVM on the same CPUs; on AWS, each call's"
-            + " network round trip (a few ms) takes their place";
+    static final String BOUND_E2E = "per job, in series: the outcome write, the delete, the next receive (a slot"
+            + " takes its next message once its job's message is deleted) and the claim, here on ElasticMQ and"
+            + " DynamoDB Local in the same JVM on the same CPUs as the handlers; on AWS, each is a network round trip"
+            + " instead";
     static final String BOUND_FIRST_JOB = "the setup (the model load) and one handler start; a command per job pays"
             + " both again for every job, so its time to N jobs grows N-fold";
 
@@ -232,6 +233,8 @@ final class WarmHandlerReport {
                         f.setupMs() == null ? "-" : String.format(Locale.ROOT, "%.0f", f.setupMs()), processes(f)));
             }
             md.append('\n');
+            md.append("- Processes: how many distinct process ids answered (a warm handler: one; `-`: the program"
+                    + " does not say).\n");
             for (String line : handlerRatios(figures.handler())) {
                 md.append("- ").append(line).append('\n');
             }
@@ -289,7 +292,7 @@ final class WarmHandlerReport {
         List<String> lines = new java.util.ArrayList<>();
         for (Kind kind : List.of(Kind.COMMAND_JVM, Kind.COMMAND_SH, Kind.WARM_PYTHON)) {
             overheadRatio(figures, kind).ifPresent(ratio -> lines.add(String.format(Locale.ROOT,
-                    "Overhead, %s / warm-jvm: %.1fx (mean), %.1fx (p50)", kind.id, ratio,
+                    "Overhead, %s / warm-jvm: %.1fx (mean), %.1fx (p50).", kind.id, ratio,
                     p50Ratio(figures, kind).orElse(Double.NaN))));
         }
         return lines;
