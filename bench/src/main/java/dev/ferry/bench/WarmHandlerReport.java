@@ -76,10 +76,11 @@ final class WarmHandlerReport {
     static void printFirstJob(PrintStream out, List<FirstJobFigures> figures, long setupMs) {
         out.println();
         out.printf(Locale.ROOT, "Start to first job: a handler with %d ms of setup, from its creation%n", setupMs);
-        out.printf(Locale.ROOT, "%-12s %14s %14s %6s%n", "kind", "1st job ms", WarmHandlerBench.FIRST_JOBS + " jobs ms",
-                "procs");
+        out.printf(Locale.ROOT, "%-12s %5s %14s %14s %6s%n", "kind", "runs", "1st job ms",
+                WarmHandlerBench.FIRST_JOBS + " jobs ms", "procs");
         for (FirstJobFigures f : figures) {
-            out.printf(Locale.ROOT, "%-12s %14.0f %14.0f %6d%n", f.kind().id, f.firstMs(), f.tenthMs(), f.processes());
+            out.printf(Locale.ROOT, "%-12s %5d %14.0f %14.0f %6d%n", f.kind().id, f.runs(), f.firstMs(), f.tenthMs(),
+                    f.processes());
         }
         find(figures, Kind.COMMAND_JVM).ifPresent(command -> find(figures, Kind.WARM_JVM).ifPresent(warm ->
                 out.printf(Locale.ROOT, "  command / warm: first job %.2fx, %d jobs %.1fx%n",
@@ -181,6 +182,7 @@ final class WarmHandlerReport {
             for (FirstJobFigures f : figures.firstJob()) {
                 ObjectNode kind = kinds.addObject();
                 kind.put("kind", f.kind().id);
+                kind.put("runs", f.runs());
                 kind.put("firstJobMs", round(f.firstMs(), 0));
                 kind.put("tenJobsMs", round(f.tenthMs(), 0));
                 kind.put("processes", f.processes());
@@ -268,12 +270,13 @@ final class WarmHandlerReport {
             md.append("## Start to first job\n\n");
             md.append(String.format(Locale.ROOT, "A handler whose setup (the model load, `FERRY_SAMPLE_SETUP_MS`)"
                     + " takes %d ms, from its creation (as the worker creates it) to the first and the %dth job"
-                    + " done.%n%n", options.setupMs(), WarmHandlerBench.FIRST_JOBS));
-            md.append("| Kind | First job ms | " + WarmHandlerBench.FIRST_JOBS + " jobs ms | Processes |\n");
-            md.append("|---|---:|---:|---:|\n");
+                    + " done, on one slot. Runs warm, command, warm (the mean of the warm ones), after an uncounted"
+                    + " one-job run of each.%n%n", options.setupMs(), WarmHandlerBench.FIRST_JOBS));
+            md.append("| Kind | Runs | First job ms | " + WarmHandlerBench.FIRST_JOBS + " jobs ms | Processes |\n");
+            md.append("|---|---:|---:|---:|---:|\n");
             for (FirstJobFigures f : figures.firstJob()) {
-                md.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %d |%n", f.kind().id, f.firstMs(),
-                        f.tenthMs(), f.processes()));
+                md.append(String.format(Locale.ROOT, "| %s | %d | %.0f | %.0f | %d |%n", f.kind().id, f.runs(),
+                        f.firstMs(), f.tenthMs(), f.processes()));
             }
             md.append('\n');
             find(figures.firstJob(), Kind.COMMAND_JVM).ifPresent(c -> find(figures.firstJob(), Kind.WARM_JVM)
