@@ -5,7 +5,8 @@
 #
 #   scripts/bench.sh warm-handlers                per-job overhead of a warm handler against a command
 #                                                 per job (20 ms jobs), at the handler and end to end,
-#                                                 and start to first job with a 3 s setup (~3 minutes)
+#                                                 and start to first job with a 3 s setup (3-4 minutes
+#                                                 on 2 CPUs)
 #   scripts/bench.sh warm-handlers --jobs 50      a shorter one
 #   scripts/bench.sh --no-build warm-handlers     run what the last build made
 #   scripts/bench.sh --help                       the benchmarks; <benchmark> --help: its options
