@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.Locale;
 import java.util.stream.Stream;
 
 /**
@@ -89,7 +90,7 @@ public final class BenchMain {
         write(options.out().resolve("warm-handlers.md"),
                 WarmHandlerReport.markdown(figures, machine, options, seconds, loadAtEnd));
         System.out.println();
-        System.out.printf(java.util.Locale.ROOT, "results in %s (warm-handlers.json, warm-handlers.md); %.0f s%n",
+        System.out.printf(Locale.ROOT, "results in %s (warm-handlers.json, warm-handlers.md); %.0f s%n",
                 options.out(), seconds);
         System.out.println(WarmHandlerReport.summaryLine(figures));
         System.out.flush();

@@ -30,6 +30,7 @@ import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -264,7 +265,7 @@ final class WarmHandlerBench {
     private String command(Kind kind) {
         return switch (kind) {
             case COMMAND_JVM -> SampleJob.command();
-            case COMMAND_SH -> "cat >/dev/null; sleep " + String.format(java.util.Locale.ROOT, "%.3f", JOB_MS / 1000.0)
+            case COMMAND_SH -> "cat >/dev/null; sleep " + String.format(Locale.ROOT, "%.3f", JOB_MS / 1000.0)
                     + "; echo '{}'";
             case WARM_JVM -> SampleHandler.command();
             case WARM_PYTHON -> "exec python3 " + shellQuote(pythonHandler().toString());
@@ -513,7 +514,7 @@ final class WarmHandlerBench {
     }
 
     static void progress(String format, Object... args) {
-        System.err.printf(java.util.Locale.ROOT, "bench: " + format + "%n", args);
+        System.err.printf(Locale.ROOT, "bench: " + format + "%n", args);
         System.err.flush();
     }
 }

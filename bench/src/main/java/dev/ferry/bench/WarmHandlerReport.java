@@ -9,6 +9,7 @@ import dev.ferry.bench.WarmHandlerBench.Kind;
 import dev.ferry.bench.WarmHandlerBench.PipelineFigures;
 import dev.ferry.core.Json;
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -292,7 +293,7 @@ final class WarmHandlerReport {
     // ---- shared ----------------------------------------------------------------------------
 
     private static List<String> handlerRatios(List<HandlerFigures> figures) {
-        List<String> lines = new java.util.ArrayList<>();
+        List<String> lines = new ArrayList<>();
         for (Kind kind : List.of(Kind.COMMAND_JVM, Kind.COMMAND_SH, Kind.WARM_PYTHON)) {
             overheadRatio(figures, kind).ifPresent(ratio -> lines.add(String.format(Locale.ROOT,
                     "Overhead, %s / warm-jvm: %.1fx (mean), %.1fx (p50).", kind.id, ratio,
