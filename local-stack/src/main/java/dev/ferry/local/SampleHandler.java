@@ -23,7 +23,7 @@ import java.util.Map;
 public final class SampleHandler {
 
     /** How long the handler pretends to load a model before it is ready, in milliseconds. */
-    public static final String SETUP_MS = "FERRY_SAMPLE_SETUP_MS";
+    public static final String SETUP_MS = SampleWork.SETUP_MS;
 
     private final PrintStream protocol;
     private final PrintStream log;
@@ -51,8 +51,11 @@ public final class SampleHandler {
     /** Sets up, says ready, then runs each request line until stdin ends; the exit status. */
     static int serve(InputStream stdin, PrintStream protocol, PrintStream log, Map<String, String> env)
             throws IOException, InterruptedException {
-        long setupMs = parseSetup(env.get(SETUP_MS), log);
-        if (setupMs < 0) {
+        long setupMs;
+        try {
+            setupMs = SampleWork.setupMs(env);
+        } catch (SampleWork.BadInputException e) {
+            log.println("sample handler: " + e.getMessage());
             return SampleJob.EXIT_BAD_INPUT;
         }
         log.println("sample handler " + ProcessHandle.current().pid() + ": loading the model (" + setupMs + " ms)");
@@ -68,23 +71,6 @@ public final class SampleHandler {
         log.println("sample handler " + ProcessHandle.current().pid() + ": input ended after " + handler.served
                 + " job(s); exiting");
         return 0;
-    }
-
-    private static long parseSetup(String raw, PrintStream log) {
-        if (raw == null || raw.isBlank()) {
-            return 0;
-        }
-        try {
-            long ms = Long.parseLong(raw.trim());
-            if (ms >= 0) {
-                return ms;
-            }
-        } catch (NumberFormatException e) {
-            // said below
-        }
-        log.println("sample handler: " + SETUP_MS + " must be a whole number of milliseconds from 0, but is '" + raw
-                + "'");
-        return -1;
     }
 
     private void handle(JsonNode request) throws InterruptedException {

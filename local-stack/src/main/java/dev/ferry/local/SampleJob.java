@@ -26,8 +26,10 @@ import java.util.stream.Stream;
  *
  * <p>Input on stdin. Environment: {@code FERRY_ATTEMPT} (this run's number, from 1),
  * {@code FERRY_JOB_ID}, {@code FERRY_OUTPUT_DIR} (for an image), and optionally
- * {@code FERRY_SAMPLE_LEDGER}, a file to which each run appends {@code <jobId> <attempt> start}
- * before it works, so tests can count runs.
+ * {@code FERRY_SAMPLE_SETUP_MS} (how long "loading the model" takes before it reads its input;
+ * default none: as for {@link SampleHandler}, but every run pays it, as a command per job does
+ * without a warm handler) and {@code FERRY_SAMPLE_LEDGER}, a file to which each run appends
+ * {@code <jobId> <attempt> start} before it works, so tests can count runs.
  *
  * <p>Exit status 0 with {@code {"output": ..., "pid": ...}} on stdout; 1 when failing on purpose (retried);
  * 65 when the input or the environment is wrong (the message on stderr names the field or
@@ -37,6 +39,8 @@ public final class SampleJob {
 
     /** The ledger file's variable. */
     public static final String LEDGER = "FERRY_SAMPLE_LEDGER";
+    /** How long each run pretends to load a model before it reads its input, in milliseconds. */
+    public static final String SETUP_MS = SampleWork.SETUP_MS;
     static final int EXIT_FAILED_ON_PURPOSE = 1;
     /** Bad input: exit code 65 ({@code EX_DATAERR}), which the worker does not retry. */
     static final int EXIT_BAD_INPUT = 65;
@@ -96,6 +100,20 @@ public final class SampleJob {
     }
 
     static int run(InputStream stdin, PrintStream stdout, PrintStream stderr, Map<String, String> env) {
+        long setupMs;
+        try {
+            setupMs = SampleWork.setupMs(env);
+        } catch (SampleWork.BadInputException e) {
+            stderr.println("sample job: " + e.getMessage());
+            return EXIT_BAD_INPUT;
+        }
+        try {
+            Thread.sleep(setupMs); // "loading the model", on every run
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stderr.println("sample job: interrupted");
+            return EXIT_FAILED_ON_PURPOSE;
+        }
         SampleWork.Input input;
         int attempt;
         try {

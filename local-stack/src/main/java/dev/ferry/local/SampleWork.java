@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Iterator;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import javax.imageio.ImageIO;
 
@@ -30,6 +31,8 @@ import javax.imageio.ImageIO;
 final class SampleWork {
 
     static final ObjectMapper JSON = new ObjectMapper();
+    /** How long the sample job "loads its model" before it works, in milliseconds (default none). */
+    static final String SETUP_MS = "FERRY_SAMPLE_SETUP_MS";
     static final int MAX_IMAGE_SIDE = 4096;
     private static final Set<String> FIELDS = Set.of("sleepMs", "failTimes", "output", "image");
 
@@ -124,6 +127,27 @@ final class SampleWork {
                 throw new IOException("this Java has no PNG writer");
             }
         }
+    }
+
+    /**
+     * The setup time {@value #SETUP_MS} asks for: 0 when unset or blank.
+     *
+     * @throws BadInputException it is not a whole number of milliseconds from 0; the message names it
+     */
+    static long setupMs(Map<String, String> env) throws BadInputException {
+        String raw = env.get(SETUP_MS);
+        if (raw == null || raw.isBlank()) {
+            return 0;
+        }
+        try {
+            long ms = Long.parseLong(raw.trim());
+            if (ms >= 0) {
+                return ms;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new BadInputException(SETUP_MS + " must be a whole number of milliseconds from 0, but is '" + raw + "'");
     }
 
     /** Appends one line under an exclusive lock, so runs in parallel processes never interleave. */
