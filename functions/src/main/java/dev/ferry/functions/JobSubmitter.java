@@ -144,7 +144,8 @@ public final class JobSubmitter {
         int size = message.sizeInBytes();
         if (size > maxMessageBytes) {
             throw new ApiException(413, "field \"input\" is too large: the job's message would be " + size
-                    + " bytes and the queue takes at most " + maxMessageBytes);
+                    + " bytes and the queue takes at most " + maxMessageBytes + "; upload it (POST /uploads) and send"
+                    + " \"inputUpload\": \"<uploadId>\" instead");
         }
         Instant now = clock.instant();
         Instant holdUntil = now.plus(SEND_HOLD);

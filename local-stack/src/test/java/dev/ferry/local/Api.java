@@ -47,6 +47,43 @@ final class Api {
         return send(request.build());
     }
 
+    /** {@code POST /uploads}. */
+    Response createUpload() {
+        return send(HttpRequest.newBuilder(endpoint.resolve("/uploads")).POST(HttpRequest.BodyPublishers.noBody())
+                .build());
+    }
+
+    /** Sends bytes to a presigned URL as a plain client would ({@code curl -T}); the status code. */
+    int put(String url, byte[] bytes) {
+        try {
+            return http.send(HttpRequest.newBuilder(URI.create(url)).PUT(HttpRequest.BodyPublishers.ofByteArray(bytes))
+                    .build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A presigned URL's content, fetched without credentials; fails unless 200. */
+    byte[] download(String url) {
+        try {
+            HttpResponse<byte[]> response = http.send(HttpRequest.newBuilder(URI.create(url)).GET().build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            if (response.statusCode() != 200) {
+                throw new AssertionError("GET " + url + " answered " + response.statusCode() + ": "
+                        + new String(response.body(), java.nio.charset.StandardCharsets.UTF_8));
+            }
+            return response.body();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     Response get(String jobId) {
         return send(HttpRequest.newBuilder(endpoint.resolve("/jobs/" + jobId)).GET().build());
     }
