@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The test machinery (the testkit's fault proxies, fake metadata service and worker processes; the
- * chaos soak) lives in modules of its own, and no product artifact carries it or refers to it:
+ * chaos soak; the backends' container launcher and sweep) lives in modules of its own, and no product artifact carries it or refers to it:
  * not local-stack's classes or jar, not the runtime classpath {@code scripts/run-local.sh} starts
  * the local stack with, not the functions' Lambda jar, not the worker's jar. A class counts when it
  * lies in one of those packages, or when its constant pool names a class in one.
@@ -30,9 +30,9 @@ class NoTestMachineryShippedIT {
 
     /** The packages of the test machinery, as class file names write them; the last is where it used to be. */
     static final List<String> FORBIDDEN_PACKAGES = List.of("dev/ferry/testkit/", "dev/ferry/chaos/",
-            "dev/ferry/local/chaos/");
+            "dev/ferry/backends/", "dev/ferry/local/chaos/");
     /** Their Maven artifacts, as they would appear in a classpath or a shaded jar's META-INF/maven. */
-    static final List<String> FORBIDDEN_ARTIFACTS = List.of("ferry-testkit", "ferry-chaos");
+    static final List<String> FORBIDDEN_ARTIFACTS = List.of("ferry-testkit", "ferry-chaos", "ferry-backends");
 
     @Test
     void localStackClasses_holdAndReferToNoTestMachinery() throws IOException {
