@@ -67,6 +67,15 @@ final class Backends {
     }
 
     /**
+     * Skips on {@code backend} (as {@value #NAME} names it), which is known to lack {@code what}:
+     * for what no request can ask about, such as an attribute a backend leaves out of its answers.
+     * Elsewhere the test runs, and fails if the backend lacks it too.
+     */
+    static void assumeNotKnownToLack(String backend, String what) {
+        Assumptions.assumeFalse(backend.equals(System.getenv(NAME)), () -> backend + " lacks " + what);
+    }
+
+    /**
      * Skips unless SQS and DynamoDB are reached over plain HTTP endpoints: the fault proxy
      * ({@code HttpFaultProxy}) forwards HTTP/1.1 and cannot stand in front of an HTTPS endpoint
      * (AWS itself). Decided from the configuration alone, so a test can ask before its stack starts.
