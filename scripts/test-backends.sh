@@ -13,7 +13,7 @@ REGION="${AWS_REGION:-us-east-1}"
 
 usage() {
   cat <<'EOF'
-Usage: scripts/test-backends.sh [backend...]
+Usage: scripts/test-backends.sh [--reuse-embedded] [backend...]
 
 Runs the integration suite (local-stack's *IT, through failsafe; unit tests are not run again) once
 per backend, then prints a table: backend, passed, failed, skipped, and each skip with its reason.
@@ -37,15 +37,20 @@ Results: target/backends/<backend>/failsafe-reports/ (the XML reports), .../mvn.
 target/backends/summary.md. Exits non-zero if a test failed on any backend, or a backend that was
 asked for and can run here could not be set up.
 
+--reuse-embedded  report embedded from the reports `mvn verify` just wrote
+                  (local-stack/target/failsafe-reports) instead of running the suite again (CI)
+
 Environment: FERRY_IT='PipelineIT,AdminIT' runs only those ITs; MAVEN_ARGS (e.g. -o) reaches every
 Maven run; FERRY_TEST_AWS=1 opts in to the aws backend.
 EOF
 }
 
 BACKENDS=()
+REUSE_EMBEDDED=""
 for arg in "$@"; do
   case "$arg" in
     -h|--help) usage; exit 0 ;;
+    --reuse-embedded) REUSE_EMBEDDED=1 ;;
     embedded|moto|localstack|floci|aws) BACKENDS+=("$arg") ;;
     *) echo "test-backends: unknown backend or option '$arg' (see --help)" >&2; exit 2 ;;
   esac
@@ -166,6 +171,18 @@ run_backend() {
   rm -rf "$OUT/$backend/failsafe-reports"
   case "$backend" in
     embedded)
+      if [[ -n "$REUSE_EMBEDDED" ]]; then
+        local from="$ROOT/local-stack/target/failsafe-reports"
+        if ! compgen -G "$from/TEST-dev.ferry.local.*IT.xml" > /dev/null; then
+          record embedded error 0 "--reuse-embedded, but local-stack/target/failsafe-reports holds no IT report (run mvn verify first)"
+          return
+        fi
+        mkdir -p "$OUT/embedded/failsafe-reports"
+        cp "$from"/TEST-dev.ferry.local.*IT.xml "$OUT/embedded/failsafe-reports/"
+        log "embedded: the reports of the mvn verify that just ran, not run again"
+        record embedded ok 0 "the reports of mvn verify"
+        return
+      fi
       ( export FERRY_BACKEND=embedded; unset FERRY_STACK_PREFIX; run_suite embedded ) || status=$?
       record embedded "$( ((status == 0)) && echo ok || echo failed)" $(($(date +%s) - start))
       ;;
