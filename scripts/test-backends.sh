@@ -21,7 +21,8 @@ Backends (default: all of them, in this order):
 
   embedded    ElasticMQ and DynamoDB Local in the test JVM (what `mvn verify` runs)
   moto        moto's server mode (moto[server]==5.2.5 from PyPI, installed into .venv-moto/),
-              started on a free port and stopped afterwards
+              started on a free port and stopped afterwards, with DynamoDB's requests one at a
+              time: moto's own conditional writes are not atomic (scripts/moto-server.py)
   localstack  localstack/localstack:4.14.0 (its last release that needs no auth token), in a
               container started through Testcontainers; skipped, saying why, without a Docker engine
   floci       floci/floci:1.5.34 (an AWS emulator that needs no account), the same way
@@ -41,7 +42,7 @@ asked for and can run here could not be set up.
                   (local-stack/target/failsafe-reports) instead of running the suite again (CI)
 
 Environment: FERRY_IT='PipelineIT,AdminIT' runs only those ITs; MAVEN_ARGS (e.g. -o) reaches every
-Maven run; FERRY_TEST_AWS=1 opts in to the aws backend.
+Maven run; FERRY_TEST_AWS=1 opts in to the aws backend; FERRY_MOTO_RAW=1 runs plain moto_server.
 EOF
 }
 
@@ -193,7 +194,11 @@ run_backend() {
       fi
       local port pid
       port=$(free_port)
-      "$MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" > "$OUT/moto/server.log" 2>&1 &
+      # moto's server with DynamoDB's requests one at a time (scripts/moto-server.py says why);
+      # FERRY_MOTO_RAW=1: moto_server itself.
+      local server=("$MOTO_VENV/bin/python" "$ROOT/scripts/moto-server.py")
+      [[ "${FERRY_MOTO_RAW:-}" == "1" ]] && server=("$MOTO_VENV/bin/moto_server")
+      "${server[@]}" -H 127.0.0.1 -p "$port" > "$OUT/moto/server.log" 2>&1 &
       pid=$!
       CLEANUP+=("kill -TERM $pid 2>/dev/null && wait $pid 2>/dev/null")
       local waited=0
