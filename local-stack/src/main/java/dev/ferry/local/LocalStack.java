@@ -471,6 +471,16 @@ public final class LocalStack implements AutoCloseable {
         /** The stack name (resource name prefix) on the embedded emulators and for run-local. */
         public static final String DEFAULT_STACK_NAME = "ferry";
         static final java.util.regex.Pattern STACK_NAME = java.util.regex.Pattern.compile("[A-Za-z][A-Za-z0-9-]{0,59}");
+        /**
+         * The variable that names the start of an unnamed stack's unique name on an external
+         * backend (default {@value #DEFAULT_STACK_NAME}): {@code scripts/test-backends.sh} gives
+         * each run a prefix of its own, so that a sweep afterwards finds everything the run made,
+         * even what a failed test left behind.
+         */
+        public static final String STACK_PREFIX = "FERRY_STACK_PREFIX";
+        /** A unique name's prefix: a stack name short enough for {@code -} and eight characters after it. */
+        static final java.util.regex.Pattern STACK_PREFIX_PATTERN =
+                java.util.regex.Pattern.compile("[A-Za-z][A-Za-z0-9-]{0,50}");
         /** Workers started with the stack unless set. */
         public static final int DEFAULT_WORKERS = 1;
         /** Job slots per worker unless set (a machine without GPUs has no slots of its own). */
@@ -502,17 +512,30 @@ public final class LocalStack implements AutoCloseable {
             boolean named = builder.stackName != null;
             // Embedded emulators start empty; on a shared backend an unnamed stack gets a name of its own.
             this.stackName = named ? builder.stackName
-                    : backend instanceof Backend.Embedded ? DEFAULT_STACK_NAME : uniqueStackName();
+                    : backend instanceof Backend.Embedded ? DEFAULT_STACK_NAME
+                    : uniqueStackName(stackPrefix(System.getenv(STACK_PREFIX)));
             this.deleteCreatedOnClose = builder.deleteCreatedOnClose != null ? builder.deleteCreatedOnClose
                     : !named && backend instanceof Backend.External;
             this.reconcile = builder.reconcile;
         }
 
-        /** A stack name no other run uses: {@code ferry-} and eight random characters. */
-        static String uniqueStackName() {
+        /** {@code prefix}, checked, or {@value #DEFAULT_STACK_NAME} when it is null. */
+        static String stackPrefix(String prefix) {
+            if (prefix == null) {
+                return DEFAULT_STACK_NAME;
+            }
+            if (!STACK_PREFIX_PATTERN.matcher(prefix).matches()) {
+                throw new IllegalStateException(STACK_PREFIX + " must be a letter, then letters, digits and hyphens,"
+                        + " at most 51 characters, but is '" + prefix + "'");
+            }
+            return prefix;
+        }
+
+        /** A stack name no other run uses: {@code prefix}, {@code -} and eight random characters. */
+        static String uniqueStackName(String prefix) {
             String alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
             SecureRandom random = new SecureRandom();
-            StringBuilder name = new StringBuilder(DEFAULT_STACK_NAME).append('-');
+            StringBuilder name = new StringBuilder(prefix).append('-');
             for (int i = 0; i < 8; i++) {
                 name.append(alphabet.charAt(random.nextInt(alphabet.length())));
             }
@@ -530,8 +553,9 @@ public final class LocalStack implements AutoCloseable {
 
         /**
          * The prefix of every resource's name ({@code <stackName>-jobs}, ...): {@code ferry} on
-         * the embedded emulators; unless set, on an external backend, {@code ferry-} and a random
-         * suffix, so that runs never share (or find each other's) queues.
+         * the embedded emulators; unless set, on an external backend, {@code ferry-} (or
+         * {@value #STACK_PREFIX} and {@code -}) and a random suffix, so that runs never share (or
+         * find each other's) queues.
          */
         public String stackName() {
             return stackName;

@@ -9,36 +9,23 @@ import dev.ferry.core.AwsClients;
 import dev.ferry.core.FerryEnv;
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
-import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
-import software.amazon.awssdk.services.dynamodb.model.KeySchemaElement;
-import software.amazon.awssdk.services.dynamodb.model.KeyType;
-import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionCheckFailure;
-import software.amazon.awssdk.services.dynamodb.model.TimeToLiveStatus;
 import software.amazon.awssdk.services.sqs.SqsClient;
-import software.amazon.awssdk.services.sqs.model.ListMessageMoveTasksResultEntry;
-import software.amazon.awssdk.services.sqs.model.Message;
-import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
-import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 /**
- * The embedded emulators, and what Ferry relies on them to do as SQS and DynamoDB do: redrive to
- * the dead-letter queue after {@code maxReceiveCount} receives, conditional writes, message move
- * tasks (the admin page's "Redrive DLQ"). Each test builds the template's resources under a stack
- * name of its own, so tests share the emulators but no queue or table.
+ * The embedded emulators themselves: their ports, DynamoDB Local's native library, and where they
+ * differ from AWS. Skipped on any other backend ({@link Backends#assumeEmbedded}); what Ferry
+ * relies on every backend to do is {@link BackendContractIT}. Each test builds the template's
+ * resources under a stack name of its own, so tests share the emulators but no queue or table.
  */
 class EmbeddedEmulatorsIT {
 
@@ -51,11 +38,9 @@ class EmbeddedEmulatorsIT {
     private static SqsClient sqs;
     private static DynamoDbClient dynamoDb;
 
-    @TempDir
-    Path temp;
-
     @BeforeAll
     static void startEmulators() {
+        Backends.assumeEmbedded("EmbeddedEmulatorsIT");
         embeddedSqs = EmbeddedSqs.start(REGION);
         embeddedDynamoDb = EmbeddedDynamoDb.start();
         FerryEnv env = FerryEnv.of(Map.of(
@@ -98,182 +83,6 @@ class EmbeddedEmulatorsIT {
     }
 
     @Test
-    void resources_areCreatedAsTheTemplateDeclaresThem() {
-        SamTemplate template = template(Map.of("MaxReceiveCount", "4", "VisibilityTimeoutSeconds", "45"));
-        LocalResources resources = LocalResources.create(template, sqs, dynamoDb);
-
-        Map<String, String> jobQueue = sqs.getQueueAttributes(r -> r.queueUrl(resources.queueUrl("JobQueue"))
-                .attributeNamesWithStrings("All")).attributesAsStrings();
-        assertEquals("45", jobQueue.get("VisibilityTimeout"));
-        assertEquals("20", jobQueue.get("ReceiveMessageWaitTimeSeconds"));
-        assertEquals("{\"deadLetterTargetArn\":\"" + resources.queueArn("JobDeadLetterQueue") + "\",\"maxReceiveCount\":4}",
-                jobQueue.get("RedrivePolicy"));
-        assertEquals("arn:aws:sqs:us-east-1:000000000000:" + template.queue("JobDeadLetterQueue").name(),
-                resources.queueArn("JobDeadLetterQueue"));
-
-        String table = resources.tableName("JobsTable");
-        assertEquals(template.tables().get(0).name(), table);
-        assertEquals(List.of(KeySchemaElement.builder().attributeName("jobId").keyType(KeyType.HASH).build()),
-                dynamoDb.describeTable(r -> r.tableName(table)).table().keySchema());
-        var ttl = dynamoDb.describeTimeToLive(r -> r.tableName(table)).timeToLiveDescription();
-        assertEquals(TimeToLiveStatus.ENABLED, ttl.timeToLiveStatus());
-        assertEquals("expiresAt", ttl.attributeName());
-
-        Map<String, String> submitEnv = template.environment("SubmitJobFunction", resources);
-        assertEquals(resources.queueUrl("JobQueue"), submitEnv.get(FerryEnv.QUEUE_URL));
-        assertEquals(table, submitEnv.get(FerryEnv.TABLE));
-    }
-
-    @Test
-    void creatingAgain_usesWhatExists_andCreatesNothing() {
-        SamTemplate first = template(Map.of("VisibilityTimeoutSeconds", "45"));
-        LocalResources created = LocalResources.create(first, sqs, dynamoDb);
-        assertEquals(3, created.created().size(), created.created().toString());
-
-        LocalResources again = LocalResources.create(first, sqs, dynamoDb);
-
-        assertEquals(List.of(), again.created(), "nothing new, and nothing to delete on close");
-        assertEquals(created.queueUrl("JobQueue"), again.queueUrl("JobQueue"));
-    }
-
-    @Test
-    void existingResourcesThatDiffer_areNeverChanged_unlessAskedToReconcile() {
-        SamTemplate first = template(Map.of("VisibilityTimeoutSeconds", "45"));
-        LocalResources.create(first, sqs, dynamoDb);
-        SamTemplate second = SamTemplate.load(first.path(), Map.of("VisibilityTimeoutSeconds", "60", "MaxReceiveCount", "2"),
-                first.pseudoParameters());
-
-        TemplateException refused = assertThrows(TemplateException.class, () -> LocalResources.create(second, sqs, dynamoDb));
-
-        assertTrue(refused.getMessage().contains("VisibilityTimeout is 45 (the template says 60)"), refused.getMessage());
-        assertTrue(refused.getMessage().contains("RedrivePolicy is"), refused.getMessage());
-        assertTrue(refused.getMessage().contains("FERRY_RECONCILE"), refused.getMessage());
-        String url = sqs.getQueueUrl(r -> r.queueName(second.queue("JobQueue").name())).queueUrl();
-        assertEquals("45", sqs.getQueueAttributes(r -> r.queueUrl(url).attributeNamesWithStrings("VisibilityTimeout"))
-                .attributesAsStrings().get("VisibilityTimeout"), "left as it was");
-
-        LocalResources reconciled = LocalResources.create(second, sqs, dynamoDb, true);
-        Map<String, String> attributes = sqs.getQueueAttributes(r -> r.queueUrl(reconciled.queueUrl("JobQueue"))
-                .attributeNamesWithStrings("All")).attributesAsStrings();
-        assertEquals("60", attributes.get("VisibilityTimeout"));
-        assertTrue(attributes.get("RedrivePolicy").endsWith("\"maxReceiveCount\":2}"), attributes.get("RedrivePolicy"));
-    }
-
-    @Test
-    void deleteCreated_deletesWhatThisStartCreated_andNothingElse() {
-        SamTemplate template = template(Map.of());
-        String other = sqs.createQueue(r -> r.queueName(template.pseudoParameters().stackName() + "-unrelated")).queueUrl();
-        LocalResources created = LocalResources.create(template, sqs, dynamoDb);
-
-        created.deleteCreated(sqs, dynamoDb);
-
-        List<String> left = sqs.listQueues(r -> r.queueNamePrefix(template.pseudoParameters().stackName())).queueUrls();
-        assertEquals(List.of(other), left);
-        assertTrue(dynamoDb.listTables().tableNames().stream().noneMatch(name -> name.equals(template.tables().get(0).name())));
-    }
-
-    @Test
-    void redriveAllowPolicy_thatExcludesTheQueue_isEnforcedAsSqsWould() throws IOException {
-        Path template = Files.writeString(temp.resolve("template.yaml"), """
-                Resources:
-                  Jobs:
-                    Type: AWS::SQS::Queue
-                    Properties:
-                      QueueName: !Sub "${AWS::StackName}-jobs"
-                      RedrivePolicy: {deadLetterTargetArn: !GetAtt DeadLetters.Arn, maxReceiveCount: 2}
-                  DeadLetters:
-                    Type: AWS::SQS::Queue
-                    Properties:
-                      QueueName: !Sub "${AWS::StackName}-dead"
-                      RedriveAllowPolicy:
-                        redrivePermission: byQueue
-                        sourceQueueArns: [!Sub "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:other"]
-                """);
-        SamTemplate narrow = SamTemplate.load(template, Map.of(),
-                new SamTemplate.PseudoParameters("allow" + STACKS.incrementAndGet(), REGION, EmbeddedSqs.ACCOUNT_ID));
-
-        TemplateException error = assertThrows(TemplateException.class, () -> LocalResources.create(narrow, sqs, dynamoDb));
-
-        assertTrue(error.getMessage().contains("Jobs names DeadLetters as its dead-letter queue, but DeadLetters's"
-                + " RedriveAllowPolicy (byQueue [arn:aws:sqs:us-east-1:000000000000:other]) does not allow"),
-                error.getMessage());
-    }
-
-    @Test
-    void message_receivedMaxReceiveCountTimesWithoutDelete_movesToTheDeadLetterQueue() {
-        LocalResources resources = LocalResources.create(template(Map.of("MaxReceiveCount", "3")), sqs, dynamoDb);
-        String jobs = resources.queueUrl("JobQueue");
-        String deadLetters = resources.queueUrl("JobDeadLetterQueue");
-        sqs.sendMessage(r -> r.queueUrl(jobs).messageBody("{\"jobId\":\"j1\"}"));
-
-        for (int receive = 1; receive <= 3; receive++) {
-            Message message = receiveOne(jobs).orElseThrow();
-            assertEquals(Integer.toString(receive),
-                    message.attributes().get(MessageSystemAttributeName.APPROXIMATE_RECEIVE_COUNT));
-            makeVisibleAgain(jobs, message);
-        }
-
-        assertTrue(receiveOne(jobs).isEmpty(), "the fourth receive finds it gone from the job queue");
-        Message dead = receiveOne(deadLetters).orElseThrow();
-        assertEquals("{\"jobId\":\"j1\"}", dead.body());
-        assertEquals(resources.queueArn("JobQueue"),
-                dead.attributes().get(MessageSystemAttributeName.DEAD_LETTER_QUEUE_SOURCE_ARN));
-    }
-
-    @Test
-    void messageMoveTask_returnsDeadLetters_toTheQueueTheyCameFrom() {
-        // The template's least MaxReceiveCount: 2 receives, then the dead-letter queue.
-        LocalResources resources = LocalResources.create(template(Map.of("MaxReceiveCount", "2")), sqs, dynamoDb);
-        String jobs = resources.queueUrl("JobQueue");
-        String deadLetters = resources.queueUrl("JobDeadLetterQueue");
-        String deadLetterArn = resources.queueArn("JobDeadLetterQueue");
-        String messageId = sqs.sendMessage(r -> r.queueUrl(jobs).messageBody("{\"jobId\":\"j2\"}")).messageId();
-        for (int receive = 1; receive <= 2; receive++) {
-            makeVisibleAgain(jobs, receiveOne(jobs).orElseThrow());
-        }
-        assertTrue(receiveOne(jobs).isEmpty());
-        awaitCount(deadLetters, QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, 1);
-
-        // As the admin page will: no DestinationArn, so each message goes back to its source queue.
-        String taskHandle = sqs.startMessageMoveTask(r -> r.sourceArn(deadLetterArn)).taskHandle();
-
-        ListMessageMoveTasksResultEntry task = await("the move task to complete", () -> sqs
-                .listMessageMoveTasks(r -> r.sourceArn(deadLetterArn)).results().stream()
-                .filter(t -> t.taskHandle().equals(taskHandle) && t.status().equals("COMPLETED"))
-                .findFirst().orElse(null));
-        assertEquals(1L, task.approximateNumberOfMessagesMoved());
-        Message back = receiveOne(jobs).orElseThrow();
-        assertEquals("{\"jobId\":\"j2\"}", back.body());
-        assertEquals("1", back.attributes().get(MessageSystemAttributeName.APPROXIMATE_RECEIVE_COUNT),
-                "a redriven message starts a new receive count");
-        // Unlike SQS, ElasticMQ keeps the message id on a move: a test that needs the id to change
-        // (dedup must use Ferry's jobId, never the messageId) cannot rely on ElasticMQ for it.
-        assertEquals(messageId, back.messageId());
-        assertEquals("0", sqs.getQueueAttributes(r -> r.queueUrl(deadLetters)
-                .attributeNames(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES))
-                .attributesAsStrings().get("ApproximateNumberOfMessages"));
-    }
-
-    @Test
-    void conditionalPut_secondAttributeNotExists_failsWithTheExistingItem() {
-        LocalResources resources = LocalResources.create(template(Map.of()), sqs, dynamoDb);
-        String table = resources.tableName("JobsTable");
-        Map<String, AttributeValue> item = Map.of("jobId", AttributeValue.fromS("j3"),
-                "status", AttributeValue.fromS("QUEUED"));
-        dynamoDb.putItem(r -> r.tableName(table).item(item).conditionExpression("attribute_not_exists(jobId)"));
-
-        ConditionalCheckFailedException failed = assertThrows(ConditionalCheckFailedException.class,
-                () -> dynamoDb.putItem(r -> r.tableName(table)
-                        .item(Map.of("jobId", AttributeValue.fromS("j3"), "status", AttributeValue.fromS("RUNNING")))
-                        .conditionExpression("attribute_not_exists(jobId)")
-                        .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD)));
-
-        assertEquals(item, failed.item());
-        assertEquals("QUEUED", dynamoDb.getItem(r -> r.tableName(table).key(Map.of("jobId", AttributeValue.fromS("j3"))))
-                .item().get("status").s());
-    }
-
-    @Test
     void expiredItem_isDeletedWithinSeconds_unlikeDynamoDb() {
         LocalResources resources = LocalResources.create(template(Map.of()), sqs, dynamoDb);
         String table = resources.tableName("JobsTable");
@@ -308,21 +117,6 @@ class EmbeddedEmulatorsIT {
         IllegalStateException arm = assertThrows(IllegalStateException.class,
                 () -> EmbeddedDynamoDb.nativeLibraryResource("Mac OS X", "aarch64"));
         assertTrue(arm.getMessage().contains("this JVM runs on Mac OS X aarch64"), arm.getMessage());
-    }
-
-    private static Optional<Message> receiveOne(String queueUrl) {
-        return sqs.receiveMessage(r -> r.queueUrl(queueUrl).maxNumberOfMessages(1).waitTimeSeconds(1)
-                        .messageSystemAttributeNames(MessageSystemAttributeName.ALL))
-                .messages().stream().findFirst();
-    }
-
-    private static void makeVisibleAgain(String queueUrl, Message message) {
-        sqs.changeMessageVisibility(r -> r.queueUrl(queueUrl).receiptHandle(message.receiptHandle()).visibilityTimeout(0));
-    }
-
-    private static void awaitCount(String queueUrl, QueueAttributeName attribute, int count) {
-        await(attribute + " of " + queueUrl + " to be " + count, () -> sqs.getQueueAttributes(r -> r.queueUrl(queueUrl)
-                .attributeNames(attribute)).attributes().get(attribute).equals(Integer.toString(count)) ? Boolean.TRUE : null);
     }
 
     /** Polls until {@code condition} gives a value; fails after {@link #AWAIT}. */

@@ -3,6 +3,7 @@ package dev.ferry.local;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.ferry.core.FerryEnv;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -34,6 +35,7 @@ class JobEnvironmentIT {
         shell.put("CUDA_VISIBLE_DEVICES", "the-users-gpu");
         shell.put("AWS_PROFILE", "production");
         shell.put("AWS_SESSION_TOKEN", "a-session-for-the-real-account");
+        shell.put("AWS_ACCESS_KEY_ID", "the-users-key");
         shell.put("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:9");
         shell.put("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9");
         // A worker that read this would not start: the stack's workers must not see the user's FERRY_*.
@@ -61,7 +63,10 @@ class JobEnvironmentIT {
 
         assertEquals("hello from the user's shell", result.get("greeting").asText());
         assertEquals("0", result.get("gpu").asText(), "the job's slot wins over the user's CUDA_VISIBLE_DEVICES");
-        assertEquals("local", result.get("keyId").asText(), "the stack's AWS settings: its emulators'");
+        // The stack's own AWS settings: the embedded emulators' fixed key; on an external backend
+        // none (its clients use the SDK's credential chain, which job programs are not handed).
+        assertEquals(stack.environment().optional(FerryEnv.AWS_ACCESS_KEY_ID).orElse(""), result.get("keyId").asText(),
+                "the stack's AWS settings, never the user's");
         assertEquals("unset", result.get("profile").asText());
         assertEquals("unset", result.get("sessionToken").asText());
         assertEquals("unset", result.get("noticePoll").asText());

@@ -48,6 +48,7 @@ class LostResponseIT {
 
     @BeforeAll
     static void start() {
+        Backends.assumePlainHttpEndpoints();
         stack = LocalStack.start(LocalStack.Options.builder().apiPort(0).workers(0)
                 .functionEndpoints(LostResponseIT::behindLossyProxy).build());
         api = new Api(stack.apiEndpoint());

@@ -18,8 +18,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The test machinery (the testkit's fault proxies, fake metadata service and worker processes; the
- * chaos soak) and the benchmarks live in modules of their own, and no product artifact carries them
- * or refers to them: not local-stack's classes or jar, not the runtime classpath {@code scripts/run-local.sh} starts
+ * chaos soak), the benchmarks, and the backends' container launcher and sweep live in modules of
+ * their own, and no product artifact carries them or refers to them: not local-stack's classes or
+ * jar, not the runtime classpath {@code scripts/run-local.sh} starts
  * the local stack with, not the functions' Lambda jar, not the worker's jar. A class counts when it
  * lies in one of those packages, or when its constant pool names a class in one.
  *
@@ -33,9 +34,10 @@ class NoTestMachineryShippedIT {
      * {@code dev/ferry/local/chaos/} is where the soak used to be.
      */
     static final List<String> FORBIDDEN_PACKAGES = List.of("dev/ferry/testkit/", "dev/ferry/chaos/",
-            "dev/ferry/local/chaos/", "dev/ferry/bench/");
+            "dev/ferry/backends/", "dev/ferry/local/chaos/", "dev/ferry/bench/");
     /** Their Maven artifacts, as they would appear in a classpath or a shaded jar's META-INF/maven. */
-    static final List<String> FORBIDDEN_ARTIFACTS = List.of("ferry-testkit", "ferry-chaos", "ferry-bench");
+    static final List<String> FORBIDDEN_ARTIFACTS = List.of("ferry-testkit", "ferry-chaos", "ferry-bench",
+            "ferry-backends");
 
     @Test
     void localStackClasses_holdAndReferToNoTestMachinery() throws IOException {

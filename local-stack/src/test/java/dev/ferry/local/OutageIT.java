@@ -54,7 +54,9 @@ class OutageIT {
         for (int i = toClose.size() - 1; i >= 0; i--) {
             toClose.get(i).close();
         }
-        stack.close();
+        if (stack != null) {
+            stack.close();
+        }
     }
 
     /** A job that works 0.3-1.5 s and reports how many times it finished its work. */
@@ -87,6 +89,7 @@ class OutageIT {
 
     @Test
     void sqsAndDynamoDbOutages_loseNothing_leaveNothingRunning_andCompleteEachJobOnce() throws Exception {
+        Backends.assumePlainHttpEndpoints();
         stack = LocalStack.start(LocalStack.Options.builder().apiPort(0).workers(0)
                 .templateParameters(Map.of("MaxReceiveCount", "5")).build());
         Api api = new Api(stack.apiEndpoint());
@@ -95,8 +98,8 @@ class OutageIT {
                 URI.create(stack.environment().required(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB)));
         toClose.add(sqsProxy);
         toClose.add(dynamoDbProxy);
-        DynamoDbStreamsClient streams = CompletionWitness.localStreamsClient(
-                URI.create(stack.environment().required(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB)), LocalStack.DEFAULT_REGION);
+        Backends.assumeDynamoDbStreams(stack);
+        DynamoDbStreamsClient streams = Backends.streams(stack);
         toClose.add(streams);
         CompletionWitness witness = CompletionWitness.enable(stack.dynamoDb(), streams, stack.tableName());
 

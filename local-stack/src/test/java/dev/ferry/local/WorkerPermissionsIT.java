@@ -29,6 +29,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkRequest;
 import software.amazon.awssdk.core.interceptor.Context;
@@ -137,14 +139,27 @@ class WorkerPermissionsIT {
         return env;
     }
 
-    /** The endpoints and credentials of the emulators: what an instance gets from its region and role. */
+    /**
+     * The endpoints and credentials of the backend: what an instance gets from its region and role.
+     * On an external backend the credentials are the SDK's chain's, as for the stack's own clients.
+     */
     private static Map<String, String> localPlumbing() {
         FerryEnv local = stack.environment();
-        return Map.of(FerryEnv.AWS_ENDPOINT_URL_SQS, local.required(FerryEnv.AWS_ENDPOINT_URL_SQS),
-                FerryEnv.AWS_ENDPOINT_URL_DYNAMODB, local.required(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB),
-                FerryEnv.AWS_ACCESS_KEY_ID, "local", FerryEnv.AWS_SECRET_ACCESS_KEY, "local",
-                // No GPUs and no instance metadata here.
-                WorkerConfig.SLOTS, "1", WorkerConfig.NOTICE_POLL, "0", WorkerConfig.WAIT_SECONDS, "1");
+        Map<String, String> env = new HashMap<>();
+        for (String variable : List.of(FerryEnv.AWS_ENDPOINT_URL_SQS, FerryEnv.AWS_ENDPOINT_URL_DYNAMODB,
+                FerryEnv.AWS_ACCESS_KEY_ID, FerryEnv.AWS_SECRET_ACCESS_KEY)) {
+            local.optional(variable).ifPresent(value -> env.put(variable, value));
+        }
+        // No GPUs and no instance metadata here.
+        env.putAll(Map.of(WorkerConfig.SLOTS, "1", WorkerConfig.NOTICE_POLL, "0", WorkerConfig.WAIT_SECONDS, "1"));
+        return env;
+    }
+
+    /** The stack's clients' credentials: the embedded emulators' fixed ones, else the SDK's chain. */
+    private static AwsCredentialsProvider credentials(FerryEnv env) {
+        return env.optional(FerryEnv.AWS_ACCESS_KEY_ID).<AwsCredentialsProvider>map(key -> StaticCredentialsProvider
+                .create(AwsBasicCredentials.create(key, env.required(FerryEnv.AWS_SECRET_ACCESS_KEY))))
+                .orElseGet(DefaultCredentialsProvider::create);
     }
 
     @Test
@@ -175,20 +190,21 @@ class WorkerPermissionsIT {
         env.put(WorkerConfig.RETRY_MAX, "2");
         env.put(WorkerConfig.DUPLICATE_DEFER, "2");
         FerryEnv ferryEnv = FerryEnv.of(env);
-        SqsClient sqs = SqsClient.builder()
-                .endpointOverride(URI.create(env.get(FerryEnv.AWS_ENDPOINT_URL_SQS)))
+        software.amazon.awssdk.services.sqs.SqsClientBuilder sqsBuilder = SqsClient.builder()
                 .region(Region.of(env.get(FerryEnv.AWS_REGION)))
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")))
+                .credentialsProvider(credentials(ferryEnv))
                 .httpClient(UrlConnectionHttpClient.create())
-                .overrideConfiguration(o -> o.addExecutionInterceptor(RECORDER))
-                .build();
-        DynamoDbClient dynamoDb = DynamoDbClient.builder()
-                .endpointOverride(URI.create(env.get(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB)))
+                .overrideConfiguration(o -> o.addExecutionInterceptor(RECORDER));
+        ferryEnv.optional(FerryEnv.AWS_ENDPOINT_URL_SQS).ifPresent(url -> sqsBuilder.endpointOverride(URI.create(url)));
+        SqsClient sqs = sqsBuilder.build();
+        software.amazon.awssdk.services.dynamodb.DynamoDbClientBuilder dynamoDbBuilder = DynamoDbClient.builder()
                 .region(Region.of(env.get(FerryEnv.AWS_REGION)))
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("local", "local")))
+                .credentialsProvider(credentials(ferryEnv))
                 .httpClient(UrlConnectionHttpClient.create())
-                .overrideConfiguration(o -> o.addExecutionInterceptor(RECORDER))
-                .build();
+                .overrideConfiguration(o -> o.addExecutionInterceptor(RECORDER));
+        ferryEnv.optional(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB)
+                .ifPresent(url -> dynamoDbBuilder.endpointOverride(URI.create(url)));
+        DynamoDbClient dynamoDb = dynamoDbBuilder.build();
         // What Worker.fromEnvironment checks at start, on the recording client.
         dev.ferry.worker.StackTarget.checkTable(dynamoDb, ferryEnv.required(FerryEnv.TABLE));
         Worker worker = new Worker(sqs, DynamoDbJobStore.fromEnvironment(dynamoDb, ferryEnv),
@@ -252,13 +268,11 @@ class WorkerPermissionsIT {
                             || g.resourceIds().stream().anyMatch(id -> targetsOf.getOrDefault(id, Set.of())
                                     .contains(call.target()))
                             || g.arnPatterns().stream().anyMatch(pattern -> pattern.endsWith("/" + call.target()
-                                    .replace(STACK_NAME, "${AWS::StackName}"))));
+                                    .replace(stack.stackName(), "${AWS::StackName}"))));
             assertTrue(granted, call + ": no statement grants this action on this target");
         }
         assertTrue(made.size() >= 5, made.toString());
     }
-
-    private static final String STACK_NAME = "ferry";
 
     private static String queueName(String url) {
         return url.substring(url.lastIndexOf('/') + 1);
@@ -269,7 +283,7 @@ class WorkerPermissionsIT {
      * busy (protected), then idle (unprotected).
      */
     private static void protectAndUnprotect() {
-        String group = STACK_NAME + "-workers";
+        String group = stack.stackName() + "-workers";
         software.amazon.awssdk.services.autoscaling.AutoScalingClient autoScaling =
                 (software.amazon.awssdk.services.autoscaling.AutoScalingClient) java.lang.reflect.Proxy.newProxyInstance(
                         WorkerPermissionsIT.class.getClassLoader(),

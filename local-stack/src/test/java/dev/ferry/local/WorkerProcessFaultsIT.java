@@ -61,6 +61,7 @@ class WorkerProcessFaultsIT {
     /** A worker process whose {@code slow} jobs note their start in {@code ledger}, then work for {@code seconds}. */
     private WorkerProcess workerProcess(String id, Path ledger, int seconds, Map<String, String> overrides) {
         Map<String, String> env = new HashMap<>(FaultTestSupport.workerEnv(stack, id, overrides));
+        env.putAll(Backends.credentialEnvironment(stack)); // a process inherits nothing
         env.put(WorkerConfig.SLOTS, "1");
         env.put(WorkerConfig.METADATA_DISABLED, "true");
         env.put(WorkerConfig.COMMAND_PREFIX + "SLOW", "cat >/dev/null; echo \"$FERRY_JOB_ID\" >> '" + ledger
