@@ -376,6 +376,140 @@ class SamTemplateTest {
         assertEquals("ferry-Fleet.Arn", env.get("FLEET_ARN"));
     }
 
+    private static final String BUCKET_TEMPLATE = """
+            Parameters:
+              RetentionDays: {Type: Number, Default: 30, MinValue: 1, MaxValue: 3650}
+            Resources:
+              Files:
+                Type: AWS::S3::Bucket
+                Properties:
+                  BucketName: !Sub "${AWS::StackName}-files-${AWS::AccountId}-${AWS::Region}"
+                  BucketEncryption:
+                    ServerSideEncryptionConfiguration:
+                      - ServerSideEncryptionByDefault: {SSEAlgorithm: AES256}
+                  PublicAccessBlockConfiguration:
+                    BlockPublicAcls: true
+                    BlockPublicPolicy: true
+                    IgnorePublicAcls: true
+                    RestrictPublicBuckets: true
+                  LifecycleConfiguration:
+                    Rules:
+                      - Id: jobs
+                        Status: Enabled
+                        Prefix: jobs/
+                        ExpirationInDays: !Ref RetentionDays
+                      - Id: uploads
+                        Status: Enabled
+                        Prefix: uploads/
+                        ExpirationInDays: 1
+                      - Id: parts
+                        Status: Enabled
+                        AbortIncompleteMultipartUpload: {DaysAfterInitiation: 1}
+              Jars:
+                Type: AWS::S3::Bucket
+                Properties:
+                  VersioningConfiguration: {Status: Enabled}
+              Fn:
+                Type: AWS::Serverless::Function
+                Properties:
+                  Handler: example.Handler
+                  Environment:
+                    Variables:
+                      BUCKET: !Ref Files
+                      BUCKET_ARN: !GetAtt Files.Arn
+                      OBJECTS: !Sub "${Files.Arn}/jobs/*"
+            """;
+
+    @Test
+    void bucketAFunctionRefersTo_isBuilt_withItsNameFromTheStack_andItsLifecycleRules() throws IOException {
+        SamTemplate template = inline(BUCKET_TEMPLATE);
+        assertEquals(List.of("Files"), template.buckets().stream().map(SamTemplate.Bucket::logicalId).toList(),
+                "no function refers to Jars: the local stack leaves it (and its versioning) alone");
+        SamTemplate.Bucket files = template.bucket("Files");
+        assertEquals("ferry-files-000000000000-us-east-1", files.name());
+        assertEquals("arn:aws:s3:::ferry-files-000000000000-us-east-1", files.arn());
+        assertEquals(List.of(
+                new SamTemplate.LifecycleRule("jobs", true, "jobs/", 30, null),
+                new SamTemplate.LifecycleRule("uploads", true, "uploads/", 1, null),
+                new SamTemplate.LifecycleRule("parts", true, "", null, 1)), files.lifecycleRules());
+        assertEquals("jobs: jobs/ expires after 30 days", files.lifecycleRules().get(0).toString());
+
+        Map<String, String> env = template.environment("Fn", NAMED);
+        assertEquals("ref:Files", env.get("BUCKET"));
+        assertEquals("Files.Arn", env.get("BUCKET_ARN"));
+        assertEquals("Files.Arn/jobs/*", env.get("OBJECTS"));
+    }
+
+    @Test
+    void bucketReferencedOnlyThroughSub_isBuiltToo() throws IOException {
+        SamTemplate template = inline("""
+                Resources:
+                  Files:
+                    Type: AWS::S3::Bucket
+                    Properties: {BucketName: !Sub "${AWS::StackName}-files"}
+                  Fn:
+                    Type: AWS::Serverless::Function
+                    Properties:
+                      Handler: example.Handler
+                      Environment:
+                        Variables:
+                          OBJECTS: !Sub ["${Arn}/uploads/*", {Arn: !GetAtt Files.Arn}]
+                """);
+        assertEquals("ferry-files", template.bucket("Files").name());
+        assertEquals(List.of(), template.bucket("Files").lifecycleRules());
+    }
+
+    @Test
+    void bucketName_thatS3WouldRefuse_isRefusedNamingTheStackName() throws IOException {
+        Path file = Files.writeString(temp.resolve("template.yaml"), BUCKET_TEMPLATE);
+        TemplateException upper = assertThrows(TemplateException.class, () -> SamTemplate.load(file, Map.of(),
+                new SamTemplate.PseudoParameters("Ferry", "us-east-1", "000000000000")));
+        assertTrue(upper.getMessage().contains("Resources.Files.Properties.BucketName: is"
+                + " 'Ferry-files-000000000000-us-east-1', which S3 refuses") && upper.getMessage().contains("'Ferry'"),
+                upper.getMessage());
+        String long30 = "ferry-" + "x".repeat(24);
+        TemplateException tooLong = assertThrows(TemplateException.class, () -> SamTemplate.load(file, Map.of(),
+                new SamTemplate.PseudoParameters(long30, "ap-southeast-2", "000000000000")));
+        assertTrue(tooLong.getMessage().contains("which S3 refuses"), tooLong.getMessage());
+        assertEquals(63, SamTemplate.load(file, Map.of(), new SamTemplate.PseudoParameters(long30.substring(1),
+                "ap-southeast-2", "000000000000")).bucket("Files").name().length(), "63 is S3's longest name");
+    }
+
+    @Test
+    void bucketPropertiesTheLocalStackDoesNotKnow_areRefusedNamingThem() {
+        for (String property : List.of("VersioningConfiguration: {Status: Enabled}",
+                "CorsConfiguration: {CorsRules: [{AllowedMethods: [PUT], AllowedOrigins: ['*']}]}",
+                "LifecycleConfiguration: {Rules: [{Id: x, Status: Enabled, Transitions: []}]}",
+                "LifecycleConfiguration: {Rules: [{Id: x, Status: Enabled, Prefix: a/}]}",
+                "LifecycleConfiguration: {Rules: [{Id: x, Status: Enabled, Filter: {Prefix: a/}, ExpirationInDays: 1}]}")) {
+            TemplateException error = assertThrows(TemplateException.class, () -> inline("""
+                    Resources:
+                      Files:
+                        Type: AWS::S3::Bucket
+                        Properties:
+                          BucketName: files-bucket
+                          %s
+                      Fn:
+                        Type: AWS::Serverless::Function
+                        Properties:
+                          Handler: example.Handler
+                          Environment: {Variables: {BUCKET: !Ref Files}}
+                    """.formatted(property)), property);
+            assertTrue(error.getMessage().contains("Resources.Files.Properties."), error.getMessage());
+        }
+        TemplateException unnamed = assertThrows(TemplateException.class, () -> inline("""
+                Resources:
+                  Files: {Type: AWS::S3::Bucket}
+                  Fn:
+                    Type: AWS::Serverless::Function
+                    Properties:
+                      Handler: example.Handler
+                      Environment: {Variables: {BUCKET: !Ref Files}}
+                """));
+        assertTrue(unnamed.getMessage().contains("Resources.Files.Properties.BucketName: is missing"),
+                unnamed.getMessage());
+    }
+
     @Test
     void shortTags_becomeTheirLongForms() throws URISyntaxException {
         Path fixture = Path.of(getClass().getResource("/templates/short-tags.yaml").toURI());
