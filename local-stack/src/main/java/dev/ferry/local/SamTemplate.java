@@ -1076,13 +1076,17 @@ public final class SamTemplate {
             return Objects.hash(id, enabled, prefix, expirationDays, abortIncompleteMultipartUploadDays);
         }
 
+        private static String days(int days) {
+            return days == 1 ? "1 day" : days + " days";
+        }
+
         /** As S3 would list it: {@code jobs: jobs/ expires after 31 days}. */
         @Override
         public String toString() {
             List<String> actions = new ArrayList<>();
-            expirationDays().ifPresent(days -> actions.add("expires after " + days + " days"));
+            expirationDays().ifPresent(days -> actions.add("expires after " + days(days)));
             abortIncompleteMultipartUploadDays().ifPresent(days -> actions.add("aborts incomplete multipart uploads"
-                    + " after " + days + " days"));
+                    + " after " + days(days)));
             return id + ": " + (prefix.isEmpty() ? "every object" : prefix) + " " + String.join(", ", actions)
                     + (enabled ? "" : " (disabled)");
         }

@@ -1,6 +1,7 @@
 package dev.ferry.local;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -28,6 +29,8 @@ import software.amazon.awssdk.services.dynamodb.model.KeySchemaElement;
 import software.amazon.awssdk.services.dynamodb.model.KeyType;
 import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionCheckFailure;
 import software.amazon.awssdk.services.dynamodb.model.TimeToLiveStatus;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.ListMessageMoveTasksResultEntry;
 import software.amazon.awssdk.services.sqs.model.Message;
@@ -48,8 +51,10 @@ class EmbeddedEmulatorsIT {
 
     private static EmbeddedSqs embeddedSqs;
     private static EmbeddedDynamoDb embeddedDynamoDb;
+    private static EmbeddedS3 embeddedS3;
     private static SqsClient sqs;
     private static DynamoDbClient dynamoDb;
+    private static S3Client s3;
 
     @TempDir
     Path temp;
@@ -58,14 +63,18 @@ class EmbeddedEmulatorsIT {
     static void startEmulators() {
         embeddedSqs = EmbeddedSqs.start(REGION);
         embeddedDynamoDb = EmbeddedDynamoDb.start();
+        embeddedS3 = EmbeddedS3.start();
         FerryEnv env = FerryEnv.of(Map.of(
                 FerryEnv.AWS_REGION, REGION,
                 FerryEnv.AWS_ENDPOINT_URL_SQS, embeddedSqs.endpoint().toString(),
                 FerryEnv.AWS_ENDPOINT_URL_DYNAMODB, embeddedDynamoDb.endpoint().toString(),
-                FerryEnv.AWS_ACCESS_KEY_ID, "local",
-                FerryEnv.AWS_SECRET_ACCESS_KEY, "local"));
+                FerryEnv.AWS_ENDPOINT_URL_S3, embeddedS3.endpoint().toString(),
+                FerryEnv.AWS_ACCESS_KEY_ID, EmbeddedS3.ACCESS_KEY_ID,
+                FerryEnv.AWS_SECRET_ACCESS_KEY, EmbeddedS3.SECRET_ACCESS_KEY,
+                FerryEnv.AWS_REQUEST_CHECKSUM_CALCULATION, EmbeddedS3.CHECKSUM_WHEN_REQUIRED));
         sqs = AwsClients.sqs(env);
         dynamoDb = AwsClients.dynamoDb(env);
+        s3 = AwsClients.s3(env);
     }
 
     @AfterAll
@@ -73,12 +82,16 @@ class EmbeddedEmulatorsIT {
         if (sqs != null) {
             sqs.close();
             dynamoDb.close();
+            s3.close();
         }
         if (embeddedSqs != null) {
             embeddedSqs.close();
         }
         if (embeddedDynamoDb != null) {
             embeddedDynamoDb.close();
+        }
+        if (embeddedS3 != null) {
+            embeddedS3.close();
         }
     }
 
@@ -100,7 +113,7 @@ class EmbeddedEmulatorsIT {
     @Test
     void resources_areCreatedAsTheTemplateDeclaresThem() {
         SamTemplate template = template(Map.of("MaxReceiveCount", "4", "VisibilityTimeoutSeconds", "45"));
-        LocalResources resources = LocalResources.create(template, sqs, dynamoDb);
+        LocalResources resources = LocalResources.create(template, sqs, dynamoDb, s3);
 
         Map<String, String> jobQueue = sqs.getQueueAttributes(r -> r.queueUrl(resources.queueUrl("JobQueue"))
                 .attributeNamesWithStrings("All")).attributesAsStrings();
@@ -127,10 +140,10 @@ class EmbeddedEmulatorsIT {
     @Test
     void creatingAgain_usesWhatExists_andCreatesNothing() {
         SamTemplate first = template(Map.of("VisibilityTimeoutSeconds", "45"));
-        LocalResources created = LocalResources.create(first, sqs, dynamoDb);
+        LocalResources created = LocalResources.create(first, sqs, dynamoDb, s3);
         assertEquals(3, created.created().size(), created.created().toString());
 
-        LocalResources again = LocalResources.create(first, sqs, dynamoDb);
+        LocalResources again = LocalResources.create(first, sqs, dynamoDb, s3);
 
         assertEquals(List.of(), again.created(), "nothing new, and nothing to delete on close");
         assertEquals(created.queueUrl("JobQueue"), again.queueUrl("JobQueue"));
@@ -139,11 +152,11 @@ class EmbeddedEmulatorsIT {
     @Test
     void existingResourcesThatDiffer_areNeverChanged_unlessAskedToReconcile() {
         SamTemplate first = template(Map.of("VisibilityTimeoutSeconds", "45"));
-        LocalResources.create(first, sqs, dynamoDb);
+        LocalResources.create(first, sqs, dynamoDb, s3);
         SamTemplate second = SamTemplate.load(first.path(), Map.of("VisibilityTimeoutSeconds", "60", "MaxReceiveCount", "2"),
                 first.pseudoParameters());
 
-        TemplateException refused = assertThrows(TemplateException.class, () -> LocalResources.create(second, sqs, dynamoDb));
+        TemplateException refused = assertThrows(TemplateException.class, () -> LocalResources.create(second, sqs, dynamoDb, s3));
 
         assertTrue(refused.getMessage().contains("VisibilityTimeout is 45 (the template says 60)"), refused.getMessage());
         assertTrue(refused.getMessage().contains("RedrivePolicy is"), refused.getMessage());
@@ -152,7 +165,7 @@ class EmbeddedEmulatorsIT {
         assertEquals("45", sqs.getQueueAttributes(r -> r.queueUrl(url).attributeNamesWithStrings("VisibilityTimeout"))
                 .attributesAsStrings().get("VisibilityTimeout"), "left as it was");
 
-        LocalResources reconciled = LocalResources.create(second, sqs, dynamoDb, true);
+        LocalResources reconciled = LocalResources.create(second, sqs, dynamoDb, s3, true);
         Map<String, String> attributes = sqs.getQueueAttributes(r -> r.queueUrl(reconciled.queueUrl("JobQueue"))
                 .attributeNamesWithStrings("All")).attributesAsStrings();
         assertEquals("60", attributes.get("VisibilityTimeout"));
@@ -163,13 +176,51 @@ class EmbeddedEmulatorsIT {
     void deleteCreated_deletesWhatThisStartCreated_andNothingElse() {
         SamTemplate template = template(Map.of());
         String other = sqs.createQueue(r -> r.queueName(template.pseudoParameters().stackName() + "-unrelated")).queueUrl();
-        LocalResources created = LocalResources.create(template, sqs, dynamoDb);
+        LocalResources created = LocalResources.create(template, sqs, dynamoDb, s3);
 
-        created.deleteCreated(sqs, dynamoDb);
+        created.deleteCreated(sqs, dynamoDb, s3);
 
         List<String> left = sqs.listQueues(r -> r.queueNamePrefix(template.pseudoParameters().stackName())).queueUrls();
         assertEquals(List.of(other), left);
         assertTrue(dynamoDb.listTables().tableNames().stream().noneMatch(name -> name.equals(template.tables().get(0).name())));
+    }
+
+    @Test
+    void bucket_isCreatedWithoutTheLifecycleS3ProxyCannotKeep_andDeleteCreatedEmptiesAndDeletesIt() throws IOException {
+        Path file = Files.writeString(temp.resolve("template.yaml"), """
+                Resources:
+                  Files:
+                    Type: AWS::S3::Bucket
+                    Properties:
+                      BucketName: !Sub "${AWS::StackName}-files-${AWS::AccountId}-${AWS::Region}"
+                      LifecycleConfiguration:
+                        Rules: [{Id: ExpireUploads, Status: Enabled, Prefix: uploads/, ExpirationInDays: 1}]
+                  Fn:
+                    Type: AWS::Serverless::Function
+                    Properties:
+                      Handler: example.Handler
+                      Environment: {Variables: {FERRY_BUCKET: !Ref Files}}
+                """);
+        String stack = "it" + STACKS.incrementAndGet();
+        SamTemplate template = SamTemplate.load(file, Map.of(),
+                new SamTemplate.PseudoParameters(stack, REGION, EmbeddedSqs.ACCOUNT_ID));
+        String unrelated = stack + "-unrelated";
+        s3.createBucket(r -> r.bucket(unrelated));
+
+        LocalResources created = LocalResources.create(template, sqs, dynamoDb, s3);
+        String bucket = stack + "-files-000000000000-us-east-1";
+        assertEquals(List.of(bucket), created.created());
+        assertEquals(bucket, template.environment("Fn", created).get("FERRY_BUCKET"));
+        s3.putObject(r -> r.bucket(bucket).key("jobs/j1/1/result.json"), RequestBody.fromString("{}"));
+        s3.putObject(r -> r.bucket(bucket).key("uploads/up_1"), RequestBody.fromString("input"));
+        assertEquals(List.of(), LocalResources.create(template, sqs, dynamoDb, s3).created(),
+                "used as it is: S3Proxy keeps no lifecycle rules, so there is nothing to differ");
+
+        created.deleteCreated(sqs, dynamoDb, s3);
+
+        List<String> buckets = s3.listBuckets().buckets().stream().map(b -> b.name()).toList();
+        assertFalse(buckets.contains(bucket), buckets.toString());
+        assertTrue(buckets.contains(unrelated), buckets.toString());
     }
 
     @Test
@@ -192,7 +243,7 @@ class EmbeddedEmulatorsIT {
         SamTemplate narrow = SamTemplate.load(template, Map.of(),
                 new SamTemplate.PseudoParameters("allow" + STACKS.incrementAndGet(), REGION, EmbeddedSqs.ACCOUNT_ID));
 
-        TemplateException error = assertThrows(TemplateException.class, () -> LocalResources.create(narrow, sqs, dynamoDb));
+        TemplateException error = assertThrows(TemplateException.class, () -> LocalResources.create(narrow, sqs, dynamoDb, s3));
 
         assertTrue(error.getMessage().contains("Jobs names DeadLetters as its dead-letter queue, but DeadLetters's"
                 + " RedriveAllowPolicy (byQueue [arn:aws:sqs:us-east-1:000000000000:other]) does not allow"),
@@ -201,7 +252,7 @@ class EmbeddedEmulatorsIT {
 
     @Test
     void message_receivedMaxReceiveCountTimesWithoutDelete_movesToTheDeadLetterQueue() {
-        LocalResources resources = LocalResources.create(template(Map.of("MaxReceiveCount", "3")), sqs, dynamoDb);
+        LocalResources resources = LocalResources.create(template(Map.of("MaxReceiveCount", "3")), sqs, dynamoDb, s3);
         String jobs = resources.queueUrl("JobQueue");
         String deadLetters = resources.queueUrl("JobDeadLetterQueue");
         sqs.sendMessage(r -> r.queueUrl(jobs).messageBody("{\"jobId\":\"j1\"}"));
@@ -223,7 +274,7 @@ class EmbeddedEmulatorsIT {
     @Test
     void messageMoveTask_returnsDeadLetters_toTheQueueTheyCameFrom() {
         // The template's least MaxReceiveCount: 2 receives, then the dead-letter queue.
-        LocalResources resources = LocalResources.create(template(Map.of("MaxReceiveCount", "2")), sqs, dynamoDb);
+        LocalResources resources = LocalResources.create(template(Map.of("MaxReceiveCount", "2")), sqs, dynamoDb, s3);
         String jobs = resources.queueUrl("JobQueue");
         String deadLetters = resources.queueUrl("JobDeadLetterQueue");
         String deadLetterArn = resources.queueArn("JobDeadLetterQueue");
@@ -256,7 +307,7 @@ class EmbeddedEmulatorsIT {
 
     @Test
     void conditionalPut_secondAttributeNotExists_failsWithTheExistingItem() {
-        LocalResources resources = LocalResources.create(template(Map.of()), sqs, dynamoDb);
+        LocalResources resources = LocalResources.create(template(Map.of()), sqs, dynamoDb, s3);
         String table = resources.tableName("JobsTable");
         Map<String, AttributeValue> item = Map.of("jobId", AttributeValue.fromS("j3"),
                 "status", AttributeValue.fromS("QUEUED"));
@@ -275,7 +326,7 @@ class EmbeddedEmulatorsIT {
 
     @Test
     void expiredItem_isDeletedWithinSeconds_unlikeDynamoDb() {
-        LocalResources resources = LocalResources.create(template(Map.of()), sqs, dynamoDb);
+        LocalResources resources = LocalResources.create(template(Map.of()), sqs, dynamoDb, s3);
         String table = resources.tableName("JobsTable");
         Map<String, AttributeValue> key = Map.of("jobId", AttributeValue.fromS("j4"));
         long anHourAgo = System.currentTimeMillis() / 1000 - 3600;

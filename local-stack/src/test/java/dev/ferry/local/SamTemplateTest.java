@@ -369,7 +369,7 @@ class SamTemplateTest {
         assertEquals(Optional.of("AWS::SecretsManager::Secret"), template.resourceType("Token"));
         assertEquals(Optional.empty(), template.resourceType("Nothing"));
         // No queue or table to make, so no emulator needed.
-        LocalResources resources = LocalResources.create(template, null, null);
+        LocalResources resources = LocalResources.create(template, null, null, null);
         Map<String, String> env = template.environment("Fn", resources);
         assertEquals("arn:aws:secretsmanager:us-east-1:000000000000:secret:ferry-Token", env.get("SECRET"));
         assertEquals("ferry-Fleet", env.get("FLEET"));
