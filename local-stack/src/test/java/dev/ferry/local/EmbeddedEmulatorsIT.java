@@ -132,16 +132,21 @@ class EmbeddedEmulatorsIT {
         assertEquals(TimeToLiveStatus.ENABLED, ttl.timeToLiveStatus());
         assertEquals("expiresAt", ttl.attributeName());
 
+        String bucket = resources.bucketName("FilesBucket");
+        assertEquals(template.pseudoParameters().stackName() + "-files-000000000000-us-east-1", bucket);
+        s3.headBucket(r -> r.bucket(bucket));
+
         Map<String, String> submitEnv = template.environment("SubmitJobFunction", resources);
         assertEquals(resources.queueUrl("JobQueue"), submitEnv.get(FerryEnv.QUEUE_URL));
         assertEquals(table, submitEnv.get(FerryEnv.TABLE));
+        assertEquals(bucket, submitEnv.get(FerryEnv.BUCKET));
     }
 
     @Test
     void creatingAgain_usesWhatExists_andCreatesNothing() {
         SamTemplate first = template(Map.of("VisibilityTimeoutSeconds", "45"));
         LocalResources created = LocalResources.create(first, sqs, dynamoDb, s3);
-        assertEquals(3, created.created().size(), created.created().toString());
+        assertEquals(4, created.created().size(), "two queues, the table, the bucket: " + created.created());
 
         LocalResources again = LocalResources.create(first, sqs, dynamoDb, s3);
 
@@ -183,6 +188,8 @@ class EmbeddedEmulatorsIT {
         List<String> left = sqs.listQueues(r -> r.queueNamePrefix(template.pseudoParameters().stackName())).queueUrls();
         assertEquals(List.of(other), left);
         assertTrue(dynamoDb.listTables().tableNames().stream().noneMatch(name -> name.equals(template.tables().get(0).name())));
+        String bucket = template.bucket("FilesBucket").name();
+        assertTrue(s3.listBuckets().buckets().stream().noneMatch(b -> b.name().equals(bucket)), bucket);
     }
 
     @Test

@@ -20,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -79,10 +81,10 @@ class SamTemplateTest {
         assertEquals(Duration.ofSeconds(25), submit.timeout());
         assertEquals(1024, submit.memorySizeMb());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.QUEUE_URL, FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.RETENTION_DAYS,
-                FerryEnv.JOB_TYPES), submit.environmentVariableNames());
-        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS), get.environmentVariableNames());
-        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.QUEUE_URL, FerryEnv.DLQ_URL,
-                        AdminToken.SECRET_ARN),
+                FerryEnv.BUCKET, FerryEnv.JOB_TYPES), submit.environmentVariableNames());
+        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET), get.environmentVariableNames());
+        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.QUEUE_URL,
+                        FerryEnv.DLQ_URL, AdminToken.SECRET_ARN),
                 functions.get("AdminFunction").environmentVariableNames());
     }
 
@@ -292,6 +294,7 @@ class SamTemplateTest {
         Map<String, String> submit = template.environment("SubmitJobFunction", NAMED);
         assertEquals("ref:JobsTable", submit.get(FerryEnv.TABLE));
         assertEquals("ref:JobQueue", submit.get(FerryEnv.QUEUE_URL));
+        assertEquals("ref:FilesBucket", submit.get(FerryEnv.BUCKET));
         assertEquals("30", submit.get(FerryEnv.RETENTION_DAYS));
         assertEquals("sample,render", submit.get(FerryEnv.JOB_TYPES));
         assertEquals(template.queue("JobQueue").attributes().get("MaximumMessageSize"),
@@ -304,24 +307,51 @@ class SamTemplateTest {
     void policies_grantNamedActionsOnTheTemplatesOwnResources() {
         Map<String, Object> resources = section(CloudFormationYaml.load(TEMPLATE), "Resources");
         assertEquals(Set.of("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
-                "sqs:SendMessage"), actions(resources, "SubmitJobFunction"));
-        assertEquals(Set.of("dynamodb:GetItem"), actions(resources, "GetJobFunction"));
+                "sqs:SendMessage", "s3:PutObject", "s3:GetObject"), actions(resources, "SubmitJobFunction"));
+        assertEquals(Set.of("dynamodb:GetItem", "s3:GetObject"), actions(resources, "GetJobFunction"));
         assertEquals(Set.of("secretsmanager:GetSecretValue", "sqs:GetQueueAttributes", "sqs:StartMessageMoveTask",
                 "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask", "sqs:ReceiveMessage", "sqs:DeleteMessage",
                 "sqs:ChangeMessageVisibility", "sqs:SendMessage", "dynamodb:Scan", "dynamodb:GetItem",
-                "dynamodb:UpdateItem"), actions(resources, "AdminFunction"));
+                "dynamodb:UpdateItem", "s3:GetObject"), actions(resources, "AdminFunction"));
+        // On a resource of the template: !GetAtt, !Ref, or objects of one ("${Bucket.Arn}/prefix/*").
+        Pattern objects = Pattern.compile("\\$\\{(\\w+)\\.Arn}/[a-z]+/\\*");
         for (String function : List.of("SubmitJobFunction", "GetJobFunction", "AdminFunction")) {
             for (Map<String, Object> statement : statements(resources, function)) {
                 Object resource = statement.get("Resource");
                 List<?> each = resource instanceof List<?> list ? list : List.of(resource);
                 for (Object one : each) {
-                    assertTrue(one instanceof Map<?, ?> ref && (ref.get("Fn::GetAtt") instanceof List<?> getAtt
+                    boolean ofTheTemplate = one instanceof Map<?, ?> ref && (ref.get("Fn::GetAtt") instanceof List<?> getAtt
                                     && resources.containsKey(getAtt.get(0))
-                                    || ref.get("Ref") instanceof String id && resources.containsKey(id)),
-                            function + " grants on " + one + ", not on one of the template's resources");
+                                    || ref.get("Ref") instanceof String id && resources.containsKey(id)
+                                    || ref.get("Fn::Sub") instanceof String sub && objects.matcher(sub).matches()
+                                            && resources.containsKey(firstGroup(objects, sub)));
+                    assertTrue(ofTheTemplate, function + " grants on " + one + ", not on one of the template's resources");
                 }
             }
         }
+    }
+
+    private static String firstGroup(Pattern pattern, String text) {
+        Matcher matcher = pattern.matcher(text);
+        return matcher.matches() ? matcher.group(1) : "";
+    }
+
+    @Test
+    void filesBucket_isBuiltLocally_namedForTheStackAccountAndRegion_withTheJobsRetention() {
+        SamTemplate template = template(Map.of());
+        assertEquals(List.of("FilesBucket"), template.buckets().stream().map(SamTemplate.Bucket::logicalId).toList(),
+                "the worker jar's bucket has no local meaning");
+        SamTemplate.Bucket files = template.bucket("FilesBucket");
+        assertEquals("ferry-files-000000000000-us-east-1", files.name());
+        assertEquals(List.of(
+                new SamTemplate.LifecycleRule("ExpireJobFiles", true, "jobs/", 30, null),
+                new SamTemplate.LifecycleRule("ExpireUploads", true, "uploads/", 1, null),
+                new SamTemplate.LifecycleRule("AbortIncompleteUploads", true, "", null, 1)), files.lifecycleRules());
+        assertEquals(List.of(90), template(Map.of("JobRetentionDays", "90")).bucket("FilesBucket").lifecycleRules()
+                .stream().filter(rule -> rule.prefix().equals("jobs/")).map(rule -> rule.expirationDays().orElseThrow())
+                .toList(), "job files expire with their records");
+        assertEquals("other-files-123456789012-eu-west-1", SamTemplate.load(TEMPLATE, Map.of(),
+                new SamTemplate.PseudoParameters("other", "eu-west-1", "123456789012")).bucket("FilesBucket").name());
     }
 
     @Test
@@ -336,9 +366,10 @@ class SamTemplateTest {
     }
 
     @Test
-    void outputs_nameTheApiQueuesAndTable() {
+    void outputs_nameTheApiQueuesTableAndBucket() {
         assertEquals(Set.of("ApiUrl", "AdminPageUrl", "ApiKeyId", "ReadApiKeyCommand", "ApiUsagePlanId",
-                "ReadAdminTokenCommand", "JobQueueUrl", "JobDeadLetterQueueUrl", "JobsTableName", "WorkerGroupName",
+                "ReadAdminTokenCommand", "JobQueueUrl", "JobDeadLetterQueueUrl", "JobsTableName", "FilesBucketName",
+                "WorkerGroupName",
                 "WorkerArtifactBucketName", "WorkerLogGroupName", "AlarmTopicArn"),
                 section(CloudFormationYaml.load(TEMPLATE), "Outputs").keySet());
     }
