@@ -158,14 +158,18 @@ class WorkerPermissionsIT {
     /** The endpoints and credentials of the emulators: what an instance gets from its region and role. */
     private static Map<String, String> localPlumbing() {
         FerryEnv local = stack.environment();
-        return Map.of(FerryEnv.AWS_ENDPOINT_URL_SQS, local.required(FerryEnv.AWS_ENDPOINT_URL_SQS),
+        Map<String, String> plumbing = new HashMap<>(Map.of(
+                FerryEnv.AWS_ENDPOINT_URL_SQS, local.required(FerryEnv.AWS_ENDPOINT_URL_SQS),
                 FerryEnv.AWS_ENDPOINT_URL_DYNAMODB, local.required(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB),
-                FerryEnv.AWS_ENDPOINT_URL_S3, local.required(FerryEnv.AWS_ENDPOINT_URL_S3),
-                FerryEnv.AWS_REQUEST_CHECKSUM_CALCULATION, local.required(FerryEnv.AWS_REQUEST_CHECKSUM_CALCULATION),
                 FerryEnv.AWS_ACCESS_KEY_ID, EmbeddedS3.ACCESS_KEY_ID,
                 FerryEnv.AWS_SECRET_ACCESS_KEY, EmbeddedS3.SECRET_ACCESS_KEY,
                 // No GPUs and no instance metadata here.
-                WorkerConfig.SLOTS, "1", WorkerConfig.NOTICE_POLL, "0", WorkerConfig.WAIT_SECONDS, "1");
+                WorkerConfig.SLOTS, "1", WorkerConfig.NOTICE_POLL, "0", WorkerConfig.WAIT_SECONDS, "1"));
+        // S3's endpoint, and on the embedded S3 the checksums it can read.
+        for (String variable : List.of(FerryEnv.AWS_ENDPOINT_URL_S3, FerryEnv.AWS_REQUEST_CHECKSUM_CALCULATION)) {
+            local.optional(variable).ifPresent(value -> plumbing.put(variable, value));
+        }
+        return plumbing;
     }
 
     @Test
