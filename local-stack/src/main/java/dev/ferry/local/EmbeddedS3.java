@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  *   <li>it does not read the SDK's default uploads over plain HTTP, which stream the body in
  *       signed chunks with a trailing CRC32 ({@code STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER}):
  *       clients ask for checksums only where an operation requires them
- *       ({@value #CHECKSUM_VARIABLE}={@value #CHECKSUM_WHEN_REQUIRED}, which
+ *       ({@code AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED}, which
  *       {@code AwsClients.s3} reads), and then send signed chunks without a trailer, which it
  *       does read;
  *   <li>it stores a {@code Content-Type} as Jetty normalises it ({@code application/json;charset=utf-8},
@@ -41,8 +41,7 @@ public final class EmbeddedS3 implements AutoCloseable {
     /** The key pair S3Proxy checks signatures with: the local stack's clients sign with it. */
     public static final String ACCESS_KEY_ID = "local";
     public static final String SECRET_ACCESS_KEY = "local";
-    /** The SDK's setting (environment variable) of when to send request checksums. */
-    public static final String CHECKSUM_VARIABLE = "AWS_REQUEST_CHECKSUM_CALCULATION";
+    /** The value of {@code AWS_REQUEST_CHECKSUM_CALCULATION} whose uploads S3Proxy can read. */
     public static final String CHECKSUM_WHEN_REQUIRED = "WHEN_REQUIRED";
 
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedS3.class);
