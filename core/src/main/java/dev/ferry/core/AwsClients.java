@@ -9,12 +9,14 @@ import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.client.builder.AwsClientBuilder;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
 import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.S3Configuration;
 import software.amazon.awssdk.services.s3.presigner.S3Presigner;
 import software.amazon.awssdk.services.sqs.SqsClient;
@@ -52,12 +54,26 @@ public final class AwsClients {
      * An S3 client; path-style addressing where an endpoint is given (S3Proxy, moto and the like
      * serve buckets as paths, not host names). It moves files of any size, so no call or attempt
      * has an upper bound on its length: a transfer that stalls fails on the socket timeout
-     * instead (no byte for {@link #SOCKET_TIMEOUT}).
+     * instead (no byte for {@link #SOCKET_TIMEOUT}). {@code AWS_REQUEST_CHECKSUM_CALCULATION}, the
+     * SDK's own setting, is read from {@code env} too ({@code WHEN_REQUIRED}: the local stack's
+     * S3Proxy cannot read an upload with a trailing checksum, the SDK's default over plain HTTP).
      */
     public static S3Client s3(FerryEnv env) {
-        return configure(S3Client.builder(), env, FerryEnv.AWS_ENDPOINT_URL_S3, false)
-                .forcePathStyle(env.optional(FerryEnv.AWS_ENDPOINT_URL_S3).isPresent())
-                .build();
+        S3ClientBuilder builder = configure(S3Client.builder(), env, FerryEnv.AWS_ENDPOINT_URL_S3, false)
+                .forcePathStyle(env.optional(FerryEnv.AWS_ENDPOINT_URL_S3).isPresent());
+        env.optional(FerryEnv.AWS_REQUEST_CHECKSUM_CALCULATION).ifPresent(value -> builder.requestChecksumCalculation(
+                requestChecksumCalculation(value)));
+        return builder.build();
+    }
+
+    private static RequestChecksumCalculation requestChecksumCalculation(String value) {
+        for (RequestChecksumCalculation known : RequestChecksumCalculation.values()) {
+            if (known.name().equalsIgnoreCase(value)) {
+                return known;
+            }
+        }
+        throw new IllegalStateException("environment variable " + FerryEnv.AWS_REQUEST_CHECKSUM_CALCULATION
+                + " must be WHEN_SUPPORTED or WHEN_REQUIRED, but is '" + value + "'");
     }
 
     /** The presigner that goes with {@link #s3}: the same region, endpoint, credentials and addressing. */

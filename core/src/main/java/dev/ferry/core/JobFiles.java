@@ -325,7 +325,10 @@ public final class JobFiles {
         } catch (NoSuchKeyException e) {
             return Optional.empty();
         } catch (S3Exception e) {
-            if (e.statusCode() == 404) {
+            // Without s3:ListBucket (Ferry's roles have none: it would let them list every key),
+            // S3 answers a HEAD of a missing key with 403 rather than 404. The roles can read what
+            // they HEAD, so a 403 here means "not there".
+            if (e.statusCode() == 404 || e.statusCode() == 403) {
                 return Optional.empty();
             }
             throw e;

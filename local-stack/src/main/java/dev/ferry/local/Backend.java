@@ -10,10 +10,12 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * Where the local stack's queues and table live, and so what its functions and workers talk to.
+ * Where the local stack's queues, table and bucket live, and so what its functions and workers talk
+ * to.
  *
  * <ul>
- *   <li>{@link #embedded()}: ElasticMQ and DynamoDB Local, started in this JVM (the default).</li>
+ *   <li>{@link #embedded()}: ElasticMQ, DynamoDB Local and S3Proxy, started in this JVM (the
+ *       default).</li>
  *   <li>{@link #external}: any implementation of the same APIs, by its endpoints: moto,
  *       LocalStack, Floci, or a real AWS account (no endpoints: the SDK's own). Nothing is
  *       embedded; credentials come from the SDK's default chain, the account id from the backend
@@ -23,8 +25,8 @@ import java.util.Optional;
  * <p>Chosen by configuration, the same way for the local stack, {@code scripts/run-local.sh} and
  * the test suite: {@value #VARIABLE} = {@code embedded} (default) or {@code external}, with the
  * SDK's own variables for the rest ({@code AWS_REGION}, {@code AWS_ENDPOINT_URL},
- * {@code AWS_ENDPOINT_URL_SQS}, {@code AWS_ENDPOINT_URL_DYNAMODB}, {@code AWS_ENDPOINT_URL_STS},
- * credentials or {@code AWS_PROFILE}).
+ * {@code AWS_ENDPOINT_URL_SQS}, {@code AWS_ENDPOINT_URL_DYNAMODB}, {@code AWS_ENDPOINT_URL_S3},
+ * {@code AWS_ENDPOINT_URL_STS}, credentials or {@code AWS_PROFILE}).
  */
 public sealed interface Backend {
 
@@ -35,7 +37,7 @@ public sealed interface Backend {
     /** The SDK's name for STS's endpoint (the account id comes from it). */
     String ENDPOINT_URL_STS = "AWS_ENDPOINT_URL_STS";
 
-    /** ElasticMQ and DynamoDB Local in this JVM. */
+    /** ElasticMQ, DynamoDB Local and S3Proxy in this JVM. */
     static Backend embedded() {
         return new Embedded();
     }
@@ -69,7 +71,7 @@ public sealed interface Backend {
                                 + " region of the queues and table to use)"));
                 Map<String, URI> endpoints = new LinkedHashMap<>();
                 for (String variable : new String[] {ENDPOINT_URL, FerryEnv.AWS_ENDPOINT_URL_SQS,
-                        FerryEnv.AWS_ENDPOINT_URL_DYNAMODB, ENDPOINT_URL_STS, "AWS_ENDPOINT_URL_S3"}) {
+                        FerryEnv.AWS_ENDPOINT_URL_DYNAMODB, FerryEnv.AWS_ENDPOINT_URL_S3, ENDPOINT_URL_STS}) {
                     env.optional(variable).ifPresent(value -> endpoints.put(variable, url(variable, value)));
                 }
                 return external(region, endpoints);
@@ -96,11 +98,11 @@ public sealed interface Backend {
     /** A short name for logs and the banner: {@code embedded}, {@code external (http://...)}. */
     String describe();
 
-    /** ElasticMQ and DynamoDB Local in this JVM. */
+    /** ElasticMQ, DynamoDB Local and S3Proxy in this JVM. */
     record Embedded() implements Backend {
         @Override
         public String describe() {
-            return "embedded (ElasticMQ and DynamoDB Local in this JVM)";
+            return "embedded (ElasticMQ, DynamoDB Local and S3Proxy in this JVM)";
         }
     }
 

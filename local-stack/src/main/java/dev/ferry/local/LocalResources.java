@@ -3,11 +3,13 @@ package dev.ferry.local;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.core.Json;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
@@ -19,17 +21,26 @@ import software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException;
 import software.amazon.awssdk.services.dynamodb.model.TableDescription;
 import software.amazon.awssdk.services.dynamodb.model.TimeToLiveDescription;
 import software.amazon.awssdk.services.dynamodb.model.TimeToLiveStatus;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.ExpirationStatus;
+import software.amazon.awssdk.services.s3.model.LifecycleRule;
+import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 import software.amazon.awssdk.services.sqs.model.QueueDoesNotExistException;
 
 /**
- * The template's queues and tables, created through the SDK on whatever endpoints the clients
- * point at (the embedded emulators, or an external backend). A resource that already exists is
- * used as it is if it matches the template, and never changed otherwise: the start stops with a
- * message naming each difference, unless asked to reconcile (then the queue gets the template's
- * attributes, the table its TTL). What this start created is remembered, so that a test run can
- * delete exactly that again ({@link #deleteCreated}).
+ * The template's queues, tables and buckets, created through the SDK on whatever endpoints the
+ * clients point at (the embedded emulators, or an external backend). A resource that already
+ * exists is used as it is if it matches the template, and never changed otherwise: the start stops
+ * with a message naming each difference, unless asked to reconcile (then the queue gets the
+ * template's attributes, the table its TTL, the bucket its lifecycle rules). What this start
+ * created is remembered, so that a test run can delete exactly that again ({@link #deleteCreated}),
+ * a bucket emptied first.
+ *
+ * <p>A backend that keeps no lifecycle rules (the embedded S3Proxy answers 501) gets its buckets
+ * without them: locally, objects live until the backend stops.
  *
  * <p>It is also the local answer to {@code Ref} and {@code Fn::GetAtt} of those resources, so the
  * functions' environments can be resolved from the template. A reference to a resource the local
@@ -46,14 +57,18 @@ public final class LocalResources implements SamTemplate.ResourceValues {
     private static final Logger LOG = LoggerFactory.getLogger(LocalResources.class);
 
     private static final String SECRET_TYPE = "AWS::SecretsManager::Secret";
+    /** S3's answer to a request a backend does not implement. */
+    private static final int NOT_IMPLEMENTED = 501;
 
     private final SamTemplate template;
     private final boolean reconcile;
     private final Map<String, CreatedQueue> queues = new LinkedHashMap<>();
     private final Map<String, TableDescription> tables = new LinkedHashMap<>();
-    /** Queue URLs and table names this start created, in creation order. */
+    private final Map<String, SamTemplate.Bucket> buckets = new LinkedHashMap<>();
+    /** Queue URLs, table names and bucket names this start created, in creation order. */
     private final List<String> createdQueues = new ArrayList<>();
     private final List<String> createdTables = new ArrayList<>();
+    private final List<String> createdBuckets = new ArrayList<>();
 
     private LocalResources(SamTemplate template, boolean reconcile) {
         this.template = template;
@@ -64,27 +79,32 @@ public final class LocalResources implements SamTemplate.ResourceValues {
     }
 
     /**
-     * Creates (or updates) every queue and table of the template: dead-letter queues first, then
-     * the queues that redrive to them, then the tables with their TTL.
+     * Creates every queue, table and bucket of the template: dead-letter queues first, then the
+     * queues that redrive to them, then the tables with their TTL, then the buckets with their
+     * lifecycle rules.
      *
-     * @throws TemplateException when a table exists with another key, or a dead-letter queue's
-     *     redrive-allow policy excludes a queue that names it
+     * @param s3 may be null when the template has no bucket the local stack builds
+     * @throws TemplateException when a resource exists with other settings (the message names every
+     *     difference), a table exists with another key, a bucket's name belongs to someone else, or
+     *     a dead-letter queue's redrive-allow policy excludes a queue that names it
      */
-    public static LocalResources create(SamTemplate template, SqsClient sqs, DynamoDbClient dynamoDb) {
-        return create(template, sqs, dynamoDb, false);
+    public static LocalResources create(SamTemplate template, SqsClient sqs, DynamoDbClient dynamoDb, S3Client s3) {
+        return create(template, sqs, dynamoDb, s3, false);
     }
 
     /**
-     * As {@link #create(SamTemplate, SqsClient, DynamoDbClient)}.
+     * As {@link #create(SamTemplate, SqsClient, DynamoDbClient, S3Client)}.
      *
      * @param reconcile bring existing resources that differ to the template's settings, instead
      *     of stopping
-     * @throws TemplateException also when a resource exists with other settings and
-     *     {@code reconcile} is false; the message names every difference
      */
-    public static LocalResources create(SamTemplate template, SqsClient sqs, DynamoDbClient dynamoDb,
+    public static LocalResources create(SamTemplate template, SqsClient sqs, DynamoDbClient dynamoDb, S3Client s3,
                                         boolean reconcile) {
         Objects.requireNonNull(template, "template");
+        if (s3 == null && !template.buckets().isEmpty()) {
+            throw new IllegalArgumentException("the template declares buckets " + template.buckets().stream()
+                    .map(SamTemplate.Bucket::name).toList() + ", and no S3 client was given to create them");
+        }
         LocalResources resources = new LocalResources(template, reconcile);
         for (SamTemplate.Queue queue : template.queues()) {
             resources.createQueue(template, queue, sqs);
@@ -92,14 +112,18 @@ public final class LocalResources implements SamTemplate.ResourceValues {
         for (SamTemplate.Table table : template.tables()) {
             resources.tables.put(table.logicalId(), resources.createTable(table, dynamoDb));
         }
+        for (SamTemplate.Bucket bucket : template.buckets()) {
+            resources.createBucket(bucket, s3);
+            resources.buckets.put(bucket.logicalId(), bucket);
+        }
         return resources;
     }
 
     /**
-     * Deletes the queues and tables this start created, and nothing else; failures are logged
-     * (the run is over; a leftover is named in the log).
+     * Deletes the queues, tables and buckets this start created, and nothing else (a bucket after
+     * deleting its objects); failures are logged (the run is over; a leftover is named in the log).
      */
-    public void deleteCreated(SqsClient sqs, DynamoDbClient dynamoDb) {
+    public void deleteCreated(SqsClient sqs, DynamoDbClient dynamoDb, S3Client s3) {
         for (String url : createdQueues) {
             try {
                 sqs.deleteQueue(r -> r.queueUrl(url));
@@ -114,12 +138,21 @@ public final class LocalResources implements SamTemplate.ResourceValues {
                 LOG.warn("could not delete table {} this run created: {}", name, e.toString());
             }
         }
+        for (String name : createdBuckets) {
+            try {
+                empty(name, s3);
+                s3.deleteBucket(r -> r.bucket(name));
+            } catch (RuntimeException e) {
+                LOG.warn("could not delete bucket {} this run created: {}", name, e.toString());
+            }
+        }
     }
 
-    /** The names of the queues and tables this start created. */
+    /** The names of the queues, tables and buckets this start created. */
     public List<String> created() {
         List<String> all = new ArrayList<>(createdQueues);
         all.addAll(createdTables);
+        all.addAll(createdBuckets);
         return all;
     }
 
@@ -138,7 +171,12 @@ public final class LocalResources implements SamTemplate.ResourceValues {
         return table(logicalId).tableName();
     }
 
-    /** A queue's URL or a table's name; for a resource not created locally, a placeholder. */
+    /** The name of the bucket with this logical id. */
+    public String bucketName(String logicalId) {
+        return bucket(logicalId).name();
+    }
+
+    /** A queue's URL, a table's name, a bucket's name; for a resource not created locally, a placeholder. */
     @Override
     public String ref(String logicalId) {
         if (queues.containsKey(logicalId)) {
@@ -147,16 +185,26 @@ public final class LocalResources implements SamTemplate.ResourceValues {
         if (tables.containsKey(logicalId)) {
             return tableName(logicalId);
         }
+        if (buckets.containsKey(logicalId)) {
+            return bucketName(logicalId);
+        }
         return placeholder(logicalId);
     }
 
     /**
-     * A queue's {@code Arn}, {@code QueueName} or {@code QueueUrl}; a table's {@code Arn}; for a
-     * resource not created locally, a placeholder.
+     * A queue's {@code Arn}, {@code QueueName} or {@code QueueUrl}; a table's {@code Arn}; a
+     * bucket's {@code Arn}; for a resource not created locally, a placeholder.
      */
     @Override
     public String attribute(String logicalId, String attribute) {
+        if (buckets.containsKey(logicalId) && attribute.equals("Arn")) {
+            return bucket(logicalId).arn();
+        }
         if (!queues.containsKey(logicalId) && !tables.containsKey(logicalId)) {
+            if (buckets.containsKey(logicalId)) {
+                throw new TemplateException("the local stack has no value for Fn::GetAtt " + logicalId + "."
+                        + attribute + " (of a bucket it knows the Arn)");
+            }
             return placeholder(logicalId) + "." + attribute;
         }
         String value = null;
@@ -195,6 +243,14 @@ public final class LocalResources implements SamTemplate.ResourceValues {
             throw new IllegalArgumentException("no queue " + logicalId + " was created; queues: " + queues.keySet());
         }
         return queue;
+    }
+
+    private SamTemplate.Bucket bucket(String logicalId) {
+        SamTemplate.Bucket bucket = buckets.get(logicalId);
+        if (bucket == null) {
+            throw new IllegalArgumentException("no bucket " + logicalId + " was created; buckets: " + buckets.keySet());
+        }
+        return bucket;
     }
 
     private TableDescription table(String logicalId) {
@@ -331,5 +387,133 @@ public final class LocalResources implements SamTemplate.ResourceValues {
         }
         dynamoDb.updateTimeToLive(r -> r.tableName(tableName)
                 .timeToLiveSpecification(s -> s.attributeName(attribute).enabled(true)));
+    }
+
+    private void createBucket(SamTemplate.Bucket bucket, S3Client s3) {
+        String name = bucket.name();
+        if (!exists(name, s3)) {
+            String region = template.pseudoParameters().region();
+            // S3 wants no location constraint in us-east-1, and the region's everywhere else.
+            s3.createBucket(r -> {
+                r.bucket(name);
+                if (!region.equals("us-east-1")) {
+                    r.createBucketConfiguration(c -> c.locationConstraint(region));
+                }
+            });
+            createdBuckets.add(name);
+            LOG.debug("created bucket {}", name);
+            if (!bucket.lifecycleRules().isEmpty()) {
+                putLifecycle(bucket, s3);
+            }
+            return;
+        }
+        Optional<List<String>> current = lifecycleRules(name, s3);
+        List<String> wanted = bucket.lifecycleRules().stream().map(SamTemplate.LifecycleRule::toString).sorted().toList();
+        if (current.isEmpty() || current.get().equals(wanted)) {
+            return; // the same rules, or a backend that keeps none and so cannot differ
+        }
+        String difference = "lifecycle rules are " + (current.get().isEmpty() ? "none" : current.get())
+                + " (the template says " + (wanted.isEmpty() ? "none" : wanted) + ")";
+        if (!reconcile) {
+            throw new TemplateException("bucket " + name + " exists with settings other than the template's: "
+                    + difference + ". Ferry never changes a resource it did not create: choose another stack name,"
+                    + " delete the bucket, or ask to reconcile (FERRY_RECONCILE=true)");
+        }
+        LOG.warn("bucket {}: bringing it to the template's settings ({})", name, difference);
+        if (bucket.lifecycleRules().isEmpty()) {
+            s3.deleteBucketLifecycle(r -> r.bucket(name));
+        } else {
+            putLifecycle(bucket, s3);
+        }
+    }
+
+    /** Whether the bucket exists and this account may use it. */
+    private static boolean exists(String name, S3Client s3) {
+        try {
+            s3.headBucket(r -> r.bucket(name));
+            return true;
+        } catch (NoSuchBucketException e) {
+            return false;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return false;
+            }
+            if (e.statusCode() == 403) {
+                throw new TemplateException("bucket " + name + " exists, but these credentials may not use it (bucket"
+                        + " names are global: another account may own it); choose another stack name", e);
+            }
+            throw e;
+        }
+    }
+
+    private static void putLifecycle(SamTemplate.Bucket bucket, S3Client s3) {
+        List<LifecycleRule> rules = bucket.lifecycleRules().stream().map(rule -> {
+            LifecycleRule.Builder built = LifecycleRule.builder()
+                    .id(rule.id())
+                    .status(rule.enabled() ? ExpirationStatus.ENABLED : ExpirationStatus.DISABLED)
+                    .filter(f -> f.prefix(rule.prefix()));
+            rule.expirationDays().ifPresent(days -> built.expiration(e -> e.days(days)));
+            rule.abortIncompleteMultipartUploadDays().ifPresent(days -> built.abortIncompleteMultipartUpload(
+                    a -> a.daysAfterInitiation(days)));
+            return built.build();
+        }).toList();
+        try {
+            s3.putBucketLifecycleConfiguration(r -> r.bucket(bucket.name()).lifecycleConfiguration(c -> c.rules(rules)));
+        } catch (S3Exception e) {
+            if (e.statusCode() != NOT_IMPLEMENTED) {
+                throw e;
+            }
+            LOG.debug("bucket {}: the backend keeps no lifecycle rules, so its objects stay until it stops ({})",
+                    bucket.name(), e.getMessage());
+        }
+    }
+
+    /**
+     * The bucket's lifecycle rules as {@link SamTemplate.LifecycleRule#toString()} writes them,
+     * sorted; empty when the backend keeps none. A rule with more than the template can say
+     * (transitions, tags, sizes, versions) is written so that it differs.
+     */
+    private static Optional<List<String>> lifecycleRules(String name, S3Client s3) {
+        List<LifecycleRule> rules;
+        try {
+            rules = s3.getBucketLifecycleConfiguration(r -> r.bucket(name)).rules();
+        } catch (S3Exception e) {
+            if (e.statusCode() == NOT_IMPLEMENTED) {
+                return Optional.empty();
+            }
+            if (e.statusCode() == 404) { // NoSuchLifecycleConfiguration
+                return Optional.of(List.of());
+            }
+            throw e;
+        }
+        List<String> described = new ArrayList<>();
+        for (LifecycleRule rule : rules) {
+            String prefix = rule.filter() != null && rule.filter().prefix() != null ? rule.filter().prefix()
+                    : rule.prefix() != null ? rule.prefix() : "";
+            Integer days = rule.expiration() != null ? rule.expiration().days() : null;
+            Integer abort = rule.abortIncompleteMultipartUpload() != null
+                    ? rule.abortIncompleteMultipartUpload().daysAfterInitiation() : null;
+            String text = new SamTemplate.LifecycleRule(String.valueOf(rule.id()),
+                    rule.status() == ExpirationStatus.ENABLED, prefix, days, abort).toString();
+            boolean more = rule.hasTransitions() && !rule.transitions().isEmpty()
+                    || rule.hasNoncurrentVersionTransitions() && !rule.noncurrentVersionTransitions().isEmpty()
+                    || rule.noncurrentVersionExpiration() != null
+                    || rule.expiration() != null && (rule.expiration().date() != null
+                            || Boolean.TRUE.equals(rule.expiration().expiredObjectDeleteMarker()))
+                    || rule.filter() != null && (rule.filter().tag() != null || rule.filter().and() != null
+                            || rule.filter().objectSizeGreaterThan() != null || rule.filter().objectSizeLessThan() != null);
+            described.add(more ? text + " and more" : text);
+        }
+        Collections.sort(described);
+        return Optional.of(described);
+    }
+
+    /** Deletes every object of the bucket (it has no versions: Ferry's buckets are not versioned). */
+    private static void empty(String name, S3Client s3) {
+        for (var page : s3.listObjectsV2Paginator(r -> r.bucket(name))) {
+            for (var object : page.contents()) {
+                s3.deleteObject(r -> r.bucket(name).key(object.key()));
+            }
+        }
     }
 }

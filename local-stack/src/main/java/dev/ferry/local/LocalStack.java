@@ -31,12 +31,13 @@ import java.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.sqs.SqsClient;
 
 /**
- * The whole Ferry pipeline in this JVM, with no Docker: ElasticMQ for SQS, DynamoDB Local, the
- * queues and table made from {@code infra/template.yaml}, the API's routes served by the same
- * handler classes Lambda runs, and real workers that run jobs as processes.
+ * The whole Ferry pipeline in this JVM, with no Docker: ElasticMQ for SQS, DynamoDB Local, S3Proxy
+ * for S3, the queues, table and files bucket made from {@code infra/template.yaml}, the API's routes
+ * served by the same handler classes Lambda runs, and real workers that run jobs as processes.
  *
  * <p>Job type {@code sample} runs the warm {@link SampleHandler}. Local settings make failure fast to watch: a
  * job that fails every attempt reads FAILED within a minute ({@link #LOCAL_TEMPLATE_PARAMETERS},
@@ -79,8 +80,10 @@ public final class LocalStack implements AutoCloseable {
     private final List<Worker> workers = new ArrayList<>();
     private EmbeddedSqs embeddedSqs;
     private EmbeddedDynamoDb embeddedDynamoDb;
+    private EmbeddedS3 embeddedS3;
     private SqsClient sqs;
     private DynamoDbClient dynamoDb;
+    private S3Client s3;
     private SamTemplate template;
     private LocalResources resources;
     private ApiServer api;
@@ -131,7 +134,7 @@ public final class LocalStack implements AutoCloseable {
         if (backend instanceof Backend.External external) {
             aws.put(FerryEnv.AWS_REGION, external.region());
             for (String variable : List.of(FerryEnv.AWS_ENDPOINT_URL_SQS, FerryEnv.AWS_ENDPOINT_URL_DYNAMODB,
-                    Backend.ENDPOINT_URL_STS)) {
+                    FerryEnv.AWS_ENDPOINT_URL_S3, Backend.ENDPOINT_URL_STS)) {
                 external.endpoint(variable).ifPresent(endpoint -> aws.put(variable, endpoint.toString()));
             }
             // Credentials: the SDK's default chain (environment, profile, role), nothing set here.
@@ -139,11 +142,16 @@ public final class LocalStack implements AutoCloseable {
             String region = overrides.getOrDefault(FerryEnv.AWS_REGION, DEFAULT_REGION);
             embeddedSqs = track(EmbeddedSqs.start(region));
             embeddedDynamoDb = track(EmbeddedDynamoDb.start());
+            embeddedS3 = track(EmbeddedS3.start());
             aws.put(FerryEnv.AWS_REGION, region);
             aws.put(FerryEnv.AWS_ENDPOINT_URL_SQS, embeddedSqs.endpoint().toString());
             aws.put(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB, embeddedDynamoDb.endpoint().toString());
-            aws.put(FerryEnv.AWS_ACCESS_KEY_ID, "local");
-            aws.put(FerryEnv.AWS_SECRET_ACCESS_KEY, "local");
+            aws.put(FerryEnv.AWS_ENDPOINT_URL_S3, embeddedS3.endpoint().toString());
+            // ElasticMQ and DynamoDB Local take any key; S3Proxy checks signatures with this one.
+            aws.put(FerryEnv.AWS_ACCESS_KEY_ID, EmbeddedS3.ACCESS_KEY_ID);
+            aws.put(FerryEnv.AWS_SECRET_ACCESS_KEY, EmbeddedS3.SECRET_ACCESS_KEY);
+            // S3Proxy cannot read the SDK's default upload over plain HTTP (a trailing checksum).
+            aws.put(FerryEnv.AWS_REQUEST_CHECKSUM_CALCULATION, EmbeddedS3.CHECKSUM_WHEN_REQUIRED);
         }
         // The admin API's token: Secrets Manager's job in AWS; here a fresh random one per start.
         aws.put(AdminToken.TOKEN, newAdminToken());
@@ -151,6 +159,7 @@ public final class LocalStack implements AutoCloseable {
         FerryEnv clientEnv = FerryEnv.of(aws);
         sqs = track(AwsClients.sqs(clientEnv));
         dynamoDb = track(AwsClients.dynamoDb(clientEnv));
+        s3 = track(AwsClients.s3(clientEnv));
         accountId = backend instanceof Backend.External
                 ? BackendIdentity.accountId(clientEnv, sqs, options.stackName())
                 : EmbeddedSqs.ACCOUNT_ID;
@@ -160,10 +169,10 @@ public final class LocalStack implements AutoCloseable {
         Path templatePath = options.templatePath().orElseGet(() -> SamTemplate.find(Path.of("")));
         template = SamTemplate.load(templatePath, parameters, new SamTemplate.PseudoParameters(
                 options.stackName(), clientEnv.required(FerryEnv.AWS_REGION), accountId));
-        resources = LocalResources.create(template, sqs, dynamoDb, options.reconcile());
+        resources = LocalResources.create(template, sqs, dynamoDb, s3, options.reconcile());
         if (options.deleteCreatedOnClose()) {
             LocalResources created = resources;
-            started.push(() -> created.deleteCreated(sqs, dynamoDb));
+            started.push(() -> created.deleteCreated(sqs, dynamoDb, s3));
         }
 
         Map<String, Map<String, String>> functionEnvironments = new LinkedHashMap<>();
@@ -171,6 +180,7 @@ public final class LocalStack implements AutoCloseable {
         Map<String, String> all = new LinkedHashMap<>(userEnvironment(options.jobBaseEnvironment()));
         all.putAll(aws);
         Map<String, String> functionAws = new LinkedHashMap<>(aws);
+        // S3 stays direct: the functions' presigned URLs name its endpoint, and clients fetch them.
         for (String variable : List.of(FerryEnv.AWS_ENDPOINT_URL_SQS, FerryEnv.AWS_ENDPOINT_URL_DYNAMODB)) {
             functionAws.put(variable, options.functionEndpoints().apply(variable, URI.create(aws.get(variable)))
                     .toString());
@@ -345,6 +355,19 @@ public final class LocalStack implements AutoCloseable {
     /** A DynamoDB client on the stack's backend; closed by {@link #close()}. */
     public DynamoDbClient dynamoDb() {
         return dynamoDb;
+    }
+
+    /** An S3 client on the stack's backend; closed by {@link #close()}. */
+    public S3Client s3() {
+        return s3;
+    }
+
+    /**
+     * The bucket of jobs' files ({@code FERRY_BUCKET} of the functions and workers), or empty
+     * when the template gives the functions none.
+     */
+    public Optional<String> bucketName() {
+        return environment.optional(FerryEnv.BUCKET);
     }
 
     /** The file the sample job appends {@code <jobId> <attempt> start} to, once per run. */
@@ -579,9 +602,10 @@ public final class LocalStack implements AutoCloseable {
         }
 
         /**
-         * Where the API's functions reach each service, given the variable
+         * Where the API's functions reach SQS and DynamoDB, given the variable
          * ({@code AWS_ENDPOINT_URL_SQS}) and the emulator's endpoint: by default the endpoint
-         * itself. A test or the chaos soak puts a fault proxy in between.
+         * itself. A test or the chaos soak puts a fault proxy in between. (S3 is reached directly:
+         * the presigned URLs the functions make name its endpoint, and clients fetch them.)
          */
         public java.util.function.BiFunction<String, URI, URI> functionEndpoints() {
             return functionEndpoints;

@@ -188,8 +188,11 @@ public final class LocalStackMain {
                 .append("   (after ").append(stack.maxReceiveCount()).append(" receives)\n")
                 .append("  DynamoDB  ").append(stack.environment().optional(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB)
                         .orElse("AWS"))
-                .append("   table ").append(stack.tableName()).append('\n')
-                .append("  Workers   ").append(stack.workerSummary()).append('\n')
+                .append("   table ").append(stack.tableName()).append('\n');
+        stack.bucketName().ifPresent(bucket -> text
+                .append("  S3        ").append(stack.environment().optional(FerryEnv.AWS_ENDPOINT_URL_S3).orElse("AWS"))
+                .append("   bucket ").append(bucket).append('\n'));
+        text.append("  Workers   ").append(stack.workerSummary()).append('\n')
                 .append('\n')
                 .append("Admin page: ").append(api).append("/admin   token: ")
                 .append(tokenFromEnvironment ? "yours, from " + AdminToken.TOKEN

@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
 
 /**
  * What the local stack builds from {@code infra/template.yaml}: the queues (with their redrive
- * wiring), the table, the API routes and the environment of each function. Reading them from the
+ * wiring), the table, the buckets the functions use, the API routes and the environment of each
+ * function. Reading them from the
  * template, rather than restating them in code, is what keeps the local stack and the deployed
  * stack alike.
  *
@@ -30,12 +31,16 @@ import java.util.regex.Pattern;
  * {@code Fn::Sub}; pseudo parameters come from {@link PseudoParameters}. Values that only exist
  * once resources do (a queue's URL, a table's ARN) come from a {@link ResourceValues}.
  *
- * <p>A queue or table property this class does not know fails loudly rather than being skipped,
- * so a template change that the local stack would not reproduce is noticed. Properties with no
- * local meaning (encryption at rest, point-in-time recovery, tags) are accepted and ignored.
- * Resources of other types (alarms, roles, the secret, the worker fleet and its network) are not
- * built locally; a reference to one resolves to what {@link ResourceValues} makes of it (locally,
- * a placeholder).
+ * <p>A queue, table or bucket property this class does not know fails loudly rather than being
+ * skipped, so a template change that the local stack would not reproduce is noticed. Properties
+ * with no local meaning (encryption at rest, point-in-time recovery, public access, tags) are
+ * accepted and ignored.
+ *
+ * <p>A bucket is built when a function's environment refers to it ({@code Ref}, {@code Fn::GetAtt},
+ * or {@code Fn::Sub} of it): that is where jobs' files live. A bucket that only the fleet uses (the
+ * worker jar's) has no local meaning and is left alone. Resources of other types (alarms, roles,
+ * the secret, the worker fleet and its network) are not built locally either; a reference to one
+ * resolves to what {@link ResourceValues} makes of it (locally, a placeholder).
  */
 public final class SamTemplate {
 
@@ -44,6 +49,7 @@ public final class SamTemplate {
 
     private static final String QUEUE_TYPE = "AWS::SQS::Queue";
     private static final String TABLE_TYPE = "AWS::DynamoDB::Table";
+    private static final String BUCKET_TYPE = "AWS::S3::Bucket";
     private static final String FUNCTION_TYPE = "AWS::Serverless::Function";
     private static final String API_TYPE = "AWS::Serverless::Api";
     /** The resource types the local stack builds; it leaves the others (roles, alarms, the fleet) alone. */
@@ -63,6 +69,15 @@ public final class SamTemplate {
     /** Table properties with no local meaning: backups, encryption at rest, protection, tags. */
     private static final Set<String> TABLE_IGNORED = Set.of("PointInTimeRecoverySpecification", "SSESpecification",
             "DeletionProtectionEnabled", "Tags");
+    /**
+     * Bucket properties with no local meaning: encryption at rest, public access and object
+     * ownership (what S3 gives a new bucket anyway: SSE-S3, every public access blocked, ACLs
+     * off), tags.
+     */
+    private static final Set<String> BUCKET_IGNORED = Set.of("BucketEncryption", "PublicAccessBlockConfiguration",
+            "OwnershipControls", "Tags");
+    /** S3's rule for a bucket name (without dots, which break TLS to virtual-hosted buckets). */
+    private static final Pattern BUCKET_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{1,61}[a-z0-9]");
 
     private static final Pattern SUB_VARIABLE = Pattern.compile("\\$\\{([^}]*)}");
 
@@ -86,6 +101,7 @@ public final class SamTemplate {
     private final Map<String, String> resourceTypes;
     private final List<Queue> queues;
     private final List<Table> tables;
+    private final List<Bucket> buckets;
     private final List<Function> functions;
     private final Map<String, Map<String, Object>> functionEnvironments = new LinkedHashMap<>();
     private final List<Route> routes = new ArrayList<>();
@@ -106,11 +122,16 @@ public final class SamTemplate {
         List<Queue> unorderedQueues = new ArrayList<>();
         List<Table> tableList = new ArrayList<>();
         List<Function> functionList = new ArrayList<>();
+        Map<String, Map<String, Object>> bucketResources = new LinkedHashMap<>();
         List<RawRoute> rawRoutes = new ArrayList<>();
         for (Map.Entry<String, Object> entry : resources.entrySet()) {
             String id = entry.getKey();
             Map<String, Object> resource = map(entry.getValue(), "Resources." + id);
             String type = resourceTypes.get(id);
+            if (type.equals(BUCKET_TYPE)) {
+                bucketResources.put(id, resource); // built below, if a function refers to it
+                continue;
+            }
             if (!BUILT_LOCALLY.contains(type)) {
                 continue;
             }
@@ -131,6 +152,19 @@ public final class SamTemplate {
         this.queues = List.copyOf(deadLetterQueuesFirst(unorderedQueues));
         this.tables = List.copyOf(tableList);
         this.functions = List.copyOf(functionList);
+        Set<String> referenced = new LinkedHashSet<>();
+        functionEnvironments.values().forEach(environment -> references(environment, referenced));
+        List<Bucket> bucketList = new ArrayList<>();
+        bucketResources.forEach((id, resource) -> {
+            if (referenced.contains(id)) {
+                if (resource.containsKey("Condition")) {
+                    throw error("Resources." + id + ".Condition", "the local stack does not evaluate conditions, and"
+                            + " builds every bucket a function refers to; make this bucket unconditional");
+                }
+                bucketList.add(bucket(id, optionalMap(resource.get("Properties"), "Resources." + id + ".Properties")));
+            }
+        });
+        this.buckets = List.copyOf(bucketList);
         for (RawRoute raw : rawRoutes) {
             String stage;
             if (raw.apiId() == null) {
@@ -215,6 +249,18 @@ public final class SamTemplate {
     /** The DynamoDB tables. */
     public List<Table> tables() {
         return tables;
+    }
+
+    /** The buckets the functions refer to, which the local stack builds. */
+    public List<Bucket> buckets() {
+        return buckets;
+    }
+
+    /** The bucket with this logical id, among {@link #buckets()}. */
+    public Bucket bucket(String logicalId) {
+        return buckets.stream().filter(b -> b.logicalId().equals(logicalId)).findFirst()
+                .orElseThrow(() -> new TemplateException("the template has no bucket " + logicalId
+                        + " that a function refers to"));
     }
 
     /** The Lambda functions. */
@@ -410,6 +456,120 @@ public final class SamTemplate {
             }
         }
         return new Table(id, name, hashKey, hashKeyType, ttlAttribute);
+    }
+
+    private Bucket bucket(String id, Map<String, Object> properties) {
+        String where = "Resources." + id + ".Properties";
+        for (String key : properties.keySet()) {
+            if (!Set.of("BucketName", "LifecycleConfiguration").contains(key) && !BUCKET_IGNORED.contains(key)) {
+                throw unknownProperty(where + "." + key);
+            }
+        }
+        if (!properties.containsKey("BucketName")) {
+            throw error(where + ".BucketName", "is missing: CloudFormation would make up a name the local stack cannot"
+                    + " know; name the bucket after the stack (!Sub \"${AWS::StackName}-...\")");
+        }
+        String name = scalar(evaluate(properties.get("BucketName"), noResources, where + ".BucketName"),
+                where + ".BucketName");
+        if (!BUCKET_NAME.matcher(name).matches() || name.contains("--")) {
+            throw error(where + ".BucketName", "is '" + name + "', which S3 refuses: 3-63 lower-case letters, digits"
+                    + " and single hyphens, a letter or digit at each end. It is made from the stack name '"
+                    + pseudoParameters.stackName() + "': use a shorter, lower-case one");
+        }
+        List<LifecycleRule> rules = new ArrayList<>();
+        if (properties.containsKey("LifecycleConfiguration")) {
+            String lifecycleWhere = where + ".LifecycleConfiguration";
+            Map<String, Object> lifecycle = map(properties.get("LifecycleConfiguration"), lifecycleWhere);
+            for (String key : lifecycle.keySet()) {
+                if (!key.equals("Rules")) {
+                    throw unknownProperty(lifecycleWhere + "." + key);
+                }
+            }
+            List<Object> raw = list(lifecycle.get("Rules"), lifecycleWhere + ".Rules");
+            for (int i = 0; i < raw.size(); i++) {
+                rules.add(lifecycleRule(raw.get(i), lifecycleWhere + ".Rules[" + i + "]"));
+            }
+        }
+        return new Bucket(id, name, rules);
+    }
+
+    private LifecycleRule lifecycleRule(Object node, String where) {
+        Map<String, Object> rule = map(evaluate(node, noResources, where), where);
+        for (String key : rule.keySet()) {
+            if (!Set.of("Id", "Status", "Prefix", "ExpirationInDays", "AbortIncompleteMultipartUpload")
+                    .contains(key)) {
+                throw unknownProperty(where + "." + key);
+            }
+        }
+        String id = scalar(rule.get("Id"), where + ".Id");
+        String status = scalar(rule.get("Status"), where + ".Status");
+        if (!status.equals("Enabled") && !status.equals("Disabled")) {
+            throw error(where + ".Status", "must be Enabled or Disabled, but is " + status);
+        }
+        // CloudFormation's rule has no Filter: Prefix is its only way to choose objects.
+        String prefix = rule.containsKey("Prefix") ? scalar(rule.get("Prefix"), where + ".Prefix") : "";
+        Integer expirationDays = rule.containsKey("ExpirationInDays")
+                ? positive(integer(rule.get("ExpirationInDays"), where + ".ExpirationInDays"), where + ".ExpirationInDays")
+                : null;
+        Integer abortDays = null;
+        if (rule.containsKey("AbortIncompleteMultipartUpload")) {
+            String abortWhere = where + ".AbortIncompleteMultipartUpload";
+            Map<String, Object> abort = map(rule.get("AbortIncompleteMultipartUpload"), abortWhere);
+            for (String key : abort.keySet()) {
+                if (!key.equals("DaysAfterInitiation")) {
+                    throw unknownProperty(abortWhere + "." + key);
+                }
+            }
+            abortDays = positive(integer(abort.get("DaysAfterInitiation"), abortWhere + ".DaysAfterInitiation"),
+                    abortWhere + ".DaysAfterInitiation");
+        }
+        if (expirationDays == null && abortDays == null) {
+            throw error(where, "has no action the local stack knows (ExpirationInDays,"
+                    + " AbortIncompleteMultipartUpload)");
+        }
+        return new LifecycleRule(id, status.equals("Enabled"), prefix, expirationDays, abortDays);
+    }
+
+    private int positive(int value, String where) {
+        if (value < 1) {
+            throw error(where, "must be at least 1 day, but is " + value);
+        }
+        return value;
+    }
+
+    /** Adds the logical ids that {@code node} refers to with Ref, Fn::GetAtt or Fn::Sub. */
+    private static void references(Object node, Set<String> ids) {
+        if (node instanceof Map<?, ?> map) {
+            if (map.size() == 1 && map.get("Ref") instanceof String id) {
+                ids.add(id);
+                return;
+            }
+            if (map.size() == 1 && map.get("Fn::GetAtt") instanceof List<?> parts && !parts.isEmpty()
+                    && parts.get(0) instanceof String id) {
+                ids.add(id);
+                return;
+            }
+            if (map.size() == 1 && map.containsKey("Fn::Sub")) {
+                Object argument = map.get("Fn::Sub");
+                Object text = argument instanceof List<?> form && !form.isEmpty() ? form.get(0) : argument;
+                if (text instanceof String string) {
+                    Matcher matcher = SUB_VARIABLE.matcher(string);
+                    while (matcher.find()) {
+                        String name = matcher.group(1);
+                        if (!name.startsWith("!")) {
+                            ids.add(name.contains(".") ? name.substring(0, name.indexOf('.')) : name);
+                        }
+                    }
+                }
+                if (argument instanceof List<?> form && form.size() == 2) {
+                    references(form.get(1), ids);
+                }
+                return;
+            }
+            map.values().forEach(value -> references(value, ids));
+        } else if (node instanceof List<?> list) {
+            list.forEach(item -> references(item, ids));
+        }
     }
 
     private Function function(String id, Map<String, Object> properties, List<RawRoute> rawRoutes) {
@@ -836,6 +996,99 @@ public final class SamTemplate {
         public String toString() {
             return "Table[" + logicalId + " " + name + " key " + hashKeyName + " (" + hashKeyType + ") ttl "
                     + timeToLiveAttribute + "]";
+        }
+    }
+
+    /**
+     * An S3 bucket as the template declares it.
+     *
+     * @param logicalId the template's logical id, e.g. {@code FilesBucket}
+     * @param name the bucket's name, as deployed in a stack named {@link PseudoParameters#stackName()}
+     *     in {@link PseudoParameters#region()} of {@link PseudoParameters#accountId()}
+     * @param lifecycleRules its lifecycle rules, in template order
+     */
+    public record Bucket(String logicalId, String name, List<LifecycleRule> lifecycleRules) {
+
+        public Bucket {
+            lifecycleRules = List.copyOf(lifecycleRules);
+        }
+
+        /** {@code Fn::GetAtt <bucket>.Arn}. */
+        public String arn() {
+            return "arn:aws:s3:::" + name;
+        }
+    }
+
+    /** One lifecycle rule of a bucket: what S3 does to the objects under a prefix, and when. */
+    public static final class LifecycleRule {
+        private final String id;
+        private final boolean enabled;
+        private final String prefix;
+        private final Integer expirationDays;
+        private final Integer abortIncompleteMultipartUploadDays;
+
+        /**
+         * @param id its {@code Id}
+         * @param enabled {@code Status: Enabled}
+         * @param prefix the key prefix it applies to ({@code ""}: every object)
+         * @param expirationDays days after an object's creation when S3 deletes it; null: never
+         * @param abortIncompleteMultipartUploadDays days after an unfinished multipart upload began
+         *     when S3 discards its parts; null: never
+         */
+        public LifecycleRule(String id, boolean enabled, String prefix, Integer expirationDays,
+                Integer abortIncompleteMultipartUploadDays) {
+            this.id = Objects.requireNonNull(id, "id");
+            this.enabled = enabled;
+            this.prefix = Objects.requireNonNull(prefix, "prefix");
+            this.expirationDays = expirationDays;
+            this.abortIncompleteMultipartUploadDays = abortIncompleteMultipartUploadDays;
+        }
+
+        public String id() {
+            return id;
+        }
+
+        public boolean enabled() {
+            return enabled;
+        }
+
+        public String prefix() {
+            return prefix;
+        }
+
+        public Optional<Integer> expirationDays() {
+            return Optional.ofNullable(expirationDays);
+        }
+
+        public Optional<Integer> abortIncompleteMultipartUploadDays() {
+            return Optional.ofNullable(abortIncompleteMultipartUploadDays);
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof LifecycleRule rule && id.equals(rule.id) && enabled == rule.enabled
+                    && prefix.equals(rule.prefix) && Objects.equals(expirationDays, rule.expirationDays)
+                    && Objects.equals(abortIncompleteMultipartUploadDays, rule.abortIncompleteMultipartUploadDays);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(id, enabled, prefix, expirationDays, abortIncompleteMultipartUploadDays);
+        }
+
+        private static String days(int days) {
+            return days == 1 ? "1 day" : days + " days";
+        }
+
+        /** As S3 would list it: {@code jobs: jobs/ expires after 31 days}. */
+        @Override
+        public String toString() {
+            List<String> actions = new ArrayList<>();
+            expirationDays().ifPresent(days -> actions.add("expires after " + days(days)));
+            abortIncompleteMultipartUploadDays().ifPresent(days -> actions.add("aborts incomplete multipart uploads"
+                    + " after " + days(days)));
+            return id + ": " + (prefix.isEmpty() ? "every object" : prefix) + " " + String.join(", ", actions)
+                    + (enabled ? "" : " (disabled)");
         }
     }
 

@@ -28,6 +28,7 @@ import software.amazon.awssdk.services.dynamodb.model.KeySchemaElement;
 import software.amazon.awssdk.services.dynamodb.model.KeyType;
 import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionCheckFailure;
 import software.amazon.awssdk.services.dynamodb.model.TimeToLiveStatus;
+import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.ListMessageMoveTasksResultEntry;
 import software.amazon.awssdk.services.sqs.model.Message;
@@ -53,6 +54,7 @@ class BackendContractIT {
     private static LocalStack stack;
     private static SqsClient sqs;
     private static DynamoDbClient dynamoDb;
+    private static S3Client s3;
     private static String region;
     private static String account;
 
@@ -64,6 +66,7 @@ class BackendContractIT {
         stack = LocalStack.start(LocalStack.Options.builder().apiPort(0).workers(0).build());
         sqs = stack.sqs();
         dynamoDb = stack.dynamoDb();
+        s3 = stack.s3();
         region = stack.environment().required(FerryEnv.AWS_REGION);
         String arn = sqs.getQueueAttributes(r -> r.queueUrl(stack.queueUrl()).attributeNames(QueueAttributeName.QUEUE_ARN))
                 .attributes().get(QueueAttributeName.QUEUE_ARN);
@@ -73,7 +76,7 @@ class BackendContractIT {
     @AfterEach
     void deleteWhatTheTestCreated() {
         for (LocalResources resources : CREATED) {
-            resources.deleteCreated(sqs, dynamoDb);
+            resources.deleteCreated(sqs, dynamoDb, s3);
         }
         CREATED.clear();
         OTHER_QUEUES.forEach(url -> sqs.deleteQueue(r -> r.queueUrl(url)));
@@ -95,7 +98,7 @@ class BackendContractIT {
 
     /** Creates the template's resources, to be deleted after the test. */
     private static LocalResources create(SamTemplate template) {
-        LocalResources resources = LocalResources.create(template, sqs, dynamoDb);
+        LocalResources resources = LocalResources.create(template, sqs, dynamoDb, s3);
         CREATED.add(resources);
         return resources;
     }
@@ -124,18 +127,23 @@ class BackendContractIT {
         assertEquals(TimeToLiveStatus.ENABLED, ttl.timeToLiveStatus());
         assertEquals("expiresAt", ttl.attributeName());
 
+        String bucket = resources.bucketName("FilesBucket");
+        assertEquals(template.pseudoParameters().stackName() + "-files-" + account + "-" + region, bucket);
+        s3.headBucket(r -> r.bucket(bucket));
+
         Map<String, String> submitEnv = template.environment("SubmitJobFunction", resources);
         assertEquals(resources.queueUrl("JobQueue"), submitEnv.get(FerryEnv.QUEUE_URL));
         assertEquals(table, submitEnv.get(FerryEnv.TABLE));
+        assertEquals(bucket, submitEnv.get(FerryEnv.BUCKET));
     }
 
     @Test
     void creatingAgain_usesWhatExists_andCreatesNothing() {
         SamTemplate first = template(Map.of("VisibilityTimeoutSeconds", "45"));
         LocalResources created = create(first);
-        assertEquals(3, created.created().size(), created.created().toString());
+        assertEquals(4, created.created().size(), "two queues, the table, the bucket: " + created.created());
 
-        LocalResources again = LocalResources.create(first, sqs, dynamoDb);
+        LocalResources again = LocalResources.create(first, sqs, dynamoDb, s3);
 
         assertEquals(List.of(), again.created(), "nothing new, and nothing to delete on close");
         assertEquals(created.queueUrl("JobQueue"), again.queueUrl("JobQueue"));
@@ -148,7 +156,7 @@ class BackendContractIT {
         SamTemplate second = SamTemplate.load(first.path(), Map.of("VisibilityTimeoutSeconds", "60", "MaxReceiveCount", "2"),
                 first.pseudoParameters());
 
-        TemplateException refused = assertThrows(TemplateException.class, () -> LocalResources.create(second, sqs, dynamoDb));
+        TemplateException refused = assertThrows(TemplateException.class, () -> LocalResources.create(second, sqs, dynamoDb, s3));
 
         assertTrue(refused.getMessage().contains("VisibilityTimeout is 45 (the template says 60)"), refused.getMessage());
         assertTrue(refused.getMessage().contains("RedrivePolicy is"), refused.getMessage());
@@ -157,7 +165,7 @@ class BackendContractIT {
         assertEquals("45", sqs.getQueueAttributes(r -> r.queueUrl(url).attributeNamesWithStrings("VisibilityTimeout"))
                 .attributesAsStrings().get("VisibilityTimeout"), "left as it was");
 
-        LocalResources reconciled = LocalResources.create(second, sqs, dynamoDb, true);
+        LocalResources reconciled = LocalResources.create(second, sqs, dynamoDb, s3, true);
         Map<String, String> attributes = sqs.getQueueAttributes(r -> r.queueUrl(reconciled.queueUrl("JobQueue"))
                 .attributeNamesWithStrings("All")).attributesAsStrings();
         assertEquals("60", attributes.get("VisibilityTimeout"));
@@ -172,12 +180,14 @@ class BackendContractIT {
         OTHER_QUEUES.add(other);
         LocalResources created = create(template);
 
-        created.deleteCreated(sqs, dynamoDb);
+        created.deleteCreated(sqs, dynamoDb, s3);
         CREATED.remove(created);
 
         List<String> left = sqs.listQueues(r -> r.queueNamePrefix(template.pseudoParameters().stackName())).queueUrls();
         assertEquals(List.of(other), left);
         assertTrue(dynamoDb.listTables().tableNames().stream().noneMatch(name -> name.equals(template.tables().get(0).name())));
+        String bucket = template.bucket("FilesBucket").name();
+        assertTrue(s3.listBuckets().buckets().stream().noneMatch(b -> b.name().equals(bucket)), bucket);
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.ferry.local;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,8 +10,10 @@ import dev.ferry.core.AwsClients;
 import dev.ferry.core.FerryEnv;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -19,6 +22,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.sqs.SqsClient;
 
 /**
@@ -35,22 +40,31 @@ class EmbeddedEmulatorsIT {
 
     private static EmbeddedSqs embeddedSqs;
     private static EmbeddedDynamoDb embeddedDynamoDb;
+    private static EmbeddedS3 embeddedS3;
     private static SqsClient sqs;
     private static DynamoDbClient dynamoDb;
+    private static S3Client s3;
+
+    @org.junit.jupiter.api.io.TempDir
+    Path temp;
 
     @BeforeAll
     static void startEmulators() {
         Backends.assumeEmbedded("EmbeddedEmulatorsIT");
         embeddedSqs = EmbeddedSqs.start(REGION);
         embeddedDynamoDb = EmbeddedDynamoDb.start();
+        embeddedS3 = EmbeddedS3.start();
         FerryEnv env = FerryEnv.of(Map.of(
                 FerryEnv.AWS_REGION, REGION,
                 FerryEnv.AWS_ENDPOINT_URL_SQS, embeddedSqs.endpoint().toString(),
                 FerryEnv.AWS_ENDPOINT_URL_DYNAMODB, embeddedDynamoDb.endpoint().toString(),
-                FerryEnv.AWS_ACCESS_KEY_ID, "local",
-                FerryEnv.AWS_SECRET_ACCESS_KEY, "local"));
+                FerryEnv.AWS_ENDPOINT_URL_S3, embeddedS3.endpoint().toString(),
+                FerryEnv.AWS_ACCESS_KEY_ID, EmbeddedS3.ACCESS_KEY_ID,
+                FerryEnv.AWS_SECRET_ACCESS_KEY, EmbeddedS3.SECRET_ACCESS_KEY,
+                FerryEnv.AWS_REQUEST_CHECKSUM_CALCULATION, EmbeddedS3.CHECKSUM_WHEN_REQUIRED));
         sqs = AwsClients.sqs(env);
         dynamoDb = AwsClients.dynamoDb(env);
+        s3 = AwsClients.s3(env);
     }
 
     @AfterAll
@@ -58,12 +72,16 @@ class EmbeddedEmulatorsIT {
         if (sqs != null) {
             sqs.close();
             dynamoDb.close();
+            s3.close();
         }
         if (embeddedSqs != null) {
             embeddedSqs.close();
         }
         if (embeddedDynamoDb != null) {
             embeddedDynamoDb.close();
+        }
+        if (embeddedS3 != null) {
+            embeddedS3.close();
         }
     }
 
@@ -72,6 +90,45 @@ class EmbeddedEmulatorsIT {
         return SamTemplate.load(SamTemplate.find(Path.of("")), parameters,
                 new SamTemplate.PseudoParameters("it" + STACKS.incrementAndGet(), REGION, EmbeddedSqs.ACCOUNT_ID));
     }
+
+    @Test
+    void bucket_isCreatedWithoutTheLifecycleS3ProxyCannotKeep_andDeleteCreatedEmptiesAndDeletesIt() throws IOException {
+        Path file = Files.writeString(temp.resolve("template.yaml"), """
+                Resources:
+                  Files:
+                    Type: AWS::S3::Bucket
+                    Properties:
+                      BucketName: !Sub "${AWS::StackName}-files-${AWS::AccountId}-${AWS::Region}"
+                      LifecycleConfiguration:
+                        Rules: [{Id: ExpireUploads, Status: Enabled, Prefix: uploads/, ExpirationInDays: 1}]
+                  Fn:
+                    Type: AWS::Serverless::Function
+                    Properties:
+                      Handler: example.Handler
+                      Environment: {Variables: {FERRY_BUCKET: !Ref Files}}
+                """);
+        String stack = "it" + STACKS.incrementAndGet();
+        SamTemplate template = SamTemplate.load(file, Map.of(),
+                new SamTemplate.PseudoParameters(stack, REGION, EmbeddedSqs.ACCOUNT_ID));
+        String unrelated = stack + "-unrelated";
+        s3.createBucket(r -> r.bucket(unrelated));
+
+        LocalResources created = LocalResources.create(template, sqs, dynamoDb, s3);
+        String bucket = stack + "-files-000000000000-us-east-1";
+        assertEquals(List.of(bucket), created.created());
+        assertEquals(bucket, template.environment("Fn", created).get("FERRY_BUCKET"));
+        s3.putObject(r -> r.bucket(bucket).key("jobs/j1/1/result.json"), RequestBody.fromString("{}"));
+        s3.putObject(r -> r.bucket(bucket).key("uploads/up_1"), RequestBody.fromString("input"));
+        assertEquals(List.of(), LocalResources.create(template, sqs, dynamoDb, s3).created(),
+                "used as it is: S3Proxy keeps no lifecycle rules, so there is nothing to differ");
+
+        created.deleteCreated(sqs, dynamoDb, s3);
+
+        List<String> buckets = s3.listBuckets().buckets().stream().map(b -> b.name()).toList();
+        assertFalse(buckets.contains(bucket), buckets.toString());
+        assertTrue(buckets.contains(unrelated), buckets.toString());
+    }
+
 
     @Test
     void emulators_listenOnDifferentLocalhostPorts() {
@@ -84,7 +141,7 @@ class EmbeddedEmulatorsIT {
 
     @Test
     void expiredItem_isDeletedWithinSeconds_unlikeDynamoDb() {
-        LocalResources resources = LocalResources.create(template(Map.of()), sqs, dynamoDb);
+        LocalResources resources = LocalResources.create(template(Map.of()), sqs, dynamoDb, s3);
         String table = resources.tableName("JobsTable");
         Map<String, AttributeValue> key = Map.of("jobId", AttributeValue.fromS("j4"));
         long anHourAgo = System.currentTimeMillis() / 1000 - 3600;

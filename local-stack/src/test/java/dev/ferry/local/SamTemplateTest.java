@@ -20,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -79,10 +81,10 @@ class SamTemplateTest {
         assertEquals(Duration.ofSeconds(25), submit.timeout());
         assertEquals(1024, submit.memorySizeMb());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.QUEUE_URL, FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.RETENTION_DAYS,
-                FerryEnv.JOB_TYPES), submit.environmentVariableNames());
-        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS), get.environmentVariableNames());
-        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.QUEUE_URL, FerryEnv.DLQ_URL,
-                        AdminToken.SECRET_ARN),
+                FerryEnv.BUCKET, FerryEnv.JOB_TYPES), submit.environmentVariableNames());
+        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET), get.environmentVariableNames());
+        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.QUEUE_URL,
+                        FerryEnv.DLQ_URL, AdminToken.SECRET_ARN),
                 functions.get("AdminFunction").environmentVariableNames());
     }
 
@@ -292,6 +294,7 @@ class SamTemplateTest {
         Map<String, String> submit = template.environment("SubmitJobFunction", NAMED);
         assertEquals("ref:JobsTable", submit.get(FerryEnv.TABLE));
         assertEquals("ref:JobQueue", submit.get(FerryEnv.QUEUE_URL));
+        assertEquals("ref:FilesBucket", submit.get(FerryEnv.BUCKET));
         assertEquals("30", submit.get(FerryEnv.RETENTION_DAYS));
         assertEquals("sample,render", submit.get(FerryEnv.JOB_TYPES));
         assertEquals(template.queue("JobQueue").attributes().get("MaximumMessageSize"),
@@ -304,24 +307,51 @@ class SamTemplateTest {
     void policies_grantNamedActionsOnTheTemplatesOwnResources() {
         Map<String, Object> resources = section(CloudFormationYaml.load(TEMPLATE), "Resources");
         assertEquals(Set.of("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
-                "sqs:SendMessage"), actions(resources, "SubmitJobFunction"));
-        assertEquals(Set.of("dynamodb:GetItem"), actions(resources, "GetJobFunction"));
+                "sqs:SendMessage", "s3:PutObject", "s3:GetObject"), actions(resources, "SubmitJobFunction"));
+        assertEquals(Set.of("dynamodb:GetItem", "s3:GetObject"), actions(resources, "GetJobFunction"));
         assertEquals(Set.of("secretsmanager:GetSecretValue", "sqs:GetQueueAttributes", "sqs:StartMessageMoveTask",
                 "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask", "sqs:ReceiveMessage", "sqs:DeleteMessage",
                 "sqs:ChangeMessageVisibility", "sqs:SendMessage", "dynamodb:Scan", "dynamodb:GetItem",
-                "dynamodb:UpdateItem"), actions(resources, "AdminFunction"));
+                "dynamodb:UpdateItem", "s3:GetObject"), actions(resources, "AdminFunction"));
+        // On a resource of the template: !GetAtt, !Ref, or objects of one ("${Bucket.Arn}/prefix/*").
+        Pattern objects = Pattern.compile("\\$\\{(\\w+)\\.Arn}/[a-z]+/\\*");
         for (String function : List.of("SubmitJobFunction", "GetJobFunction", "AdminFunction")) {
             for (Map<String, Object> statement : statements(resources, function)) {
                 Object resource = statement.get("Resource");
                 List<?> each = resource instanceof List<?> list ? list : List.of(resource);
                 for (Object one : each) {
-                    assertTrue(one instanceof Map<?, ?> ref && (ref.get("Fn::GetAtt") instanceof List<?> getAtt
+                    boolean ofTheTemplate = one instanceof Map<?, ?> ref && (ref.get("Fn::GetAtt") instanceof List<?> getAtt
                                     && resources.containsKey(getAtt.get(0))
-                                    || ref.get("Ref") instanceof String id && resources.containsKey(id)),
-                            function + " grants on " + one + ", not on one of the template's resources");
+                                    || ref.get("Ref") instanceof String id && resources.containsKey(id)
+                                    || ref.get("Fn::Sub") instanceof String sub && objects.matcher(sub).matches()
+                                            && resources.containsKey(firstGroup(objects, sub)));
+                    assertTrue(ofTheTemplate, function + " grants on " + one + ", not on one of the template's resources");
                 }
             }
         }
+    }
+
+    private static String firstGroup(Pattern pattern, String text) {
+        Matcher matcher = pattern.matcher(text);
+        return matcher.matches() ? matcher.group(1) : "";
+    }
+
+    @Test
+    void filesBucket_isBuiltLocally_namedForTheStackAccountAndRegion_withTheJobsRetention() {
+        SamTemplate template = template(Map.of());
+        assertEquals(List.of("FilesBucket"), template.buckets().stream().map(SamTemplate.Bucket::logicalId).toList(),
+                "the worker jar's bucket has no local meaning");
+        SamTemplate.Bucket files = template.bucket("FilesBucket");
+        assertEquals("ferry-files-000000000000-us-east-1", files.name());
+        assertEquals(List.of(
+                new SamTemplate.LifecycleRule("ExpireJobFiles", true, "jobs/", 30, null),
+                new SamTemplate.LifecycleRule("ExpireUploads", true, "uploads/", 1, null),
+                new SamTemplate.LifecycleRule("AbortIncompleteUploads", true, "", null, 1)), files.lifecycleRules());
+        assertEquals(List.of(90), template(Map.of("JobRetentionDays", "90")).bucket("FilesBucket").lifecycleRules()
+                .stream().filter(rule -> rule.prefix().equals("jobs/")).map(rule -> rule.expirationDays().orElseThrow())
+                .toList(), "job files expire with their records");
+        assertEquals("other-files-123456789012-eu-west-1", SamTemplate.load(TEMPLATE, Map.of(),
+                new SamTemplate.PseudoParameters("other", "eu-west-1", "123456789012")).bucket("FilesBucket").name());
     }
 
     @Test
@@ -336,9 +366,10 @@ class SamTemplateTest {
     }
 
     @Test
-    void outputs_nameTheApiQueuesAndTable() {
+    void outputs_nameTheApiQueuesTableAndBucket() {
         assertEquals(Set.of("ApiUrl", "AdminPageUrl", "ApiKeyId", "ReadApiKeyCommand", "ApiUsagePlanId",
-                "ReadAdminTokenCommand", "JobQueueUrl", "JobDeadLetterQueueUrl", "JobsTableName", "WorkerGroupName",
+                "ReadAdminTokenCommand", "JobQueueUrl", "JobDeadLetterQueueUrl", "JobsTableName", "FilesBucketName",
+                "WorkerGroupName",
                 "WorkerArtifactBucketName", "WorkerLogGroupName", "AlarmTopicArn"),
                 section(CloudFormationYaml.load(TEMPLATE), "Outputs").keySet());
     }
@@ -369,11 +400,145 @@ class SamTemplateTest {
         assertEquals(Optional.of("AWS::SecretsManager::Secret"), template.resourceType("Token"));
         assertEquals(Optional.empty(), template.resourceType("Nothing"));
         // No queue or table to make, so no emulator needed.
-        LocalResources resources = LocalResources.create(template, null, null);
+        LocalResources resources = LocalResources.create(template, null, null, null);
         Map<String, String> env = template.environment("Fn", resources);
         assertEquals("arn:aws:secretsmanager:us-east-1:000000000000:secret:ferry-Token", env.get("SECRET"));
         assertEquals("ferry-Fleet", env.get("FLEET"));
         assertEquals("ferry-Fleet.Arn", env.get("FLEET_ARN"));
+    }
+
+    private static final String BUCKET_TEMPLATE = """
+            Parameters:
+              RetentionDays: {Type: Number, Default: 30, MinValue: 1, MaxValue: 3650}
+            Resources:
+              Files:
+                Type: AWS::S3::Bucket
+                Properties:
+                  BucketName: !Sub "${AWS::StackName}-files-${AWS::AccountId}-${AWS::Region}"
+                  BucketEncryption:
+                    ServerSideEncryptionConfiguration:
+                      - ServerSideEncryptionByDefault: {SSEAlgorithm: AES256}
+                  PublicAccessBlockConfiguration:
+                    BlockPublicAcls: true
+                    BlockPublicPolicy: true
+                    IgnorePublicAcls: true
+                    RestrictPublicBuckets: true
+                  LifecycleConfiguration:
+                    Rules:
+                      - Id: jobs
+                        Status: Enabled
+                        Prefix: jobs/
+                        ExpirationInDays: !Ref RetentionDays
+                      - Id: uploads
+                        Status: Enabled
+                        Prefix: uploads/
+                        ExpirationInDays: 1
+                      - Id: parts
+                        Status: Enabled
+                        AbortIncompleteMultipartUpload: {DaysAfterInitiation: 1}
+              Jars:
+                Type: AWS::S3::Bucket
+                Properties:
+                  VersioningConfiguration: {Status: Enabled}
+              Fn:
+                Type: AWS::Serverless::Function
+                Properties:
+                  Handler: example.Handler
+                  Environment:
+                    Variables:
+                      BUCKET: !Ref Files
+                      BUCKET_ARN: !GetAtt Files.Arn
+                      OBJECTS: !Sub "${Files.Arn}/jobs/*"
+            """;
+
+    @Test
+    void bucketAFunctionRefersTo_isBuilt_withItsNameFromTheStack_andItsLifecycleRules() throws IOException {
+        SamTemplate template = inline(BUCKET_TEMPLATE);
+        assertEquals(List.of("Files"), template.buckets().stream().map(SamTemplate.Bucket::logicalId).toList(),
+                "no function refers to Jars: the local stack leaves it (and its versioning) alone");
+        SamTemplate.Bucket files = template.bucket("Files");
+        assertEquals("ferry-files-000000000000-us-east-1", files.name());
+        assertEquals("arn:aws:s3:::ferry-files-000000000000-us-east-1", files.arn());
+        assertEquals(List.of(
+                new SamTemplate.LifecycleRule("jobs", true, "jobs/", 30, null),
+                new SamTemplate.LifecycleRule("uploads", true, "uploads/", 1, null),
+                new SamTemplate.LifecycleRule("parts", true, "", null, 1)), files.lifecycleRules());
+        assertEquals("jobs: jobs/ expires after 30 days", files.lifecycleRules().get(0).toString());
+
+        Map<String, String> env = template.environment("Fn", NAMED);
+        assertEquals("ref:Files", env.get("BUCKET"));
+        assertEquals("Files.Arn", env.get("BUCKET_ARN"));
+        assertEquals("Files.Arn/jobs/*", env.get("OBJECTS"));
+    }
+
+    @Test
+    void bucketReferencedOnlyThroughSub_isBuiltToo() throws IOException {
+        SamTemplate template = inline("""
+                Resources:
+                  Files:
+                    Type: AWS::S3::Bucket
+                    Properties: {BucketName: !Sub "${AWS::StackName}-files"}
+                  Fn:
+                    Type: AWS::Serverless::Function
+                    Properties:
+                      Handler: example.Handler
+                      Environment:
+                        Variables:
+                          OBJECTS: !Sub ["${Arn}/uploads/*", {Arn: !GetAtt Files.Arn}]
+                """);
+        assertEquals("ferry-files", template.bucket("Files").name());
+        assertEquals(List.of(), template.bucket("Files").lifecycleRules());
+    }
+
+    @Test
+    void bucketName_thatS3WouldRefuse_isRefusedNamingTheStackName() throws IOException {
+        Path file = Files.writeString(temp.resolve("template.yaml"), BUCKET_TEMPLATE);
+        TemplateException upper = assertThrows(TemplateException.class, () -> SamTemplate.load(file, Map.of(),
+                new SamTemplate.PseudoParameters("Ferry", "us-east-1", "000000000000")));
+        assertTrue(upper.getMessage().contains("Resources.Files.Properties.BucketName: is"
+                + " 'Ferry-files-000000000000-us-east-1', which S3 refuses") && upper.getMessage().contains("'Ferry'"),
+                upper.getMessage());
+        String long30 = "ferry-" + "x".repeat(24);
+        TemplateException tooLong = assertThrows(TemplateException.class, () -> SamTemplate.load(file, Map.of(),
+                new SamTemplate.PseudoParameters(long30, "ap-southeast-2", "000000000000")));
+        assertTrue(tooLong.getMessage().contains("which S3 refuses"), tooLong.getMessage());
+        assertEquals(63, SamTemplate.load(file, Map.of(), new SamTemplate.PseudoParameters(long30.substring(1),
+                "ap-southeast-2", "000000000000")).bucket("Files").name().length(), "63 is S3's longest name");
+    }
+
+    @Test
+    void bucketPropertiesTheLocalStackDoesNotKnow_areRefusedNamingThem() {
+        for (String property : List.of("VersioningConfiguration: {Status: Enabled}",
+                "CorsConfiguration: {CorsRules: [{AllowedMethods: [PUT], AllowedOrigins: ['*']}]}",
+                "LifecycleConfiguration: {Rules: [{Id: x, Status: Enabled, Transitions: []}]}",
+                "LifecycleConfiguration: {Rules: [{Id: x, Status: Enabled, Prefix: a/}]}",
+                "LifecycleConfiguration: {Rules: [{Id: x, Status: Enabled, Filter: {Prefix: a/}, ExpirationInDays: 1}]}")) {
+            TemplateException error = assertThrows(TemplateException.class, () -> inline("""
+                    Resources:
+                      Files:
+                        Type: AWS::S3::Bucket
+                        Properties:
+                          BucketName: files-bucket
+                          %s
+                      Fn:
+                        Type: AWS::Serverless::Function
+                        Properties:
+                          Handler: example.Handler
+                          Environment: {Variables: {BUCKET: !Ref Files}}
+                    """.formatted(property)), property);
+            assertTrue(error.getMessage().contains("Resources.Files.Properties."), error.getMessage());
+        }
+        TemplateException unnamed = assertThrows(TemplateException.class, () -> inline("""
+                Resources:
+                  Files: {Type: AWS::S3::Bucket}
+                  Fn:
+                    Type: AWS::Serverless::Function
+                    Properties:
+                      Handler: example.Handler
+                      Environment: {Variables: {BUCKET: !Ref Files}}
+                """));
+        assertTrue(unnamed.getMessage().contains("Resources.Files.Properties.BucketName: is missing"),
+                unnamed.getMessage());
     }
 
     @Test

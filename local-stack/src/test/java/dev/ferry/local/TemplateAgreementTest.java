@@ -12,6 +12,7 @@ import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
 import dev.ferry.core.AwsClients;
 import dev.ferry.core.FerryEnv;
+import dev.ferry.core.JobFiles;
 import dev.ferry.core.JobTable;
 import dev.ferry.functions.AdminService;
 import dev.ferry.functions.AdminToken;
@@ -55,6 +56,14 @@ class TemplateAgreementTest {
     private static final Map<String, String> FUNCTIONS_UNSET = Map.of(
             AdminToken.TOKEN, "the token itself, for the local stack and tests: in AWS it comes from the secret",
             AdminService.SCAN_LIMIT, "tuning with a default in the code");
+
+    /**
+     * Variables the template sets ahead of the code that will read them, and why. When the code
+     * reads one, the tests below say to take it out of here.
+     */
+    // TODO(job files): FERRY_BUCKET comes out once the functions and the worker read it (JobFiles.fromEnvironment).
+    private static final Map<String, String> AHEAD_OF_CODE = Map.of(
+            FerryEnv.BUCKET, "the files bucket: JobFiles is being wired into the functions and the worker");
 
     /** The worker's variables that have defaults in the code; users may set them in infra/worker.env. */
     private static final Set<String> WORKER_OPTIONAL = Set.of(WorkerConfig.SLOTS, WorkerConfig.COMMAND_PREFIX,
@@ -153,6 +162,7 @@ class TemplateAgreementTest {
                     + " them (reads " + read + ")");
             Set<String> unread = new TreeSet<>(set);
             unread.removeAll(read);
+            unread.removeAll(AHEAD_OF_CODE.keySet());
             assertEquals(Set.of(), unread, function.logicalId() + " sets variables its code never reads");
         }
         // The exemptions are real: each is read by some function.
@@ -161,6 +171,9 @@ class TemplateAgreementTest {
             readByAny.addAll(TemplateFacts.reach(Class.forName(function.handlerClass())).variables());
         }
         assertTrue(readByAny.containsAll(FUNCTIONS_UNSET.keySet()), "stale exemptions: " + FUNCTIONS_UNSET.keySet());
+        Set<String> nowRead = new TreeSet<>(AHEAD_OF_CODE.keySet());
+        nowRead.retainAll(readByAny);
+        assertEquals(Set.of(), nowRead, "the functions read these now: take them out of AHEAD_OF_CODE");
     }
 
     @Test
@@ -221,10 +234,14 @@ class TemplateAgreementTest {
         Map<String, String> stackEnv = TemplateFacts.envLines(
                 TemplateFacts.heredoc(TemplateFacts.userData(), "/etc/ferry/stack.env"));
         assertEquals(Map.of(FerryEnv.QUEUE_URL, "${JobQueue}", FerryEnv.TABLE, "${JobsTable}",
-                FerryEnv.RETENTION_DAYS, "${JobRetentionDays}", FerryEnv.AWS_REGION, "${AWS::Region}",
-                WorkerConfig.DRAIN_GRACE, "${DrainGraceSeconds}"), stackEnv);
+                FerryEnv.RETENTION_DAYS, "${JobRetentionDays}", FerryEnv.BUCKET, "${FilesBucket}",
+                FerryEnv.AWS_REGION, "${AWS::Region}", WorkerConfig.DRAIN_GRACE, "${DrainGraceSeconds}"), stackEnv);
         Set<String> read = TemplateFacts.reach(WorkerMain.class).variables();
         for (String name : stackEnv.keySet()) {
+            if (AHEAD_OF_CODE.containsKey(name)) {
+                assertFalse(read.contains(name), name + ": the worker reads it now; take it out of AHEAD_OF_CODE");
+                continue;
+            }
             assertTrue(name.startsWith("AWS_") || read.contains(name), name + " is set, but the worker never reads it");
         }
         // What the worker reads and has no default for, the stack sets.
@@ -318,24 +335,33 @@ class TemplateAgreementTest {
                 // A job out of attempts: its message sent to the DLQ, whose URL the worker looks up.
                 "JobDeadLetterQueue", Set.of("sqs:SendMessage", "sqs:GetQueueUrl"),
                 "JobsTable", Set.of("dynamodb:UpdateItem", "dynamodb:DescribeTable"),
+                // An attempt's files, written once; a client's uploads, read as inputs.
+                "${FilesBucket.Arn}/jobs/*", Set.of("s3:PutObject"),
+                "${FilesBucket.Arn}/uploads/*", Set.of("s3:GetObject"),
                 // Scale-in protection of its own instance, in this stack's group only.
                 ownGroup, Set.of("autoscaling:SetInstanceProtection"),
                 // Which group the instance is in: IAM takes no resource for Describe actions.
                 "*", Set.of("autoscaling:DescribeAutoScalingInstances")), granted);
 
-        Set<String> processActions = new TreeSet<>();
-        TemplateFacts.grants("WorkerRole", "worker-process").forEach(g -> processActions.addAll(g.actions()));
+        // An action on a resource (s3:GetObject of the jar is the bootstrap's, of an upload the process's).
+        Set<String> processGrants = new TreeSet<>();
+        TemplateFacts.grants("WorkerRole", "worker-process").forEach(g -> g.actions().forEach(action ->
+                g.resources().forEach(resource -> processGrants.add(action + " on " + resource))));
         for (TemplateFacts.Grant grant : TemplateFacts.grants("WorkerRole", "instance-bootstrap")) {
             for (String action : grant.actions()) {
-                assertFalse(action.startsWith("sqs:") || action.startsWith("dynamodb:")
-                        || processActions.contains(action), action + " is the worker process's: it belongs in"
-                        + " worker-process, where WorkerPermissionsIT checks it");
+                for (Object resource : grant.resources()) {
+                    assertFalse(action.startsWith("sqs:") || action.startsWith("dynamodb:")
+                            || action.startsWith("s3:") && String.valueOf(resource).contains("FilesBucket")
+                            || processGrants.contains(action + " on " + resource), action + " on " + resource
+                            + " is the worker process's: it belongs in worker-process, where WorkerPermissionsIT"
+                            + " checks it");
+                }
             }
         }
         // The worker's code reaches no AWS service its policy leaves out.
         Set<String> services = new TreeSet<>();
         TemplateFacts.grants("WorkerRole", "worker-process").forEach(g -> services.addAll(g.services()));
-        assertEquals(Set.of("autoscaling", "dynamodb", "sqs"), services);
+        assertEquals(Set.of("autoscaling", "dynamodb", "s3", "sqs"), services);
         Set<String> reached = new TreeSet<>(TemplateFacts.reach(WorkerMain.class).services());
         // Read only with FERRY_STACK: a worker off the stack's instances, on its own credentials.
         reached.remove("cloudformation");
@@ -359,6 +385,121 @@ class TemplateAgreementTest {
         assertEquals(0, distribution.get("OnDemandBaseCapacity"));
         assertEquals(0, distribution.get("OnDemandPercentageAboveBaseCapacity"));
         assertFalse(group.containsKey("DesiredCapacity"), "a stack update must not reset what scaling decided");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Jobs' files
+
+    /** S3's longest bucket name, and the longest region name a stack's bucket name may carry. */
+    private static final int S3_MAX_BUCKET_NAME = 63;
+    private static final int LONGEST_REGION_NAME = "ap-southeast-2".length();
+
+    @Test
+    void filesBucket_isTheStacksOwn_encrypted_private_tlsOnly_unversioned_andExpiresWithTheRecords() throws IOException {
+        Map<String, Object> bucket = TemplateFacts.properties("FilesBucket");
+        String name = (String) TemplateFacts.map(bucket, "BucketName").get("Fn::Sub");
+        assertEquals("${AWS::StackName}-files-${AWS::AccountId}-${AWS::Region}", name,
+                "bucket names are global: the account and region make it the stack's own");
+        int longestStackName = S3_MAX_BUCKET_NAME - name.replace("${AWS::StackName}", "")
+                .replace("${AWS::AccountId}", "123456789012").replace("${AWS::Region}", "x".repeat(LONGEST_REGION_NAME))
+                .length();
+        assertEquals(29, longestStackName);
+        String readme = Files.readString(TemplateFacts.TEMPLATE.getParent().resolveSibling("README.md"));
+        assertTrue(readme.contains("at most " + longestStackName + " characters"), "README's Limits say how long a"
+                + " stack name may be: " + longestStackName + " characters");
+
+        assertEquals(Map.of("ServerSideEncryptionConfiguration", List.of(Map.of("ServerSideEncryptionByDefault",
+                Map.of("SSEAlgorithm", "AES256")))), bucket.get("BucketEncryption"));
+        assertEquals(Map.of("BlockPublicAcls", true, "BlockPublicPolicy", true, "IgnorePublicAcls", true,
+                "RestrictPublicBuckets", true), bucket.get("PublicAccessBlockConfiguration"));
+        assertFalse(bucket.containsKey("VersioningConfiguration"), "every key is written once");
+        assertFalse(bucket.containsKey("CorsConfiguration"), "the API's clients are scripts, not browsers");
+        assertEquals("Retain", TemplateFacts.resource("FilesBucket").get("DeletionPolicy"), "kept with the records");
+
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> rules = (List<Map<String, Object>>) (List<?>) TemplateFacts.list(
+                TemplateFacts.map(bucket, "LifecycleConfiguration"), "Rules");
+        Map<String, Object> byPrefix = new TreeMap<>();
+        rules.forEach(rule -> {
+            assertEquals("Enabled", rule.get("Status"), String.valueOf(rule));
+            byPrefix.put(String.valueOf(rule.getOrDefault("Prefix", "")), rule.containsKey("ExpirationInDays")
+                    ? rule.get("ExpirationInDays") : rule.get("AbortIncompleteMultipartUpload"));
+        });
+        assertEquals(Map.of(
+                JobFilesPrefixes.JOBS, Map.of("Ref", "JobRetentionDays"),
+                JobFilesPrefixes.UPLOADS, 1,
+                "", Map.of("DaysAfterInitiation", 1)), byPrefix);
+
+        @SuppressWarnings("unchecked")
+        Map<String, Object> tlsOnly = (Map<String, Object>) TemplateFacts.list(TemplateFacts.map(
+                TemplateFacts.properties("FilesBucketPolicy"), "PolicyDocument"), "Statement").get(0);
+        assertEquals(Map.of("Ref", "FilesBucket"), TemplateFacts.properties("FilesBucketPolicy").get("Bucket"));
+        assertEquals("Deny", tlsOnly.get("Effect"));
+        assertEquals("s3:*", tlsOnly.get("Action"));
+        assertEquals(List.of(Map.of("Fn::GetAtt", List.of("FilesBucket", "Arn")), Map.of("Fn::Sub",
+                "${FilesBucket.Arn}/*")), tlsOnly.get("Resource"));
+        assertEquals(Map.of("Bool", Map.of("aws:SecureTransport", "false")), tlsOnly.get("Condition"));
+
+        Map<String, Object> globalEnv = TemplateFacts.map(TemplateFacts.map(TemplateFacts.map(TemplateFacts.map(
+                TemplateFacts.raw(), "Globals"), "Function"), "Environment"), "Variables");
+        assertEquals(Map.of("Ref", "FilesBucket"), globalEnv.get(FerryEnv.BUCKET));
+        assertEquals("${FilesBucket}", TemplateFacts.envLines(TemplateFacts.heredoc(TemplateFacts.userData(),
+                "/etc/ferry/stack.env")).get(FerryEnv.BUCKET));
+        assertEquals(Map.of("Ref", "FilesBucket"), TemplateFacts.map(TemplateFacts.map(TemplateFacts.raw(), "Outputs"),
+                "FilesBucketName").get("Value"));
+    }
+
+    /** The key prefixes of {@link JobFiles}: a job's attempts, and uploads. */
+    private static final class JobFilesPrefixes {
+        static final String JOBS = "jobs/";
+        static final String UPLOADS = JobFiles.UPLOADS;
+
+        static {
+            assertTrue(JobFiles.attemptPrefix("j", 1).startsWith(JOBS), JobFiles.attemptPrefix("j", 1));
+            assertTrue(JobFiles.resultKey("j", 1).startsWith(JOBS) && JobFiles.logKey("j", 1).startsWith(JOBS));
+            assertTrue(JobFiles.uploadKey("up_1").startsWith(UPLOADS));
+        }
+    }
+
+    @Test
+    void s3Grants_giveEachPartOnlyThePrefixAndActionsItsCodePathNeeds() {
+        Map<String, Set<String>> granted = new TreeMap<>();
+        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "AdminFunction")) {
+            for (Map<String, Object> statement : functionStatements(function)) {
+                s3Grants(function, TemplateFacts.grant(statement), granted);
+            }
+        }
+        TemplateFacts.grants("WorkerRole", "worker-process").forEach(grant -> s3Grants("worker", grant, granted));
+        String jobs = "${FilesBucket.Arn}/" + JobFilesPrefixes.JOBS + "*";
+        String uploads = "${FilesBucket.Arn}/" + JobFilesPrefixes.UPLOADS + "*";
+        assertEquals(Map.of(
+                // A presigned PUT for an upload, and HeadObject to see it arrived.
+                "SubmitJobFunction " + uploads, Set.of("s3:PutObject", "s3:GetObject"),
+                // Presigned GETs of a job's files; a large result read back.
+                "GetJobFunction " + jobs, Set.of("s3:GetObject"),
+                "AdminFunction " + jobs, Set.of("s3:GetObject"),
+                // An attempt's files, written once and never read back; uploads as inputs.
+                "worker " + jobs, Set.of("s3:PutObject"),
+                "worker " + uploads, Set.of("s3:GetObject")), granted);
+        // The bootstrap reads the worker jar, and only that.
+        List<TemplateFacts.Grant> bootstrap = TemplateFacts.grants("WorkerRole", "instance-bootstrap").stream()
+                .filter(grant -> grant.services().contains("s3")).toList();
+        assertEquals(1, bootstrap.size());
+        assertEquals(List.of("s3:GetObject"), bootstrap.get(0).actions());
+        assertEquals(List.of("${WorkerArtifactBucket.Arn}/worker/*"), bootstrap.get(0).arnPatterns());
+    }
+
+    private static void s3Grants(String who, TemplateFacts.Grant grant, Map<String, Set<String>> granted) {
+        if (!grant.services().contains("s3")) {
+            return;
+        }
+        assertEquals(Set.of("s3"), grant.services(), who + " " + grant.sid() + ": S3 in a statement of its own");
+        assertFalse(grant.onAnyResource(), who + " " + grant.sid() + " grants S3 on \"*\"");
+        assertEquals(Set.of(), grant.resourceIds(), who + " " + grant.sid() + ": objects under a prefix, never the"
+                + " bucket itself");
+        for (String pattern : grant.arnPatterns()) {
+            granted.computeIfAbsent(who + " " + pattern, key -> new TreeSet<>()).addAll(grant.actions());
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -576,9 +717,15 @@ class TemplateAgreementTest {
         }
     }
 
-    /** Every IAM action in the template: values of "Action" keys, anywhere. */
+    /**
+     * Every IAM action the template allows: values of "Action" keys, anywhere but in Deny
+     * statements (a bucket policy's "deny s3:* without TLS" grants nothing).
+     */
     private static void walk(Object node, String where, List<String> actions) {
         if (node instanceof Map<?, ?> map) {
+            if ("Deny".equals(map.get("Effect"))) {
+                return;
+            }
             map.forEach((key, value) -> {
                 if ("Action".equals(key) || "NotAction".equals(key)) {
                     (value instanceof List<?> list ? list : List.of(value)).forEach(a -> actions.add(String.valueOf(a)));
