@@ -67,6 +67,7 @@ class SamTemplateTest {
                 .toList();
         assertEquals(List.of(
                 "POST /jobs v1 SubmitJobFunction dev.ferry.functions.SubmitJobHandler::handleRequest",
+                "POST /uploads v1 CreateUploadFunction dev.ferry.functions.CreateUploadHandler::handleRequest",
                 "GET /jobs/{jobId} v1 GetJobFunction dev.ferry.functions.GetJobHandler::handleRequest",
                 "GET /admin v1 AdminFunction dev.ferry.functions.AdminHandler::handleRequest",
                 "ANY /admin/{proxy+} v1 AdminFunction dev.ferry.functions.AdminHandler::handleRequest"), routes);
@@ -81,10 +82,14 @@ class SamTemplateTest {
         assertEquals(Duration.ofSeconds(25), submit.timeout());
         assertEquals(1024, submit.memorySizeMb());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.QUEUE_URL, FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.RETENTION_DAYS,
-                FerryEnv.BUCKET, FerryEnv.JOB_TYPES), submit.environmentVariableNames());
-        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET), get.environmentVariableNames());
-        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.QUEUE_URL,
-                        FerryEnv.DLQ_URL, AdminToken.SECRET_ARN),
+                FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.MAX_INPUT_UPLOAD_BYTES, FerryEnv.JOB_TYPES),
+                submit.environmentVariableNames());
+        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY),
+                get.environmentVariableNames());
+        assertEquals(Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.RETENTION_DAYS),
+                functions.get("CreateUploadFunction").environmentVariableNames());
+        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY,
+                        FerryEnv.QUEUE_URL, FerryEnv.DLQ_URL, AdminToken.SECRET_ARN),
                 functions.get("AdminFunction").environmentVariableNames());
     }
 
@@ -307,7 +312,8 @@ class SamTemplateTest {
     void policies_grantNamedActionsOnTheTemplatesOwnResources() {
         Map<String, Object> resources = section(CloudFormationYaml.load(TEMPLATE), "Resources");
         assertEquals(Set.of("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
-                "sqs:SendMessage", "s3:PutObject", "s3:GetObject"), actions(resources, "SubmitJobFunction"));
+                "sqs:SendMessage", "s3:GetObject"), actions(resources, "SubmitJobFunction"));
+        assertEquals(Set.of("s3:PutObject"), actions(resources, "CreateUploadFunction"));
         assertEquals(Set.of("dynamodb:GetItem", "s3:GetObject"), actions(resources, "GetJobFunction"));
         assertEquals(Set.of("secretsmanager:GetSecretValue", "sqs:GetQueueAttributes", "sqs:StartMessageMoveTask",
                 "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask", "sqs:ReceiveMessage", "sqs:DeleteMessage",
@@ -315,7 +321,7 @@ class SamTemplateTest {
                 "dynamodb:UpdateItem", "s3:GetObject"), actions(resources, "AdminFunction"));
         // On a resource of the template: !GetAtt, !Ref, or objects of one ("${Bucket.Arn}/prefix/*").
         Pattern objects = Pattern.compile("\\$\\{(\\w+)\\.Arn}/[a-z]+/\\*");
-        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "AdminFunction")) {
+        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "AdminFunction", "CreateUploadFunction")) {
             for (Map<String, Object> statement : statements(resources, function)) {
                 Object resource = statement.get("Resource");
                 List<?> each = resource instanceof List<?> list ? list : List.of(resource);
@@ -345,7 +351,7 @@ class SamTemplateTest {
         assertEquals("ferry-files-000000000000-us-east-1", files.name());
         assertEquals(List.of(
                 new SamTemplate.LifecycleRule("ExpireJobFiles", true, "jobs/", 30, null),
-                new SamTemplate.LifecycleRule("ExpireUploads", true, "uploads/", 1, null),
+                new SamTemplate.LifecycleRule("ExpireUploads", true, "uploads/", 30, null),
                 new SamTemplate.LifecycleRule("AbortIncompleteUploads", true, "", null, 1)), files.lifecycleRules());
         assertEquals(List.of(90), template(Map.of("JobRetentionDays", "90")).bucket("FilesBucket").lifecycleRules()
                 .stream().filter(rule -> rule.prefix().equals("jobs/")).map(rule -> rule.expirationDays().orElseThrow())

@@ -62,8 +62,7 @@ class TemplateAgreementTest {
      * reads one, the tests below say to take it out of here.
      */
     // TODO(job files): FERRY_BUCKET comes out once the functions and the worker read it (JobFiles.fromEnvironment).
-    private static final Map<String, String> AHEAD_OF_CODE = Map.of(
-            FerryEnv.BUCKET, "the files bucket: JobFiles is being wired into the functions and the worker");
+    private static final Map<String, String> AHEAD_OF_CODE = Map.of();
 
     /** The worker's variables that have defaults in the code; users may set them in infra/worker.env. */
     private static final Set<String> WORKER_OPTIONAL = Set.of(WorkerConfig.SLOTS, WorkerConfig.COMMAND_PREFIX,
@@ -91,7 +90,7 @@ class TemplateAgreementTest {
     @Test
     void everyHandler_isAPublicRestProxyHandler_thatLambdaCanConstruct() throws Exception {
         List<SamTemplate.Function> functions = template().functions();
-        assertEquals(Set.of("SubmitJobFunction", "GetJobFunction", "AdminFunction"),
+        assertEquals(Set.of("SubmitJobFunction", "GetJobFunction", "AdminFunction", "CreateUploadFunction"),
                 functions.stream().map(SamTemplate.Function::logicalId).collect(Collectors.toSet()));
         for (SamTemplate.Function function : functions) {
             String what = function.logicalId() + " (" + function.handlerClass() + "::" + function.handlerMethod() + ")";
@@ -427,7 +426,7 @@ class TemplateAgreementTest {
         });
         assertEquals(Map.of(
                 JobFilesPrefixes.JOBS, Map.of("Ref", "JobRetentionDays"),
-                JobFilesPrefixes.UPLOADS, 1,
+                JobFilesPrefixes.UPLOADS, Map.of("Ref", "JobRetentionDays"),
                 "", Map.of("DaysAfterInitiation", 1)), byPrefix);
 
         @SuppressWarnings("unchecked")
@@ -464,7 +463,8 @@ class TemplateAgreementTest {
     @Test
     void s3Grants_giveEachPartOnlyThePrefixAndActionsItsCodePathNeeds() {
         Map<String, Set<String>> granted = new TreeMap<>();
-        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "AdminFunction")) {
+        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "AdminFunction",
+                "CreateUploadFunction")) {
             for (Map<String, Object> statement : functionStatements(function)) {
                 s3Grants(function, TemplateFacts.grant(statement), granted);
             }
@@ -473,8 +473,9 @@ class TemplateAgreementTest {
         String jobs = "${FilesBucket.Arn}/" + JobFilesPrefixes.JOBS + "*";
         String uploads = "${FilesBucket.Arn}/" + JobFilesPrefixes.UPLOADS + "*";
         assertEquals(Map.of(
-                // A presigned PUT for an upload, and HeadObject to see it arrived.
-                "SubmitJobFunction " + uploads, Set.of("s3:PutObject", "s3:GetObject"),
+                // A presigned PUT for an upload; at submit, HeadObject to see it arrived.
+                "CreateUploadFunction " + uploads, Set.of("s3:PutObject"),
+                "SubmitJobFunction " + uploads, Set.of("s3:GetObject"),
                 // Presigned GETs of a job's files; a large result read back.
                 "GetJobFunction " + jobs, Set.of("s3:GetObject"),
                 "AdminFunction " + jobs, Set.of("s3:GetObject"),
@@ -597,7 +598,7 @@ class TemplateAgreementTest {
                 groups++;
             }
         }
-        assertEquals(5, groups, "API access, three functions, workers");
+        assertEquals(6, groups, "API access, four functions, workers");
     }
 
     @Test

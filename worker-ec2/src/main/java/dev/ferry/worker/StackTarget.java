@@ -38,13 +38,16 @@ public final class StackTarget {
     public static final String CLOUDFORMATION_ENDPOINT = "AWS_ENDPOINT_URL_CLOUDFORMATION";
     static final String QUEUE_OUTPUT = "JobQueueUrl";
     static final String TABLE_OUTPUT = "JobsTableName";
+    /** Optional: a stack without it (an older template) gives its jobs no files. */
+    static final String BUCKET_OUTPUT = "FilesBucketName";
 
     private StackTarget() {
     }
 
     /**
-     * The environment with {@code FERRY_QUEUE_URL} and {@code FERRY_TABLE} filled in from
-     * {@value #STACK}'s outputs, where it is set and they are not; unchanged otherwise.
+     * The environment with {@code FERRY_QUEUE_URL}, {@code FERRY_TABLE} and {@code FERRY_BUCKET}
+     * filled in from {@value #STACK}'s outputs, where it is set and they are not; unchanged
+     * otherwise.
      *
      * @throws IllegalStateException the stack does not exist, has no such outputs, or cannot be
      *     read; the message says which and what to do
@@ -91,8 +94,12 @@ public final class StackTarget {
             }
             resolved.put(wanted.getKey(), value);
         }
-        LOG.info("serving stack {}: queue {}, table {}", stackName, resolved.get(FerryEnv.QUEUE_URL),
-                resolved.get(FerryEnv.TABLE));
+        String bucket = outputs.get(BUCKET_OUTPUT);
+        if (FerryEnv.of(environment).optional(FerryEnv.BUCKET).isEmpty() && bucket != null && !bucket.isBlank()) {
+            resolved.put(FerryEnv.BUCKET, bucket);
+        }
+        LOG.info("serving stack {}: queue {}, table {}, files bucket {}", stackName, resolved.get(FerryEnv.QUEUE_URL),
+                resolved.get(FerryEnv.TABLE), resolved.getOrDefault(FerryEnv.BUCKET, "(none)"));
         return resolved;
     }
 

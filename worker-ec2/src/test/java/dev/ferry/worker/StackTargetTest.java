@@ -45,15 +45,17 @@ class StackTargetTest {
     private static final List<Output> FERRY_OUTPUTS = List.of(
             Output.builder().outputKey("JobQueueUrl").outputValue("https://sqs.eu-west-1.amazonaws.com/1/ferry-jobs").build(),
             Output.builder().outputKey("JobsTableName").outputValue("ferry-jobs").build(),
+            Output.builder().outputKey("FilesBucketName").outputValue("ferry-files-1-eu-west-1").build(),
             Output.builder().outputKey("ApiUrl").outputValue("https://x").build());
 
     @Test
-    void theStacksOutputs_fillInTheQueueAndTable() {
+    void theStacksOutputs_fillInTheQueueTableAndBucket() {
         Map<String, String> env = StackTarget.resolve(Map.of(StackTarget.STACK, "ferry"), "ferry",
                 stackWith(FERRY_OUTPUTS));
 
         assertEquals("https://sqs.eu-west-1.amazonaws.com/1/ferry-jobs", env.get(FerryEnv.QUEUE_URL));
         assertEquals("ferry-jobs", env.get(FerryEnv.TABLE));
+        assertEquals("ferry-files-1-eu-west-1", env.get(FerryEnv.BUCKET));
     }
 
     @Test
