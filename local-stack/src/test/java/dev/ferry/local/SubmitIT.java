@@ -109,9 +109,17 @@ class SubmitIT {
     }
 
     @Test
-    void aResultTooLargeToStore_failsTheJobOnce_withAnErrorThatSaysWhy() {
+    void aResultTooLargeForTheRecord_isStoredByReference_andWithoutABucketFailsTheJobOnce() {
+        String input = "\"" + "i".repeat(200_000) + "\"";
         try (var worker = stack.startWorker(Map.of())) {
-            String input = "\"" + "i".repeat(200_000) + "\"";
+            String jobId = api.submit("{\"type\":\"big\",\"input\":" + input + "}").jobId();
+
+            JsonNode done = api.awaitStatus(jobId, "SUCCEEDED", FINISH);
+
+            assertEquals(250_002, api.download(done.get("resultUrl").asText()).length, done.toString());
+        }
+        // A worker with no bucket for job files: the result cannot be kept anywhere.
+        try (var worker = stack.startWorker(Map.of("FERRY_BUCKET", ""))) {
             String jobId = api.submit("{\"type\":\"big\",\"input\":" + input + "}").jobId();
 
             JsonNode failed = api.awaitStatus(jobId, "FAILED", FINISH);
