@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * chaos soak), the benchmarks, and the backends' container launcher and sweep live in modules of
  * their own, and no product artifact carries them or refers to them: not local-stack's classes or
  * jar, not the runtime classpath {@code scripts/run-local.sh} starts
- * the local stack with, not the functions' Lambda jar, not the worker's jar. A class counts when it
+ * the local stack with, not the functions' Lambda jar, not the worker's jar, not the command line's jar. A class counts when it
  * lies in one of those packages, or when its constant pool names a class in one.
  *
  * <p>An IT (failsafe, after {@code package}): the jars and the classpath file are written by the
@@ -75,6 +75,43 @@ class NoTestMachineryShippedIT {
     @Test
     void workerJar_holdsAndRefersToNoTestMachinery() throws IOException {
         assertEquals(List.of(), scanJar(path("ferry.worker.jar")));
+    }
+
+    @Test
+    void cliJar_holdsAndRefersToNoTestMachinery() throws IOException {
+        assertEquals(List.of(), scanJar(path("ferry.cli.jar")));
+    }
+
+    /**
+     * The command line is a client of the HTTP API: its jar (what {@code scripts/ferry} and {@code
+     * java -jar} run) carries no other Ferry module (local-stack is its ITs' dependency, in test
+     * scope only), no AWS SDK and no test framework.
+     */
+    @Test
+    void cliJar_carriesOnlyTheCli_andNoLocalStackSdkOrTestFramework() throws IOException {
+        Path jar = path("ferry.cli.jar");
+        List<String> found = new ArrayList<>();
+        boolean main = false;
+        try (JarFile file = new JarFile(jar.toFile())) {
+            Enumeration<JarEntry> entries = file.entries();
+            while (entries.hasMoreElements()) {
+                String name = entries.nextElement().getName();
+                main |= name.equals("dev/ferry/cli/FerryCli.class");
+                if (name.endsWith("/")) {
+                    continue; // a directory: its files are what count
+                }
+                boolean otherFerry = name.startsWith("dev/ferry/") && !name.startsWith("dev/ferry/cli/");
+                boolean otherArtifact = name.startsWith("META-INF/maven/dev.ferry/")
+                        && !name.startsWith("META-INF/maven/dev.ferry/ferry-cli/");
+                if (otherFerry || otherArtifact || name.startsWith("software/amazon/") || name.startsWith("org/junit/")
+                        || name.startsWith("org/opentest4j/")) {
+                    found.add(name);
+                }
+            }
+            assertEquals("dev.ferry.cli.FerryCli", file.getManifest().getMainAttributes().getValue("Main-Class"));
+        }
+        assertTrue(main, jar + " has no dev/ferry/cli/FerryCli.class: is it the cli's shaded jar?");
+        assertEquals(List.of(), found.size() > 20 ? found.subList(0, 20) : found, jar + " carries more than the cli");
     }
 
     private static List<String> scanJar(Path jar) throws IOException {
