@@ -39,7 +39,8 @@ import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
  *
  * <p>The slots and each type's run times are kept for a while per function instance
  * ({@link #SLOTS_KEPT}, {@link #RUN_TIMES_KEPT}), so that a client polling its job costs a count,
- * not three reads. A read that fails leaves the estimate out (logged): the job's own answer never
+ * not three reads. A read that found none (no slot working, no run of the type yet) is not kept:
+ * the first slot or run to appear shows in the next answer, not a minute later. A read that fails leaves the estimate out (logged): the job's own answer never
  * waits or fails on it.
  */
 final class QueueEstimator {
@@ -98,7 +99,7 @@ final class QueueEstimator {
                             QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE)).attributes()
                             .getOrDefault(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE, "0");
                     current = new Kept<>(Integer.parseInt(count), clock.instant().plus(SLOTS_KEPT));
-                    kept = current;
+                    kept = current.value() > 0 ? current : null;
                 }
                 return current.value() > 0 ? OptionalInt.of(current.value()) : OptionalInt.empty();
             }
@@ -158,6 +159,10 @@ final class QueueEstimator {
             return kept.value();
         }
         List<Duration> read = queries.recentRunTimes(type, RUN_TIME_SAMPLES);
+        if (read.isEmpty()) {
+            runTimes.remove(type);
+            return read;
+        }
         if (runTimes.size() >= TYPES_KEPT) {
             runTimes.clear();
         }

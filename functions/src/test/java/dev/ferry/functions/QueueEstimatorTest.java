@@ -122,4 +122,55 @@ class QueueEstimatorTest {
         }
         assertEquals(1, reads.get());
     }
+
+    @Test
+    void aTypeWithoutRuns_isReadAgain_soItsFirstRunShowsAtOnce() {
+        AtomicInteger reads = new AtomicInteger();
+        InMemoryJobQueries counting = new InMemoryJobQueries(store) {
+            @Override
+            public List<Duration> recentRunTimes(String type, int max) {
+                return reads.incrementAndGet() == 1 ? List.of() : List.of(Duration.ofSeconds(3));
+            }
+        };
+        QueueEstimator kept = new QueueEstimator(counting, () -> slots, Clock.systemUTC());
+
+        assertNull(kept.estimate(queued(1, "sd")).orElseThrow().etaSeconds(), "no run yet");
+        assertEquals(3L, kept.estimate(queued(2, "sd")).orElseThrow().etaSeconds(), "the first run, not kept out");
+        kept.estimate(queued(3, "sd"));
+
+        assertEquals(2, reads.get(), "a type with runs is kept");
+    }
+
+    @Test
+    void theQueuesInFlightCount_isKeptWhenSlotsWork_andReadAgainWhenNoneDo() {
+        java.util.concurrent.atomic.AtomicReference<String> inFlight = new java.util.concurrent.atomic.AtomicReference<>("0");
+        AtomicInteger reads = new AtomicInteger();
+        software.amazon.awssdk.services.sqs.SqsClient counting = new software.amazon.awssdk.services.sqs.SqsClient() {
+            @Override
+            public software.amazon.awssdk.services.sqs.model.GetQueueAttributesResponse getQueueAttributes(
+                    software.amazon.awssdk.services.sqs.model.GetQueueAttributesRequest request) {
+                reads.incrementAndGet();
+                return software.amazon.awssdk.services.sqs.model.GetQueueAttributesResponse.builder()
+                        .attributesWithStrings(java.util.Map.of("ApproximateNumberOfMessagesNotVisible", inFlight.get()))
+                        .build();
+            }
+
+            @Override
+            public String serviceName() {
+                return "sqs";
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        QueueEstimator.Slots working = QueueEstimator.inFlight(counting, "q", Clock.systemUTC());
+
+        assertEquals(OptionalInt.empty(), working.working());
+        inFlight.set("3");
+        assertEquals(OptionalInt.of(3), working.working(), "none working was not kept");
+        inFlight.set("5");
+        assertEquals(OptionalInt.of(3), working.working(), "kept for a while");
+        assertEquals(2, reads.get());
+    }
 }
