@@ -112,7 +112,8 @@ public final class AdminService {
      *       {@code failedJobsTotal} (up to {@link #COUNT_CAP}, {@code failedJobsTotalMore}) and
      *       {@code failureGroups}, over the newest {@link #GROUPED_CAP} ({@code failureGroupsOver} jobs;
      *       {@code failureGroupsTruncated} when there are more).</li>
-     *   <li>{@code recentJobs}: the newest {@link #RECENT_JOBS_SHOWN} jobs of any status.</li>
+     *   <li>{@code recentJobs}: the newest {@link #RECENT_JOBS_SHOWN} jobs of any status,
+     *       {@code recentJobsNextCursor} for the next ({@code GET /admin/api/jobs?cursor=}).</li>
      * </ul>
      */
     public ObjectNode overview() {
@@ -153,12 +154,15 @@ public final class AdminService {
             out.set("failureGroups", unavailable(e));
         }
         try {
-            out.set("recentJobs", listing.page(new JobListing.Request(JobQueries.Filter.ALL, RECENT_JOBS_SHOWN, null),
-                    AdminService::row).get("jobs"));
+            ObjectNode recent = listing.page(new JobListing.Request(JobQueries.Filter.ALL, RECENT_JOBS_SHOWN, null),
+                    AdminService::row);
+            out.set("recentJobs", recent.get("jobs"));
+            out.set("recentJobsNextCursor", recent.get("nextCursor"));
         } catch (SdkException e) {
             LOG.warn("overview: could not read the recent jobs: {}", AwsErrors.describe(e));
             out.set("recentJobsUnavailable", unavailable(e));
             out.putArray("recentJobs");
+            out.putNull("recentJobsNextCursor");
         }
         out.set("redrive", panel(() -> latestRedrive().orElse(null)));
         out.put("generatedAt", now.toString());
