@@ -39,8 +39,9 @@ import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
  *
  * <p>The slots and each type's run times are kept for a while per function instance
  * ({@link #SLOTS_KEPT}, {@link #RUN_TIMES_KEPT}), so that a client polling its job costs a count,
- * not three reads. A read that found none (no slot working, no run of the type yet) is not kept:
- * the first slot or run to appear shows in the next answer, not a minute later. A read that fails leaves the estimate out (logged): the job's own answer never
+ * not three reads. A read that found none (no slot working, no run of the type yet) is kept only
+ * {@link #EMPTY_KEPT}: the first slot or run to appear shows within seconds, not a minute later,
+ * and a type that never succeeds costs its reads at most that often. A read that fails leaves the estimate out (logged): the job's own answer never
  * waits or fails on it.
  */
 final class QueueEstimator {
@@ -52,6 +53,8 @@ final class QueueEstimator {
     static final int RUN_TIME_SAMPLES = 20;
     static final Duration SLOTS_KEPT = Duration.ofSeconds(10);
     static final Duration RUN_TIMES_KEPT = Duration.ofSeconds(60);
+    /** How long a read that found no slot working, or no run of a type, is kept. */
+    static final Duration EMPTY_KEPT = Duration.ofSeconds(5);
     /** Types whose run times one instance keeps; beyond, it starts over. */
     static final int TYPES_KEPT = 1_000;
 
@@ -98,8 +101,9 @@ final class QueueEstimator {
                     String count = sqs.getQueueAttributes(r -> r.queueUrl(queueUrl).attributeNames(
                             QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE)).attributes()
                             .getOrDefault(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE, "0");
-                    current = new Kept<>(Integer.parseInt(count), clock.instant().plus(SLOTS_KEPT));
-                    kept = current.value() > 0 ? current : null;
+                    int working = Integer.parseInt(count);
+                    current = new Kept<>(working, clock.instant().plus(working > 0 ? SLOTS_KEPT : EMPTY_KEPT));
+                    kept = current;
                 }
                 return current.value() > 0 ? OptionalInt.of(current.value()) : OptionalInt.empty();
             }
@@ -159,14 +163,10 @@ final class QueueEstimator {
             return kept.value();
         }
         List<Duration> read = queries.recentRunTimes(type, RUN_TIME_SAMPLES);
-        if (read.isEmpty()) {
-            runTimes.remove(type);
-            return read;
-        }
         if (runTimes.size() >= TYPES_KEPT) {
             runTimes.clear();
         }
-        runTimes.put(type, new Kept<>(read, now.plus(RUN_TIMES_KEPT)));
+        runTimes.put(type, new Kept<>(read, now.plus(read.isEmpty() ? EMPTY_KEPT : RUN_TIMES_KEPT)));
         return read;
     }
 }

@@ -123,8 +123,28 @@ class QueueEstimatorTest {
         assertEquals(1, reads.get());
     }
 
+    /** A clock the test moves. */
+    private static final class MovingClock extends Clock {
+        Instant now = T0;
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
     @Test
-    void aTypeWithoutRuns_isReadAgain_soItsFirstRunShowsAtOnce() {
+    void aTypeWithoutRuns_isReadAgainSoon_soItsFirstRunShowsWithinSeconds() {
         AtomicInteger reads = new AtomicInteger();
         InMemoryJobQueries counting = new InMemoryJobQueries(store) {
             @Override
@@ -132,17 +152,22 @@ class QueueEstimatorTest {
                 return reads.incrementAndGet() == 1 ? List.of() : List.of(Duration.ofSeconds(3));
             }
         };
-        QueueEstimator kept = new QueueEstimator(counting, () -> slots, Clock.systemUTC());
+        MovingClock clock = new MovingClock();
+        QueueEstimator kept = new QueueEstimator(counting, () -> slots, clock);
 
         assertNull(kept.estimate(queued(1, "sd")).orElseThrow().etaSeconds(), "no run yet");
-        assertEquals(3L, kept.estimate(queued(2, "sd")).orElseThrow().etaSeconds(), "the first run, not kept out");
-        kept.estimate(queued(3, "sd"));
+        assertNull(kept.estimate(queued(2, "sd")).orElseThrow().etaSeconds(), "none, kept a moment");
+        clock.now = clock.now.plus(QueueEstimator.EMPTY_KEPT).plusMillis(1);
+        assertEquals(6L, kept.estimate(queued(3, "sd")).orElseThrow().etaSeconds(),
+                "the first run, seconds later: (2 ahead / 2 slots + 1) x 3 s");
+        clock.now = clock.now.plus(QueueEstimator.EMPTY_KEPT).plusMillis(1);
+        kept.estimate(queued(4, "sd"));
 
-        assertEquals(2, reads.get(), "a type with runs is kept");
+        assertEquals(2, reads.get(), "runs found are kept longer than none found");
     }
 
     @Test
-    void theQueuesInFlightCount_isKeptWhenSlotsWork_andReadAgainWhenNoneDo() {
+    void theQueuesInFlightCount_isKeptLongerWhenSlotsWork_thanWhenNoneDo() {
         java.util.concurrent.atomic.AtomicReference<String> inFlight = new java.util.concurrent.atomic.AtomicReference<>("0");
         AtomicInteger reads = new AtomicInteger();
         software.amazon.awssdk.services.sqs.SqsClient counting = new software.amazon.awssdk.services.sqs.SqsClient() {
@@ -164,13 +189,17 @@ class QueueEstimatorTest {
             public void close() {
             }
         };
-        QueueEstimator.Slots working = QueueEstimator.inFlight(counting, "q", Clock.systemUTC());
+        MovingClock clock = new MovingClock();
+        QueueEstimator.Slots working = QueueEstimator.inFlight(counting, "q", clock);
 
         assertEquals(OptionalInt.empty(), working.working());
         inFlight.set("3");
-        assertEquals(OptionalInt.of(3), working.working(), "none working was not kept");
+        assertEquals(OptionalInt.empty(), working.working(), "none working, kept a moment");
+        clock.now = clock.now.plus(QueueEstimator.EMPTY_KEPT).plusMillis(1);
+        assertEquals(OptionalInt.of(3), working.working());
         inFlight.set("5");
-        assertEquals(OptionalInt.of(3), working.working(), "kept for a while");
+        clock.now = clock.now.plus(QueueEstimator.EMPTY_KEPT).plusMillis(1);
+        assertEquals(OptionalInt.of(3), working.working(), "slots working, kept longer");
         assertEquals(2, reads.get());
     }
 }

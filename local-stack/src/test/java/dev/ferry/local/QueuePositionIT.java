@@ -48,12 +48,19 @@ class QueuePositionIT {
             waiting.add(api.submit("{\"type\":\"sample\",\"input\":{\"output\":" + i + "}}").jobId());
         }
 
+        // A function instance keeps "no run of this type yet" for a few seconds (QueueEstimator.EMPTY_KEPT):
+        // read until every estimate has its ETA (the busy job holds the only slot for 30 s).
         List<JsonNode> queues = new ArrayList<>();
-        for (String jobId : waiting) {
-            JsonNode job = api.get(jobId).body();
-            assertEquals("QUEUED", job.get("status").asText(), job.toString());
-            queues.add(job.get("queue"));
-        }
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(500))
+                .untilAsserted(() -> {
+                    queues.clear();
+                    for (String jobId : waiting) {
+                        JsonNode job = api.get(jobId).body();
+                        assertEquals("QUEUED", job.get("status").asText(), job.toString());
+                        queues.add(job.get("queue"));
+                    }
+                    assertTrue(queues.stream().allMatch(queue -> queue.has("etaSeconds")), queues.toString());
+                });
 
         for (int i = 0; i < 3; i++) {
             JsonNode queue = queues.get(i);
