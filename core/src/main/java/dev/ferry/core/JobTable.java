@@ -3,14 +3,28 @@ package dev.ferry.core;
 import static software.amazon.awssdk.enhanced.dynamodb.mapper.StaticAttributeTags.primaryPartitionKey;
 
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import software.amazon.awssdk.enhanced.dynamodb.AttributeConverter;
+import software.amazon.awssdk.enhanced.dynamodb.AttributeValueType;
 import software.amazon.awssdk.enhanced.dynamodb.EnhancedType;
 import software.amazon.awssdk.enhanced.dynamodb.EnumAttributeConverter;
 import software.amazon.awssdk.enhanced.dynamodb.TableSchema;
 import software.amazon.awssdk.enhanced.dynamodb.mapper.StaticImmutableTableSchema;
 
 /**
- * The jobs table's shape: attribute names and the enhanced client's schema for {@link Job}.
- * A static schema (no reflection) keeps Lambda cold starts and SnapStart restores short.
+ * The jobs table's shape: attribute names, its secondary indexes and the enhanced client's schema
+ * for {@link Job}. A static schema (no reflection) keeps Lambda cold starts and SnapStart restores
+ * short.
+ *
+ * <p><b>Indexes.</b> Listings, queue positions and the admin page's lists read three global
+ * secondary indexes, never a scan. Each is sorted by {@link #CREATED_AT}, which every record has
+ * (so an index added to a table that holds records takes them all in), written with a fixed
+ * number of digits so that text order is time order; ties need no tie-breaker, because an index's
+ * keys need not be unique and a page's last key carries the job id. The unfiltered listing's
+ * partition is {@link #LISTING}, the same value on every record, written with the record.
  */
 public final class JobTable {
 
@@ -44,6 +58,51 @@ public final class JobTable {
     public static final String UPDATED_AT = "updatedAt";
     public static final String ENQUEUED_AT = "enqueuedAt";
     public static final String FINISHED_AT = "finishedAt";
+    /**
+     * The unfiltered listing's partition key: {@link #LISTING_ALL} on every record, written when it
+     * is created (never read back into a {@link Job}).
+     */
+    public static final String LISTING = "listing";
+    public static final String LISTING_ALL = "all";
+
+    /**
+     * A global secondary index of the table: its name, partition key and sort key. The template
+     * declares the same (TemplateAgreementTest).
+     */
+    public record Index(String name, String partitionKey, String sortKey) {
+
+        /** The attributes a job's position in this index consists of: what a page's last key holds. */
+        public List<String> keyAttributes() {
+            return List.of(partitionKey, sortKey, JOB_ID);
+        }
+
+        /** What the index holds besides its keys and the table's: {@link #SUMMARY} less its own keys. */
+        public List<String> nonKeyAttributes() {
+            List<String> attributes = new ArrayList<>(SUMMARY);
+            attributes.removeAll(keyAttributes());
+            return List.copyOf(attributes);
+        }
+    }
+
+    /** Jobs of one status, newest first: status filters, queue positions, the admin page's lists. */
+    public static final Index BY_STATUS = new Index("status-createdAt", STATUS, CREATED_AT);
+    /** Jobs of one type, newest first: type filters, a type's recent run times. */
+    public static final Index BY_TYPE = new Index("type-createdAt", TYPE, CREATED_AT);
+    /** Every job, newest first: the unfiltered listing (one partition: see README, Limits). */
+    public static final Index BY_CREATED = new Index("listing-createdAt", LISTING, CREATED_AT);
+    public static final List<Index> INDEXES = List.of(BY_STATUS, BY_TYPE, BY_CREATED);
+
+    /**
+     * What a job's summary shows, projected into every index (besides the keys): small and
+     * bounded, never the input, result, files or history. Attributes that change on every
+     * heartbeat (the lease) stay out, so that renewing a lease writes no index.
+     */
+    public static final List<String> SUMMARY = List.of(TYPE, STATUS, ATTEMPTS, PREEMPTIONS, REDRIVES, UPDATED_AT,
+            ENQUEUED_AT, FINISHED_AT, EXPIRES_AT, REDRIVE_REQUESTED_AT, ERROR);
+
+    /** {@link #CREATED_AT} as stored: UTC, always nine fraction digits, so that text order is time order. */
+    private static final DateTimeFormatter SORTABLE_INSTANT =
+            DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSSSS'Z'").withZone(ZoneOffset.UTC);
 
     public static final TableSchema<Job> SCHEMA = StaticImmutableTableSchema.builder(Job.class, Job.Builder.class)
             .newItemBuilder(Job::builder, Job.Builder::build)
@@ -78,7 +137,10 @@ public final class JobTable {
                     .setter(Job.Builder::history).attributeConverter(new HistoryConverter()))
             .addAttribute(String.class, a -> a.name(RESULT).getter(Job::result).setter(Job.Builder::result))
             .addAttribute(String.class, a -> a.name(ERROR).getter(Job::error).setter(Job.Builder::error))
-            .addAttribute(Instant.class, a -> a.name(CREATED_AT).getter(Job::createdAt).setter(Job.Builder::createdAt))
+            .addAttribute(Instant.class, a -> a.name(CREATED_AT).getter(Job::createdAt).setter(Job.Builder::createdAt)
+                    .attributeConverter(new SortableInstantConverter()))
+            .addAttribute(String.class, a -> a.name(LISTING).getter(job -> LISTING_ALL).setter((builder, value) -> {
+            }))
             .addAttribute(Instant.class, a -> a.name(UPDATED_AT).getter(Job::updatedAt).setter(Job.Builder::updatedAt))
             .addAttribute(Instant.class, a -> a.name(ENQUEUED_AT).getter(Job::enqueuedAt).setter(Job.Builder::enqueuedAt))
             .addAttribute(Instant.class, a -> a.name(FINISHED_AT).getter(Job::finishedAt).setter(Job.Builder::finishedAt))
@@ -86,6 +148,38 @@ public final class JobTable {
             .build();
 
     private JobTable() {
+    }
+
+    /**
+     * {@code instant} as {@link #CREATED_AT} is stored: {@code 2026-11-22T10:00:00.120000000Z}.
+     * Records written before this format was used hold {@link Instant#toString()}'s text (0, 3, 6
+     * or 9 fraction digits); they sort among the others within their second.
+     */
+    public static String sortableInstant(Instant instant) {
+        return SORTABLE_INSTANT.format(instant);
+    }
+
+    /** Writes {@link #sortableInstant}, reads any ISO-8601 instant. */
+    static final class SortableInstantConverter implements AttributeConverter<Instant> {
+        @Override
+        public software.amazon.awssdk.services.dynamodb.model.AttributeValue transformFrom(Instant input) {
+            return software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS(sortableInstant(input));
+        }
+
+        @Override
+        public Instant transformTo(software.amazon.awssdk.services.dynamodb.model.AttributeValue input) {
+            return Instant.parse(input.s());
+        }
+
+        @Override
+        public EnhancedType<Instant> type() {
+            return EnhancedType.of(Instant.class);
+        }
+
+        @Override
+        public AttributeValueType attributeValueType() {
+            return AttributeValueType.S;
+        }
     }
 
     /** The history as DynamoDB holds it: a list of maps, appended to by each outcome write. */

@@ -6,6 +6,10 @@ import java.util.Map;
 import java.util.function.Function;
 import software.amazon.awssdk.awscore.AwsRequest;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.BatchGetItemRequest;
+import software.amazon.awssdk.services.dynamodb.model.BatchGetItemResponse;
+import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
+import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
 import software.amazon.awssdk.services.dynamodb.model.DeleteItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.DeleteItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.GetItemRequest;
@@ -23,6 +27,8 @@ final class RecordingDynamoDb implements DynamoDbClient {
     Function<UpdateItemRequest, UpdateItemResponse> onUpdate = r -> UpdateItemResponse.builder().build();
     Function<GetItemRequest, GetItemResponse> onGet = r -> GetItemResponse.builder().build();
     Function<DeleteItemRequest, DeleteItemResponse> onDelete = r -> DeleteItemResponse.builder().build();
+    Function<QueryRequest, QueryResponse> onQuery = r -> QueryResponse.builder().build();
+    Function<BatchGetItemRequest, BatchGetItemResponse> onBatchGet = r -> BatchGetItemResponse.builder().build();
 
     @Override
     public PutItemResponse putItem(PutItemRequest request) {
@@ -52,6 +58,22 @@ final class RecordingDynamoDb implements DynamoDbClient {
     public GetItemResponse getItem(GetItemRequest request) {
         requests.add(request);
         return onGet.apply(request);
+    }
+
+    @Override
+    public QueryResponse query(QueryRequest request) {
+        requests.add(request);
+        Placeholders.check(request.expressionAttributeNames(), request.expressionAttributeValues(),
+                request.keyConditionExpression(), request.filterExpression(), request.projectionExpression());
+        return onQuery.apply(request);
+    }
+
+    @Override
+    public BatchGetItemResponse batchGetItem(BatchGetItemRequest request) {
+        requests.add(request);
+        request.requestItems().values().forEach(keys -> Placeholders.check(keys.expressionAttributeNames(), Map.of(),
+                keys.projectionExpression()));
+        return onBatchGet.apply(request);
     }
 
     @SuppressWarnings("unchecked")

@@ -7,6 +7,7 @@ import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ferry.core.AwsClients;
+import dev.ferry.core.DynamoDbJobQueries;
 import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.JobIds;
@@ -34,6 +35,7 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
 
     private static final Logger LOG = LoggerFactory.getLogger(AdminHandler.class);
     private static final Pattern JOB_ACTION = Pattern.compile("api/jobs/([^/]+)/(retry|discard)");
+    private static final Pattern JOB = Pattern.compile("api/jobs/([^/]+)");
     private static final AdminPage PAGE = AdminPage.load();
 
     private final AdminService service;
@@ -48,8 +50,12 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
     }
 
     private AdminHandler(FerryEnv env) {
-        this(AdminService.fromEnvironment(env, AwsClients.sqs(env),
-                        DynamoDbJobStore.fromEnvironment(AwsClients.dynamoDb(env), env)),
+        this(env, AwsClients.dynamoDb(env));
+    }
+
+    private AdminHandler(FerryEnv env, software.amazon.awssdk.services.dynamodb.DynamoDbClient dynamoDb) {
+        this(AdminService.fromEnvironment(env, AwsClients.sqs(env), DynamoDbJobStore.fromEnvironment(dynamoDb, env),
+                        DynamoDbJobQueries.fromEnvironment(dynamoDb, env)),
                 AdminToken.fromEnvironment(env, () -> SecretsManagerClient.builder()
                         .httpClient(UrlConnectionHttpClient.create())
                         .region(Region.of(env.required(FerryEnv.AWS_REGION)))
@@ -98,8 +104,21 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
             case "DELETE api/redrive":
                 service.cancelRedrive();
                 return ApiResponses.json(200, Json.MAPPER.createObjectNode().put("status", "CANCELLING"));
+            case "GET api/jobs":
+                return ApiResponses.json(200, service.list(JobListing.parse(event)));
             default:
                 break;
+        }
+        Matcher one = JOB.matcher(route);
+        if (one.matches()) {
+            if (!method.equals("GET")) {
+                return ApiResponses.error(405, "use GET /admin/" + route);
+            }
+            String jobId = one.group(1);
+            if (!JobIds.looksLikeId(jobId)) {
+                return ApiResponses.error(404, "no job with id \"" + jobId + "\"");
+            }
+            return ApiResponses.json(200, service.job(jobId));
         }
         Matcher action = JOB_ACTION.matcher(route);
         if (action.matches()) {

@@ -8,6 +8,7 @@ import dev.ferry.core.AttemptRecord;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobFiles;
 import dev.ferry.core.JobMessage;
+import dev.ferry.core.JobQueries;
 import dev.ferry.core.JobStatus;
 import dev.ferry.core.JobStore;
 import dev.ferry.core.Json;
@@ -46,12 +47,13 @@ import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 public final class AdminService {
 
     private static final Logger LOG = LoggerFactory.getLogger(AdminService.class);
-    /** How many records an overview reads at most. */
-    public static final String SCAN_LIMIT = "FERRY_ADMIN_SCAN_LIMIT";
-    public static final int DEFAULT_SCAN_LIMIT = 10_000;
+    /** Failed jobs per page of the page's list (and most job ids one retry takes). */
     static final int FAILED_JOBS_SHOWN = 100;
     static final int RECENT_JOBS_SHOWN = 20;
-    static final int INPUT_SHOWN_CHARS = 2_000;
+    /** Each status's count stops here (the page shows "1000+"): a count reads every record it counts. */
+    static final int COUNT_CAP = 1_000;
+    /** Failures are grouped by error over at most the newest this many failed jobs. */
+    static final int GROUPED_CAP = 1_000;
     /** Messages a DLQ search looks through at most, for one retry or discard. */
     static final int DLQ_SEARCH_LIMIT = 1_000;
     static final Duration DLQ_SEARCH_HIDE = Duration.ofSeconds(30);
@@ -60,44 +62,59 @@ public final class AdminService {
 
     private final SqsClient sqs;
     private final JobStore store;
+    private final JobQueries queries;
+    private final JobListing listing;
     private final String queueUrl;
     private final String deadLetterQueueUrl;
     private final Clock clock;
-    private final int scanLimit;
     private final Optional<JobFiles> files;
     private String deadLetterQueueArn;
     /** The latest redrive Ferry moves itself, where the backend has no message move tasks. */
     private volatile DeadLetterMover mover;
 
-    public AdminService(SqsClient sqs, JobStore store, String queueUrl, String deadLetterQueueUrl, Clock clock,
-                        int scanLimit) {
-        this(sqs, store, queueUrl, deadLetterQueueUrl, clock, scanLimit, Optional.empty());
-    }
-
-    /** @param files the job files bucket, for links to each failed attempt's log; empty for none */
-    public AdminService(SqsClient sqs, JobStore store, String queueUrl, String deadLetterQueueUrl, Clock clock,
-                        int scanLimit, Optional<JobFiles> files) {
+    /**
+     * @param queries the table's indexes: every list, count and search of the page reads them
+     * @param listing the admin API's listings (the same as {@code GET /jobs}, with admin rows)
+     * @param files the job files bucket, for a job's files and attempt logs; empty for none
+     */
+    public AdminService(SqsClient sqs, JobStore store, JobQueries queries, JobListing listing, String queueUrl,
+                        String deadLetterQueueUrl, Clock clock, Optional<JobFiles> files) {
         this.files = Objects.requireNonNull(files, "files");
         this.sqs = Objects.requireNonNull(sqs, "sqs");
         this.store = Objects.requireNonNull(store, "store");
+        this.queries = Objects.requireNonNull(queries, "queries");
+        this.listing = Objects.requireNonNull(listing, "listing");
         this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
         this.deadLetterQueueUrl = Objects.requireNonNull(deadLetterQueueUrl, "deadLetterQueueUrl");
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.scanLimit = scanLimit;
     }
 
-    public static AdminService fromEnvironment(FerryEnv env, SqsClient sqs, JobStore store) {
-        return new AdminService(sqs, store, env.required(FerryEnv.QUEUE_URL), env.required(FerryEnv.DLQ_URL),
-                Clock.systemUTC(), env.intValue(SCAN_LIMIT, DEFAULT_SCAN_LIMIT), JobFiles.fromEnvironment(env));
+    public static AdminService fromEnvironment(FerryEnv env, SqsClient sqs, JobStore store, JobQueries queries) {
+        return new AdminService(sqs, store, queries, new JobListing(queries, ListCursor.fromEnvironment(env)),
+                env.required(FerryEnv.QUEUE_URL), env.required(FerryEnv.DLQ_URL), Clock.systemUTC(),
+                JobFiles.fromEnvironment(env));
     }
 
     // ---------------------------------------------------------------------------------------------
     // Overview
 
     /**
-     * Everything the page shows. Each panel is read on its own: one that fails (a backend without
-     * move tasks, a role without a permission, throttling) reads {@code {"unavailable": "..."}}
-     * and the others still show.
+     * Everything the page shows, read from the job queue, the DLQ and the table's status and
+     * listing indexes (never a scan). Each panel is read on its own: one that fails (a backend
+     * without move tasks, a role without a permission, throttling) reads
+     * {@code {"unavailable": "...", "code", "action", "retryable"}} and the others still show.
+     *
+     * <ul>
+     *   <li>{@code jobsByStatus}: each status's count, stopping at {@link #COUNT_CAP}
+     *       ({@code jobsByStatusMore} names the statuses that have more).</li>
+     *   <li>{@code failedJobs}: the newest {@link #FAILED_JOBS_SHOWN} failed jobs,
+     *       {@code failedJobsNextCursor} for the next ({@code GET /admin/api/jobs?status=FAILED&cursor=}),
+     *       {@code failedJobsTotal} (up to {@link #COUNT_CAP}, {@code failedJobsTotalMore}) and
+     *       {@code failureGroups}, over the newest {@link #GROUPED_CAP} ({@code failureGroupsOver} jobs;
+     *       {@code failureGroupsTruncated} when there are more).</li>
+     *   <li>{@code recentJobs}: the newest {@link #RECENT_JOBS_SHOWN} jobs of any status,
+     *       {@code recentJobsNextCursor} for the next ({@code GET /admin/api/jobs?cursor=}).</li>
+     * </ul>
      */
     public ObjectNode overview() {
         Instant now = clock.instant();
@@ -105,62 +122,132 @@ public final class AdminService {
         ObjectNode queues = out.putObject("queues");
         queues.set("jobs", panel(() -> depth(queueUrl)));
         queues.set("deadLetter", panel(() -> depth(deadLetterQueueUrl)));
-
-        JobStore.ScanResult scan;
         try {
-            scan = store.scan(scanLimit);
-        } catch (SdkException e) {
-            LOG.warn("overview: could not read the jobs: {}", AwsErrors.describe(e));
-            ObjectNode unavailable = unavailable(e);
-            for (String field : List.of("jobsByStatus", "oldestWaitingJob", "failureGroups")) {
-                out.set(field, unavailable);
+            ObjectNode byStatus = out.putObject("jobsByStatus");
+            ArrayNode more = out.putArray("jobsByStatusMore");
+            for (JobStatus status : JobStatus.values()) {
+                JobQueries.Count count = queries.count(status, COUNT_CAP);
+                byStatus.put(status.name(), count.value());
+                if (count.more()) {
+                    more.add(status.name());
+                }
             }
+        } catch (SdkException e) {
+            out.set("jobsByStatus", unavailable(e));
+            out.putArray("jobsByStatusMore");
+        }
+        out.set("oldestWaitingJob", panel(() -> queries.oldest(JobStatus.QUEUED).map(oldest ->
+                Json.MAPPER.createObjectNode()
+                        .put("jobId", oldest.jobId())
+                        .put("createdAt", String.valueOf(oldest.createdAt()))
+                        .put("ageSeconds", oldest.createdAt() == null ? 0
+                                : Math.max(0, Duration.between(oldest.createdAt(), now).toSeconds())))
+                .orElse(null)));
+        try {
+            failed(out);
+        } catch (SdkException e) {
+            LOG.warn("overview: could not read the failed jobs: {}", AwsErrors.describe(e));
+            out.set("failedJobsUnavailable", unavailable(e));
             out.putArray("failedJobs");
-            out.putArray("recentJobs");
+            out.putNull("failedJobsNextCursor");
             out.put("failedJobsTotal", 0);
-            out.set("redrive", panel(() -> latestRedrive().orElse(null)));
-            out.put("generatedAt", now.toString());
-            return out;
+            out.set("failureGroups", unavailable(e));
         }
-        Map<JobStatus, Integer> counts = new EnumMap<>(JobStatus.class);
-        for (JobStatus status : JobStatus.values()) {
-            counts.put(status, 0);
+        try {
+            ObjectNode recent = listing.page(new JobListing.Request(JobQueries.Filter.ALL, RECENT_JOBS_SHOWN, null),
+                    AdminService::row);
+            out.set("recentJobs", recent.get("jobs"));
+            out.set("recentJobsNextCursor", recent.get("nextCursor"));
+        } catch (SdkException e) {
+            LOG.warn("overview: could not read the recent jobs: {}", AwsErrors.describe(e));
+            out.set("recentJobsUnavailable", unavailable(e));
+            out.putArray("recentJobs");
+            out.putNull("recentJobsNextCursor");
         }
-        scan.jobs().forEach(job -> counts.merge(job.status(), 1, Integer::sum));
-        ObjectNode byStatus = out.putObject("jobsByStatus");
-        counts.forEach((status, n) -> byStatus.put(status.name(), n));
-        out.put("scannedJobs", scan.jobs().size());
-        out.put("jobsByStatusTruncated", scan.truncated());
-
-        Optional<Job> oldest = scan.jobs().stream().filter(j -> j.status() == JobStatus.QUEUED && j.createdAt() != null)
-                .min(Comparator.comparing(Job::createdAt));
-        if (oldest.isPresent()) {
-            out.putObject("oldestWaitingJob")
-                    .put("jobId", oldest.get().jobId())
-                    .put("createdAt", oldest.get().createdAt().toString())
-                    .put("ageSeconds", Math.max(0, Duration.between(oldest.get().createdAt(), now).toSeconds()));
-        } else {
-            out.putNull("oldestWaitingJob");
-        }
-
-        List<Job> failed = scan.jobs().stream().filter(j -> j.status() == JobStatus.FAILED)
-                .sorted(Comparator.comparing(AdminService::updated).reversed()).toList();
-        ArrayNode failedJobs = out.putArray("failedJobs");
-        for (Job job : failed.subList(0, Math.min(failed.size(), FAILED_JOBS_SHOWN))) {
-            failedJobs.add(failedJob(job));
-        }
-        out.put("failedJobsTotal", failed.size());
-        out.set("failureGroups", groups(failed));
-
-        ArrayNode recent = out.putArray("recentJobs");
-        scan.jobs().stream().sorted(Comparator.comparing(AdminService::updated).reversed()).limit(RECENT_JOBS_SHOWN)
-                .forEach(job -> recent.addObject().put("jobId", job.jobId()).put("type", job.type())
-                        .put("status", job.status().name()).put("attempts", job.attempts())
-                        .put("updatedAt", String.valueOf(job.updatedAt())));
-
         out.set("redrive", panel(() -> latestRedrive().orElse(null)));
         out.put("generatedAt", now.toString());
         return out;
+    }
+
+    /** The overview's failed jobs: the newest page, the total, and the failures grouped by error. */
+    private void failed(ObjectNode out) {
+        JobListing.Request first = new JobListing.Request(JobQueries.Filter.status(JobStatus.FAILED),
+                FAILED_JOBS_SHOWN, null);
+        JobQueries.Page page = queries.list(first.filter(), first.limit(), null);
+        ArrayNode rows = out.putArray("failedJobs");
+        page.jobs().forEach(job -> rows.add(row(job)));
+        String next = listing.cursor(first, page.next());
+        if (next == null) {
+            out.putNull("failedJobsNextCursor");
+        } else {
+            out.put("failedJobsNextCursor", next);
+        }
+        JobQueries.Count total = queries.count(JobStatus.FAILED, COUNT_CAP);
+        out.put("failedJobsTotal", total.value());
+        out.put("failedJobsTotalMore", total.more());
+        List<Job> grouped = new ArrayList<>(page.jobs());
+        Map<String, String> after = page.next();
+        while (after != null && grouped.size() < GROUPED_CAP) {
+            JobQueries.Page read = queries.list(first.filter(),
+                    Math.min(JobQueries.MAX_PAGE, GROUPED_CAP - grouped.size()), after);
+            grouped.addAll(read.jobs());
+            after = read.next();
+        }
+        out.set("failureGroups", groups(grouped));
+        out.put("failureGroupsOver", grouped.size());
+        out.put("failureGroupsTruncated", after != null);
+    }
+
+    /**
+     * A job in the page's lists: its summary with the whole error, and whether an operator sent it
+     * back ({@code redrives}, {@code redriveRequestedAt}).
+     */
+    static ObjectNode row(Job job) {
+        ObjectNode row = JobView.summary(job);
+        if (job.error() != null) {
+            row.put("error", job.error());
+        }
+        row.put("redrives", job.redrives());
+        if (job.redriveRequestedAt() != null) {
+            row.put("redriveRequestedAt", job.redriveRequestedAt().toString());
+        }
+        return row;
+    }
+
+    /** {@code GET /admin/api/jobs?status=&type=&limit=&cursor=}: the page's lists, one page at a time. */
+    public ObjectNode list(JobListing.Request request) {
+        return listing.page(request, AdminService::row);
+    }
+
+    /**
+     * {@code GET /admin/api/jobs/{jobId}}: everything about one job, for the page's detail view: the
+     * job as the API shows it (result, files and attempt logs with their URLs, history), and its
+     * input, redrives and retention, which the API does not show. A webhook's deliveries join it
+     * where the deployment records them.
+     *
+     * @throws ApiException 404 when there is no such job
+     */
+    public ObjectNode job(String jobId) {
+        Job job = store.get(jobId).orElseThrow(() -> new ApiException(404, "no job with id \"" + jobId + "\""));
+        ObjectNode node = JobView.of(job, files);
+        if (job.input() != null) {
+            try {
+                node.set("input", Json.parse(job.input()));
+            } catch (IllegalArgumentException e) {
+                node.put("input", job.input());
+            }
+        }
+        node.put("redrives", job.redrives());
+        if (job.redriveRequestedAt() != null) {
+            node.put("redriveRequestedAt", job.redriveRequestedAt().toString());
+        }
+        if (job.enqueuedAt() != null) {
+            node.put("enqueuedAt", job.enqueuedAt().toString());
+        }
+        if (job.expiresAt() != null) {
+            node.put("expiresAt", Instant.ofEpochSecond(job.expiresAt()).toString());
+        }
+        return node;
     }
 
     /** One panel's content, or {@code {"unavailable": "<what failed>", "code": ...}} when its read failed. */
@@ -183,10 +270,6 @@ public final class AdminService {
         return node;
     }
 
-    private static Instant updated(Job job) {
-        return job.updatedAt() == null ? Instant.EPOCH : job.updatedAt();
-    }
-
     private ObjectNode depth(String url) {
         Map<QueueAttributeName, String> a = sqs.getQueueAttributes(r -> r.queueUrl(url).attributeNames(
                 QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
@@ -199,37 +282,6 @@ public final class AdminService {
                         a.getOrDefault(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE, "0")))
                 .put("delayed", Integer.parseInt(
                         a.getOrDefault(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED, "0")));
-    }
-
-    private ObjectNode failedJob(Job summary) {
-        // The scan leaves the input and history out; read them for the jobs shown.
-        Optional<Job> full = store.get(summary.jobId());
-        String input = full.map(Job::input).orElse(null);
-        ArrayNode logs = Json.MAPPER.createArrayNode();
-        if (files.isPresent()) {
-            for (AttemptRecord attempt : full.map(Job::history).orElse(List.of())) {
-                if (attempt.logKey() != null) {
-                    logs.addObject().put("attempt", attempt.attempt()).put("outcome", attempt.outcome())
-                            .put("url", files.get().presignGet(attempt.logKey()).toString());
-                }
-            }
-        }
-        boolean truncated = input != null && input.length() > INPUT_SHOWN_CHARS;
-        ObjectNode node = Json.MAPPER.createObjectNode();
-        if (summary.redriveRequestedAt() != null) {
-            node.put("redriveRequestedAt", summary.redriveRequestedAt().toString());
-        }
-        return node
-                .put("jobId", summary.jobId())
-                .put("type", summary.type())
-                .put("attempts", summary.attempts())
-                .put("redrives", summary.redrives())
-                .put("error", summary.error())
-                .put("createdAt", String.valueOf(summary.createdAt()))
-                .put("updatedAt", String.valueOf(summary.updatedAt()))
-                .put("input", truncated ? input.substring(0, INPUT_SHOWN_CHARS) + "…" : input)
-                .put("inputTruncated", truncated)
-                .set("logs", logs);
     }
 
     /** Failures with the same error once ids and numbers are taken out, largest group first. */
@@ -295,11 +347,17 @@ public final class AdminService {
         }
         int marked = 0;
         Instant now = clock.instant();
-        for (Job job : store.scan(scanLimit).jobs()) {
-            if (job.status() == JobStatus.FAILED && store.requestRedrive(job.jobId(), now)) {
-                marked++;
+        // Every failed job, page by page through the status index: however many there are.
+        Map<String, String> after = null;
+        do {
+            JobQueries.Page page = queries.list(JobQueries.Filter.status(JobStatus.FAILED), JobQueries.MAX_PAGE, after);
+            for (Job job : page.jobs()) {
+                if (store.requestRedrive(job.jobId(), now)) {
+                    marked++;
+                }
             }
-        }
+            after = page.next();
+        } while (after != null);
         try {
             String handle = sqs.startMessageMoveTask(r -> r.sourceArn(deadLetterQueueArn())).taskHandle();
             LOG.info("redrive started: task {}, {} failed job(s) may run again", handle, marked);

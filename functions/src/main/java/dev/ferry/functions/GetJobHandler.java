@@ -4,21 +4,34 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ferry.core.AwsClients;
+import dev.ferry.core.DynamoDbJobQueries;
 import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.FerryEnv;
+import dev.ferry.core.Job;
 import dev.ferry.core.JobFiles;
 import dev.ferry.core.JobIds;
 import dev.ferry.core.JobStore;
+import java.time.Duration;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 
-/** {@code GET /jobs/{jobId}}: a job's status, attempts, result or last error, files, and history. */
+/**
+ * {@code GET /jobs/{jobId}}: a job's status, attempts, result or last error, files, and history;
+ * for a queued job, its place in the queue (an estimate). With {@code Prefer: wait=<seconds>} the
+ * answer comes once the job is final or the time is up ({@link WaitPreference}, {@link JobWaiter}).
+ */
 public final class GetJobHandler implements RequestHandler<APIGatewayProxyRequestEvent, APIGatewayProxyResponseEvent> {
 
     private final JobStore store;
     private final Optional<JobFiles> files;
+    private final QueueEstimator estimator;
+    private final JobWaiter waiter;
+    private final int maxWaitSeconds;
 
     public GetJobHandler() {
         this(System.getenv());
@@ -29,12 +42,23 @@ public final class GetJobHandler implements RequestHandler<APIGatewayProxyReques
     }
 
     private GetJobHandler(FerryEnv env) {
-        this(DynamoDbJobStore.fromEnvironment(AwsClients.dynamoDb(env), env), JobFiles.fromEnvironment(env));
+        this(env, AwsClients.dynamoDb(env));
     }
 
-    GetJobHandler(JobStore store, Optional<JobFiles> files) {
-        this.store = store;
-        this.files = files;
+    private GetJobHandler(FerryEnv env, DynamoDbClient dynamoDb) {
+        this(DynamoDbJobStore.fromEnvironment(dynamoDb, env), JobFiles.fromEnvironment(env),
+                QueueEstimator.fromEnvironment(env, DynamoDbJobQueries.fromEnvironment(dynamoDb, env), AwsClients.sqs(env)),
+                new JobWaiter(DynamoDbJobQueries.fromEnvironment(dynamoDb, env)::statuses),
+                WaitPreference.maxSeconds(env));
+    }
+
+    GetJobHandler(JobStore store, Optional<JobFiles> files, QueueEstimator estimator, JobWaiter waiter,
+                  int maxWaitSeconds) {
+        this.store = Objects.requireNonNull(store, "store");
+        this.files = Objects.requireNonNull(files, "files");
+        this.estimator = Objects.requireNonNull(estimator, "estimator");
+        this.waiter = Objects.requireNonNull(waiter, "waiter");
+        this.maxWaitSeconds = maxWaitSeconds;
     }
 
     @Override
@@ -44,9 +68,21 @@ public final class GetJobHandler implements RequestHandler<APIGatewayProxyReques
             return ApiResponses.error(404, "no job with id \"" + jobId + "\"");
         }
         try {
-            return store.get(jobId)
-                    .map(job -> ApiResponses.json(200, JobView.of(job, files)))
-                    .orElseGet(() -> ApiResponses.error(404, "no job with id \"" + jobId + "\""));
+            int wait = WaitPreference.seconds(Requests.headerValues(event, WaitPreference.HEADER), maxWaitSeconds);
+            Optional<Job> job = store.get(jobId);
+            if (job.isPresent() && wait > 0 && !job.get().status().isFinal()) {
+                waiter.waitFor(jobId, Duration.ofSeconds(wait));
+                job = store.get(jobId);
+            }
+            if (job.isEmpty()) {
+                return ApiResponses.error(404, "no job with id \"" + jobId + "\"");
+            }
+            ObjectNode view = JobView.of(job.get(), files);
+            estimator.estimate(job.get()).ifPresent(estimate -> JobView.putQueue(view, estimate));
+            return ApiResponses.json(200, view, wait > 0
+                    ? Map.of(WaitPreference.APPLIED_HEADER, WaitPreference.applied(wait)) : Map.of());
+        } catch (ApiException e) {
+            return ApiResponses.error(e);
         } catch (SdkException e) {
             return ApiResponses.error(ApiException.fromAws("could not read job " + jobId, e));
         }

@@ -83,4 +83,53 @@ final class JobView {
         }
         return node;
     }
+
+    /** Most characters of the error a summary shows; the job itself ({@code GET /jobs/{jobId}}) has all of it. */
+    static final int SUMMARY_ERROR_CHARS = 300;
+
+    /**
+     * A job as a listing shows it: what the indexes hold ({@link dev.ferry.core.JobTable#SUMMARY}),
+     * never the input, result, files or history. {@code error} is cut to
+     * {@value #SUMMARY_ERROR_CHARS} characters.
+     */
+    static ObjectNode summary(Job job) {
+        ObjectNode node = Json.MAPPER.createObjectNode();
+        node.put("jobId", job.jobId());
+        node.put("type", job.type());
+        node.put("status", job.status() == null ? null : job.status().name());
+        node.put("attempts", job.attempts());
+        if (job.preemptions() > 0) {
+            node.put("preemptions", job.preemptions());
+        }
+        node.put("createdAt", String.valueOf(job.createdAt()));
+        node.put("updatedAt", String.valueOf(job.updatedAt()));
+        if (job.finishedAt() != null) {
+            node.put("finishedAt", job.finishedAt().toString());
+        }
+        if (job.error() != null) {
+            String error = job.error();
+            node.put("error", error.length() <= SUMMARY_ERROR_CHARS ? error
+                    : error.substring(0, SUMMARY_ERROR_CHARS - 1) + "…");
+        }
+        return node;
+    }
+
+    /**
+     * A queued job's place in the queue, labelled an estimate:
+     * {@code "queue": {"position": 3, "etaSeconds": 40, "estimate": true}}; {@code position} is
+     * the text {@code "1000+"} past the count's cap, and {@code etaSeconds} is left out when it
+     * cannot be computed.
+     */
+    static void putQueue(ObjectNode node, QueueEstimate estimate) {
+        ObjectNode queue = node.putObject("queue");
+        if (estimate.positionCapped()) {
+            queue.put("position", estimate.position() + "+");
+        } else {
+            queue.put("position", estimate.position());
+        }
+        if (estimate.etaSeconds() != null) {
+            queue.put("etaSeconds", estimate.etaSeconds());
+        }
+        queue.put("estimate", true);
+    }
 }

@@ -60,4 +60,25 @@ final class Requests {
         String stage = context == null ? null : context.getStage();
         return stage == null || stage.isEmpty() ? "" : "/" + stage;
     }
+
+    /**
+     * Every value of a header that may be sent more than once ({@code Prefer}): API Gateway keeps
+     * them all in the multi-value map, and only the last in the other.
+     */
+    static java.util.List<String> headerValues(APIGatewayProxyRequestEvent event, String name) {
+        Map<String, java.util.List<String>> multi = event.getMultiValueHeaders();
+        if (multi != null) {
+            java.util.List<String> values = new java.util.ArrayList<>();
+            multi.forEach((key, list) -> {
+                if (key.equalsIgnoreCase(name) && list != null) {
+                    values.addAll(list);
+                }
+            });
+            if (!values.isEmpty()) {
+                return values;
+            }
+        }
+        String value = header(event, name);
+        return value == null ? java.util.List.of() : java.util.List.of(value);
+    }
 }

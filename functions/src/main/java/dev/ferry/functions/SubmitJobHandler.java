@@ -5,19 +5,38 @@ import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
 import dev.ferry.core.AwsClients;
+import dev.ferry.core.AwsErrors;
+import dev.ferry.core.DynamoDbJobQueries;
 import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.FerryEnv;
+import dev.ferry.core.Job;
+import dev.ferry.core.JobFiles;
+import dev.ferry.core.JobStore;
+import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** {@code POST /jobs}: accept a job. 202 when created, 200 for an idempotent replay. */
+/**
+ * {@code POST /jobs}: accept a job. 202 when created, 200 for an idempotent replay. With
+ * {@code Prefer: wait=<seconds>} the answer (same status code) shows the job once it is final or
+ * the time is up ({@link WaitPreference}, {@link JobWaiter}).
+ */
 public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyRequestEvent, APIGatewayProxyResponseEvent> {
 
     private static final Logger LOG = LoggerFactory.getLogger(SubmitJobHandler.class);
     static final String IDEMPOTENCY_KEY = "Idempotency-Key";
 
     private final JobSubmitter submitter;
+    private final JobStore store;
+    private final JobWaiter waiter;
+    private final int maxWaitSeconds;
+    private final Optional<JobFiles> files;
 
     /** Lambda's constructor: configuration from the process environment. */
     public SubmitJobHandler() {
@@ -26,16 +45,36 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
 
     /** The local stack's constructor: configuration from the given environment. */
     public SubmitJobHandler(Map<String, String> environment) {
-        this(create(FerryEnv.of(environment)));
+        this(FerryEnv.of(environment));
     }
 
-    SubmitJobHandler(JobSubmitter submitter) {
-        this.submitter = submitter;
+    private SubmitJobHandler(FerryEnv env) {
+        this(env, AwsClients.dynamoDb(env));
     }
 
-    private static JobSubmitter create(FerryEnv env) {
-        DynamoDbJobStore store = DynamoDbJobStore.fromEnvironment(AwsClients.dynamoDb(env), env);
-        return JobSubmitter.fromEnvironment(env, store, AwsClients.sqs(env));
+    private SubmitJobHandler(FerryEnv env, DynamoDbClient dynamoDb) {
+        this(env, DynamoDbJobStore.fromEnvironment(dynamoDb, env), dynamoDb);
+    }
+
+    private SubmitJobHandler(FerryEnv env, DynamoDbJobStore store, DynamoDbClient dynamoDb) {
+        this(JobSubmitter.fromEnvironment(env, store, AwsClients.sqs(env)), store,
+                new JobWaiter(DynamoDbJobQueries.fromEnvironment(dynamoDb, env)::statuses),
+                WaitPreference.maxSeconds(env), JobFiles.fromEnvironment(env));
+    }
+
+    /**
+     * @param store where the answer after a wait is read
+     * @param maxWaitSeconds the longest {@code Prefer: wait} applied
+     * @param files the job files bucket: a job that finished while its submit waited is shown with
+     *     its files' URLs
+     */
+    SubmitJobHandler(JobSubmitter submitter, JobStore store, JobWaiter waiter, int maxWaitSeconds,
+                     Optional<JobFiles> files) {
+        this.submitter = Objects.requireNonNull(submitter, "submitter");
+        this.store = Objects.requireNonNull(store, "store");
+        this.waiter = Objects.requireNonNull(waiter, "waiter");
+        this.maxWaitSeconds = maxWaitSeconds;
+        this.files = Objects.requireNonNull(files, "files");
     }
 
     @Override
@@ -43,15 +82,40 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
         try {
             requireJson(Requests.header(event, "Content-Type"));
             SubmitRequest request = SubmitRequest.parse(Requests.body(event), Requests.header(event, IDEMPOTENCY_KEY));
+            // Checked before anything is written: a strict, invalid preference leaves nothing behind.
+            int wait = WaitPreference.seconds(Requests.headerValues(event, WaitPreference.HEADER), maxWaitSeconds);
             JobSubmitter.Submitted submitted = submitter.submit(request, Requests.callerScope(event));
             String jobId = submitted.job().jobId();
-            return ApiResponses.json(submitted.created() ? 202 : 200, JobView.of(submitted.job()),
-                    Map.of("Location", Requests.stagePrefix(event) + "/jobs/" + jobId));
+            Map<String, String> headers = new HashMap<>(Map.of("Location", Requests.stagePrefix(event) + "/jobs/" + jobId));
+            if (wait == 0) {
+                return ApiResponses.json(submitted.created() ? 202 : 200, JobView.of(submitted.job()), headers);
+            }
+            headers.put(WaitPreference.APPLIED_HEADER, WaitPreference.applied(wait));
+            return ApiResponses.json(submitted.created() ? 202 : 200, JobView.of(afterWaiting(submitted.job(), wait),
+                    files), headers);
         } catch (ApiException e) {
             if (e.statusCode() >= 500) {
                 LOG.warn("submit failed: {}", e.getMessage());
             }
             return ApiResponses.error(e);
+        }
+    }
+
+    /**
+     * The job once it is final or {@code seconds} have passed. The job is accepted whatever
+     * happens here: when it cannot be read again, the answer shows it as submitted (an error would
+     * have a client submit it again).
+     */
+    private Job afterWaiting(Job submitted, int seconds) {
+        if (submitted.status().isFinal()) {
+            return submitted;
+        }
+        waiter.waitFor(submitted.jobId(), Duration.ofSeconds(seconds));
+        try {
+            return store.get(submitted.jobId()).orElse(submitted);
+        } catch (SdkException e) {
+            LOG.warn("job {} accepted; reading it after the wait failed: {}", submitted.jobId(), AwsErrors.describe(e));
+            return submitted;
         }
     }
 

@@ -20,7 +20,7 @@ class AdminHandlerTest {
     private static final String TOKEN = "s3cr3t-admin-token-0123456789";
     private final RecordingSqs sqs = new RecordingSqs(new ArrayList<>());
     private final AdminHandler handler = new AdminHandler(
-            new AdminService(sqs, new InMemoryJobStore(), "https://sqs/jobs", "https://sqs/dlq", Clock.systemUTC(), 100),
+            AdminServices.of(sqs, new InMemoryJobStore()),
             new AdminToken(TOKEN));
 
     private static APIGatewayProxyRequestEvent request(String method, String proxy, String authorization, String body) {
@@ -54,6 +54,7 @@ class AdminHandlerTest {
         for (String[] route : List.of(new String[] {"GET", "api/overview"}, new String[] {"POST", "api/redrive"},
                 new String[] {"GET", "api/redrive"}, new String[] {"DELETE", "api/redrive"},
                 new String[] {"POST", "api/jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S6/retry"},
+                new String[] {"GET", "api/jobs"}, new String[] {"GET", "api/jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S6"},
                 new String[] {"POST", "api/jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S6/discard"})) {
             APIGatewayProxyResponseEvent response = call(route[0], route[1], "Bearer not-the-token", null);
             assertEquals(401, response.getStatusCode(), route[0] + " " + route[1]);
@@ -69,6 +70,13 @@ class AdminHandlerTest {
         assertEquals(404, call("GET", "api/nothing", auth, null).getStatusCode());
         assertEquals(404, call("POST", "api/jobs/not-an-id/retry", auth, null).getStatusCode());
         assertEquals(405, call("GET", "api/jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S6/retry", auth, null).getStatusCode());
+        assertEquals(404, call("GET", "api/jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S6", auth, null).getStatusCode());
+        assertEquals(404, call("GET", "api/jobs/not-an-id", auth, null).getStatusCode());
+        assertEquals(405, call("DELETE", "api/jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S6", auth, null).getStatusCode());
+        APIGatewayProxyResponseEvent badLimit = handler.handleRequest(request("GET", "api/jobs", auth, null)
+                .withQueryStringParameters(Map.of("limit", "0")), null);
+        assertEquals(400, badLimit.getStatusCode());
+        assertTrue(Json.parse(badLimit.getBody()).get("error").asText().contains("\"limit\""));
         APIGatewayProxyResponseEvent notJson = call("POST", "api/redrive", auth, "{jobIds:");
         assertEquals(400, notJson.getStatusCode());
         APIGatewayProxyResponseEvent empty = call("POST", "api/redrive", auth, "{\"jobIds\":[]}");
@@ -83,8 +91,7 @@ class AdminHandlerTest {
         InMemoryJobStore store = new InMemoryJobStore();
         store.jobs.put("01JD3N3Y3ZX2W0K7Q8M9P4R5S6", Job.builder().jobId("01JD3N3Y3ZX2W0K7Q8M9P4R5S6").type("t")
                 .input("{}").status(JobStatus.RUNNING).build());
-        AdminHandler withJob = new AdminHandler(new AdminService(sqs, store, "https://sqs/jobs", "https://sqs/dlq",
-                Clock.systemUTC(), 100), new AdminToken(TOKEN));
+        AdminHandler withJob = new AdminHandler(AdminServices.of(sqs, store), new AdminToken(TOKEN));
 
         assertEquals(404, call("POST", "api/jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S7/retry", auth, null).getStatusCode());
         APIGatewayProxyResponseEvent running = withJob.handleRequest(

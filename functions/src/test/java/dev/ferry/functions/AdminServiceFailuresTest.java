@@ -13,6 +13,7 @@ import dev.ferry.core.Json;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
@@ -70,7 +71,7 @@ class AdminServiceFailuresTest {
     private final NoMoveTasks sqs = new NoMoveTasks();
     private final InMemoryJobStore store = new InMemoryJobStore();
     private final AdminHandler handler = new AdminHandler(
-            new AdminService(sqs, store, "https://sqs/jobs", "https://sqs/dlq", Clock.systemUTC(), 100),
+            AdminServices.of(sqs, store),
             new AdminToken(TOKEN));
 
     private APIGatewayProxyResponseEvent call(String method, String proxy) {
@@ -125,5 +126,27 @@ class AdminServiceFailuresTest {
 
         assertEquals(503, response.getStatusCode(), response.getBody());
         assertEquals("2", response.getHeaders().get("Retry-After"));
+    }
+
+    @Test
+    void overview_withoutTheIndexes_showsTheQueues_andSaysWhatIsMissing() {
+        aFailedJob();
+        InMemoryJobQueries queries = new InMemoryJobQueries(store);
+        queries.unavailable = true;
+        AdminHandler withoutIndexes = new AdminHandler(AdminServices.of(sqs, store, queries), new AdminToken(TOKEN));
+
+        APIGatewayProxyResponseEvent response = withoutIndexes.handleRequest(new APIGatewayProxyRequestEvent()
+                .withHttpMethod("GET").withPath("/admin/api/overview").withPathParameters(Map.of("proxy", "api/overview"))
+                .withHeaders(Map.of("Authorization", "Bearer " + TOKEN)), null);
+
+        assertEquals(200, response.getStatusCode(), response.getBody());
+        JsonNode overview = Json.parse(response.getBody());
+        assertEquals(3, overview.get("queues").get("jobs").get("visible").asInt());
+        for (String panel : List.of("jobsByStatus", "oldestWaitingJob", "failedJobsUnavailable", "failureGroups",
+                "recentJobsUnavailable")) {
+            assertTrue(overview.get(panel).get("unavailable").asText().contains("Connect timed out"),
+                    panel + ": " + overview.get(panel));
+        }
+        assertEquals(0, overview.get("failedJobs").size());
     }
 }

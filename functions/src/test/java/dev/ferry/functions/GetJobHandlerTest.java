@@ -19,7 +19,10 @@ class GetJobHandlerTest {
 
     private static final String JOB_ID = "01JD3N3Y3ZX2W0K7Q8M9P4R5S6";
     private final InMemoryJobStore store = new InMemoryJobStore();
-    private final GetJobHandler handler = new GetJobHandler(store, java.util.Optional.empty());
+    private final InMemoryJobQueries queries = new InMemoryJobQueries(store);
+    private final GetJobHandler handler = new GetJobHandler(store, java.util.Optional.empty(),
+            new QueueEstimator(queries, java.util.OptionalInt::empty, java.time.Clock.systemUTC()),
+            new JobWaiter(queries::statuses), 25);
 
     private static APIGatewayProxyRequestEvent fixture() {
         return EventLoader.loadApiGatewayRestEvent("events/apigw-get-job.json");
@@ -78,5 +81,78 @@ class GetJobHandlerTest {
         store.unavailable = true;
 
         assertEquals(503, handler.handleRequest(fixture(), null).getStatusCode());
+    }
+
+    private void queued(String jobId, Instant created) {
+        store.jobs.put(jobId, Job.builder().jobId(jobId).type("sdxl").input("{}").status(JobStatus.QUEUED)
+                .createdAt(created).updatedAt(created).build());
+    }
+
+    @Test
+    void get_queuedJob_showsItsPlace_labelledAnEstimate() {
+        Instant created = Instant.parse("2026-11-22T10:00:00Z");
+        queued("01JD3N3Y3ZX2W0K7Q8M9P4R5S1", created.minusSeconds(2));
+        queued("01JD3N3Y3ZX2W0K7Q8M9P4R5S2", created.minusSeconds(1));
+        queued(JOB_ID, created);
+
+        JsonNode queue = Json.parse(handler.handleRequest(fixture(), null).getBody()).get("queue");
+
+        assertEquals(2, queue.get("position").asInt());
+        assertTrue(queue.get("estimate").asBoolean());
+        assertFalse(queue.has("etaSeconds"), "no slot known to be working here: " + queue);
+    }
+
+    @Test
+    void get_withPreferWait_onAFinishedJob_answersAtOnce_sayingWhatWasApplied() {
+        store.jobs.put(JOB_ID, Job.builder().jobId(JOB_ID).type("sdxl").status(JobStatus.SUCCEEDED).result("{}")
+                .build());
+
+        APIGatewayProxyResponseEvent response = handler.handleRequest(fixture()
+                .withHeaders(Map.of("Prefer", "wait=300")), null);
+
+        assertEquals(200, response.getStatusCode());
+        assertEquals("wait=25", response.getHeaders().get("Preference-Applied"), "at most the deployment's 25 s");
+        assertEquals(0, queries.statusReads.get(), "a final job is not waited for");
+    }
+
+    @Test
+    void get_withPreferWait_answersOnceTheJobIsFinal() {
+        queued(JOB_ID, Instant.parse("2026-11-22T10:00:00Z"));
+        // The job finishes while the request waits: the shared waiter's read sees it.
+        InMemoryJobQueries finishing = new InMemoryJobQueries(store) {
+            @Override
+            public Statuses statuses(java.util.Collection<String> jobIds) {
+                store.jobs.computeIfPresent(JOB_ID, (id, job) -> job.toBuilder().status(JobStatus.SUCCEEDED)
+                        .result("{\"done\":true}").build());
+                return super.statuses(jobIds);
+            }
+        };
+        GetJobHandler waiting = new GetJobHandler(store, java.util.Optional.empty(),
+                new QueueEstimator(queries, java.util.OptionalInt::empty, java.time.Clock.systemUTC()),
+                new JobWaiter(finishing::statuses), 25);
+
+        APIGatewayProxyResponseEvent response = waiting.handleRequest(fixture()
+                .withMultiValueHeaders(Map.of("Prefer", java.util.List.of("respond-async", "wait=20"))), null);
+
+        JsonNode body = Json.parse(response.getBody());
+        assertEquals("SUCCEEDED", body.get("status").asText());
+        assertTrue(body.get("result").get("done").asBoolean());
+        assertEquals("wait=20", response.getHeaders().get("Preference-Applied"));
+        assertFalse(body.has("queue"));
+    }
+
+    @Test
+    void get_withAnInvalidWait_isIgnored_unlessStrict() {
+        queued(JOB_ID, Instant.parse("2026-11-22T10:00:00Z"));
+
+        APIGatewayProxyResponseEvent lenient = handler.handleRequest(fixture()
+                .withHeaders(Map.of("Prefer", "wait=soon")), null);
+        APIGatewayProxyResponseEvent strict = handler.handleRequest(fixture()
+                .withHeaders(Map.of("Prefer", "handling=strict, wait=soon")), null);
+
+        assertEquals(200, lenient.getStatusCode());
+        assertFalse(lenient.getHeaders().containsKey("Preference-Applied"));
+        assertEquals(400, strict.getStatusCode());
+        assertTrue(Json.parse(strict.getBody()).get("error").asText().startsWith("header Prefer"));
     }
 }

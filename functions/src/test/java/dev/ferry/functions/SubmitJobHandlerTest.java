@@ -38,7 +38,8 @@ class SubmitJobHandlerTest {
 
     private SubmitJobHandler handler(Set<String> allowedTypes) {
         return new SubmitJobHandler(new JobSubmitter(store, sqs, "https://sqs.local/jobs", new JobIds(),
-                Clock.fixed(NOW, ZoneOffset.UTC), MAX_MESSAGE_BYTES, allowedTypes));
+                Clock.fixed(NOW, ZoneOffset.UTC), MAX_MESSAGE_BYTES, allowedTypes), store,
+                new JobWaiter(new InMemoryJobQueries(store)::statuses), 25, java.util.Optional.empty());
     }
 
     private static APIGatewayProxyRequestEvent fixture() {
@@ -368,5 +369,66 @@ class SubmitJobHandlerTest {
         APIGatewayProxyRequestEvent event = withBody(encoded, null).withIsBase64Encoded(true);
 
         assertEquals(202, call(event).getStatusCode());
+    }
+
+    @Test
+    void submit_withAStrictInvalidWait_is400_andLeavesNothingBehind() {
+        APIGatewayProxyRequestEvent event = fixture();
+        Map<String, String> headers = new HashMap<>(event.getHeaders());
+        headers.put("Prefer", "handling=strict, wait=forever");
+
+        APIGatewayProxyResponseEvent response = call(event.withHeaders(headers));
+
+        assertEquals(400, response.getStatusCode());
+        assertTrue(body(response).get("error").asText().startsWith("header Prefer"), response.getBody());
+        assertTrue(events.isEmpty(), "nothing written, nothing sent: " + events);
+    }
+
+    @Test
+    void submit_withPreferWait_answersWithTheJobAsItIsAfterTheWait_sameStatusCode() {
+        // The job finishes while the request waits: the shared waiter's read sees it.
+        InMemoryJobQueries finishing = new InMemoryJobQueries(store) {
+            @Override
+            public Statuses statuses(java.util.Collection<String> jobIds) {
+                jobIds.forEach(id -> store.jobs.computeIfPresent(id, (key, job) -> job.toBuilder()
+                        .status(JobStatus.SUCCEEDED).result("{\"image\":\"done.png\"}").build()));
+                return super.statuses(jobIds);
+            }
+        };
+        handler = new SubmitJobHandler(new JobSubmitter(store, sqs, "https://sqs.local/jobs", new JobIds(),
+                Clock.fixed(NOW, ZoneOffset.UTC), MAX_MESSAGE_BYTES, Set.of()), store,
+                new JobWaiter(finishing::statuses), 25, java.util.Optional.empty());
+        APIGatewayProxyRequestEvent event = fixture();
+        Map<String, String> headers = new HashMap<>(event.getHeaders());
+        headers.put("prefer", "wait=10");
+
+        APIGatewayProxyResponseEvent response = call(event.withHeaders(headers));
+
+        assertEquals(202, response.getStatusCode(), "created, as without the wait");
+        assertEquals("wait=10", response.getHeaders().get("Preference-Applied"));
+        assertEquals("SUCCEEDED", body(response).get("status").asText());
+        assertEquals("done.png", body(response).get("result").get("image").asText());
+    }
+
+    @Test
+    void submit_whoseJobCannotBeReadAfterTheWait_isStillAccepted() {
+        InMemoryJobQueries failing = new InMemoryJobQueries(store) {
+            @Override
+            public Statuses statuses(java.util.Collection<String> jobIds) {
+                store.unavailable = true; // the table goes away while the request waits
+                return new Statuses(java.util.Map.of(), java.util.Set.of());
+            }
+        };
+        handler = new SubmitJobHandler(new JobSubmitter(store, sqs, "https://sqs.local/jobs", new JobIds(),
+                Clock.fixed(NOW, ZoneOffset.UTC), MAX_MESSAGE_BYTES, Set.of()), store,
+                new JobWaiter(failing::statuses), 25, java.util.Optional.empty());
+        APIGatewayProxyRequestEvent event = fixture();
+        Map<String, String> headers = new HashMap<>(event.getHeaders());
+        headers.put("Prefer", "wait=5");
+
+        APIGatewayProxyResponseEvent response = call(event.withHeaders(headers));
+
+        assertEquals(202, response.getStatusCode(), "an error here would have the client submit it again");
+        assertEquals("QUEUED", body(response).get("status").asText());
     }
 }

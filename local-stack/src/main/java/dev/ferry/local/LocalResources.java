@@ -2,6 +2,7 @@ package dev.ferry.local;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.core.Json;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -15,10 +16,17 @@ import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeDefinition;
 import software.amazon.awssdk.services.dynamodb.model.BillingMode;
+import software.amazon.awssdk.services.dynamodb.model.CreateGlobalSecondaryIndexAction;
+import software.amazon.awssdk.services.dynamodb.model.GlobalSecondaryIndex;
+import software.amazon.awssdk.services.dynamodb.model.GlobalSecondaryIndexDescription;
+import software.amazon.awssdk.services.dynamodb.model.GlobalSecondaryIndexUpdate;
+import software.amazon.awssdk.services.dynamodb.model.IndexStatus;
 import software.amazon.awssdk.services.dynamodb.model.KeySchemaElement;
 import software.amazon.awssdk.services.dynamodb.model.KeyType;
+import software.amazon.awssdk.services.dynamodb.model.Projection;
 import software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException;
 import software.amazon.awssdk.services.dynamodb.model.TableDescription;
+import software.amazon.awssdk.services.dynamodb.model.TableStatus;
 import software.amazon.awssdk.services.dynamodb.model.TimeToLiveDescription;
 import software.amazon.awssdk.services.dynamodb.model.TimeToLiveStatus;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -346,12 +354,18 @@ public final class LocalResources implements SamTemplate.ResourceValues {
             }
         } catch (ResourceNotFoundException e) {
             createdTables.add(table.name());
-            dynamoDb.createTable(r -> r.tableName(table.name())
-                    .billingMode(BillingMode.PAY_PER_REQUEST)
-                    .attributeDefinitions(AttributeDefinition.builder()
-                            .attributeName(table.hashKeyName()).attributeType(table.hashKeyType()).build())
-                    .keySchema(KeySchemaElement.builder()
-                            .attributeName(table.hashKeyName()).keyType(KeyType.HASH).build()));
+            dynamoDb.createTable(r -> {
+                r.tableName(table.name())
+                        .billingMode(BillingMode.PAY_PER_REQUEST)
+                        .attributeDefinitions(table.attributeTypes().entrySet().stream().map(attribute ->
+                                AttributeDefinition.builder().attributeName(attribute.getKey())
+                                        .attributeType(attribute.getValue()).build()).toList())
+                        .keySchema(KeySchemaElement.builder()
+                                .attributeName(table.hashKeyName()).keyType(KeyType.HASH).build());
+                if (!table.globalIndexes().isEmpty()) {
+                    r.globalSecondaryIndexes(table.globalIndexes().stream().map(LocalResources::globalIndex).toList());
+                }
+            });
             try (var waiter = dynamoDb.waiter()) {
                 description = waiter.waitUntilTableExists(r -> r.tableName(table.name())).matched().response()
                         .orElseThrow(() -> new IllegalStateException("table " + table.name() + " did not become"
@@ -361,9 +375,117 @@ public final class LocalResources implements SamTemplate.ResourceValues {
             LOG.debug("created table {}", table.name());
         }
         boolean created = createdTables.contains(table.name());
+        if (!created) {
+            description = indexes(table, description, dynamoDb);
+        }
         table.timeToLiveAttribute().ifPresent(attribute -> enableTimeToLive(table.name(), attribute, dynamoDb,
                 created || reconcile));
         return description;
+    }
+
+    private static GlobalSecondaryIndex globalIndex(SamTemplate.GlobalIndex index) {
+        List<KeySchemaElement> key = new ArrayList<>(List.of(KeySchemaElement.builder().attributeName(index.hashKey())
+                .keyType(KeyType.HASH).build()));
+        if (index.rangeKey() != null) {
+            key.add(KeySchemaElement.builder().attributeName(index.rangeKey()).keyType(KeyType.RANGE).build());
+        }
+        Projection.Builder projection = Projection.builder().projectionType(index.projectionType());
+        if (!index.nonKeyAttributes().isEmpty()) {
+            projection.nonKeyAttributes(index.nonKeyAttributes());
+        }
+        return GlobalSecondaryIndex.builder().indexName(index.name()).keySchema(key).projection(projection.build())
+                .build();
+    }
+
+    /** An index of an existing table as {@link SamTemplate.GlobalIndex}, to compare with the template's. */
+    private static SamTemplate.GlobalIndex described(GlobalSecondaryIndexDescription index) {
+        String hash = null;
+        String range = null;
+        for (KeySchemaElement key : index.keySchema()) {
+            if (key.keyType() == KeyType.HASH) {
+                hash = key.attributeName();
+            } else {
+                range = key.attributeName();
+            }
+        }
+        Projection projection = index.projection();
+        return new SamTemplate.GlobalIndex(index.indexName(), hash, range, projection.projectionTypeAsString(),
+                projection.hasNonKeyAttributes() ? projection.nonKeyAttributes() : List.of());
+    }
+
+    /**
+     * An existing table's indexes against the template's. One the table lacks is a difference, as
+     * a queue attribute is: reported, or (reconciling) created, one at a time as DynamoDB requires,
+     * each waited for. One that exists with other keys or another projection cannot be changed in
+     * place and always stops the start. Indexes the template does not declare are left alone.
+     */
+    private TableDescription indexes(SamTemplate.Table table, TableDescription description, DynamoDbClient dynamoDb) {
+        Map<String, SamTemplate.GlobalIndex> existing = new LinkedHashMap<>();
+        if (description.hasGlobalSecondaryIndexes()) {
+            description.globalSecondaryIndexes().forEach(index -> existing.put(index.indexName(), described(index)));
+        }
+        List<SamTemplate.GlobalIndex> missing = new ArrayList<>();
+        List<String> differences = new ArrayList<>();
+        for (SamTemplate.GlobalIndex wanted : table.globalIndexes()) {
+            SamTemplate.GlobalIndex found = existing.get(wanted.name());
+            if (found == null) {
+                missing.add(wanted);
+                differences.add("it has no index " + wanted.name() + " (the template declares " + wanted + ")");
+            } else if (!found.sameAs(wanted)) {
+                throw new TemplateException("table " + table.name() + " has index " + found + ", but the template"
+                        + " declares " + wanted + ". DynamoDB cannot change an index in place: delete the index (it is"
+                        + " derived from the records, which stay) and start again with FERRY_RECONCILE=true");
+            }
+        }
+        if (missing.isEmpty()) {
+            return description;
+        }
+        if (!reconcile) {
+            throw new TemplateException("table " + table.name() + " exists with settings other than the template's: "
+                    + String.join("; ", differences) + ". Ferry never changes a resource it did not create: choose"
+                    + " another stack name, or ask to reconcile (FERRY_RECONCILE=true), which adds the missing"
+                    + " indexes (DynamoDB fills each from the records)");
+        }
+        for (SamTemplate.GlobalIndex index : missing) {
+            LOG.warn("table {}: adding index {} as the template declares it", table.name(), index);
+            dynamoDb.updateTable(r -> r.tableName(table.name())
+                    .attributeDefinitions(table.attributeTypes().entrySet().stream().map(attribute ->
+                            AttributeDefinition.builder().attributeName(attribute.getKey())
+                                    .attributeType(attribute.getValue()).build()).toList())
+                    .globalSecondaryIndexUpdates(GlobalSecondaryIndexUpdate.builder()
+                            .create(CreateGlobalSecondaryIndexAction.builder().indexName(index.name())
+                                    .keySchema(globalIndex(index).keySchema()).projection(globalIndex(index).projection())
+                                    .build())
+                            .build()));
+            description = awaitIndex(table.name(), index.name(), dynamoDb);
+        }
+        return description;
+    }
+
+    /** How long an index being added may take to fill before the start gives up. */
+    private static final Duration INDEX_CREATION = Duration.ofMinutes(15);
+
+    private static TableDescription awaitIndex(String tableName, String indexName, DynamoDbClient dynamoDb) {
+        long deadline = System.nanoTime() + INDEX_CREATION.toNanos();
+        while (true) {
+            TableDescription description = dynamoDb.describeTable(r -> r.tableName(tableName)).table();
+            boolean active = description.hasGlobalSecondaryIndexes() && description.globalSecondaryIndexes().stream()
+                    .anyMatch(index -> index.indexName().equals(indexName)
+                            && index.indexStatus() == IndexStatus.ACTIVE);
+            if (active && description.tableStatus() == TableStatus.ACTIVE) {
+                return description;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new TemplateException("table " + tableName + ": index " + indexName + " did not become active"
+                        + " within " + INDEX_CREATION + "; it may still be filling: start again later");
+            }
+            try {
+                Thread.sleep(1_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while index " + indexName + " was being created", e);
+            }
+        }
     }
 
     private static void enableTimeToLive(String tableName, String attribute, DynamoDbClient dynamoDb,

@@ -61,6 +61,12 @@ public final class LocalStack implements AutoCloseable {
      */
     public static final Map<String, String> LOCAL_TEMPLATE_PARAMETERS =
             Map.of("MaxReceiveCount", "3", "VisibilityTimeoutSeconds", "30");
+    /**
+     * Function settings the local stack replaces where the template sets them: the template's
+     * longest {@code Prefer: wait} is bounded by API Gateway's 29 s integration timeout, which the
+     * local API does not have; locally a request may wait as long as Ferry allows at all, 60 s.
+     */
+    public static final Map<String, String> LOCAL_FUNCTION_ENVIRONMENT = Map.of("FERRY_MAX_WAIT", "60");
 
     private static final Logger LOG = LoggerFactory.getLogger(LocalStack.class);
     private static final String SAMPLE_JOB_TYPE = "SAMPLE";
@@ -188,6 +194,7 @@ public final class LocalStack implements AutoCloseable {
         for (SamTemplate.Function function : template.functions()) {
             Map<String, String> env = new LinkedHashMap<>(functionAws);
             env.putAll(template.environment(function.logicalId(), resources));
+            LOCAL_FUNCTION_ENVIRONMENT.forEach((name, value) -> env.computeIfPresent(name, (n, templates) -> value));
             env.putAll(overrides);
             functionEnvironments.put(function.logicalId(), env);
             Map<String, String> direct = new LinkedHashMap<>(env);

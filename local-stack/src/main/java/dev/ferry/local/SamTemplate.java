@@ -420,8 +420,8 @@ public final class SamTemplate {
     private Table table(String id, Map<String, Object> properties) {
         String where = "Resources." + id + ".Properties";
         for (String key : properties.keySet()) {
-            if (!Set.of("TableName", "BillingMode", "AttributeDefinitions", "KeySchema", "TimeToLiveSpecification")
-                    .contains(key) && !TABLE_IGNORED.contains(key)) {
+            if (!Set.of("TableName", "BillingMode", "AttributeDefinitions", "KeySchema", "TimeToLiveSpecification",
+                    "GlobalSecondaryIndexes").contains(key) && !TABLE_IGNORED.contains(key)) {
                 throw unknownProperty(where + "." + key);
             }
         }
@@ -440,12 +440,33 @@ public final class SamTemplate {
             throw error(where + ".KeySchema[0].KeyType", "must be HASH");
         }
         String hashKey = scalar(key.get("AttributeName"), where + ".KeySchema[0].AttributeName");
-        String hashKeyType = list(properties.get("AttributeDefinitions"), where + ".AttributeDefinitions").stream()
-                .map(definition -> map(definition, where + ".AttributeDefinitions"))
-                .filter(definition -> hashKey.equals(definition.get("AttributeName")))
-                .map(definition -> scalar(definition.get("AttributeType"), where + ".AttributeDefinitions"))
-                .findFirst()
+        Map<String, String> attributeTypes = new LinkedHashMap<>();
+        for (Object definition : list(properties.get("AttributeDefinitions"), where + ".AttributeDefinitions")) {
+            Map<String, Object> attribute = map(definition, where + ".AttributeDefinitions");
+            attributeTypes.put(scalar(attribute.get("AttributeName"), where + ".AttributeDefinitions.AttributeName"),
+                    scalar(attribute.get("AttributeType"), where + ".AttributeDefinitions.AttributeType"));
+        }
+        String hashKeyType = Optional.ofNullable(attributeTypes.get(hashKey))
                 .orElseThrow(() -> error(where + ".AttributeDefinitions", "does not define the key " + hashKey));
+        List<GlobalIndex> indexes = new ArrayList<>();
+        if (properties.containsKey("GlobalSecondaryIndexes")) {
+            List<Object> declared = list(properties.get("GlobalSecondaryIndexes"), where + ".GlobalSecondaryIndexes");
+            for (int i = 0; i < declared.size(); i++) {
+                indexes.add(globalIndex(map(declared.get(i), where + ".GlobalSecondaryIndexes[" + i + "]"),
+                        where + ".GlobalSecondaryIndexes[" + i + "]", attributeTypes));
+            }
+        }
+        Set<String> keyAttributes = new LinkedHashSet<>(List.of(hashKey));
+        indexes.forEach(index -> {
+            keyAttributes.add(index.hashKey());
+            if (index.rangeKey() != null) {
+                keyAttributes.add(index.rangeKey());
+            }
+        });
+        if (!keyAttributes.equals(attributeTypes.keySet())) {
+            throw error(where + ".AttributeDefinitions", "must define exactly the table's and its indexes' key"
+                    + " attributes " + keyAttributes + ", as DynamoDB requires, but defines " + attributeTypes.keySet());
+        }
         String ttlAttribute = null;
         if (properties.containsKey("TimeToLiveSpecification")) {
             String ttlWhere = where + ".TimeToLiveSpecification";
@@ -455,7 +476,49 @@ public final class SamTemplate {
                 ttlAttribute = scalar(ttl.get("AttributeName"), ttlWhere + ".AttributeName");
             }
         }
-        return new Table(id, name, hashKey, hashKeyType, ttlAttribute);
+        return new Table(id, name, hashKey, hashKeyType, ttlAttribute, attributeTypes, indexes);
+    }
+
+    private GlobalIndex globalIndex(Map<String, Object> index, String where, Map<String, String> attributeTypes) {
+        for (String key : index.keySet()) {
+            if (!Set.of("IndexName", "KeySchema", "Projection").contains(key)) {
+                throw unknownProperty(where + "." + key);
+            }
+        }
+        String name = scalar(index.get("IndexName"), where + ".IndexName");
+        String hashKey = null;
+        String rangeKey = null;
+        for (Object element : list(index.get("KeySchema"), where + ".KeySchema")) {
+            Map<String, Object> key = map(element, where + ".KeySchema");
+            String attribute = scalar(key.get("AttributeName"), where + ".KeySchema.AttributeName");
+            switch (scalar(key.get("KeyType"), where + ".KeySchema.KeyType")) {
+                case "HASH" -> hashKey = attribute;
+                case "RANGE" -> rangeKey = attribute;
+                default -> throw error(where + ".KeySchema.KeyType", "must be HASH or RANGE");
+            }
+        }
+        if (hashKey == null) {
+            throw error(where + ".KeySchema", "has no HASH key");
+        }
+        for (String attribute : rangeKey == null ? List.of(hashKey) : List.of(hashKey, rangeKey)) {
+            if (!attributeTypes.containsKey(attribute)) {
+                throw error(where + ".KeySchema", "names " + attribute + ", which AttributeDefinitions does not define");
+            }
+        }
+        Map<String, Object> projection = map(index.get("Projection"), where + ".Projection");
+        String type = scalar(projection.get("ProjectionType"), where + ".Projection.ProjectionType");
+        if (!Set.of("ALL", "KEYS_ONLY", "INCLUDE").contains(type)) {
+            throw error(where + ".Projection.ProjectionType", "must be ALL, KEYS_ONLY or INCLUDE");
+        }
+        List<String> nonKey = new ArrayList<>();
+        if (projection.containsKey("NonKeyAttributes")) {
+            list(projection.get("NonKeyAttributes"), where + ".Projection.NonKeyAttributes")
+                    .forEach(attribute -> nonKey.add(scalar(attribute, where + ".Projection.NonKeyAttributes")));
+        }
+        if (type.equals("INCLUDE") == nonKey.isEmpty()) {
+            throw error(where + ".Projection", "NonKeyAttributes go with ProjectionType INCLUDE, and only with it");
+        }
+        return new GlobalIndex(name, hashKey, rangeKey, type, nonKey);
     }
 
     private Bucket bucket(String id, Map<String, Object> properties) {
@@ -863,6 +926,9 @@ public final class SamTemplate {
                 case "AWS::AccountId" -> accountId;
                 case "AWS::Partition" -> "aws";
                 case "AWS::URLSuffix" -> "amazonaws.com";
+                // CloudFormation's ends in a random id; locally the stack has none (nothing local is secret).
+                case "AWS::StackId" -> "arn:aws:cloudformation:" + region + ":" + accountId + ":stack/" + stackName
+                        + "/local";
                 default -> null;
             });
         }
@@ -951,20 +1017,38 @@ public final class SamTemplate {
         }
     }
 
-    /** A DynamoDB table as the template declares it: on-demand, with a single hash key. */
+    /**
+     * A DynamoDB table as the template declares it: on-demand, with a single hash key, and its
+     * global secondary indexes.
+     */
     public static final class Table {
         private final String logicalId;
         private final String name;
         private final String hashKeyName;
         private final String hashKeyType;
         private final String timeToLiveAttribute;
+        private final Map<String, String> attributeTypes;
+        private final List<GlobalIndex> globalIndexes;
 
-        Table(String logicalId, String name, String hashKeyName, String hashKeyType, String timeToLiveAttribute) {
+        Table(String logicalId, String name, String hashKeyName, String hashKeyType, String timeToLiveAttribute,
+              Map<String, String> attributeTypes, List<GlobalIndex> globalIndexes) {
             this.logicalId = logicalId;
             this.name = name;
             this.hashKeyName = hashKeyName;
             this.hashKeyType = hashKeyType;
             this.timeToLiveAttribute = timeToLiveAttribute;
+            this.attributeTypes = Collections.unmodifiableMap(new LinkedHashMap<>(attributeTypes));
+            this.globalIndexes = List.copyOf(globalIndexes);
+        }
+
+        /** The type ({@code S}, {@code N}, {@code B}) of each key attribute, the table's and its indexes'. */
+        public Map<String, String> attributeTypes() {
+            return attributeTypes;
+        }
+
+        /** Its global secondary indexes, in template order. */
+        public List<GlobalIndex> globalIndexes() {
+            return globalIndexes;
         }
 
         /** The template's logical id, e.g. {@code JobsTable}. */
@@ -996,6 +1080,37 @@ public final class SamTemplate {
         public String toString() {
             return "Table[" + logicalId + " " + name + " key " + hashKeyName + " (" + hashKeyType + ") ttl "
                     + timeToLiveAttribute + "]";
+        }
+    }
+
+    /**
+     * A global secondary index as the template declares it (on-demand, like its table).
+     *
+     * @param name its {@code IndexName}
+     * @param hashKey its partition key's attribute
+     * @param rangeKey its sort key's attribute, or null
+     * @param projectionType {@code ALL}, {@code KEYS_ONLY} or {@code INCLUDE}
+     * @param nonKeyAttributes with {@code INCLUDE}, what it holds besides the keys
+     */
+    public record GlobalIndex(String name, String hashKey, String rangeKey, String projectionType,
+                              List<String> nonKeyAttributes) {
+
+        public GlobalIndex {
+            nonKeyAttributes = List.copyOf(nonKeyAttributes);
+        }
+
+        /** Whether another index is this one: the same keys and projection (the attributes in any order). */
+        public boolean sameAs(GlobalIndex other) {
+            return name.equals(other.name) && hashKey.equals(other.hashKey) && Objects.equals(rangeKey, other.rangeKey)
+                    && projectionType.equals(other.projectionType)
+                    && new TreeSet<>(nonKeyAttributes).equals(new TreeSet<>(other.nonKeyAttributes));
+        }
+
+        /** As a difference names it: {@code status-createdAt (status, createdAt; INCLUDE [type, ...])}. */
+        @Override
+        public String toString() {
+            return name + " (" + hashKey + (rangeKey == null ? "" : ", " + rangeKey) + "; " + projectionType
+                    + (nonKeyAttributes.isEmpty() ? "" : " " + new TreeSet<>(nonKeyAttributes)) + ")";
         }
     }
 

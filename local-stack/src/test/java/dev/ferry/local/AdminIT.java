@@ -101,6 +101,8 @@ class AdminIT {
         assertEquals(401, admin("GET", "overview", null, "wrong-token-wrong-token").status());
         assertEquals(401, admin("POST", "redrive", null, null).status());
         assertEquals(401, admin("POST", "jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S6/discard", null, null).status());
+        assertEquals(401, admin("GET", "jobs", null, null).status());
+        assertEquals(401, admin("GET", "jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S6", null, null).status());
         HttpResponse<String> page = http.send(HttpRequest.newBuilder(stack.apiEndpoint().resolve("/admin")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(200, page.statusCode());
@@ -194,7 +196,53 @@ class AdminIT {
         assertTrue(group.get("count").asInt() >= 2, overview.get("failureGroups").toString());
         assertTrue(group.get("error").asText().contains("failing on purpose"), group.toString());
         JsonNode failed = overview.get("failedJobs").get(0);
-        assertTrue(failed.get("input").asText().contains("failTimes"), failed.toString());
+        assertTrue(failed.get("error").asText().contains("failing on purpose"), failed.toString());
+        assertTrue(overview.get("failedJobsTotal").asInt() >= 2);
         assertTrue(overview.get("queues").get("jobs").has("inFlight"));
+        assertTrue(overview.get("recentJobs").size() >= 2, "from the listing index: " + overview.get("recentJobs"));
+    }
+
+    @Test
+    void aJobsDetail_showsItsInputAttemptsAndLogs_andAnUnknownJobIs404() {
+        String jobId = failedJob("look closer");
+
+        Reply detail = admin("GET", "jobs/" + jobId, null);
+
+        assertEquals(200, detail.status(), detail.body().toString());
+        JsonNode job = detail.body();
+        assertEquals("FAILED", job.get("status").asText());
+        assertEquals("look closer", job.get("input").get("output").asText(), "the input, which the API does not show");
+        assertEquals(stack.maxReceiveCount(), job.get("history").size(), job.toString());
+        JsonNode last = job.get("history").get(stack.maxReceiveCount() - 1);
+        assertEquals("failed", last.get("outcome").asText());
+        assertTrue(new String(api.download(last.get("logUrl").asText()), java.nio.charset.StandardCharsets.UTF_8)
+                .contains("failing on purpose"), "the attempt's log, by its link");
+        assertTrue(job.has("expiresAt") && job.has("redrives"), job.toString());
+        assertEquals(404, admin("GET", "jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S6", null).status());
+        assertEquals(404, admin("GET", "jobs/not-a-job", null).status());
+    }
+
+    @Test
+    void theFailedList_continuesPageByPage_throughTheIndex() {
+        List<String> jobs = failedJobs("page-1", "page-2", "page-3");
+
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        String cursor = null;
+        int pages = 0;
+        do {
+            Reply page = admin("GET", "jobs?status=FAILED&limit=1" + (cursor == null ? ""
+                    : "&cursor=" + java.net.URLEncoder.encode(cursor, java.nio.charset.StandardCharsets.UTF_8)), null);
+            assertEquals(200, page.status(), page.body().toString());
+            page.body().get("jobs").forEach(job -> {
+                assertEquals("FAILED", job.get("status").asText());
+                assertTrue(job.has("redrives"), "an admin row: " + job);
+                seen.add(job.get("jobId").asText());
+            });
+            cursor = page.body().get("nextCursor").isNull() ? null : page.body().get("nextCursor").asText();
+            pages++;
+        } while (cursor != null && pages < 1000);
+
+        assertTrue(seen.containsAll(jobs), seen + " lacks some of " + jobs);
+        assertEquals(400, admin("GET", "jobs?status=FAILD", null).status());
     }
 }

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -31,7 +32,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 /**
  * The admin page in a real headless Chromium: sign in with the token, see the failed job, click
  * "Redrive DLQ", watch the move task's progress and the job reach SUCCEEDED, with no Content
- * Security Policy violation in the browser's console. Screenshots go to
+ * Security Policy violation in the browser's console; open a job by its id in the search box and
+ * see its detail view (input, result, files, attempts with their logs). Screenshots go to
  * {@code local-stack/target/screenshots/}.
  *
  * <p>Needs Debian's {@code chromium} and {@code chromium-driver} ({@code .ci/run} installs them).
@@ -108,10 +110,7 @@ class AdminPageBrowserIT {
         api.awaitStatus(jobId, "FAILED", FINISH);
         WebDriverWait wait = new WebDriverWait(browser, FINISH, Duration.ofMillis(200));
 
-        browser.get(stack.apiEndpoint() + "/admin");
-        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("token")))
-                .sendKeys(stack.adminToken());
-        browser.findElement(By.id("login-submit")).click();
+        signIn(wait);
         assertNoContentSecurityPolicyViolation();
 
         By failedRow = By.cssSelector("tr[data-job='" + jobId + "']");
@@ -130,6 +129,55 @@ class AdminPageBrowserIT {
         assertTrue(browser.findElements(failedRow).isEmpty(), "the job left the failed list");
         assertEquals("SUCCEEDED", api.get(jobId).body().get("status").asText());
         screenshot("admin-redriven.png");
+        assertNoContentSecurityPolicyViolation();
+    }
+
+    /** Loads the page signed out (whatever an earlier test left in sessionStorage) and signs in. */
+    private static void signIn(WebDriverWait wait) {
+        browser.get(stack.apiEndpoint() + "/admin");
+        ((JavascriptExecutor) browser).executeScript("sessionStorage.clear()");
+        browser.navigate().refresh();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("token"))).sendKeys(stack.adminToken());
+        browser.findElement(By.id("login-submit")).click();
+    }
+
+    @Test
+    void operator_searchesAJobById_andSeesItsInputResultFilesAndAttempts() throws IOException {
+        Api api = new Api(stack.apiEndpoint());
+        String jobId = api.submit("{\"type\":\"sample\",\"input\":{\"output\":\"seen in detail\","
+                + "\"image\":{\"width\":16,\"height\":16}}}").jobId();
+        api.awaitStatus(jobId, "SUCCEEDED", FINISH);
+        WebDriverWait wait = new WebDriverWait(browser, FINISH, Duration.ofMillis(200));
+        signIn(wait);
+        browser.findElement(By.id("auto")).click(); // no refresh under the test's feet: each step below reloads what it reads
+
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("search"))).sendKeys("not-a-job-id");
+        browser.findElement(By.id("search-go")).click();
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("notice"), "is not a job id"));
+        browser.findElement(By.id("search")).clear();
+        browser.findElement(By.id("search")).sendKeys("01JD3N3Y3ZX2W0K7Q8M9P4R5S6\n");
+        wait.until(d -> d.findElement(By.id("notice")).getText().toLowerCase(java.util.Locale.ROOT).contains("no job"));
+        assertTrue(browser.findElement(By.id("detail")).getAttribute("hidden") != null, "no detail for an unknown job");
+
+        browser.findElement(By.id("search")).clear();
+        browser.findElement(By.id("search")).sendKeys(jobId.toLowerCase(java.util.Locale.ROOT) + "\n");
+
+        wait.until(ExpectedConditions.textToBe(By.id("detail-state"), "SUCCEEDED"));
+        assertEquals(jobId, browser.findElement(By.id("detail-id")).getText());
+        assertTrue(browser.findElement(By.id("detail-input")).getText().contains("seen in detail"));
+        assertTrue(browser.findElement(By.id("detail-result")).getText().contains("seen in detail"));
+        String image = browser.findElement(By.cssSelector("#detail-files a")).getAttribute("href");
+        assertTrue(api.download(image).length > 0, "the file's link works: " + image);
+        String log = browser.findElement(By.cssSelector("#detail-history tr[data-attempt='1'] a.log")).getAttribute("href");
+        assertTrue(api.download(log).length > 0, "the attempt's log link works: " + log);
+        assertTrue(browser.findElement(By.id("detail-webhooks")).isDisplayed());
+        assertTrue(browser.getCurrentUrl().endsWith("#job=" + jobId), browser.getCurrentUrl());
+        screenshot("admin-detail.png");
+
+        browser.findElement(By.id("detail-close")).click();
+        wait.until(ExpectedConditions.invisibilityOfElementLocated(By.id("detail")));
+        browser.findElement(By.cssSelector("tr[data-recent='" + jobId + "'] button.link")).click();
+        wait.until(ExpectedConditions.textToBe(By.id("detail-id"), jobId));
         assertNoContentSecurityPolicyViolation();
     }
 }

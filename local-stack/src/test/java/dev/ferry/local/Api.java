@@ -38,12 +38,31 @@ final class Api {
     }
 
     Response submit(String body, String idempotencyKey) {
+        return submit(body, idempotencyKey, java.util.Map.of());
+    }
+
+    /** {@code POST /jobs} with more headers ({@code Prefer}, say). */
+    Response submit(String body, String idempotencyKey, java.util.Map<String, String> headers) {
         HttpRequest.Builder request = HttpRequest.newBuilder(endpoint.resolve("/jobs"))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body));
         if (idempotencyKey != null) {
             request.header("Idempotency-Key", idempotencyKey);
         }
+        headers.forEach(request::header);
+        return send(request.build());
+    }
+
+    /** {@code GET /jobs?<query>} ({@code query} as it goes on the wire, already encoded). */
+    Response list(String query) {
+        return send(HttpRequest.newBuilder(endpoint.resolve("/jobs" + (query.isEmpty() ? "" : "?" + query))).GET()
+                .build());
+    }
+
+    /** {@code GET /jobs/{jobId}} with more headers; each value of {@code headers} is sent as a header of its own. */
+    Response get(String jobId, java.util.List<String[]> headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(endpoint.resolve("/jobs/" + jobId)).GET();
+        headers.forEach(header -> request.header(header[0], header[1]));
         return send(request.build());
     }
 

@@ -126,6 +126,15 @@ class BackendContractIT {
         var ttl = dynamoDb.describeTimeToLive(r -> r.tableName(table)).timeToLiveDescription();
         assertEquals(TimeToLiveStatus.ENABLED, ttl.timeToLiveStatus());
         assertEquals("expiresAt", ttl.attributeName());
+        var indexes = dynamoDb.describeTable(r -> r.tableName(table)).table().globalSecondaryIndexes();
+        assertEquals(java.util.Set.of("status-createdAt", "type-createdAt", "listing-createdAt"),
+                indexes.stream().map(i -> i.indexName()).collect(java.util.stream.Collectors.toSet()));
+        for (var index : indexes) {
+            assertEquals(List.of(KeyType.HASH, KeyType.RANGE), index.keySchema().stream().map(KeySchemaElement::keyType)
+                    .toList(), index.indexName());
+            assertEquals("createdAt", index.keySchema().get(1).attributeName());
+            assertEquals("INCLUDE", index.projection().projectionTypeAsString());
+        }
 
         String bucket = resources.bucketName("FilesBucket");
         assertEquals(template.pseudoParameters().stackName() + "-files-" + account + "-" + region, bucket);
@@ -171,6 +180,42 @@ class BackendContractIT {
         assertEquals("60", attributes.get("VisibilityTimeout"));
         assertEquals(2, Json.parse(attributes.get("RedrivePolicy")).get("maxReceiveCount").asInt(),
                 attributes.get("RedrivePolicy"));
+    }
+
+    @Test
+    void aTableWithoutTheIndexes_isReported_andReconcilingAddsThem_filledFromTheRecords() throws IOException {
+        // A stack deployed before the indexes: the same template without them.
+        String current = Files.readString(SamTemplate.find(Path.of("")));
+        String before = current.replaceAll("(?s)\\n      GlobalSecondaryIndexes:\\n.*?(?=\\n      TimeToLiveSpecification:)", "")
+                .replaceAll("(?m)^        - AttributeName: (status|type|listing|createdAt)\\n          AttributeType: S\\n", "");
+        assertTrue(!before.contains("GlobalSecondaryIndexes") && !before.contains("AttributeName: listing"),
+                "the template without its indexes");
+        SamTemplate now = template(Map.of());
+        Path file = Files.writeString(temp.resolve("before-indexes.yaml"), before);
+        SamTemplate old = SamTemplate.load(file, Map.of(), now.pseudoParameters());
+        LocalResources created = create(old);
+        String table = created.tableName("JobsTable");
+        dynamoDb.putItem(r -> r.tableName(table).item(Map.of("jobId", AttributeValue.fromS("01JD3N3Y3ZX2W0K7Q8M9P4R5S6"),
+                "status", AttributeValue.fromS("FAILED"), "type", AttributeValue.fromS("t"),
+                "createdAt", AttributeValue.fromS("2026-11-22T10:00:00Z"))));
+
+        TemplateException refused = assertThrows(TemplateException.class, () -> LocalResources.create(now, sqs, dynamoDb, s3));
+
+        assertTrue(refused.getMessage().contains("table " + table + " exists with settings other than the template's: it"
+                + " has no index status-createdAt"), refused.getMessage());
+        assertTrue(refused.getMessage().contains("no index listing-createdAt") && refused.getMessage().contains(
+                "FERRY_RECONCILE"), refused.getMessage());
+        var unchanged = dynamoDb.describeTable(r -> r.tableName(table)).table();
+        assertTrue(!unchanged.hasGlobalSecondaryIndexes() || unchanged.globalSecondaryIndexes().isEmpty(),
+                "left as it was");
+
+        LocalResources.create(now, sqs, dynamoDb, s3, true);
+
+        assertEquals(3, dynamoDb.describeTable(r -> r.tableName(table)).table().globalSecondaryIndexes().size());
+        org.awaitility.Awaitility.await().atMost(AWAIT).until(() -> dynamoDb.query(r -> r.tableName(table)
+                .indexName("status-createdAt").keyConditionExpression("#s = :s")
+                .expressionAttributeNames(Map.of("#s", "status"))
+                .expressionAttributeValues(Map.of(":s", AttributeValue.fromS("FAILED")))).count() == 1);
     }
 
     @Test

@@ -83,7 +83,15 @@ class OpenApiIT {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
-        SimpleRequest.Builder request = new SimpleRequest.Builder(Request.Method.valueOf(method), path);
+        int query = path.indexOf('?');
+        String bare = query < 0 ? path : path.substring(0, query);
+        SimpleRequest.Builder request = new SimpleRequest.Builder(Request.Method.valueOf(method), bare);
+        if (query >= 0) {
+            for (String pair : path.substring(query + 1).split("&")) {
+                int eq = pair.indexOf('=');
+                request.withQueryParam(decode(eq < 0 ? pair : pair.substring(0, eq)), eq < 0 ? "" : decode(pair.substring(eq + 1)));
+            }
+        }
         headers.forEach(request::withHeader);
         if (body != null) {
             request.withBody(body);
@@ -91,7 +99,7 @@ class OpenApiIT {
         SimpleResponse.Builder answer = SimpleResponse.Builder.status(response.statusCode()).withBody(response.body());
         response.headers().map().forEach((name, values) -> answer.withHeader(name, values));
         ValidationReport report = valid ? validator.validate(request.build(), answer.build())
-                : validator.validateResponse(path, Request.Method.valueOf(method), answer.build());
+                : validator.validateResponse(bare, Request.Method.valueOf(method), answer.build());
         if (!valid && response.statusCode() < 400) {
             failures.add(method + " " + path + " was accepted (" + response.statusCode() + "), though the description"
                     + " refuses it");
@@ -103,7 +111,15 @@ class OpenApiIT {
         return Json.parse(response.body());
     }
 
-    private static String abbreviate(String text) {
+    private static String decode(String text) {
+        return java.net.URLDecoder.decode(text, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static String encode(String text) {
+        return java.net.URLEncoder.encode(text, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+        private static String abbreviate(String text) {
         return text.length() <= 600 ? text : text.substring(0, 600) + "…";
     }
 
@@ -148,6 +164,34 @@ class OpenApiIT {
         assertTrue(finished.has("files") && finished.has("history"), finished.toString());
         call("GET", "/jobs/" + withFile, Map.of(), null);
         assertTrue(call("GET", "/jobs/" + big, Map.of(), null).has("resultUrl"));
+
+        assertEquals(List.of(), failures, String.join("\n", failures));
+    }
+
+    @Test
+    void listingAndWaiting_matchTheDescription() {
+        // Waiting: a submit answered finished, a read answered at once, an invalid wait under handling=strict.
+        JsonNode waited = call("POST", "/jobs", Map.of("Content-Type", "application/json", "Prefer", "wait=50"),
+                "{\"type\":\"sample\",\"input\":{\"output\":\"oa-wait\"}}");
+        assertEquals("SUCCEEDED", waited.get("status").asText(), waited.toString());
+        String jobId = waited.get("jobId").asText();
+        call("GET", "/jobs/" + jobId, Map.of("Prefer", "wait=5"), null);
+        call("GET", "/jobs/" + jobId, Map.of("Prefer", "handling=strict, wait=soon"), null);
+        call("POST", "/jobs", Map.of("Content-Type", "application/json", "Prefer", "handling=strict, wait=0"),
+                "{\"type\":\"sample\"}");
+
+        // Listing: pages followed by their cursors, filters, and each refusal.
+        call("POST", "/jobs", json(), "{\"type\":\"sample\",\"input\":{\"output\":\"oa-list\"}}");
+        JsonNode first = call("GET", "/jobs?limit=1", Map.of(), null);
+        assertEquals(1, first.get("jobs").size(), first.toString());
+        call("GET", "/jobs?limit=1&cursor=" + encode(first.get("nextCursor").asText()), Map.of(), null);
+        JsonNode filtered = call("GET", "/jobs?status=SUCCEEDED&type=sample&limit=100", Map.of(), null);
+        assertTrue(filtered.toString().contains(jobId), filtered.toString());
+        call("GET", "/jobs?type=sample", Map.of(), null);
+        call("GET", "/jobs?cursor=" + encode(first.get("nextCursor").asText() + "x"), Map.of(), null);
+        refused("GET", "/jobs?status=DONE", Map.of(), null);
+        refused("GET", "/jobs?limit=0", Map.of(), null);
+        refused("GET", "/jobs?limit=101", Map.of(), null);
 
         assertEquals(List.of(), failures, String.join("\n", failures));
     }

@@ -69,6 +69,7 @@ class SamTemplateTest {
                 "POST /jobs v1 SubmitJobFunction dev.ferry.functions.SubmitJobHandler::handleRequest",
                 "POST /uploads v1 CreateUploadFunction dev.ferry.functions.CreateUploadHandler::handleRequest",
                 "GET /jobs/{jobId} v1 GetJobFunction dev.ferry.functions.GetJobHandler::handleRequest",
+                "GET /jobs v1 ListJobsFunction dev.ferry.functions.ListJobsHandler::handleRequest",
                 "GET /admin v1 AdminFunction dev.ferry.functions.AdminHandler::handleRequest",
                 "ANY /admin/{proxy+} v1 AdminFunction dev.ferry.functions.AdminHandler::handleRequest"), routes);
     }
@@ -79,17 +80,19 @@ class SamTemplateTest {
         template(Map.of()).functions().forEach(f -> functions.put(f.logicalId(), f));
         SamTemplate.Function submit = functions.get("SubmitJobFunction");
         SamTemplate.Function get = functions.get("GetJobFunction");
-        assertEquals(Duration.ofSeconds(25), submit.timeout());
+        // Its own: it may wait for the job (Prefer: wait).
+        assertEquals(Duration.ofSeconds(28), submit.timeout());
+        assertEquals(Duration.ofSeconds(25), functions.get("AdminFunction").timeout(), "the Globals' own");
         assertEquals(1024, submit.memorySizeMb());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.QUEUE_URL, FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.RETENTION_DAYS,
-                FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.MAX_INPUT_UPLOAD_BYTES, FerryEnv.JOB_TYPES),
-                submit.environmentVariableNames());
-        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY),
-                get.environmentVariableNames());
+                FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.MAX_INPUT_UPLOAD_BYTES, FerryEnv.JOB_TYPES,
+                "FERRY_MAX_WAIT"), submit.environmentVariableNames());
+        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY,
+                FerryEnv.QUEUE_URL, "FERRY_MAX_WAIT"), get.environmentVariableNames());
         assertEquals(Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.RETENTION_DAYS),
                 functions.get("CreateUploadFunction").environmentVariableNames());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY,
-                        FerryEnv.QUEUE_URL, FerryEnv.DLQ_URL, AdminToken.SECRET_ARN),
+                        FerryEnv.QUEUE_URL, FerryEnv.DLQ_URL, AdminToken.SECRET_ARN, "FERRY_CURSOR_KEY"),
                 functions.get("AdminFunction").environmentVariableNames());
     }
 
@@ -312,16 +315,20 @@ class SamTemplateTest {
     void policies_grantNamedActionsOnTheTemplatesOwnResources() {
         Map<String, Object> resources = section(CloudFormationYaml.load(TEMPLATE), "Resources");
         assertEquals(Set.of("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
-                "sqs:SendMessage", "s3:GetObject"), actions(resources, "SubmitJobFunction"));
+                "dynamodb:BatchGetItem", "sqs:SendMessage", "s3:GetObject"), actions(resources, "SubmitJobFunction"));
         assertEquals(Set.of("s3:PutObject"), actions(resources, "CreateUploadFunction"));
-        assertEquals(Set.of("dynamodb:GetItem", "s3:GetObject"), actions(resources, "GetJobFunction"));
+        assertEquals(Set.of("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "sqs:GetQueueAttributes",
+                "s3:GetObject"), actions(resources, "GetJobFunction"));
+        assertEquals(Set.of("dynamodb:Query"), actions(resources, "ListJobsFunction"));
         assertEquals(Set.of("secretsmanager:GetSecretValue", "sqs:GetQueueAttributes", "sqs:StartMessageMoveTask",
                 "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility", "sqs:SendMessage", "dynamodb:Scan", "dynamodb:GetItem",
+                "sqs:ChangeMessageVisibility", "sqs:SendMessage", "dynamodb:Query", "dynamodb:GetItem",
                 "dynamodb:UpdateItem", "s3:GetObject"), actions(resources, "AdminFunction"));
-        // On a resource of the template: !GetAtt, !Ref, or objects of one ("${Bucket.Arn}/prefix/*").
-        Pattern objects = Pattern.compile("\\$\\{(\\w+)\\.Arn}/[a-z]+/\\*");
-        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "AdminFunction", "CreateUploadFunction")) {
+        // On a resource of the template: !GetAtt, !Ref, objects of one ("${Bucket.Arn}/prefix/*"), or an
+        // index of one ("${Table.Arn}/index/name").
+        Pattern objects = Pattern.compile("\\$\\{(\\w+)\\.Arn}/([a-z]+/\\*|index/[a-zA-Z-]+)");
+        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "AdminFunction",
+                "CreateUploadFunction")) {
             for (Map<String, Object> statement : statements(resources, function)) {
                 Object resource = statement.get("Resource");
                 List<?> each = resource instanceof List<?> list ? list : List.of(resource);
@@ -637,6 +644,53 @@ class SamTemplateTest {
                 """));
         assertTrue(error.getMessage().contains("Resources.T.Properties.KeySchema: the local stack builds tables with a"
                 + " single HASH key only"), error.getMessage());
+    }
+
+    @Test
+    void table_hasItsIndexes_asDeclared() {
+        SamTemplate.Table table = template(Map.of()).tables().get(0);
+
+        assertEquals(List.of("status-createdAt", "type-createdAt", "listing-createdAt"),
+                table.globalIndexes().stream().map(SamTemplate.GlobalIndex::name).toList());
+        SamTemplate.GlobalIndex byStatus = table.globalIndexes().get(0);
+        assertEquals("status", byStatus.hashKey());
+        assertEquals("createdAt", byStatus.rangeKey());
+        assertEquals("INCLUDE", byStatus.projectionType());
+        assertTrue(byStatus.nonKeyAttributes().contains("error") && !byStatus.nonKeyAttributes().contains("input"));
+        assertEquals(Set.of("jobId", "status", "type", "listing", "createdAt"), table.attributeTypes().keySet());
+    }
+
+    @Test
+    void anIndex_mustBeBuiltFromDefinedAttributes_withAProjectionDynamoDbTakes() {
+        String table = """
+                Resources:
+                  T:
+                    Type: AWS::DynamoDB::Table
+                    Properties:
+                      BillingMode: PAY_PER_REQUEST
+                      AttributeDefinitions: [%s]
+                      KeySchema: [{AttributeName: id, KeyType: HASH}]
+                      GlobalSecondaryIndexes:
+                        - IndexName: by-s
+                          KeySchema: [{AttributeName: s, KeyType: HASH}, {AttributeName: c, KeyType: RANGE}]
+                          Projection: %s
+                """;
+        String keys = "{AttributeName: id, AttributeType: S}, {AttributeName: s, AttributeType: S},"
+                + " {AttributeName: c, AttributeType: S}";
+        Map<String, String> refused = Map.of(
+                String.format(table, "{AttributeName: id, AttributeType: S}, {AttributeName: s, AttributeType: S}",
+                        "{ProjectionType: ALL}"), "names c, which AttributeDefinitions does not define",
+                String.format(table, keys + ", {AttributeName: extra, AttributeType: S}", "{ProjectionType: ALL}"),
+                "must define exactly the table's and its indexes' key attributes",
+                String.format(table, keys, "{ProjectionType: INCLUDE}"), "NonKeyAttributes go with ProjectionType INCLUDE",
+                String.format(table, keys, "{ProjectionType: ALL, NonKeyAttributes: [x]}"),
+                "NonKeyAttributes go with ProjectionType INCLUDE",
+                String.format(table, keys, "{ProjectionType: SOME}"), "must be ALL, KEYS_ONLY or INCLUDE");
+        refused.forEach((yaml, message) -> {
+            TemplateException error = assertThrows(TemplateException.class, () -> inline(yaml));
+            assertTrue(error.getMessage().contains("Resources.T.Properties.") && error.getMessage().contains(message),
+                    error.getMessage());
+        });
     }
 
     @Test

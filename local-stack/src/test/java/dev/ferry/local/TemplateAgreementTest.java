@@ -14,7 +14,6 @@ import dev.ferry.core.AwsClients;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.JobFiles;
 import dev.ferry.core.JobTable;
-import dev.ferry.functions.AdminService;
 import dev.ferry.functions.AdminToken;
 import dev.ferry.worker.CommandJobHandler;
 import dev.ferry.worker.WorkerConfig;
@@ -55,7 +54,8 @@ class TemplateAgreementTest {
      */
     private static final Map<String, String> FUNCTIONS_UNSET = Map.of(
             AdminToken.TOKEN, "the token itself, for the local stack and tests: in AWS it comes from the secret",
-            AdminService.SCAN_LIMIT, "tuning with a default in the code");
+            "FERRY_FLEET_SLOTS", "a fleet of fixed size may set it for the ETA; unset, the queue's in-flight messages"
+                    + " stand for the slots working");
 
     /**
      * Variables the template sets ahead of the code that will read them, and why. When the code
@@ -90,7 +90,8 @@ class TemplateAgreementTest {
     @Test
     void everyHandler_isAPublicRestProxyHandler_thatLambdaCanConstruct() throws Exception {
         List<SamTemplate.Function> functions = template().functions();
-        assertEquals(Set.of("SubmitJobFunction", "GetJobFunction", "AdminFunction", "CreateUploadFunction"),
+        assertEquals(Set.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "AdminFunction",
+                        "CreateUploadFunction"),
                 functions.stream().map(SamTemplate.Function::logicalId).collect(Collectors.toSet()));
         for (SamTemplate.Function function : functions) {
             String what = function.logicalId() + " (" + function.handlerClass() + "::" + function.handlerMethod() + ")";
@@ -224,6 +225,99 @@ class TemplateAgreementTest {
         assertEquals(Map.of("PointInTimeRecoveryEnabled", true), table0.get("PointInTimeRecoverySpecification"));
         assertEquals("Retain", TemplateFacts.resource("JobsTable").get("DeletionPolicy"));
     }
+
+    @Test
+    void jobsTable_indexes_areTheOnesTheQueriesRead_eachHoldingTheSummary() {
+        SamTemplate.Table table = template().tables().get(0);
+        List<String> declared = new ArrayList<>();
+        for (SamTemplate.GlobalIndex index : table.globalIndexes()) {
+            declared.add(index.name());
+            JobTable.Index code = JobTable.INDEXES.stream().filter(i -> i.name().equals(index.name())).findFirst()
+                    .orElseThrow(() -> new AssertionError("the template declares index " + index + ", which no"
+                            + " query reads (JobTable.INDEXES)"));
+            assertEquals(new SamTemplate.GlobalIndex(code.name(), code.partitionKey(), code.sortKey(), "INCLUDE",
+                    code.nonKeyAttributes()).toString(), index.toString());
+        }
+        assertEquals(JobTable.INDEXES.stream().map(JobTable.Index::name).toList(), declared);
+        Map<String, String> types = new TreeMap<>(table.attributeTypes());
+        assertEquals(Map.of(JobTable.JOB_ID, "S", JobTable.STATUS, "S", JobTable.TYPE, "S", JobTable.LISTING, "S",
+                JobTable.CREATED_AT, "S"), types, "every key is text, as the store writes it");
+        // The index attributes the store writes with every record, whatever the job.
+        Map<String, software.amazon.awssdk.services.dynamodb.model.AttributeValue> item = JobTable.SCHEMA.itemToMap(
+                dev.ferry.core.Job.builder().jobId("01JD3N3Y3ZX2W0K7Q8M9P4R5S6").type("t")
+                        .status(dev.ferry.core.JobStatus.PENDING).createdAt(java.time.Instant.parse("2026-11-22T10:00:00Z"))
+                        .build(), true);
+        assertEquals(JobTable.LISTING_ALL, item.get(JobTable.LISTING).s());
+        assertEquals("2026-11-22T10:00:00.000000000Z", item.get(JobTable.CREATED_AT).s(), "fixed width: text order is"
+                + " time order");
+        int projected = table.globalIndexes().stream().mapToInt(index -> index.nonKeyAttributes().size()).sum();
+        assertTrue(projected <= 100, "DynamoDB projects at most 100 non-key attributes over all of a table's indexes");
+    }
+
+    @Test
+    void noFunctionScansTheTable_andQueriesReachOnlyItsIndexes() {
+        List<String> indexArns = JobTable.INDEXES.stream().map(i -> "${JobsTable.Arn}/index/" + i.name()).toList();
+        for (SamTemplate.Function function : template().functions()) {
+            for (Map<String, Object> statement : functionStatements(function.logicalId())) {
+                TemplateFacts.Grant grant = TemplateFacts.grant(statement);
+                assertFalse(grant.actions().contains("dynamodb:Scan"), function.logicalId() + " " + grant.sid());
+                if (grant.actions().contains("dynamodb:Query")) {
+                    assertEquals(List.of("dynamodb:Query"), grant.actions(), function.logicalId() + " " + grant.sid()
+                            + ": Query in a statement of its own, on indexes");
+                    assertTrue(indexArns.containsAll(grant.arnPatterns()) && grant.resourceIds().isEmpty()
+                            && !grant.onAnyResource(), function.logicalId() + " " + grant.sid() + " queries "
+                            + grant.resources() + ", not only the indexes " + indexArns);
+                }
+            }
+        }
+        // The listing reads the indexes and nothing else.
+        List<TemplateFacts.Grant> listing = functionStatements("ListJobsFunction").stream().map(TemplateFacts::grant)
+                .toList();
+        assertEquals(1, listing.size());
+        assertEquals(List.of("dynamodb:Query"), listing.get(0).actions());
+        assertEquals(indexArns, listing.get(0).arnPatterns());
+    }
+
+    /** API Gateway's integration timeout: a REST API answers 504 after it, whatever the function does. */
+    private static final Duration API_GATEWAY_TIMEOUT = Duration.ofSeconds(29);
+
+    @Test
+    void aWaitingRequest_endsWithinTheFunctionsTimeout_whichEndsWithinApiGateways() {
+        SamTemplate template = template();
+        Set<String> waiting = new TreeSet<>();
+        for (SamTemplate.Function function : template.functions()) {
+            String maxWait = template.environment(function.logicalId(), NAMES).get("FERRY_MAX_WAIT");
+            if (maxWait == null) {
+                continue;
+            }
+            waiting.add(function.logicalId());
+            Duration wait = Duration.ofSeconds(Long.parseLong(maxWait));
+            // Around the wait: a read before, a read after (each at most one SDK call's timeout in theory,
+            // milliseconds in practice); the function's own timeout leaves room for them.
+            assertTrue(wait.plusSeconds(3).compareTo(function.timeout()) <= 0, function.logicalId() + " waits up to "
+                    + wait + " within a timeout of " + function.timeout());
+            assertTrue(function.timeout().compareTo(API_GATEWAY_TIMEOUT) < 0, function.logicalId() + "'s timeout "
+                    + function.timeout() + " must end before API Gateway's " + API_GATEWAY_TIMEOUT);
+        }
+        assertEquals(Set.of("GetJobFunction", "SubmitJobFunction"), waiting, "the functions that read Prefer: wait");
+        // What the local stack replaces locally is something the template sets.
+        for (String name : LocalStack.LOCAL_FUNCTION_ENVIRONMENT.keySet()) {
+            assertTrue(template.functions().stream().anyMatch(f -> f.environmentVariableNames().contains(name)), name);
+        }
+    }
+
+    /** Resolves references to names, for reading literal settings. */
+    private static final SamTemplate.ResourceValues NAMES = new SamTemplate.ResourceValues() {
+        @Override
+        public String ref(String logicalId) {
+            return "ref:" + logicalId;
+        }
+
+        @Override
+        public String attribute(String logicalId, String attribute) {
+            return "getatt:" + logicalId + "." + attribute;
+        }
+    };
 
     // ---------------------------------------------------------------------------------------------
     // The worker and its bootstrap
@@ -463,7 +557,7 @@ class TemplateAgreementTest {
     @Test
     void s3Grants_giveEachPartOnlyThePrefixAndActionsItsCodePathNeeds() {
         Map<String, Set<String>> granted = new TreeMap<>();
-        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "AdminFunction",
+        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "AdminFunction",
                 "CreateUploadFunction")) {
             for (Map<String, Object> statement : functionStatements(function)) {
                 s3Grants(function, TemplateFacts.grant(statement), granted);
@@ -476,6 +570,8 @@ class TemplateAgreementTest {
                 // A presigned PUT for an upload; at submit, HeadObject to see it arrived.
                 "CreateUploadFunction " + uploads, Set.of("s3:PutObject"),
                 "SubmitJobFunction " + uploads, Set.of("s3:GetObject"),
+                // A job that finished while its submit waited (Prefer: wait) is shown with its files' URLs.
+                "SubmitJobFunction " + jobs, Set.of("s3:GetObject"),
                 // Presigned GETs of a job's files; a large result read back.
                 "GetJobFunction " + jobs, Set.of("s3:GetObject"),
                 "AdminFunction " + jobs, Set.of("s3:GetObject"),
@@ -598,7 +694,7 @@ class TemplateAgreementTest {
                 groups++;
             }
         }
-        assertEquals(6, groups, "API access, four functions, workers");
+        assertEquals(7, groups, "API access, five functions, workers");
     }
 
     @Test
