@@ -18,6 +18,7 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
     static final String IDEMPOTENCY_KEY = "Idempotency-Key";
 
     private final JobSubmitter submitter;
+    private final WebhookUrlPolicy webhooks;
 
     /** Lambda's constructor: configuration from the process environment. */
     public SubmitJobHandler() {
@@ -26,11 +27,16 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
 
     /** The local stack's constructor: configuration from the given environment. */
     public SubmitJobHandler(Map<String, String> environment) {
-        this(create(FerryEnv.of(environment)));
+        this(create(FerryEnv.of(environment)), WebhookUrlPolicy.fromEnvironment(FerryEnv.of(environment)));
     }
 
     SubmitJobHandler(JobSubmitter submitter) {
+        this(submitter, WebhookUrlPolicy.STRICT);
+    }
+
+    SubmitJobHandler(JobSubmitter submitter, WebhookUrlPolicy webhooks) {
         this.submitter = submitter;
+        this.webhooks = webhooks;
     }
 
     private static JobSubmitter create(FerryEnv env) {
@@ -42,7 +48,8 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
     public APIGatewayProxyResponseEvent handleRequest(APIGatewayProxyRequestEvent event, Context context) {
         try {
             requireJson(Requests.header(event, "Content-Type"));
-            SubmitRequest request = SubmitRequest.parse(Requests.body(event), Requests.header(event, IDEMPOTENCY_KEY));
+            SubmitRequest request = SubmitRequest.parse(Requests.body(event), Requests.header(event, IDEMPOTENCY_KEY),
+                    webhooks);
             JobSubmitter.Submitted submitted = submitter.submit(request, Requests.callerScope(event));
             String jobId = submitted.job().jobId();
             return ApiResponses.json(submitted.created() ? 202 : 200, JobView.of(submitted.job()),
