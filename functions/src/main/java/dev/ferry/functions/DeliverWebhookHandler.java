@@ -39,7 +39,7 @@ public final class DeliverWebhookHandler implements RequestHandler<SQSEvent, SQS
 
     private static final Logger LOG = LoggerFactory.getLogger(DeliverWebhookHandler.class);
     /** How long one delivery's request may take, connection included ({@value}; default 10 s). */
-    static final String TIMEOUT = "FERRY_WEBHOOK_TIMEOUT";
+    static final String TIMEOUT = WebhookSettings.TIMEOUT;
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
 

@@ -32,7 +32,7 @@ import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionChe
 final class WebhookDeliveryStore {
 
     /** The deliveries table's name. */
-    static final String TABLE = "FERRY_WEBHOOK_TABLE";
+    static final String TABLE = WebhookSettings.TABLE;
     /** Tries of one change against concurrent writers before giving up. */
     static final int MAX_TRIES = 5;
 

@@ -12,7 +12,7 @@ import software.amazon.awssdk.services.sqs.SqsClient;
 final class WebhookQueue {
 
     /** The webhooks queue's URL. */
-    static final String QUEUE_URL = "FERRY_WEBHOOK_QUEUE_URL";
+    static final String QUEUE_URL = WebhookSettings.QUEUE_URL;
     /** SQS delays a message 15 minutes at most. */
     static final Duration MAX_DELAY = Duration.ofSeconds(900);
 

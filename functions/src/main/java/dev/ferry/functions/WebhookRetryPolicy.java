@@ -21,9 +21,9 @@ import java.util.function.DoubleSupplier;
  */
 record WebhookRetryPolicy(Duration base, Duration max, Duration retryFor) {
 
-    static final String RETRY_BASE = "FERRY_WEBHOOK_RETRY_BASE";
-    static final String RETRY_MAX = "FERRY_WEBHOOK_RETRY_MAX";
-    static final String RETRY_FOR = "FERRY_WEBHOOK_RETRY_FOR";
+    static final String RETRY_BASE = WebhookSettings.RETRY_BASE;
+    static final String RETRY_MAX = WebhookSettings.RETRY_MAX;
+    static final String RETRY_FOR = WebhookSettings.RETRY_FOR;
     static final Duration DEFAULT_BASE = Duration.ofSeconds(10);
     static final Duration DEFAULT_MAX = Duration.ofHours(1);
     static final Duration DEFAULT_RETRY_FOR = Duration.ofHours(24);

@@ -21,9 +21,9 @@ final class WebhookSecret {
 
     private static final Logger LOG = LoggerFactory.getLogger(WebhookSecret.class);
     /** The secret itself (local stack, tests). Wins over the ARN. */
-    static final String SECRET = "FERRY_WEBHOOK_SECRET";
+    static final String SECRET = WebhookSettings.SECRET;
     /** ARN of the Secrets Manager secret that holds it (AWS). */
-    static final String SECRET_ARN = "FERRY_WEBHOOK_SECRET_ARN";
+    static final String SECRET_ARN = WebhookSettings.SECRET_ARN;
     static final int MIN_LENGTH = 16;
     static final Duration RELOAD_AFTER = Duration.ofMinutes(5);
 

@@ -22,9 +22,9 @@ import java.util.Optional;
 record WebhookUrlPolicy(boolean allowHttp, boolean allowPrivate) {
 
     /** {@code true}: {@code http://} webhook URLs are accepted (the local stack sets it). */
-    static final String ALLOW_HTTP = "FERRY_WEBHOOK_ALLOW_HTTP";
+    static final String ALLOW_HTTP = WebhookSettings.ALLOW_HTTP;
     /** {@code true}: webhooks may reach private, loopback and link-local addresses (the local stack sets it). */
-    static final String ALLOW_PRIVATE = "FERRY_WEBHOOK_ALLOW_PRIVATE";
+    static final String ALLOW_PRIVATE = WebhookSettings.ALLOW_PRIVATE;
     /** The longest URL accepted: 2 KiB. */
     static final int MAX_URL_LENGTH = 2048;
 

@@ -18,6 +18,7 @@ import software.amazon.awssdk.services.dynamodb.model.BillingMode;
 import software.amazon.awssdk.services.dynamodb.model.KeySchemaElement;
 import software.amazon.awssdk.services.dynamodb.model.KeyType;
 import software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException;
+import software.amazon.awssdk.services.dynamodb.model.StreamSpecification;
 import software.amazon.awssdk.services.dynamodb.model.TableDescription;
 import software.amazon.awssdk.services.dynamodb.model.TimeToLiveDescription;
 import software.amazon.awssdk.services.dynamodb.model.TimeToLiveStatus;
@@ -171,6 +172,16 @@ public final class LocalResources implements SamTemplate.ResourceValues {
         return table(logicalId).tableName();
     }
 
+    /** The ARN of the table's change stream, when the template gives it one. */
+    public Optional<String> tableStreamArn(String logicalId) {
+        return Optional.ofNullable(table(logicalId).latestStreamArn());
+    }
+
+    /** Whether this start created the table (so its stream holds every change since it existed). */
+    public boolean createdTable(String logicalId) {
+        return createdTables.contains(table(logicalId).tableName());
+    }
+
     /** The name of the bucket with this logical id. */
     public String bucketName(String logicalId) {
         return bucket(logicalId).name();
@@ -218,6 +229,8 @@ public final class LocalResources implements SamTemplate.ResourceValues {
             };
         } else if (tables.containsKey(logicalId) && attribute.equals("Arn")) {
             value = table(logicalId).tableArn();
+        } else if (tables.containsKey(logicalId) && attribute.equals("StreamArn")) {
+            value = table(logicalId).latestStreamArn();
         }
         if (value != null) {
             return value;
@@ -351,7 +364,9 @@ public final class LocalResources implements SamTemplate.ResourceValues {
                     .attributeDefinitions(AttributeDefinition.builder()
                             .attributeName(table.hashKeyName()).attributeType(table.hashKeyType()).build())
                     .keySchema(KeySchemaElement.builder()
-                            .attributeName(table.hashKeyName()).keyType(KeyType.HASH).build()));
+                            .attributeName(table.hashKeyName()).keyType(KeyType.HASH).build())
+                    .streamSpecification(table.streamViewType().map(view -> StreamSpecification.builder()
+                            .streamEnabled(true).streamViewType(view).build()).orElse(null)));
             try (var waiter = dynamoDb.waiter()) {
                 description = waiter.waitUntilTableExists(r -> r.tableName(table.name())).matched().response()
                         .orElseThrow(() -> new IllegalStateException("table " + table.name() + " did not become"
@@ -363,7 +378,35 @@ public final class LocalResources implements SamTemplate.ResourceValues {
         boolean created = createdTables.contains(table.name());
         table.timeToLiveAttribute().ifPresent(attribute -> enableTimeToLive(table.name(), attribute, dynamoDb,
                 created || reconcile));
+        if (table.streamViewType().isPresent() && !table.streamViewType().get().equals(streamViewType(description))) {
+            description = enableStream(table, description, dynamoDb, created || reconcile);
+        }
         return description;
+    }
+
+    private static String streamViewType(TableDescription description) {
+        return description.streamSpecification() != null && Boolean.TRUE.equals(
+                description.streamSpecification().streamEnabled()) ? description.streamSpecification()
+                .streamViewTypeAsString() : null;
+    }
+
+    /** Turns on the stream the template declares on a table that exists without it. */
+    private static TableDescription enableStream(SamTemplate.Table table, TableDescription description,
+                                                 DynamoDbClient dynamoDb, boolean mayChange) {
+        String wanted = table.streamViewType().orElseThrow();
+        String current = streamViewType(description);
+        if (current != null) {
+            throw new TemplateException("table " + table.name() + " has a stream of " + current + ", but the template"
+                    + " says " + wanted + "; DynamoDB cannot switch it without disabling it first");
+        }
+        if (!mayChange) {
+            throw new TemplateException("table " + table.name() + " exists without the stream the template declares ("
+                    + wanted + ": webhooks are read from it). Ferry never changes a resource it did not create: choose"
+                    + " another stack name, or ask to reconcile (FERRY_RECONCILE=true)");
+        }
+        dynamoDb.updateTable(r -> r.tableName(table.name()).streamSpecification(StreamSpecification.builder()
+                .streamEnabled(true).streamViewType(wanted).build()));
+        return dynamoDb.describeTable(r -> r.tableName(table.name())).table();
     }
 
     private static void enableTimeToLive(String tableName, String attribute, DynamoDbClient dynamoDb,
