@@ -38,6 +38,7 @@ final class QueuePoller implements AutoCloseable {
     private final EventFilter filter;
     private final Thread thread;
     private volatile boolean stopped;
+    private boolean failing;
 
     QueuePoller(SamTemplate.EventSource source, SqsClient sqs, String queueUrl, String queueArn, String region,
                 LocalFunction function) {
@@ -67,10 +68,14 @@ final class QueuePoller implements AutoCloseable {
                 if (stopped) {
                     return;
                 }
-                LOG.warn("{}: receiving failed, trying again: {}", source.name(), e.toString());
+                if (!failing) {
+                    LOG.warn("{}: receiving failed, trying again every second: {}", source.name(), e.toString());
+                }
+                failing = true;
                 pause();
                 continue;
             }
+            failing = false;
             if (messages.isEmpty()) {
                 continue;
             }

@@ -20,8 +20,9 @@ import java.util.regex.Pattern;
 
 /**
  * What the local stack builds from {@code infra/template.yaml}: the queues (with their redrive
- * wiring), the table, the buckets the functions use, the API routes and the environment of each
- * function. Reading them from the
+ * wiring), the tables (with their streams), the buckets the functions use, the API routes, the
+ * event source mappings (a function's {@code DynamoDB} and {@code SQS} events) and the environment
+ * of each function. Reading them from the
  * template, rather than restating them in code, is what keeps the local stack and the deployed
  * stack alike.
  *

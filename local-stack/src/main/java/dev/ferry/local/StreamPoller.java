@@ -53,6 +53,7 @@ final class StreamPoller implements AutoCloseable {
     private final Set<String> finished = new HashSet<>();
     private boolean fromStart;
     private volatile boolean stopped;
+    private boolean failing;
 
     /** Where a shard is read from: its iterator, and the last record handled (to start again after it). */
     private static final class Position {
@@ -88,8 +89,16 @@ final class StreamPoller implements AutoCloseable {
                 for (Map.Entry<String, Position> shard : new ArrayList<>(shards.entrySet())) {
                     busy |= poll(shard.getKey(), shard.getValue());
                 }
+                failing = false;
             } catch (SdkException e) {
-                LOG.warn("{}: reading the stream failed, trying again: {}", source.name(), e.toString());
+                // Once per outage at WARN: a backend that stays down would flood the log otherwise.
+                if (!failing) {
+                    LOG.warn("{}: reading the stream failed, trying again every {}: {}", source.name(), IDLE_PAUSE,
+                            e.toString());
+                } else {
+                    LOG.debug("{}: reading the stream failed again: {}", source.name(), e.toString());
+                }
+                failing = true;
                 busy = false;
             }
             if (!busy && !pause(IDLE_PAUSE)) {
