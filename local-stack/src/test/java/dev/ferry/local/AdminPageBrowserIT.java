@@ -175,6 +175,8 @@ class AdminPageBrowserIT {
             });
             assertTrue(browser.findElements(rows).get(0).getText().contains("-resend-"),
                     "the newest attempt first: " + browser.findElements(rows).get(0).getText());
+            ((JavascriptExecutor) browser).executeScript("arguments[0].scrollIntoView()",
+                    browser.findElement(By.id("webhook")));
             screenshot("admin-webhook.png");
             assertNoContentSecurityPolicyViolation();
         } finally {
