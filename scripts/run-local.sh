@@ -10,9 +10,10 @@
 # Environment: FERRY_PORT (API port, 3000), FERRY_LOCAL_WORKERS (workers, 1), FERRY_SLOTS (job slots
 # per worker, 2), FERRY_COMMAND_<TYPE> (a job type of your own, run by the workers next to "sample"),
 # FERRY_TIMEOUT_<TYPE> and FERRY_JOB_TIMEOUT (how long a job may run), FERRY_ADMIN_TOKEN (the admin
-# API's token, at least 16 characters; unset: a random one, printed). Job programs get this shell's
-# environment (HF_TOKEN, HF_HOME, PATH, ...) under Ferry's own settings; its AWS_* and other FERRY_*
-# variables stay out: the stack runs on its embedded emulators.
+# API's token, at least 16 characters; unset: a random one, printed), FERRY_WEBHOOK_SECRET (the
+# webhooks' signing key, likewise). Job programs get this shell's environment (HF_TOKEN, HF_HOME,
+# PATH, ...) under Ferry's own settings; its AWS_* and other FERRY_* variables stay out: the stack
+# runs on its embedded emulators.
 set -euo pipefail
 
 usage() {

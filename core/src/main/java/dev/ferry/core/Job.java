@@ -38,6 +38,8 @@ public final class Job {
     private final String files;
     private final String uploads;
     private final java.util.List<AttemptRecord> history;
+    private final String webhookUrl;
+    private final java.util.List<String> webhookEvents;
 
     private Job(Builder b) {
         this.jobId = Objects.requireNonNull(b.jobId, "jobId");
@@ -67,6 +69,8 @@ public final class Job {
         this.files = b.files;
         this.uploads = b.uploads;
         this.history = b.history == null ? java.util.List.of() : java.util.List.copyOf(b.history);
+        this.webhookUrl = b.webhookUrl;
+        this.webhookEvents = b.webhookEvents == null ? java.util.List.of() : java.util.List.copyOf(b.webhookEvents);
     }
 
     public static Builder builder() {
@@ -81,7 +85,8 @@ public final class Job {
                 .leaseId(leaseId).result(result).error(error)
                 .createdAt(createdAt).updatedAt(updatedAt).enqueuedAt(enqueuedAt).finishedAt(finishedAt)
                 .expiresAt(expiresAt).sendingUntil(sendingUntil).redriveRequestedAt(redriveRequestedAt)
-                .resultKey(resultKey).files(files).uploads(uploads).history(history);
+                .resultKey(resultKey).files(files).uploads(uploads).history(history)
+                .webhookUrl(webhookUrl).webhookEvents(webhookEvents);
     }
 
     public String jobId() { return jobId; }
@@ -140,6 +145,10 @@ public final class Job {
     public String uploads() { return uploads; }
     /** What each attempt that wrote an outcome left, oldest first. */
     public java.util.List<AttemptRecord> history() { return history; }
+    /** Where Ferry POSTs this job's events ({@code webhookEvents}); null when the client named none. */
+    public String webhookUrl() { return webhookUrl; }
+    /** Which events go to {@link #webhookUrl()}: {@code completed}, {@code failed}, ...; empty without one. */
+    public java.util.List<String> webhookEvents() { return webhookEvents; }
 
     /**
      * True once the record's TTL has passed: DynamoDB deletes such records up to days late, and
@@ -178,7 +187,8 @@ public final class Job {
                 && Objects.equals(sendingUntil, other.sendingUntil)
                 && Objects.equals(redriveRequestedAt, other.redriveRequestedAt)
                 && Objects.equals(resultKey, other.resultKey) && Objects.equals(files, other.files) && Objects.equals(uploads, other.uploads)
-                && Objects.equals(history, other.history);
+                && Objects.equals(history, other.history)
+                && Objects.equals(webhookUrl, other.webhookUrl) && Objects.equals(webhookEvents, other.webhookEvents);
     }
 
     @Override
@@ -221,6 +231,8 @@ public final class Job {
         private String files;
         private String uploads;
         private java.util.List<AttemptRecord> history;
+        private String webhookUrl;
+        private java.util.List<String> webhookEvents;
 
         public Builder jobId(String v) { this.jobId = v; return this; }
         public Builder type(String v) { this.type = v; return this; }
@@ -249,6 +261,8 @@ public final class Job {
         public Builder files(String v) { this.files = v; return this; }
         public Builder uploads(String v) { this.uploads = v; return this; }
         public Builder history(java.util.List<AttemptRecord> v) { this.history = v; return this; }
+        public Builder webhookUrl(String v) { this.webhookUrl = v; return this; }
+        public Builder webhookEvents(java.util.List<String> v) { this.webhookEvents = v; return this; }
 
         public Job build() {
             return new Job(this);

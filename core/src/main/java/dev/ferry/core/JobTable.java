@@ -103,6 +103,9 @@ public final class JobTable {
     /** {@link #CREATED_AT} as stored: UTC, always nine fraction digits, so that text order is time order. */
     private static final DateTimeFormatter SORTABLE_INSTANT =
             DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSSSS'Z'").withZone(ZoneOffset.UTC);
+    /** The client's webhook: where to POST the job's events, and which. */
+    public static final String WEBHOOK_URL = "webhookUrl";
+    public static final String WEBHOOK_EVENTS = "webhookEvents";
 
     public static final TableSchema<Job> SCHEMA = StaticImmutableTableSchema.builder(Job.class, Job.Builder.class)
             .newItemBuilder(Job::builder, Job.Builder::build)
@@ -145,6 +148,10 @@ public final class JobTable {
             .addAttribute(Instant.class, a -> a.name(ENQUEUED_AT).getter(Job::enqueuedAt).setter(Job.Builder::enqueuedAt))
             .addAttribute(Instant.class, a -> a.name(FINISHED_AT).getter(Job::finishedAt).setter(Job.Builder::finishedAt))
             .addAttribute(Long.class, a -> a.name(EXPIRES_AT).getter(Job::expiresAt).setter(Job.Builder::expiresAt))
+            .addAttribute(String.class, a -> a.name(WEBHOOK_URL).getter(Job::webhookUrl).setter(Job.Builder::webhookUrl))
+            .addAttribute(EnhancedType.listOf(String.class), a -> a.name(WEBHOOK_EVENTS)
+                    .getter(job -> job.webhookEvents().isEmpty() ? null : job.webhookEvents())
+                    .setter(Job.Builder::webhookEvents))
             .build();
 
     private JobTable() {

@@ -36,10 +36,12 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
     private static final Logger LOG = LoggerFactory.getLogger(AdminHandler.class);
     private static final Pattern JOB_ACTION = Pattern.compile("api/jobs/([^/]+)/(retry|discard)");
     private static final Pattern JOB = Pattern.compile("api/jobs/([^/]+)");
+    private static final Pattern JOB_WEBHOOK = Pattern.compile("api/jobs/([^/]+)/webhook(/resend)?");
     private static final AdminPage PAGE = AdminPage.load();
 
     private final AdminService service;
     private final AdminToken token;
+    private final Optional<WebhookAdmin> webhooks;
 
     public AdminHandler() {
         this(System.getenv());
@@ -50,21 +52,32 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
     }
 
     private AdminHandler(FerryEnv env) {
-        this(env, AwsClients.dynamoDb(env));
+        this(env, AwsClients.sqs(env), AwsClients.dynamoDb(env));
     }
 
-    private AdminHandler(FerryEnv env, software.amazon.awssdk.services.dynamodb.DynamoDbClient dynamoDb) {
-        this(AdminService.fromEnvironment(env, AwsClients.sqs(env), DynamoDbJobStore.fromEnvironment(dynamoDb, env),
-                        DynamoDbJobQueries.fromEnvironment(dynamoDb, env)),
+    private AdminHandler(FerryEnv env, software.amazon.awssdk.services.sqs.SqsClient sqs,
+                         software.amazon.awssdk.services.dynamodb.DynamoDbClient dynamoDb) {
+        this(env, sqs, dynamoDb, DynamoDbJobStore.fromEnvironment(dynamoDb, env));
+    }
+
+    private AdminHandler(FerryEnv env, software.amazon.awssdk.services.sqs.SqsClient sqs,
+                         software.amazon.awssdk.services.dynamodb.DynamoDbClient dynamoDb, DynamoDbJobStore jobs) {
+        this(AdminService.fromEnvironment(env, sqs, jobs, DynamoDbJobQueries.fromEnvironment(dynamoDb, env)),
                 AdminToken.fromEnvironment(env, () -> SecretsManagerClient.builder()
                         .httpClient(UrlConnectionHttpClient.create())
                         .region(Region.of(env.required(FerryEnv.AWS_REGION)))
-                        .build()));
+                        .build()),
+                Optional.of(WebhookAdmin.fromEnvironment(env, sqs, dynamoDb, jobs)));
     }
 
     AdminHandler(AdminService service, AdminToken token) {
+        this(service, token, Optional.empty());
+    }
+
+    AdminHandler(AdminService service, AdminToken token, Optional<WebhookAdmin> webhooks) {
         this.service = service;
         this.token = token;
+        this.webhooks = webhooks;
     }
 
     @Override
@@ -109,6 +122,10 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
             default:
                 break;
         }
+        Matcher webhook = JOB_WEBHOOK.matcher(route);
+        if (webhook.matches()) {
+            return webhook(method, route, webhook.group(1), webhook.group(2) != null);
+        }
         Matcher one = JOB.matcher(route);
         if (one.matches()) {
             if (!method.equals("GET")) {
@@ -141,6 +158,22 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
             return ApiResponses.json(202, result);
         }
         return ApiResponses.error(404, "no admin route " + method + " /admin/" + route);
+    }
+
+    /** {@code GET api/jobs/{id}/webhook}: its deliveries; {@code POST api/jobs/{id}/webhook/resend}: Resend. */
+    private APIGatewayProxyResponseEvent webhook(String method, String route, String jobId, boolean resend) {
+        String wanted = resend ? "POST" : "GET";
+        if (!method.equals(wanted)) {
+            return ApiResponses.error(405, "use " + wanted + " /admin/" + route);
+        }
+        if (!JobIds.looksLikeId(jobId)) {
+            return ApiResponses.error(404, "no job with id \"" + jobId + "\"");
+        }
+        if (webhooks.isEmpty()) {
+            return ApiResponses.error(404, "this deployment has no webhooks");
+        }
+        return resend ? ApiResponses.json(202, webhooks.get().resend(jobId))
+                : ApiResponses.json(200, webhooks.get().show(jobId));
     }
 
     /** Without a body: the whole DLQ (202, a move task). With {@code {"jobIds": [...]}}: just those jobs. */

@@ -27,11 +27,14 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
  */
 public final class GetJobHandler implements RequestHandler<APIGatewayProxyRequestEvent, APIGatewayProxyResponseEvent> {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(GetJobHandler.class);
+
     private final JobStore store;
     private final Optional<JobFiles> files;
     private final QueueEstimator estimator;
     private final JobWaiter waiter;
     private final int maxWaitSeconds;
+    private final Optional<WebhookDeliveryStore> deliveries;
 
     public GetJobHandler() {
         this(System.getenv());
@@ -49,16 +52,22 @@ public final class GetJobHandler implements RequestHandler<APIGatewayProxyReques
         this(DynamoDbJobStore.fromEnvironment(dynamoDb, env), JobFiles.fromEnvironment(env),
                 QueueEstimator.fromEnvironment(env, DynamoDbJobQueries.fromEnvironment(dynamoDb, env), AwsClients.sqs(env)),
                 new JobWaiter(DynamoDbJobQueries.fromEnvironment(dynamoDb, env)::statuses),
-                WaitPreference.maxSeconds(env));
+                WaitPreference.maxSeconds(env), Optional.of(WebhookDeliveryStore.fromEnvironment(dynamoDb, env)));
     }
 
     GetJobHandler(JobStore store, Optional<JobFiles> files, QueueEstimator estimator, JobWaiter waiter,
                   int maxWaitSeconds) {
+        this(store, files, estimator, waiter, maxWaitSeconds, Optional.empty());
+    }
+
+    GetJobHandler(JobStore store, Optional<JobFiles> files, QueueEstimator estimator, JobWaiter waiter,
+                  int maxWaitSeconds, Optional<WebhookDeliveryStore> deliveries) {
         this.store = Objects.requireNonNull(store, "store");
         this.files = Objects.requireNonNull(files, "files");
         this.estimator = Objects.requireNonNull(estimator, "estimator");
         this.waiter = Objects.requireNonNull(waiter, "waiter");
         this.maxWaitSeconds = maxWaitSeconds;
+        this.deliveries = Objects.requireNonNull(deliveries, "deliveries");
     }
 
     @Override
@@ -77,7 +86,7 @@ public final class GetJobHandler implements RequestHandler<APIGatewayProxyReques
             if (job.isEmpty()) {
                 return ApiResponses.error(404, "no job with id \"" + jobId + "\"");
             }
-            ObjectNode view = JobView.of(job.get(), files);
+            ObjectNode view = withDeliveries(job.get(), JobView.of(job.get(), files));
             estimator.estimate(job.get()).ifPresent(estimate -> JobView.putQueue(view, estimate));
             return ApiResponses.json(200, view, wait > 0
                     ? Map.of(WaitPreference.APPLIED_HEADER, WaitPreference.applied(wait)) : Map.of());
@@ -85,6 +94,26 @@ public final class GetJobHandler implements RequestHandler<APIGatewayProxyReques
             return ApiResponses.error(e);
         } catch (SdkException e) {
             return ApiResponses.error(ApiException.fromAws("could not read job " + jobId, e));
+        }
+    }
+
+    /**
+     * A job with a webhook shows its deliveries; when they cannot be read the job is still
+     * answered, saying so.
+     */
+    private com.fasterxml.jackson.databind.node.ObjectNode withDeliveries(dev.ferry.core.Job job,
+            com.fasterxml.jackson.databind.node.ObjectNode view) {
+        if (job.webhookUrl() == null || deliveries.isEmpty()) {
+            return view;
+        }
+        try {
+            return JobView.withDeliveries(view, deliveries.get().get(job.jobId())
+                    .orElseGet(() -> WebhookDeliveries.none(job.jobId())), null);
+        } catch (SdkException e) {
+            LOG.warn("job {}: could not read its webhook deliveries: {}", job.jobId(),
+                    dev.ferry.core.AwsErrors.describe(e));
+            return JobView.withDeliveries(view, null, "could not read the deliveries ("
+                    + dev.ferry.core.AwsErrors.describe(e).lines().findFirst().orElse("") + ")");
         }
     }
 }

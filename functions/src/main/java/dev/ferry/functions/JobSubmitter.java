@@ -163,6 +163,8 @@ public final class JobSubmitter {
                 .sendingUntil(holdUntil.toEpochMilli())
                 .expiresAt(now.plus(DynamoDbJobStore.PENDING_RETENTION).getEpochSecond())
                 .uploads(checkedUploads.isEmpty() ? null : Json.MAPPER.valueToTree(checkedUploads).toString())
+                .webhookUrl(request.webhook().map(WebhookRequest::url).orElse(null))
+                .webhookEvents(request.webhook().map(WebhookRequest::events).orElse(null))
                 .build();
 
         JobStore.CreateResult created;

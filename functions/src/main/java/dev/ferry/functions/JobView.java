@@ -81,6 +81,10 @@ final class JobView {
         if (urls) {
             node.put("urlsExpireAt", files.get().urlsExpireAt().toString());
         }
+        if (job.webhookUrl() != null) {
+            ObjectNode webhook = node.putObject("webhook").put("url", job.webhookUrl());
+            job.webhookEvents().forEach(webhook.putArray("events")::add);
+        }
         return node;
     }
 
@@ -131,5 +135,38 @@ final class JobView {
             queue.put("etaSeconds", estimate.etaSeconds());
         }
         queue.put("estimate", true);
+    }
+
+    /**
+     * The job with its webhook's delivery attempts ({@code webhook.deliveries}, oldest first),
+     * or, when they could not be read, why ({@code webhook.deliveriesUnavailable}).
+     */
+    static ObjectNode withDeliveries(ObjectNode view, WebhookDeliveries deliveries, String unavailable) {
+        if (!(view.get("webhook") instanceof ObjectNode webhook)) {
+            return view;
+        }
+        if (unavailable != null) {
+            webhook.put("deliveriesUnavailable", unavailable);
+            return view;
+        }
+        ArrayNode list = webhook.putArray("deliveries");
+        for (WebhookDeliveries.Attempt attempt : deliveries.attempts()) {
+            ObjectNode entry = list.addObject().put("id", attempt.deliveryId()).put("event", attempt.event())
+                    .put("attempt", attempt.attempt()).put("at", attempt.at().toString());
+            if (attempt.statusCode() != null) {
+                entry.put("statusCode", attempt.statusCode());
+            }
+            entry.put("durationMs", attempt.durationMs()).put("outcome", attempt.outcome());
+            if (attempt.error() != null) {
+                entry.put("error", attempt.error());
+            }
+        }
+        if (deliveries.attemptsTotal() > deliveries.attempts().size()) {
+            webhook.put("deliveriesTotal", deliveries.attemptsTotal());
+        }
+        if (deliveries.goneAt() != null) {
+            webhook.put("goneAt", deliveries.goneAt().toString());
+        }
+        return view;
     }
 }

@@ -37,6 +37,7 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
     private final JobWaiter waiter;
     private final int maxWaitSeconds;
     private final Optional<JobFiles> files;
+    private final WebhookUrlPolicy webhooks;
 
     /** Lambda's constructor: configuration from the process environment. */
     public SubmitJobHandler() {
@@ -59,7 +60,7 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
     private SubmitJobHandler(FerryEnv env, DynamoDbJobStore store, DynamoDbClient dynamoDb) {
         this(JobSubmitter.fromEnvironment(env, store, AwsClients.sqs(env)), store,
                 new JobWaiter(DynamoDbJobQueries.fromEnvironment(dynamoDb, env)::statuses),
-                WaitPreference.maxSeconds(env), JobFiles.fromEnvironment(env));
+                WaitPreference.maxSeconds(env), JobFiles.fromEnvironment(env), WebhookUrlPolicy.fromEnvironment(env));
     }
 
     /**
@@ -70,6 +71,13 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
      */
     SubmitJobHandler(JobSubmitter submitter, JobStore store, JobWaiter waiter, int maxWaitSeconds,
                      Optional<JobFiles> files) {
+        this(submitter, store, waiter, maxWaitSeconds, files, WebhookUrlPolicy.STRICT);
+    }
+
+    /** @param webhooks which {@code webhookUrl}s a submit may name */
+    SubmitJobHandler(JobSubmitter submitter, JobStore store, JobWaiter waiter, int maxWaitSeconds,
+                     Optional<JobFiles> files, WebhookUrlPolicy webhooks) {
+        this.webhooks = Objects.requireNonNull(webhooks, "webhooks");
         this.submitter = Objects.requireNonNull(submitter, "submitter");
         this.store = Objects.requireNonNull(store, "store");
         this.waiter = Objects.requireNonNull(waiter, "waiter");
@@ -81,7 +89,8 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
     public APIGatewayProxyResponseEvent handleRequest(APIGatewayProxyRequestEvent event, Context context) {
         try {
             requireJson(Requests.header(event, "Content-Type"));
-            SubmitRequest request = SubmitRequest.parse(Requests.body(event), Requests.header(event, IDEMPOTENCY_KEY));
+            SubmitRequest request = SubmitRequest.parse(Requests.body(event), Requests.header(event, IDEMPOTENCY_KEY),
+                    webhooks);
             // Checked before anything is written: a strict, invalid preference leaves nothing behind.
             int wait = WaitPreference.seconds(Requests.headerValues(event, WaitPreference.HEADER), maxWaitSeconds);
             JobSubmitter.Submitted submitted = submitter.submit(request, Requests.callerScope(event));

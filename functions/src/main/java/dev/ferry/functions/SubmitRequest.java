@@ -14,8 +14,9 @@ import java.util.regex.Pattern;
  * @param input the job's input (JSON {@code null} when the body had none); for an input sent as an
  *     upload, the marker the record and message carry instead ({@code {"$input": "up_..."}})
  * @param idempotencyKey the client's {@code Idempotency-Key}, if it sent one
+ * @param webhook where to POST the job's events, if anywhere
  */
-record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKey) {
+record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKey, Optional<WebhookRequest> webhook) {
 
     /** The upload the input was sent as, if it was. */
     Optional<String> inputUpload() {
@@ -25,8 +26,17 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
     static final Pattern TYPE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
-    /** Parses and checks the body and the key; an {@link ApiException} names what is wrong. */
+    /** The fields a submit's body may have. */
+    private static final java.util.Set<String> FIELDS = java.util.Set.of("type", "input", "inputUpload",
+            "webhookUrl", "webhookEvents");
+
+    /** As {@link #parse(String, String, WebhookUrlPolicy)} under AWS's webhook rules. */
     static SubmitRequest parse(String body, String idempotencyKey) {
+        return parse(body, idempotencyKey, WebhookUrlPolicy.STRICT);
+    }
+
+    /** Parses and checks the body and the key; an {@link ApiException} names what is wrong. */
+    static SubmitRequest parse(String body, String idempotencyKey, WebhookUrlPolicy webhooks) {
         if (body == null || body.isBlank()) {
             throw ApiException.badRequest("request body is empty; send {\"type\": \"<name>\", \"input\": <any JSON>}");
         }
@@ -41,9 +51,9 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
         }
         for (Iterator<String> names = root.fieldNames(); names.hasNext(); ) {
             String name = names.next();
-            if (!name.equals("type") && !name.equals("input") && !name.equals("inputUpload")) {
+            if (!FIELDS.contains(name)) {
                 throw ApiException.badRequest("unknown field \"" + name + "\"; a job has \"type\" and \"input\""
-                        + " (or \"inputUpload\")");
+                        + " (or \"inputUpload\"), and may have \"webhookUrl\" and \"webhookEvents\"");
             }
         }
         JsonNode type = root.get("type");
@@ -74,7 +84,8 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
             }
             input = JobFiles.inputMarker(upload.asText());
         }
-        return new SubmitRequest(type.asText(), input, checkKey(idempotencyKey));
+        Optional<WebhookRequest> webhook = WebhookRequest.parse(root, webhooks);
+        return new SubmitRequest(type.asText(), input, checkKey(idempotencyKey), webhook);
     }
 
     private static Optional<String> checkKey(String key) {
@@ -93,8 +104,12 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
         return Optional.of(key);
     }
 
-    /** What an idempotent replay must match: the type and the input, keys sorted. */
+    /**
+     * What an idempotent replay must match: the type and the input, keys sorted, and the webhook
+     * where there is one (a job without one keeps the fingerprint it always had).
+     */
     String fingerprint() {
-        return Json.sha256Hex(type + "\n" + Json.canonical(input));
+        return Json.sha256Hex(type + "\n" + Json.canonical(input)
+                + webhook.map(w -> "\nwebhook " + w.fingerprint()).orElse(""));
     }
 }

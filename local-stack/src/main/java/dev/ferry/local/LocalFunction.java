@@ -13,7 +13,9 @@ import java.util.Objects;
 
 /**
  * A Lambda function served locally: one handler instance (as in one warm execution environment)
- * and what its context reports: name, timeout, memory, region.
+ * and what its context reports: name, timeout, memory, region. The local API invokes a function
+ * behind API Gateway with its proxy event; a poller ({@link StreamPoller}, {@link QueuePoller})
+ * invokes one behind an event source mapping with a batch of stream records or queue messages.
  *
  * <p>Unlike Lambda, which gives each concurrent request an environment of its own, the local API
  * calls the one instance from several threads at once; Ferry's handlers keep no per-request state.
@@ -24,22 +26,27 @@ public final class LocalFunction {
     private final Duration timeout;
     private final int memorySizeMb;
     private final String region;
-    private final RequestHandler<APIGatewayProxyRequestEvent, APIGatewayProxyResponseEvent> handler;
+    private final RequestHandler<Object, Object> handler;
 
     /**
      * @param name the function name its context reports (locally: the template's logical id)
      * @param timeout the function's timeout, from which the context counts down
      * @param memorySizeMb the memory the context reports
      * @param region the region in the function ARN the context reports
-     * @param handler the handler instance
+     * @param handler the handler instance: an API Gateway proxy handler, or one for the events of
+     *     an event source
      */
-    public LocalFunction(String name, Duration timeout, int memorySizeMb, String region,
-            RequestHandler<APIGatewayProxyRequestEvent, APIGatewayProxyResponseEvent> handler) {
+    public LocalFunction(String name, Duration timeout, int memorySizeMb, String region, RequestHandler<?, ?> handler) {
         this.name = Objects.requireNonNull(name, "name");
         this.timeout = Objects.requireNonNull(timeout, "timeout");
         this.memorySizeMb = memorySizeMb;
         this.region = Objects.requireNonNull(region, "region");
-        this.handler = Objects.requireNonNull(handler, "handler");
+        this.handler = untyped(Objects.requireNonNull(handler, "handler"));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static RequestHandler<Object, Object> untyped(RequestHandler<?, ?> handler) {
+        return (RequestHandler<Object, Object>) handler;
     }
 
     /**
@@ -53,6 +60,15 @@ public final class LocalFunction {
      *     API Gateway proxy handler, has no such constructor, or its constructor fails
      */
     public static LocalFunction load(SamTemplate.Function function, Map<String, String> environment) {
+        return load(function, environment, APIGatewayProxyRequestEvent.class, APIGatewayProxyResponseEvent.class);
+    }
+
+    /**
+     * As {@link #load(SamTemplate.Function, Map)}, for a handler of {@code input} events that
+     * answers {@code output}: the types Lambda hands a function of that event source.
+     */
+    public static LocalFunction load(SamTemplate.Function function, Map<String, String> environment, Class<?> input,
+            Class<?> output) {
         String what = function.logicalId() + " (Handler " + function.handlerClass() + "::" + function.handlerMethod() + ")";
         if (!function.handlerMethod().equals("handleRequest")) {
             throw new IllegalStateException(what + ": the local stack calls RequestHandler.handleRequest only");
@@ -64,14 +80,14 @@ public final class LocalFunction {
             throw new IllegalStateException(what + ": class not on the classpath; is ferry-functions built?", e);
         }
         try {
-            Method method = type.getMethod("handleRequest", APIGatewayProxyRequestEvent.class, Context.class);
-            if (!RequestHandler.class.isAssignableFrom(type)
-                    || method.getReturnType() != APIGatewayProxyResponseEvent.class) {
+            Method method = type.getMethod("handleRequest", input, Context.class);
+            if (!RequestHandler.class.isAssignableFrom(type) || method.getReturnType() != output) {
                 throw new NoSuchMethodException();
             }
         } catch (NoSuchMethodException e) {
-            throw new IllegalStateException(what + ": must implement RequestHandler<APIGatewayProxyRequestEvent,"
-                    + " APIGatewayProxyResponseEvent>, the REST API proxy integration's types", e);
+            throw new IllegalStateException(what + ": must implement RequestHandler<" + input.getSimpleName() + ", "
+                    + output.getSimpleName() + ">, " + (input == APIGatewayProxyRequestEvent.class
+                    ? "the REST API proxy integration's types" : "the types of its event source"), e);
         }
         Object instance;
         try {
@@ -84,9 +100,7 @@ public final class LocalFunction {
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException(what + ": cannot be instantiated: " + e, e);
         }
-        @SuppressWarnings("unchecked")
-        RequestHandler<APIGatewayProxyRequestEvent, APIGatewayProxyResponseEvent> handler =
-                (RequestHandler<APIGatewayProxyRequestEvent, APIGatewayProxyResponseEvent>) instance;
+        RequestHandler<Object, Object> handler = untyped((RequestHandler<?, ?>) instance);
         return new LocalFunction(function.logicalId(), function.timeout(), function.memorySizeMb(),
                 environment.getOrDefault(FerryEnv.AWS_REGION, LocalStack.DEFAULT_REGION), handler);
     }
@@ -98,6 +112,11 @@ public final class LocalFunction {
 
     /** Calls the handler once, with a fresh context (new request id, full timeout ahead). */
     APIGatewayProxyResponseEvent invoke(APIGatewayProxyRequestEvent event) {
+        return (APIGatewayProxyResponseEvent) handler.handleRequest(event, new LocalLambdaContext(this));
+    }
+
+    /** Calls the handler once with an event source's batch, as the mapping would; what it answered. */
+    Object invokeWith(Object event) {
         return handler.handleRequest(event, new LocalLambdaContext(this));
     }
 

@@ -25,6 +25,7 @@ import software.amazon.awssdk.services.dynamodb.model.KeySchemaElement;
 import software.amazon.awssdk.services.dynamodb.model.KeyType;
 import software.amazon.awssdk.services.dynamodb.model.Projection;
 import software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException;
+import software.amazon.awssdk.services.dynamodb.model.StreamSpecification;
 import software.amazon.awssdk.services.dynamodb.model.TableDescription;
 import software.amazon.awssdk.services.dynamodb.model.TableStatus;
 import software.amazon.awssdk.services.dynamodb.model.TimeToLiveDescription;
@@ -179,6 +180,16 @@ public final class LocalResources implements SamTemplate.ResourceValues {
         return table(logicalId).tableName();
     }
 
+    /** The ARN of the table's change stream, when the template gives it one. */
+    public Optional<String> tableStreamArn(String logicalId) {
+        return Optional.ofNullable(table(logicalId).latestStreamArn());
+    }
+
+    /** Whether this start created the table (so its stream holds every change since it existed). */
+    public boolean createdTable(String logicalId) {
+        return createdTables.contains(table(logicalId).tableName());
+    }
+
     /** The name of the bucket with this logical id. */
     public String bucketName(String logicalId) {
         return bucket(logicalId).name();
@@ -226,6 +237,8 @@ public final class LocalResources implements SamTemplate.ResourceValues {
             };
         } else if (tables.containsKey(logicalId) && attribute.equals("Arn")) {
             value = table(logicalId).tableArn();
+        } else if (tables.containsKey(logicalId) && attribute.equals("StreamArn")) {
+            value = table(logicalId).latestStreamArn();
         }
         if (value != null) {
             return value;
@@ -361,7 +374,9 @@ public final class LocalResources implements SamTemplate.ResourceValues {
                                 AttributeDefinition.builder().attributeName(attribute.getKey())
                                         .attributeType(attribute.getValue()).build()).toList())
                         .keySchema(KeySchemaElement.builder()
-                                .attributeName(table.hashKeyName()).keyType(KeyType.HASH).build());
+                                .attributeName(table.hashKeyName()).keyType(KeyType.HASH).build())
+                        .streamSpecification(table.streamViewType().map(view -> StreamSpecification.builder()
+                                .streamEnabled(true).streamViewType(view).build()).orElse(null));
                 if (!table.globalIndexes().isEmpty()) {
                     r.globalSecondaryIndexes(table.globalIndexes().stream().map(LocalResources::globalIndex).toList());
                 }
@@ -380,6 +395,9 @@ public final class LocalResources implements SamTemplate.ResourceValues {
         }
         table.timeToLiveAttribute().ifPresent(attribute -> enableTimeToLive(table.name(), attribute, dynamoDb,
                 created || reconcile));
+        if (table.streamViewType().isPresent() && !table.streamViewType().get().equals(streamViewType(description))) {
+            description = enableStream(table, description, dynamoDb, created || reconcile);
+        }
         return description;
     }
 
@@ -486,6 +504,31 @@ public final class LocalResources implements SamTemplate.ResourceValues {
                 throw new IllegalStateException("interrupted while index " + indexName + " was being created", e);
             }
         }
+    }
+
+    private static String streamViewType(TableDescription description) {
+        return description.streamSpecification() != null && Boolean.TRUE.equals(
+                description.streamSpecification().streamEnabled()) ? description.streamSpecification()
+                .streamViewTypeAsString() : null;
+    }
+
+    /** Turns on the stream the template declares on a table that exists without it. */
+    private static TableDescription enableStream(SamTemplate.Table table, TableDescription description,
+                                                 DynamoDbClient dynamoDb, boolean mayChange) {
+        String wanted = table.streamViewType().orElseThrow();
+        String current = streamViewType(description);
+        if (current != null) {
+            throw new TemplateException("table " + table.name() + " has a stream of " + current + ", but the template"
+                    + " says " + wanted + "; DynamoDB cannot switch it without disabling it first");
+        }
+        if (!mayChange) {
+            throw new TemplateException("table " + table.name() + " exists without the stream the template declares ("
+                    + wanted + ": webhooks are read from it). Ferry never changes a resource it did not create: choose"
+                    + " another stack name, or ask to reconcile (FERRY_RECONCILE=true)");
+        }
+        dynamoDb.updateTable(r -> r.tableName(table.name()).streamSpecification(StreamSpecification.builder()
+                .streamEnabled(true).streamViewType(wanted).build()));
+        return dynamoDb.describeTable(r -> r.tableName(table.name())).table();
     }
 
     private static void enableTimeToLive(String tableName, String attribute, DynamoDbClient dynamoDb,

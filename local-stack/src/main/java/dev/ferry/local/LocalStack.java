@@ -3,6 +3,7 @@ package dev.ferry.local;
 import dev.ferry.core.AwsClients;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.functions.AdminToken;
+import dev.ferry.functions.WebhookSettings;
 import dev.ferry.worker.CommandJobHandler;
 import dev.ferry.worker.GpuSlots;
 import dev.ferry.worker.JobTypes;
@@ -30,7 +31,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import com.amazonaws.services.lambda.runtime.events.DynamodbEvent;
+import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import com.amazonaws.services.lambda.runtime.events.StreamsEventResponse;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.streams.DynamoDbStreamsClient;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.sqs.SqsClient;
 
@@ -161,6 +167,10 @@ public final class LocalStack implements AutoCloseable {
         }
         // The admin API's token: Secrets Manager's job in AWS; here a fresh random one per start.
         aws.put(AdminToken.TOKEN, newAdminToken());
+        // The webhooks' signing key, likewise; and receivers on this machine, over plain HTTP.
+        aws.put(WebhookSettings.SECRET, newAdminToken());
+        aws.put(WebhookSettings.ALLOW_HTTP, "true");
+        aws.put(WebhookSettings.ALLOW_PRIVATE, "true");
         aws.putAll(overrides);
         FerryEnv clientEnv = FerryEnv.of(aws);
         sqs = track(AwsClients.sqs(clientEnv));
@@ -195,6 +205,7 @@ public final class LocalStack implements AutoCloseable {
             Map<String, String> env = new LinkedHashMap<>(functionAws);
             env.putAll(template.environment(function.logicalId(), resources));
             LOCAL_FUNCTION_ENVIRONMENT.forEach((name, value) -> env.computeIfPresent(name, (n, templates) -> value));
+            env.putAll(LOCAL_FUNCTION_SETTINGS);
             env.putAll(overrides);
             functionEnvironments.put(function.logicalId(), env);
             Map<String, String> direct = new LinkedHashMap<>(env);
@@ -223,6 +234,7 @@ public final class LocalStack implements AutoCloseable {
             routes.add(new ApiServer.Route(route.method(), route.path(), route.stage(), function));
         }
         api.serve(routes);
+        startEventSources(functions, functionEnvironments, clientEnv);
 
         for (int i = 0; i < options.workers(); i++) {
             startWorker(Map.of());
@@ -230,6 +242,42 @@ public final class LocalStack implements AutoCloseable {
         up = true;
         LOG.info("local stack {} up on {}: API {}, {} worker(s) with {} slot(s) each", options.stackName(),
                 backend.describe(), api.endpoint(), options.workers(), options.workerSlots());
+    }
+
+    /**
+     * Starts a poller per event source mapping of the template ({@link StreamPoller},
+     * {@link QueuePoller}): the functions behind a table's stream or a queue run here as Lambda
+     * would run them. Closed with the stack, before the emulators.
+     */
+    private void startEventSources(Map<String, LocalFunction> functions,
+                                   Map<String, Map<String, String>> functionEnvironments, FerryEnv clientEnv) {
+        String region = clientEnv.required(FerryEnv.AWS_REGION);
+        for (SamTemplate.EventSource source : template.eventSources()) {
+            String id = source.function().logicalId();
+            boolean stream = source.kind() == SamTemplate.EventSource.Kind.DYNAMODB_STREAM;
+            LocalFunction function = functions.computeIfAbsent(id, key -> LocalFunction.load(source.function(),
+                    functionEnvironments.get(key), stream ? DynamodbEvent.class : SQSEvent.class,
+                    stream ? StreamsEventResponse.class : SQSBatchResponse.class));
+            if (stream) {
+                Optional<String> streamArn = resources.tableStreamArn(source.sourceLogicalId());
+                if (streamArn.isEmpty()) {
+                    LOG.warn("{}: table {} has no stream on this backend, so {} does not run locally", source.name(),
+                            source.sourceLogicalId(), id);
+                    continue;
+                }
+                DynamoDbStreamsClient streams = track(AwsClients.configure(DynamoDbStreamsClient.builder(), clientEnv,
+                        FerryEnv.AWS_ENDPOINT_URL_DYNAMODB).build());
+                boolean fromStart = resources.createdTable(source.sourceLogicalId())
+                        && "TRIM_HORIZON".equals(source.startingPosition());
+                StreamPoller poller = track(new StreamPoller(source, streams, streamArn.get(), fromStart, region,
+                        function));
+                poller.start();
+            } else {
+                QueuePoller poller = track(new QueuePoller(source, sqs, resources.queueUrl(source.sourceLogicalId()),
+                        resources.queueArn(source.sourceLogicalId()), region, function));
+                poller.start();
+            }
+        }
     }
 
     /** {@code base} without the variables the stack owns ({@link #STACK_PREFIXES}). */
@@ -263,6 +311,14 @@ public final class LocalStack implements AutoCloseable {
         return env;
     }
 
+    /**
+     * What the local stack sets for every function over the template's values, before
+     * {@link Options#environmentOverrides()}: a failed webhook delivery is tried again after 1 s,
+     * doubling to 30 s, so that retries can be watched (and tested) in seconds.
+     */
+    static final Map<String, String> LOCAL_FUNCTION_SETTINGS = Map.of(WebhookSettings.RETRY_BASE, "1",
+            WebhookSettings.RETRY_MAX, "30");
+
     private static String newAdminToken() {
         byte[] bytes = new byte[24];
         new SecureRandom().nextBytes(bytes);
@@ -272,6 +328,11 @@ public final class LocalStack implements AutoCloseable {
     /** The token the admin API accepts ({@code Authorization: Bearer <token>}). */
     public String adminToken() {
         return environment.required(AdminToken.TOKEN);
+    }
+
+    /** The key webhook deliveries are signed with. */
+    public String webhookSecret() {
+        return environment.required(WebhookSettings.SECRET);
     }
 
     /** The job queue is the one the functions send to; its dead-letter queue is its redrive target. */

@@ -2,11 +2,13 @@ package dev.ferry.local;
 
 import dev.ferry.core.FerryEnv;
 import dev.ferry.functions.AdminToken;
+import dev.ferry.functions.WebhookSettings;
 import dev.ferry.worker.CommandJobHandler;
 import dev.ferry.worker.ExitRules;
 import dev.ferry.worker.JobTypes;
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
@@ -90,7 +92,8 @@ public final class LocalStackMain {
                 stopped.countDown();
             }
         }, "ferry-local-shutdown"));
-        out.print(banner(stack, options.environmentOverrides().containsKey(AdminToken.TOKEN)));
+        out.print(banner(stack, options.environmentOverrides().containsKey(AdminToken.TOKEN),
+                options.environmentOverrides().containsKey(WebhookSettings.SECRET)));
         out.flush();
         stopped.await();
     }
@@ -139,7 +142,8 @@ public final class LocalStackMain {
      * What the stack takes from the user's environment, over its own settings: every job type's
      * variable (any kind), {@code FERRY_TIMEOUT_<TYPE>}, {@code FERRY_JOB_TIMEOUT},
      * {@code FERRY_SETUP_TIMEOUT[_<TYPE>]}, {@code FERRY_EVALUATE_ON_EXIT[_<TYPE>]} and
-     * {@code FERRY_SAMPLE_SETUP_MS} (for the workers) and {@code FERRY_ADMIN_TOKEN} (for the admin function). Nothing else: the
+     * {@code FERRY_SAMPLE_SETUP_MS} (for the workers), {@code FERRY_ADMIN_TOKEN} (for the admin function) and
+     * {@code FERRY_WEBHOOK_SECRET} (the webhooks' signing key, so receivers can keep theirs across restarts). Nothing else: the
      * stack's clients stay on its emulators whatever {@code AWS_*} says.
      *
      * @throws IllegalStateException when {@code FERRY_ADMIN_TOKEN} is shorter than
@@ -155,15 +159,18 @@ public final class LocalStackMain {
                     || name.startsWith(JobTypes.SETUP_TIMEOUT)
                     || name.startsWith(ExitRules.VARIABLE)
                     || name.equals(SampleHandler.SETUP_MS)
-                    || name.equals(AdminToken.TOKEN)) {
+                    || name.equals(AdminToken.TOKEN)
+                    || name.equals(WebhookSettings.SECRET)) {
                 passed.put(name, value);
             }
         });
-        String token = passed.get(AdminToken.TOKEN);
-        if (token != null && token.strip().length() < AdminToken.MIN_LENGTH) {
-            throw new IllegalStateException("environment variable " + AdminToken.TOKEN + " must be at least "
-                    + AdminToken.MIN_LENGTH + " characters (without surrounding spaces), but has "
-                    + token.strip().length() + "; set a longer one, or unset it for a random one");
+        for (String secret : List.of(AdminToken.TOKEN, WebhookSettings.SECRET)) {
+            String token = passed.get(secret);
+            if (token != null && token.strip().length() < AdminToken.MIN_LENGTH) {
+                throw new IllegalStateException("environment variable " + secret + " must be at least "
+                        + AdminToken.MIN_LENGTH + " characters (without surrounding spaces), but has "
+                        + token.strip().length() + "; set a longer one, or unset it for a random one");
+            }
         }
         return passed;
     }
@@ -173,6 +180,15 @@ public final class LocalStackMain {
      *     the variable instead of printing the secret
      */
     static String banner(LocalStack stack, boolean tokenFromEnvironment) {
+        return banner(stack, tokenFromEnvironment, false);
+    }
+
+    /**
+     * @param tokenFromEnvironment whether the admin token is the user's own
+     * @param webhookSecretFromEnvironment whether the webhooks' signing key is the user's own: then
+     *     the banner names the variable instead of printing the secret
+     */
+    static String banner(LocalStack stack, boolean tokenFromEnvironment, boolean webhookSecretFromEnvironment) {
         String api = stack.apiEndpoint().toString();
         String host = api.replaceFirst("^http://", "");
         String routes = String.join(", ", stack.routes());
@@ -197,6 +213,10 @@ public final class LocalStackMain {
                 .append("Admin page: ").append(api).append("/admin   token: ")
                 .append(tokenFromEnvironment ? "yours, from " + AdminToken.TOKEN
                         : stack.adminToken() + "   (" + AdminToken.TOKEN + " to choose your own)")
+                .append('\n')
+                .append("Webhook signing secret: ")
+                .append(webhookSecretFromEnvironment ? "yours, from " + WebhookSettings.SECRET
+                        : stack.webhookSecret() + "   (" + WebhookSettings.SECRET + " to choose your own)")
                 .append('\n')
                 .append('\n')
                 .append("Submit a sample job, then read it (use the jobId the first call returns):\n")

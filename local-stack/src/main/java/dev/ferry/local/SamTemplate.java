@@ -20,8 +20,9 @@ import java.util.regex.Pattern;
 
 /**
  * What the local stack builds from {@code infra/template.yaml}: the queues (with their redrive
- * wiring), the table, the buckets the functions use, the API routes and the environment of each
- * function. Reading them from the
+ * wiring), the tables (with their streams), the buckets the functions use, the API routes, the
+ * event source mappings (a function's {@code DynamoDB} and {@code SQS} events) and the environment
+ * of each function. Reading them from the
  * template, rather than restating them in code, is what keeps the local stack and the deployed
  * stack alike.
  *
@@ -105,6 +106,7 @@ public final class SamTemplate {
     private final List<Function> functions;
     private final Map<String, Map<String, Object>> functionEnvironments = new LinkedHashMap<>();
     private final List<Route> routes = new ArrayList<>();
+    private final List<EventSource> eventSources = new ArrayList<>();
 
     private SamTemplate(Path path, Map<String, Object> root, Map<String, String> parameterOverrides,
             PseudoParameters pseudoParameters) {
@@ -124,6 +126,7 @@ public final class SamTemplate {
         List<Function> functionList = new ArrayList<>();
         Map<String, Map<String, Object>> bucketResources = new LinkedHashMap<>();
         List<RawRoute> rawRoutes = new ArrayList<>();
+        List<RawEventSource> rawEventSources = new ArrayList<>();
         for (Map.Entry<String, Object> entry : resources.entrySet()) {
             String id = entry.getKey();
             Map<String, Object> resource = map(entry.getValue(), "Resources." + id);
@@ -144,7 +147,8 @@ public final class SamTemplate {
             switch (type) {
                 case QUEUE_TYPE -> unorderedQueues.add(queue(id, properties));
                 case TABLE_TYPE -> tableList.add(table(id, properties));
-                case FUNCTION_TYPE -> functionList.add(function(id, merge(functionGlobals, properties), rawRoutes));
+                case FUNCTION_TYPE -> functionList.add(function(id, merge(functionGlobals, properties), rawRoutes,
+                        rawEventSources));
                 default -> apiStages.put(id, scalar(evaluate(properties.get("StageName"), noResources,
                         "Resources." + id + ".Properties.StageName"), "Resources." + id + ".Properties.StageName"));
             }
@@ -177,6 +181,9 @@ public final class SamTemplate {
                 }
             }
             routes.add(new Route(raw.method(), raw.path(), stage, raw.function()));
+        }
+        for (RawEventSource raw : rawEventSources) {
+            eventSources.add(eventSource(raw));
         }
     }
 
@@ -271,6 +278,14 @@ public final class SamTemplate {
     /** The API routes, one per {@code Api} event of a function, in template order. */
     public List<Route> routes() {
         return Collections.unmodifiableList(routes);
+    }
+
+    /**
+     * The event source mappings, one per {@code DynamoDB} or {@code SQS} event of a function, in
+     * template order: what the local stack polls to invoke those functions as Lambda would.
+     */
+    public List<EventSource> eventSources() {
+        return Collections.unmodifiableList(eventSources);
     }
 
     /**
@@ -421,7 +436,7 @@ public final class SamTemplate {
         String where = "Resources." + id + ".Properties";
         for (String key : properties.keySet()) {
             if (!Set.of("TableName", "BillingMode", "AttributeDefinitions", "KeySchema", "TimeToLiveSpecification",
-                    "GlobalSecondaryIndexes").contains(key) && !TABLE_IGNORED.contains(key)) {
+                    "GlobalSecondaryIndexes", "StreamSpecification").contains(key) && !TABLE_IGNORED.contains(key)) {
                 throw unknownProperty(where + "." + key);
             }
         }
@@ -476,7 +491,23 @@ public final class SamTemplate {
                 ttlAttribute = scalar(ttl.get("AttributeName"), ttlWhere + ".AttributeName");
             }
         }
-        return new Table(id, name, hashKey, hashKeyType, ttlAttribute, attributeTypes, indexes);
+        String streamViewType = null;
+        if (properties.containsKey("StreamSpecification")) {
+            String streamWhere = where + ".StreamSpecification";
+            Map<String, Object> stream = map(evaluate(properties.get("StreamSpecification"), noResources, streamWhere),
+                    streamWhere);
+            for (String streamKey : stream.keySet()) {
+                if (!streamKey.equals("StreamViewType")) {
+                    throw unknownProperty(streamWhere + "." + streamKey);
+                }
+            }
+            streamViewType = scalar(stream.get("StreamViewType"), streamWhere + ".StreamViewType");
+            if (!Set.of("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES").contains(streamViewType)) {
+                throw error(streamWhere + ".StreamViewType", "must be KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or"
+                        + " NEW_AND_OLD_IMAGES, but is " + streamViewType);
+            }
+        }
+        return new Table(id, name, hashKey, hashKeyType, ttlAttribute, attributeTypes, indexes, streamViewType);
     }
 
     private GlobalIndex globalIndex(Map<String, Object> index, String where, Map<String, String> attributeTypes) {
@@ -635,7 +666,8 @@ public final class SamTemplate {
         }
     }
 
-    private Function function(String id, Map<String, Object> properties, List<RawRoute> rawRoutes) {
+    private Function function(String id, Map<String, Object> properties, List<RawRoute> rawRoutes,
+            List<RawEventSource> rawEventSources) {
         String where = "Resources." + id + ".Properties";
         String handler = scalar(properties.get("Handler"), where + ".Handler");
         int separator = handler.indexOf("::");
@@ -658,6 +690,12 @@ public final class SamTemplate {
         for (Map.Entry<String, Object> entry : events.entrySet()) {
             String eventWhere = where + ".Events." + entry.getKey();
             Map<String, Object> event = map(entry.getValue(), eventWhere);
+            if ("DynamoDB".equals(event.get("Type")) || "SQS".equals(event.get("Type"))) {
+                rawEventSources.add(new RawEventSource((String) event.get("Type"), entry.getKey(),
+                        optionalMap(event.get("Properties"), eventWhere + ".Properties"), function,
+                        eventWhere + ".Properties"));
+                continue;
+            }
             if (!"Api".equals(event.get("Type"))) {
                 continue;
             }
@@ -676,6 +714,83 @@ public final class SamTemplate {
             rawRoutes.add(new RawRoute(method, path, apiId, function, eventWhere + ".Properties"));
         }
         return function;
+    }
+
+    /** SQS's and the stream's defaults, as Lambda sets them for a mapping that names none. */
+    private static final int DEFAULT_STREAM_BATCH_SIZE = 100;
+    private static final int DEFAULT_QUEUE_BATCH_SIZE = 10;
+    /** Properties of a mapping with no local meaning: how Lambda scales and batches in time. */
+    private static final Set<String> EVENT_SOURCE_IGNORED = Set.of("MaximumBatchingWindowInSeconds", "ScalingConfig",
+            "ParallelizationFactor", "Enabled");
+
+    private EventSource eventSource(RawEventSource raw) {
+        boolean stream = raw.type().equals("DynamoDB");
+        Set<String> known = stream
+                ? Set.of("Stream", "StartingPosition", "BatchSize", "MaximumRetryAttempts", "FunctionResponseTypes",
+                        "FilterCriteria")
+                : Set.of("Queue", "BatchSize", "FunctionResponseTypes", "FilterCriteria");
+        for (String key : raw.properties().keySet()) {
+            if (!known.contains(key) && !EVENT_SOURCE_IGNORED.contains(key)) {
+                throw unknownProperty(raw.where() + "." + key);
+            }
+        }
+        String sourceKey = stream ? "Stream" : "Queue";
+        String source = getAttTarget(raw.properties().get(sourceKey), stream ? "StreamArn" : "Arn");
+        String wantedType = stream ? TABLE_TYPE : QUEUE_TYPE;
+        if (source == null || !wantedType.equals(resourceTypes.get(source))) {
+            throw error(raw.where() + "." + sourceKey, "must be !GetAtt <" + (stream ? "table>.StreamArn" : "queue>.Arn")
+                    + " of a " + wantedType + " in this template, but is " + raw.properties().get(sourceKey));
+        }
+        if (stream && tables.stream().noneMatch(t -> t.logicalId().equals(source) && t.streamViewType().isPresent())) {
+            throw error(raw.where() + ".Stream", source + " has no StreamSpecification, so no stream to read");
+        }
+        String startingPosition = null;
+        int maximumRetryAttempts = -1;
+        if (stream) {
+            startingPosition = scalar(raw.properties().get("StartingPosition"), raw.where() + ".StartingPosition");
+            if (!startingPosition.equals("TRIM_HORIZON") && !startingPosition.equals("LATEST")) {
+                throw error(raw.where() + ".StartingPosition", "must be TRIM_HORIZON or LATEST, but is "
+                        + startingPosition);
+            }
+            if (raw.properties().containsKey("MaximumRetryAttempts")) {
+                maximumRetryAttempts = integer(evaluate(raw.properties().get("MaximumRetryAttempts"), noResources,
+                        raw.where()), raw.where() + ".MaximumRetryAttempts");
+            }
+        }
+        int batchSize = raw.properties().containsKey("BatchSize")
+                ? integer(evaluate(raw.properties().get("BatchSize"), noResources, raw.where()), raw.where() + ".BatchSize")
+                : stream ? DEFAULT_STREAM_BATCH_SIZE : DEFAULT_QUEUE_BATCH_SIZE;
+        if (batchSize < 1 || batchSize > (stream ? 10_000 : 10)) {
+            throw error(raw.where() + ".BatchSize", "must be 1-" + (stream ? "10000" : "10 (the local stack receives"
+                    + " one SQS batch per invocation)") + ", but is " + batchSize);
+        }
+        boolean reportFailures = false;
+        if (raw.properties().containsKey("FunctionResponseTypes")) {
+            List<String> types = list(raw.properties().get("FunctionResponseTypes"), raw.where() + ".FunctionResponseTypes")
+                    .stream().map(t -> scalar(t, raw.where() + ".FunctionResponseTypes")).toList();
+            if (!types.equals(List.of("ReportBatchItemFailures"))) {
+                throw error(raw.where() + ".FunctionResponseTypes", "must be [ReportBatchItemFailures], but is " + types);
+            }
+            reportFailures = true;
+        }
+        List<String> patterns = new ArrayList<>();
+        if (raw.properties().containsKey("FilterCriteria")) {
+            String filterWhere = raw.where() + ".FilterCriteria";
+            Map<String, Object> criteria = map(raw.properties().get("FilterCriteria"), filterWhere);
+            for (String key : criteria.keySet()) {
+                if (!key.equals("Filters")) {
+                    throw unknownProperty(filterWhere + "." + key);
+                }
+            }
+            List<Object> filters = list(criteria.get("Filters"), filterWhere + ".Filters");
+            for (int i = 0; i < filters.size(); i++) {
+                Map<String, Object> filter = map(filters.get(i), filterWhere + ".Filters[" + i + "]");
+                patterns.add(scalar(filter.get("Pattern"), filterWhere + ".Filters[" + i + "].Pattern"));
+            }
+        }
+        return new EventSource(raw.function().logicalId() + "." + raw.name(),
+                stream ? EventSource.Kind.DYNAMODB_STREAM : EventSource.Kind.SQS, source, raw.function(), batchSize,
+                startingPosition, maximumRetryAttempts, reportFailures, patterns);
     }
 
     private String defaultName(String logicalId) {
@@ -1027,16 +1142,18 @@ public final class SamTemplate {
         private final String hashKeyName;
         private final String hashKeyType;
         private final String timeToLiveAttribute;
+        private final String streamViewType;
         private final Map<String, String> attributeTypes;
         private final List<GlobalIndex> globalIndexes;
 
         Table(String logicalId, String name, String hashKeyName, String hashKeyType, String timeToLiveAttribute,
-              Map<String, String> attributeTypes, List<GlobalIndex> globalIndexes) {
+              Map<String, String> attributeTypes, List<GlobalIndex> globalIndexes, String streamViewType) {
             this.logicalId = logicalId;
             this.name = name;
             this.hashKeyName = hashKeyName;
             this.hashKeyType = hashKeyType;
             this.timeToLiveAttribute = timeToLiveAttribute;
+            this.streamViewType = streamViewType;
             this.attributeTypes = Collections.unmodifiableMap(new LinkedHashMap<>(attributeTypes));
             this.globalIndexes = List.copyOf(globalIndexes);
         }
@@ -1076,10 +1193,15 @@ public final class SamTemplate {
             return Optional.ofNullable(timeToLiveAttribute);
         }
 
+        /** What its change stream carries ({@code NEW_AND_OLD_IMAGES}, ...), when it has one. */
+        public Optional<String> streamViewType() {
+            return Optional.ofNullable(streamViewType);
+        }
+
         @Override
         public String toString() {
             return "Table[" + logicalId + " " + name + " key " + hashKeyName + " (" + hashKeyType + ") ttl "
-                    + timeToLiveAttribute + "]";
+                    + timeToLiveAttribute + (streamViewType == null ? "" : " stream " + streamViewType) + "]";
         }
     }
 
@@ -1234,5 +1356,38 @@ public final class SamTemplate {
     }
 
     private record RawRoute(String method, String path, String apiId, Function function, String where) {
+    }
+
+    private record RawEventSource(String type, String name, Map<String, Object> properties, Function function,
+            String where) {
+    }
+
+    /**
+     * One {@code DynamoDB} or {@code SQS} event of a function: Lambda's event source mapping, which
+     * reads a table's stream or a queue and invokes the function with batches.
+     *
+     * @param name {@code <function>.<event>}
+     * @param kind a table's stream, or a queue
+     * @param sourceLogicalId the table or the queue
+     * @param function the function it invokes
+     * @param batchSize most records or messages per invocation
+     * @param startingPosition for a stream: {@code TRIM_HORIZON} or {@code LATEST}; null for a queue
+     * @param maximumRetryAttempts for a stream: retries of a failed batch, -1 until the records expire
+     * @param reportBatchItemFailures the function reports which records or messages failed
+     * @param filterPatterns the patterns of its {@code FilterCriteria} (a record passes if any
+     *     matches); empty: every record
+     */
+    public record EventSource(String name, Kind kind, String sourceLogicalId, Function function, int batchSize,
+            String startingPosition, int maximumRetryAttempts, boolean reportBatchItemFailures,
+            List<String> filterPatterns) {
+
+        public EventSource {
+            filterPatterns = List.copyOf(filterPatterns);
+        }
+
+        /** What the mapping reads. */
+        public enum Kind {
+            DYNAMODB_STREAM, SQS
+        }
     }
 }

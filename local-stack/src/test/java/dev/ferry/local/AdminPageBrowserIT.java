@@ -31,9 +31,10 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The admin page in a real headless Chromium: sign in with the token, see the failed job, click
- * "Redrive DLQ", watch the move task's progress and the job reach SUCCEEDED, with no Content
- * Security Policy violation in the browser's console; open a job by its id in the search box and
- * see its detail view (input, result, files, attempts with their logs). Screenshots go to
+ * "Redrive DLQ", watch the move task's progress and the job reach SUCCEEDED; open a job by its id
+ * in the search box and see its detail view (input, result, files, attempts with their logs); look
+ * up a job's webhook deliveries and "Resend" its latest event; with no Content Security Policy
+ * violation in the browser's console. Screenshots go to
  * {@code local-stack/target/screenshots/}.
  *
  * <p>Needs Debian's {@code chromium} and {@code chromium-driver} ({@code .ci/run} installs them).
@@ -132,7 +133,7 @@ class AdminPageBrowserIT {
         assertNoContentSecurityPolicyViolation();
     }
 
-    /** Loads the page signed out (whatever an earlier test left in sessionStorage) and signs in. */
+    /** Opens the admin page signed out, whatever an earlier test left in this tab, and signs in. */
     private static void signIn(WebDriverWait wait) {
         browser.get(stack.apiEndpoint() + "/admin");
         ((JavascriptExecutor) browser).executeScript("sessionStorage.clear()");
@@ -179,5 +180,45 @@ class AdminPageBrowserIT {
         browser.findElement(By.cssSelector("tr[data-recent='" + jobId + "'] button.link")).click();
         wait.until(ExpectedConditions.textToBe(By.id("detail-id"), jobId));
         assertNoContentSecurityPolicyViolation();
+    }
+
+    @Test
+    void operator_looksUpAJobsWebhookDeliveries_andResendsItsLatestEvent() throws IOException {
+        Backends.assumeDynamoDbStreams(stack);
+        Api api = new Api(stack.apiEndpoint());
+        WebDriverWait wait = new WebDriverWait(browser, FINISH, Duration.ofMillis(200));
+        try (WebhookReceiver receiver = new WebhookReceiver()) {
+            String jobId = api.submit("{\"type\":\"sample\",\"input\":{\"output\":\"x\"},\"webhookUrl\":\""
+                    + receiver.url() + "\"}").jobId();
+            org.awaitility.Awaitility.await().atMost(FINISH).until(() -> api.get(jobId).body().path("webhook")
+                    .path("deliveries").size() == 1);
+            signIn(wait);
+
+            browser.findElement(By.id("webhook-job")).sendKeys(jobId);
+            browser.findElement(By.cssSelector("#webhook-form button")).click();
+            By rows = By.cssSelector("#webhook tr[data-delivery]");
+            wait.until(ExpectedConditions.numberOfElementsToBe(rows, 1));
+            String row = browser.findElement(rows).getText();
+            assertTrue(row.contains(jobId + "-completed-") && row.contains("200") && row.contains("delivered"), row);
+            assertTrue(browser.findElement(By.id("webhook")).getText().contains(receiver.url()));
+
+            wait.until(ExpectedConditions.elementToBeClickable(By.id("webhook-resend"))).click();
+
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("notice"), "resent"));
+            org.awaitility.Awaitility.await().atMost(FINISH).until(() -> receiver.of("completed").size() == 2);
+            // The attempt is recorded just after the receiver answers: ask again until it shows.
+            new WebDriverWait(browser, FINISH, Duration.ofSeconds(1)).until(d -> {
+                d.findElement(By.cssSelector("#webhook-form button")).click();
+                return d.findElements(rows).size() == 2;
+            });
+            assertTrue(browser.findElements(rows).get(0).getText().contains("-resend-"),
+                    "the newest attempt first: " + browser.findElements(rows).get(0).getText());
+            ((JavascriptExecutor) browser).executeScript("arguments[0].scrollIntoView()",
+                    browser.findElement(By.id("webhook")));
+            screenshot("admin-webhook.png");
+            assertNoContentSecurityPolicyViolation();
+        } finally {
+            ((JavascriptExecutor) browser).executeScript("sessionStorage.clear()");
+        }
     }
 }

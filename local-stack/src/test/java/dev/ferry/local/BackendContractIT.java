@@ -150,7 +150,8 @@ class BackendContractIT {
     void creatingAgain_usesWhatExists_andCreatesNothing() {
         SamTemplate first = template(Map.of("VisibilityTimeoutSeconds", "45"));
         LocalResources created = create(first);
-        assertEquals(4, created.created().size(), "two queues, the table, the bucket: " + created.created());
+        assertEquals(7, created.created().size(), "four queues (jobs, webhooks, a DLQ each), two tables (jobs, webhook"
+                + " deliveries), the bucket: " + created.created());
 
         LocalResources again = LocalResources.create(first, sqs, dynamoDb, s3);
 

@@ -63,6 +63,23 @@ class LocalStackMainTest {
     }
 
     @Test
+    void aWebhookSecretOfTheUsers_isPassedOn_andAShortOneRefused_namingTheVariable() {
+        Map<String, String> shell = shell();
+        shell.put("FERRY_WEBHOOK_SECRET", "a-receivers-webhook-secret-0123");
+        assertEquals("a-receivers-webhook-secret-0123",
+                LocalStackMain.options(shell).environmentOverrides().get("FERRY_WEBHOOK_SECRET"));
+        shell.remove("FERRY_WEBHOOK_SECRET");
+        assertFalse(LocalStackMain.options(shell).environmentOverrides().containsKey("FERRY_WEBHOOK_SECRET"),
+                "none: the stack makes a random one");
+
+        shell.put("FERRY_WEBHOOK_SECRET", "short");
+        IllegalStateException error = assertThrows(IllegalStateException.class, () -> LocalStackMain.options(shell));
+        assertEquals("environment variable FERRY_WEBHOOK_SECRET must be at least " + AdminToken.MIN_LENGTH
+                + " characters (without surrounding spaces), but has 5; set a longer one, or unset it for a random"
+                + " one", error.getMessage());
+    }
+
+    @Test
     void noAdminToken_leavesTheStackToMakeARandomOne() {
         Map<String, String> shell = shell();
         shell.remove("FERRY_ADMIN_TOKEN");

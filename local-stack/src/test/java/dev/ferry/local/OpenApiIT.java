@@ -197,6 +197,35 @@ class OpenApiIT {
     }
 
     @Test
+    void webhookExchanges_matchTheDescription_submitJobAndAdmin() {
+        Backends.assumeDynamoDbStreams(stack);
+        Map<String, String> admin = Map.of("Authorization", "Bearer " + stack.adminToken());
+        try (WebhookReceiver receiver = new WebhookReceiver()) {
+            String jobId = call("POST", "/jobs", json(), "{\"type\":\"sample\",\"input\":{},\"webhookUrl\":\""
+                    + receiver.url() + "\",\"webhookEvents\":[\"started\",\"completed\"]}").get("jobId").asText();
+            call("POST", "/jobs", json(), "{\"type\":\"sample\",\"webhookUrl\":\"ftp://example.com/hook\"}");
+            call("POST", "/jobs", json(), "{\"type\":\"sample\",\"webhookUrl\":\"https://user:pw@example.com/h\"}");
+            refused("POST", "/jobs", json(), "{\"type\":\"sample\",\"webhookUrl\":\"https://example.com/h\","
+                    + "\"webhookEvents\":[\"finished\"]}");
+            refused("POST", "/jobs", json(), "{\"type\":\"sample\",\"webhookUrl\":\"https://example.com/"
+                    + "x".repeat(2100) + "\"}");
+            call("GET", "/admin/api/jobs/" + jobId + "/webhook", admin, null);
+
+            org.awaitility.Awaitility.await().atMost(FINISH).until(() -> new Api(stack.apiEndpoint()).get(jobId)
+                    .body().path("webhook").path("deliveries").size() == 2);
+            assertEquals(2, call("GET", "/jobs/" + jobId, Map.of(), null).get("webhook").get("deliveries").size());
+            assertEquals("completed", call("GET", "/admin/api/jobs/" + jobId + "/webhook", admin, null)
+                    .get("latestEvent").get("event").asText());
+            call("POST", "/admin/api/jobs/" + jobId + "/webhook/resend", admin, null);
+            call("POST", "/admin/api/jobs/01KAS0000000000000000NOSUCH/webhook/resend", admin, null);
+            String withoutHook = call("POST", "/jobs", json(), "{\"type\":\"sample\"}").get("jobId").asText();
+            call("GET", "/admin/api/jobs/" + withoutHook + "/webhook", admin, null);
+            refused("GET", "/admin/api/jobs/" + jobId + "/webhook", Map.of(), null);
+        }
+        assertEquals(List.of(), failures, String.join("\n", failures));
+    }
+
+    @Test
     void theValidator_refusesWhatTheDescriptionDoesNotAllow() {
         SimpleRequest request = SimpleRequest.Builder.get("/jobs/01KAS0000000000000000000000").build();
         ValidationReport extraField = validator.validate(request, SimpleResponse.Builder.ok()

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ferry.core.FerryEnv;
 import dev.ferry.functions.AdminToken;
+import dev.ferry.functions.WebhookSettings;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -88,19 +89,25 @@ class SamTemplateTest {
                 FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.MAX_INPUT_UPLOAD_BYTES, FerryEnv.JOB_TYPES,
                 "FERRY_MAX_WAIT"), submit.environmentVariableNames());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY,
-                FerryEnv.QUEUE_URL, "FERRY_MAX_WAIT"), get.environmentVariableNames());
+                FerryEnv.QUEUE_URL, "FERRY_MAX_WAIT", WebhookSettings.TABLE), get.environmentVariableNames());
         assertEquals(Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.RETENTION_DAYS),
                 functions.get("CreateUploadFunction").environmentVariableNames());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY,
-                        FerryEnv.QUEUE_URL, FerryEnv.DLQ_URL, AdminToken.SECRET_ARN, "FERRY_CURSOR_KEY"),
+                        FerryEnv.QUEUE_URL, FerryEnv.DLQ_URL, AdminToken.SECRET_ARN, "FERRY_CURSOR_KEY",
+                        WebhookSettings.TABLE, WebhookSettings.QUEUE_URL),
                 functions.get("AdminFunction").environmentVariableNames());
+        assertEquals(Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.RETENTION_DAYS, WebhookSettings.QUEUE_URL),
+                functions.get("WebhookEventsFunction").environmentVariableNames());
+        assertEquals(Duration.ofSeconds(60), functions.get("DeliverWebhookFunction").timeout());
     }
 
     @Test
     void jobQueue_redrivesToTheDeadLetterQueue_afterMaxReceiveCountFromItsDefault() {
         SamTemplate template = template(Map.of());
-        assertEquals(List.of("JobDeadLetterQueue", "JobQueue"),
-                template.queues().stream().map(SamTemplate.Queue::logicalId).toList(), "dead-letter queue first");
+        assertEquals(List.of("JobDeadLetterQueue", "WebhookDeadLetterQueue", "JobQueue", "WebhookQueue"),
+                template.queues().stream().map(SamTemplate.Queue::logicalId).toList(), "dead-letter queues first");
+        assertEquals(new SamTemplate.Redrive("WebhookDeadLetterQueue", 5),
+                template.queue("WebhookQueue").redrive().orElseThrow());
         assertEquals(new SamTemplate.Redrive("JobDeadLetterQueue", 5), template.queue("JobQueue").redrive().orElseThrow());
         assertTrue(template.queue("JobDeadLetterQueue").redrive().isEmpty());
         assertEquals("5", template.parameters().get("MaxReceiveCount"));
@@ -282,13 +289,95 @@ class SamTemplateTest {
     @Test
     void table_isKeyedByJobId_withTtlOnExpiresAt() {
         List<SamTemplate.Table> tables = template(Map.of()).tables();
-        assertEquals(1, tables.size());
+        assertEquals(2, tables.size());
         SamTemplate.Table table = tables.get(0);
         assertEquals("JobsTable", table.logicalId());
         assertEquals("ferry-jobs", table.name());
         assertEquals("jobId", table.hashKeyName());
         assertEquals("S", table.hashKeyType());
         assertEquals("expiresAt", table.timeToLiveAttribute().orElseThrow());
+        assertEquals(Optional.of("NEW_AND_OLD_IMAGES"), table.streamViewType(), "webhook events are read from it");
+        SamTemplate.Table deliveries = tables.get(1);
+        assertEquals("WebhookDeliveriesTable", deliveries.logicalId());
+        assertEquals("ferry-webhook-deliveries", deliveries.name());
+        assertEquals("jobId", deliveries.hashKeyName());
+        assertEquals("expiresAt", deliveries.timeToLiveAttribute().orElseThrow());
+        assertEquals(Optional.empty(), deliveries.streamViewType());
+    }
+
+    @Test
+    void eventSources_areTheFunctionsDynamoDbAndSqsEvents() {
+        List<SamTemplate.EventSource> sources = template(Map.of()).eventSources();
+
+        assertEquals(List.of("WebhookEventsFunction.JobChanges", "DeliverWebhookFunction.Deliveries"),
+                sources.stream().map(SamTemplate.EventSource::name).toList());
+        SamTemplate.EventSource stream = sources.get(0);
+        assertEquals(SamTemplate.EventSource.Kind.DYNAMODB_STREAM, stream.kind());
+        assertEquals("JobsTable", stream.sourceLogicalId());
+        assertEquals("TRIM_HORIZON", stream.startingPosition());
+        assertEquals(100, stream.batchSize());
+        assertEquals(-1, stream.maximumRetryAttempts());
+        assertTrue(stream.reportBatchItemFailures());
+        assertEquals(List.of("{\"eventName\": [\"MODIFY\"], \"dynamodb\": {\"NewImage\": {\"webhookUrl\": {\"S\":"
+                + " [{\"exists\": true}]}}}}"), stream.filterPatterns());
+        SamTemplate.EventSource queue = sources.get(1);
+        assertEquals(SamTemplate.EventSource.Kind.SQS, queue.kind());
+        assertEquals("WebhookQueue", queue.sourceLogicalId());
+        assertEquals(5, queue.batchSize());
+        assertTrue(queue.reportBatchItemFailures());
+        assertEquals(List.of(), queue.filterPatterns());
+        assertEquals("dev.ferry.functions.DeliverWebhookHandler", queue.function().handlerClass());
+    }
+
+    @Test
+    void eventSources_thatTheLocalStackCouldNotRunAsDeployed_areRefused() throws IOException {
+        String table = """
+                Resources:
+                  Jobs:
+                    Type: AWS::DynamoDB::Table
+                    Properties:
+                      BillingMode: PAY_PER_REQUEST
+                      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+                      KeySchema: [{AttributeName: id, KeyType: HASH}]
+                %s
+                  Q:
+                    Type: AWS::SQS::Queue
+                  Fn:
+                    Type: AWS::Serverless::Function
+                    Properties:
+                      Handler: example.Handler
+                      Events:
+                        E:
+                %s
+                """;
+        String stream = "      StreamSpecification: {StreamViewType: NEW_IMAGE}";
+        Map<String, String> refused = Map.of(
+                "          Type: DynamoDB\n          Properties: {Stream: !GetAtt Jobs.StreamArn, StartingPosition: LATEST,"
+                        + " TumblingWindowInSeconds: 30}", "Events.E.Properties.TumblingWindowInSeconds: the local stack"
+                        + " does not know this property",
+                "          Type: DynamoDB\n          Properties: {Stream: !GetAtt Jobs.Arn, StartingPosition: LATEST}",
+                "Events.E.Properties.Stream: must be !GetAtt <table>.StreamArn",
+                "          Type: DynamoDB\n          Properties: {Stream: !GetAtt Jobs.StreamArn, StartingPosition: AT_TIMESTAMP}",
+                "StartingPosition: must be TRIM_HORIZON or LATEST",
+                "          Type: SQS\n          Properties: {Queue: !GetAtt Q.Arn, BatchSize: 11}",
+                "Events.E.Properties.BatchSize: must be 1-10",
+                "          Type: SQS\n          Properties: {Queue: !GetAtt Jobs.Arn}",
+                "Events.E.Properties.Queue: must be !GetAtt <queue>.Arn",
+                "          Type: SQS\n          Properties: {Queue: !GetAtt Q.Arn, FunctionResponseTypes: [Other]}",
+                "FunctionResponseTypes: must be [ReportBatchItemFailures]");
+        refused.forEach((event, message) -> {
+            TemplateException error = assertThrows(TemplateException.class, () -> inline(String.format(table, stream,
+                    event)), event);
+            assertTrue(error.getMessage().contains(message), error.getMessage());
+        });
+        TemplateException noStream = assertThrows(TemplateException.class, () -> inline(String.format(table, "",
+                "          Type: DynamoDB\n          Properties: {Stream: !GetAtt Jobs.StreamArn, StartingPosition: LATEST}")));
+        assertTrue(noStream.getMessage().contains("Jobs has no StreamSpecification"), noStream.getMessage());
+        TemplateException badView = assertThrows(TemplateException.class, () -> inline(String.format(table,
+                "      StreamSpecification: {StreamViewType: EVERYTHING}", "          Type: Api\n"
+                        + "          Properties: {Path: /x, Method: GET}")));
+        assertTrue(badView.getMessage().contains("StreamViewType: must be KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or"
+                + " NEW_AND_OLD_IMAGES"), badView.getMessage());
     }
 
     @Test
@@ -381,7 +470,7 @@ class SamTemplateTest {
     @Test
     void outputs_nameTheApiQueuesTableAndBucket() {
         assertEquals(Set.of("ApiUrl", "AdminPageUrl", "ApiKeyId", "ReadApiKeyCommand", "ApiUsagePlanId",
-                "ReadAdminTokenCommand", "JobQueueUrl", "JobDeadLetterQueueUrl", "JobsTableName", "FilesBucketName",
+                "ReadAdminTokenCommand", "ReadWebhookSecretCommand", "JobQueueUrl", "JobDeadLetterQueueUrl", "JobsTableName", "FilesBucketName",
                 "WorkerGroupName",
                 "WorkerArtifactBucketName", "WorkerLogGroupName", "AlarmTopicArn"),
                 section(CloudFormationYaml.load(TEMPLATE), "Outputs").keySet());

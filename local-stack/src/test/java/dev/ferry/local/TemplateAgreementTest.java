@@ -10,11 +10,16 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
+import com.amazonaws.services.lambda.runtime.events.DynamodbEvent;
+import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import com.amazonaws.services.lambda.runtime.events.StreamsEventResponse;
 import dev.ferry.core.AwsClients;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.JobFiles;
 import dev.ferry.core.JobTable;
 import dev.ferry.functions.AdminToken;
+import dev.ferry.functions.WebhookSettings;
 import dev.ferry.worker.CommandJobHandler;
 import dev.ferry.worker.WorkerConfig;
 import dev.ferry.worker.WorkerMain;
@@ -55,7 +60,19 @@ class TemplateAgreementTest {
     private static final Map<String, String> FUNCTIONS_UNSET = Map.of(
             AdminToken.TOKEN, "the token itself, for the local stack and tests: in AWS it comes from the secret",
             "FERRY_FLEET_SLOTS", "a fleet of fixed size may set it for the ETA; unset, the queue's in-flight messages"
-                    + " stand for the slots working");
+                    + " stand for the slots working",
+            WebhookSettings.SECRET, "the signing key itself, for the local stack and tests: in AWS it comes from the"
+                    + " secret",
+            WebhookSettings.ALLOW_HTTP, "the local stack's only: in AWS webhooks are https",
+            WebhookSettings.ALLOW_PRIVATE, "the local stack's only: in AWS webhooks reach public addresses only");
+
+    /**
+     * Globals every function gets that a function's code has no use for, and why. Anything else
+     * the template sets, the code reads.
+     */
+    private static final Map<String, Set<String>> GLOBALS_UNREAD = Map.of(
+            // The stream function reads records and queues deliveries: no job files.
+            "WebhookEventsFunction", Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY));
 
     /**
      * Variables the template sets ahead of the code that will read them, and why. When the code
@@ -88,35 +105,54 @@ class TemplateAgreementTest {
     // Functions
 
     @Test
-    void everyHandler_isAPublicRestProxyHandler_thatLambdaCanConstruct() throws Exception {
-        List<SamTemplate.Function> functions = template().functions();
-        assertEquals(Set.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "AdminFunction",
-                        "CreateUploadFunction"),
+    void everyHandler_isAPublicHandlerOfItsEventsTypes_thatLambdaCanConstruct() throws Exception {
+        SamTemplate template = template();
+        List<SamTemplate.Function> functions = template.functions();
+        assertEquals(Set.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "AdminFunction", "CreateUploadFunction",
+                        "WebhookEventsFunction", "DeliverWebhookFunction"),
                 functions.stream().map(SamTemplate.Function::logicalId).collect(Collectors.toSet()));
         for (SamTemplate.Function function : functions) {
             String what = function.logicalId() + " (" + function.handlerClass() + "::" + function.handlerMethod() + ")";
             Class<?> handler = Class.forName(function.handlerClass());
             assertTrue(Modifier.isPublic(handler.getModifiers()) && !Modifier.isAbstract(handler.getModifiers()), what);
             assertTrue(RequestHandler.class.isAssignableFrom(handler), what + " implements RequestHandler");
-            Method method = handler.getMethod(function.handlerMethod(), APIGatewayProxyRequestEvent.class,
-                    Context.class);
-            assertEquals(APIGatewayProxyResponseEvent.class, method.getReturnType(), what);
+            // What Lambda hands a function of each event source, and what it reads back.
+            SamTemplate.EventSource.Kind kind = template.eventSources().stream()
+                    .filter(source -> source.function().logicalId().equals(function.logicalId()))
+                    .map(SamTemplate.EventSource::kind).findFirst().orElse(null);
+            Class<?> input = kind == null ? APIGatewayProxyRequestEvent.class
+                    : kind == SamTemplate.EventSource.Kind.SQS ? SQSEvent.class : DynamodbEvent.class;
+            Class<?> output = kind == null ? APIGatewayProxyResponseEvent.class
+                    : kind == SamTemplate.EventSource.Kind.SQS ? SQSBatchResponse.class : StreamsEventResponse.class;
+            Method method = handler.getMethod(function.handlerMethod(), input, Context.class);
+            assertEquals(output, method.getReturnType(), what);
             // Lambda's Java runtime makes the handler through its public no-argument constructor.
             assertTrue(Modifier.isPublic(handler.getConstructor().getModifiers()), what + " no-arg constructor");
         }
     }
 
     @Test
-    void everyFunctionEvent_isARestApiEvent_whichIsWhatTheHandlersParse() {
+    void everyFunctionEvent_isOneItsHandlerParses() {
         Map<String, Object> resources = TemplateFacts.map(TemplateFacts.raw(), "Resources");
+        Map<String, String> sources = Map.of(
+                "WebhookEventsFunction", "DynamoDB " + Map.of("Fn::GetAtt", List.of("JobsTable", "StreamArn")),
+                "DeliverWebhookFunction", "SQS " + Map.of("Fn::GetAtt", List.of("WebhookQueue", "Arn")));
         for (SamTemplate.Function function : template().functions()) {
             Map<String, Object> events = TemplateFacts.map(TemplateFacts.properties(function.logicalId()), "Events");
             events.forEach((name, event) -> {
                 @SuppressWarnings("unchecked")
                 Map<String, Object> e = (Map<String, Object>) event;
+                Map<String, Object> properties = TemplateFacts.map(e, "Properties");
+                if (sources.containsKey(function.logicalId())) {
+                    assertEquals(sources.get(function.logicalId()), e.get("Type") + " "
+                            + properties.getOrDefault("Stream", properties.get("Queue")), function.logicalId());
+                    assertEquals(List.of("ReportBatchItemFailures"), properties.get("FunctionResponseTypes"),
+                            function.logicalId() + ": a failed record or message is retried alone");
+                    return;
+                }
                 // "HttpApi" would send API Gateway's v2 payload, which these handlers do not read.
                 assertEquals("Api", e.get("Type"), function.logicalId() + "." + name);
-                assertEquals(Map.of("Ref", "FerryApi"), TemplateFacts.map(e, "Properties").get("RestApiId"));
+                assertEquals(Map.of("Ref", "FerryApi"), properties.get("RestApiId"));
             });
         }
         assertTrue(resources.containsKey("FerryApi"));
@@ -163,6 +199,7 @@ class TemplateAgreementTest {
             Set<String> unread = new TreeSet<>(set);
             unread.removeAll(read);
             unread.removeAll(AHEAD_OF_CODE.keySet());
+            unread.removeAll(GLOBALS_UNREAD.getOrDefault(function.logicalId(), Set.of()));
             assertEquals(Set.of(), unread, function.logicalId() + " sets variables its code never reads");
         }
         // The exemptions are real: each is read by some function.
@@ -171,6 +208,11 @@ class TemplateAgreementTest {
             readByAny.addAll(TemplateFacts.reach(Class.forName(function.handlerClass())).variables());
         }
         assertTrue(readByAny.containsAll(FUNCTIONS_UNSET.keySet()), "stale exemptions: " + FUNCTIONS_UNSET.keySet());
+        GLOBALS_UNREAD.forEach((function, names) -> {
+            Set<String> nowRead = new TreeSet<>(names);
+            nowRead.retainAll(TemplateFacts.reach(classOf(template, function)).variables());
+            assertEquals(Set.of(), nowRead, function + " reads these now: take them out of GLOBALS_UNREAD");
+        });
         Set<String> nowRead = new TreeSet<>(AHEAD_OF_CODE.keySet());
         nowRead.retainAll(readByAny);
         assertEquals(Set.of(), nowRead, "the functions read these now: take them out of AHEAD_OF_CODE");
@@ -183,6 +225,8 @@ class TemplateAgreementTest {
             for (Map<String, Object> statement : functionStatements(function.logicalId())) {
                 TemplateFacts.actions(statement).forEach(a -> granted.add(a.substring(0, a.indexOf(':'))));
             }
+            // Writing its logs is Lambda's doing, not the code's (SAM grants it where it makes the role).
+            granted.remove("logs");
             Set<String> reachable = TemplateFacts.reach(Class.forName(function.handlerClass())).services();
             assertTrue(reachable.containsAll(granted), function.logicalId() + " is granted " + granted
                     + " but its code reaches only " + reachable);
@@ -558,7 +602,7 @@ class TemplateAgreementTest {
     void s3Grants_giveEachPartOnlyThePrefixAndActionsItsCodePathNeeds() {
         Map<String, Set<String>> granted = new TreeMap<>();
         for (String function : List.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "AdminFunction",
-                "CreateUploadFunction")) {
+                "CreateUploadFunction", "WebhookEventsFunction", "DeliverWebhookFunction")) {
             for (Map<String, Object> statement : functionStatements(function)) {
                 s3Grants(function, TemplateFacts.grant(statement), granted);
             }
@@ -575,6 +619,8 @@ class TemplateAgreementTest {
                 // Presigned GETs of a job's files; a large result read back.
                 "GetJobFunction " + jobs, Set.of("s3:GetObject"),
                 "AdminFunction " + jobs, Set.of("s3:GetObject"),
+                // A webhook's body is the job as the API shows it, file URLs and all.
+                "DeliverWebhookFunction " + jobs, Set.of("s3:GetObject"),
                 // An attempt's files, written once and never read back; uploads as inputs.
                 "worker " + jobs, Set.of("s3:PutObject"),
                 "worker " + uploads, Set.of("s3:GetObject")), granted);
@@ -694,7 +740,7 @@ class TemplateAgreementTest {
                 groups++;
             }
         }
-        assertEquals(7, groups, "API access, five functions, workers");
+        assertEquals(9, groups, "API access, seven functions, workers");
     }
 
     @Test
@@ -835,12 +881,108 @@ class TemplateAgreementTest {
         }
     }
 
+    /**
+     * A function's IAM statements: its {@code Policies} (SAM makes its role), or those of the role
+     * it names ({@code Role: !GetAtt <role>.Arn}).
+     */
     @SuppressWarnings("unchecked")
     private static List<Map<String, Object>> functionStatements(String function) {
         List<Map<String, Object>> statements = new ArrayList<>();
-        for (Object policy : TemplateFacts.list(TemplateFacts.properties(function), "Policies")) {
+        Map<String, Object> properties = TemplateFacts.properties(function);
+        if (properties.get("Role") instanceof Map<?, ?> role) {
+            String roleId = (String) ((List<Object>) role.get("Fn::GetAtt")).get(0);
+            for (Object policy : TemplateFacts.list(TemplateFacts.properties(roleId), "Policies")) {
+                statements.addAll(TemplateFacts.rolePolicy(roleId, (String) ((Map<String, Object>) policy)
+                        .get("PolicyName")));
+            }
+            return statements;
+        }
+        for (Object policy : TemplateFacts.list(properties, "Policies")) {
             statements.addAll((List<Map<String, Object>>) ((Map<String, Object>) policy).get("Statement"));
         }
         return statements;
+    }
+
+    private static Class<?> classOf(SamTemplate template, String function) {
+        try {
+            return Class.forName(template.functions().stream().filter(f -> f.logicalId().equals(function))
+                    .findFirst().orElseThrow().handlerClass());
+        } catch (ClassNotFoundException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Webhooks
+
+    @Test
+    void webhookFunctions_haveRolesOfTheirOwn_grantingThisStacksStreamQueueTablesAndSecretOnly() {
+        Map<String, Set<String>> events = grantsByResource("WebhookEventsFunction");
+        assertEquals(Map.of(
+                "JobsTable.StreamArn", Set.of("dynamodb:DescribeStream", "dynamodb:GetRecords",
+                        "dynamodb:GetShardIterator"),
+                "${JobsTable.Arn}/stream/*", Set.of("dynamodb:ListStreams"),
+                "WebhookQueue", Set.of("sqs:SendMessage"),
+                "WebhookEventsLogGroup", Set.of("logs:CreateLogStream", "logs:PutLogEvents")), events);
+        Map<String, Set<String>> deliver = grantsByResource("DeliverWebhookFunction");
+        assertEquals(Map.of(
+                "WebhookQueue", Set.of("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                        "sqs:SendMessage"),
+                "JobsTable", Set.of("dynamodb:GetItem"),
+                "WebhookDeliveriesTable", Set.of("dynamodb:GetItem", "dynamodb:PutItem"),
+                "${FilesBucket.Arn}/jobs/*", Set.of("s3:GetObject"),
+                "WebhookSigningSecret", Set.of("secretsmanager:GetSecretValue"),
+                "DeliverWebhookLogGroup", Set.of("logs:CreateLogStream", "logs:PutLogEvents")), deliver);
+        // Their log groups are the ones they log to.
+        for (String function : List.of("WebhookEventsFunction", "DeliverWebhookFunction")) {
+            Object group = TemplateFacts.map(TemplateFacts.properties(function), "LoggingConfig").get("LogGroup");
+            String id = (String) ((Map<?, ?>) group).get("Ref");
+            assertTrue(grantsByResource(function).containsKey(id), function + " logs to " + id);
+        }
+    }
+
+    @Test
+    void webhookQueue_outlastsTheDeliveryFunction_andDeadLettersToItsOwnQueue() {
+        Map<String, Object> queue = TemplateFacts.properties("WebhookQueue");
+        long visibility = TemplateFacts.number(queue, "VisibilityTimeout");
+        long timeout = TemplateFacts.number(TemplateFacts.properties("DeliverWebhookFunction"), "Timeout");
+        assertTrue(visibility >= 6 * timeout, "Lambda's advice for a queue it reads: six times the function's timeout");
+        Map<String, Object> redrive = TemplateFacts.map(queue, "RedrivePolicy");
+        assertEquals(Map.of("Fn::GetAtt", List.of("WebhookDeadLetterQueue", "Arn")), redrive.get("deadLetterTargetArn"));
+        assertEquals(1_209_600, TemplateFacts.properties("WebhookDeadLetterQueue").get("MessageRetentionPeriod"));
+        Map<String, Object> deliverEnv = TemplateFacts.map(TemplateFacts.map(TemplateFacts.properties(
+                "DeliverWebhookFunction"), "Environment"), "Variables");
+        long retryFor = Long.parseLong((String) deliverEnv.get(WebhookSettings.RETRY_FOR));
+        assertTrue(retryFor * 2 <= TemplateFacts.number(queue, "MessageRetentionPeriod"),
+                "a delivery ends long before the queue would drop its message");
+        long requestTimeout = Long.parseLong((String) deliverEnv.get(WebhookSettings.TIMEOUT));
+        assertTrue(requestTimeout * 2 < timeout, "a batch's deliveries run side by side, then record: within the"
+                + " function's timeout");
+        Map<String, Object> table = TemplateFacts.properties("JobsTable");
+        assertEquals(Map.of("StreamViewType", "NEW_AND_OLD_IMAGES"), table.get("StreamSpecification"),
+                "an event is a change: it needs the record before and after");
+    }
+
+    /** Each resource a function's statements name (a logical id, or an ARN pattern), with its actions. */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Set<String>> grantsByResource(String function) {
+        Map<String, Set<String>> granted = new TreeMap<>();
+        for (Map<String, Object> statement : functionStatements(function)) {
+            TemplateFacts.Grant grant = TemplateFacts.grant(statement);
+            for (Object resource : grant.resources()) {
+                String where;
+                if (resource instanceof Map<?, ?> node && node.get("Fn::GetAtt") instanceof List<?> getAtt) {
+                    where = "Arn".equals(getAtt.get(1)) ? (String) getAtt.get(0) : getAtt.get(0) + "." + getAtt.get(1);
+                } else if (resource instanceof Map<?, ?> node && node.get("Ref") instanceof String id) {
+                    where = id;
+                } else if (resource instanceof Map<?, ?> node && node.get("Fn::Sub") instanceof String pattern) {
+                    where = pattern;
+                } else {
+                    where = String.valueOf(resource);
+                }
+                granted.computeIfAbsent(where, key -> new TreeSet<>()).addAll(grant.actions());
+            }
+        }
+        return granted;
     }
 }

@@ -49,10 +49,21 @@ public final class CompletionWitness {
         this.streamArn = streamArn;
     }
 
-    /** Turns the table's stream on (new and old images) and starts watching it. Call before any job runs. */
+    /**
+     * Watches the table's stream (new and old images), turning it on where the table has none.
+     * Call before any job runs. (The template gives the job table that stream, for webhooks.)
+     */
     public static CompletionWitness enable(DynamoDbClient dynamoDb, DynamoDbStreamsClient streams, String table) {
-        dynamoDb.updateTable(r -> r.tableName(table).streamSpecification(StreamSpecification.builder()
-                .streamEnabled(true).streamViewType(StreamViewType.NEW_AND_OLD_IMAGES).build()));
+        StreamSpecification current = dynamoDb.describeTable(r -> r.tableName(table)).table().streamSpecification();
+        boolean enabled = current != null && Boolean.TRUE.equals(current.streamEnabled());
+        if (enabled && current.streamViewType() != StreamViewType.NEW_AND_OLD_IMAGES) {
+            throw new IllegalStateException("table " + table + " streams " + current.streamViewType()
+                    + "; the witness needs NEW_AND_OLD_IMAGES");
+        }
+        if (!enabled) {
+            dynamoDb.updateTable(r -> r.tableName(table).streamSpecification(StreamSpecification.builder()
+                    .streamEnabled(true).streamViewType(StreamViewType.NEW_AND_OLD_IMAGES).build()));
+        }
         String arn = dynamoDb.describeTable(r -> r.tableName(table)).table().latestStreamArn();
         return new CompletionWitness(Objects.requireNonNull(streams, "streams"),
                 Objects.requireNonNull(arn, "the table has no stream"));
