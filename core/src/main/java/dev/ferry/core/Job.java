@@ -11,6 +11,9 @@ import java.util.Optional;
  * only finish a job while the version is still the one its claim produced.
  */
 public final class Job {
+
+    /** The {@code cancelReason} of a job its client cancelled. */
+    public static final String CANCELLED_BY_CLIENT = "cancelled by the client";
     private final String jobId;
     private final String type;
     private final String input;
@@ -38,6 +41,14 @@ public final class Job {
     private final String files;
     private final String uploads;
     private final java.util.List<AttemptRecord> history;
+    // Cancel, deadline, progress (issue 11)
+    private final Instant claimedAt;
+    private final Instant cancelRequestedAt;
+    private final String cancelReason;
+    private final Instant deadline;
+    private final Double progress;
+    private final String progressMessage;
+    private final Instant progressAt;
 
     private Job(Builder b) {
         this.jobId = Objects.requireNonNull(b.jobId, "jobId");
@@ -67,6 +78,13 @@ public final class Job {
         this.files = b.files;
         this.uploads = b.uploads;
         this.history = b.history == null ? java.util.List.of() : java.util.List.copyOf(b.history);
+        this.claimedAt = b.claimedAt;
+        this.cancelRequestedAt = b.cancelRequestedAt;
+        this.cancelReason = b.cancelReason;
+        this.deadline = b.deadline;
+        this.progress = b.progress;
+        this.progressMessage = b.progressMessage;
+        this.progressAt = b.progressAt;
     }
 
     public static Builder builder() {
@@ -81,7 +99,9 @@ public final class Job {
                 .leaseId(leaseId).result(result).error(error)
                 .createdAt(createdAt).updatedAt(updatedAt).enqueuedAt(enqueuedAt).finishedAt(finishedAt)
                 .expiresAt(expiresAt).sendingUntil(sendingUntil).redriveRequestedAt(redriveRequestedAt)
-                .resultKey(resultKey).files(files).uploads(uploads).history(history);
+                .resultKey(resultKey).files(files).uploads(uploads).history(history)
+                .claimedAt(claimedAt).cancelRequestedAt(cancelRequestedAt).cancelReason(cancelReason)
+                .deadline(deadline).progress(progress).progressMessage(progressMessage).progressAt(progressAt);
     }
 
     public String jobId() { return jobId; }
@@ -140,6 +160,23 @@ public final class Job {
     public String uploads() { return uploads; }
     /** What each attempt that wrote an outcome left, oldest first. */
     public java.util.List<AttemptRecord> history() { return history; }
+    /** When the current (or last) lease was claimed: the start of the attempt it ran. */
+    public Instant claimedAt() { return claimedAt; }
+    /**
+     * RUNNING only (it stays once the job is CANCELLED): a client asked to cancel the job while a
+     * worker ran it. The worker learns it on its next heartbeat and stops the job; from then on
+     * no outcome but CANCELLED can be written under its lease.
+     */
+    public Instant cancelRequestedAt() { return cancelRequestedAt; }
+    /** Why the job is (or is being) CANCELLED: "cancelled by the client", "deadline ... passed ...". */
+    public String cancelReason() { return cancelReason; }
+    /** When the job is stopped (CANCELLED) unless it finished; null for none. */
+    public Instant deadline() { return deadline; }
+    /** The latest progress its handler reported, 0 to 1; null when none. */
+    public Double progress() { return progress; }
+    public String progressMessage() { return progressMessage; }
+    /** When that progress was reported. */
+    public Instant progressAt() { return progressAt; }
 
     /**
      * True once the record's TTL has passed: DynamoDB deletes such records up to days late, and
@@ -178,7 +215,12 @@ public final class Job {
                 && Objects.equals(sendingUntil, other.sendingUntil)
                 && Objects.equals(redriveRequestedAt, other.redriveRequestedAt)
                 && Objects.equals(resultKey, other.resultKey) && Objects.equals(files, other.files) && Objects.equals(uploads, other.uploads)
-                && Objects.equals(history, other.history);
+                && Objects.equals(history, other.history)
+                && Objects.equals(claimedAt, other.claimedAt)
+                && Objects.equals(cancelRequestedAt, other.cancelRequestedAt)
+                && Objects.equals(cancelReason, other.cancelReason) && Objects.equals(deadline, other.deadline)
+                && Objects.equals(progress, other.progress) && Objects.equals(progressMessage, other.progressMessage)
+                && Objects.equals(progressAt, other.progressAt);
     }
 
     @Override
@@ -221,6 +263,13 @@ public final class Job {
         private String files;
         private String uploads;
         private java.util.List<AttemptRecord> history;
+        private Instant claimedAt;
+        private Instant cancelRequestedAt;
+        private String cancelReason;
+        private Instant deadline;
+        private Double progress;
+        private String progressMessage;
+        private Instant progressAt;
 
         public Builder jobId(String v) { this.jobId = v; return this; }
         public Builder type(String v) { this.type = v; return this; }
@@ -249,6 +298,13 @@ public final class Job {
         public Builder files(String v) { this.files = v; return this; }
         public Builder uploads(String v) { this.uploads = v; return this; }
         public Builder history(java.util.List<AttemptRecord> v) { this.history = v; return this; }
+        public Builder claimedAt(Instant v) { this.claimedAt = v; return this; }
+        public Builder cancelRequestedAt(Instant v) { this.cancelRequestedAt = v; return this; }
+        public Builder cancelReason(String v) { this.cancelReason = v; return this; }
+        public Builder deadline(Instant v) { this.deadline = v; return this; }
+        public Builder progress(Double v) { this.progress = v; return this; }
+        public Builder progressMessage(String v) { this.progressMessage = v; return this; }
+        public Builder progressAt(Instant v) { this.progressAt = v; return this; }
 
         public Job build() {
             return new Job(this);

@@ -44,6 +44,14 @@ public final class JobTable {
     public static final String UPDATED_AT = "updatedAt";
     public static final String ENQUEUED_AT = "enqueuedAt";
     public static final String FINISHED_AT = "finishedAt";
+    // Cancel, deadline, progress (issue 11)
+    public static final String CLAIMED_AT = "claimedAt";
+    public static final String CANCEL_REQUESTED_AT = "cancelRequestedAt";
+    public static final String CANCEL_REASON = "cancelReason";
+    public static final String DEADLINE = "deadline";
+    public static final String PROGRESS = "progress";
+    public static final String PROGRESS_MESSAGE = "progressMessage";
+    public static final String PROGRESS_AT = "progressAt";
 
     public static final TableSchema<Job> SCHEMA = StaticImmutableTableSchema.builder(Job.class, Job.Builder.class)
             .newItemBuilder(Job::builder, Job.Builder::build)
@@ -83,6 +91,17 @@ public final class JobTable {
             .addAttribute(Instant.class, a -> a.name(ENQUEUED_AT).getter(Job::enqueuedAt).setter(Job.Builder::enqueuedAt))
             .addAttribute(Instant.class, a -> a.name(FINISHED_AT).getter(Job::finishedAt).setter(Job.Builder::finishedAt))
             .addAttribute(Long.class, a -> a.name(EXPIRES_AT).getter(Job::expiresAt).setter(Job.Builder::expiresAt))
+            .addAttribute(Instant.class, a -> a.name(CLAIMED_AT).getter(Job::claimedAt).setter(Job.Builder::claimedAt))
+            .addAttribute(Instant.class, a -> a.name(CANCEL_REQUESTED_AT).getter(Job::cancelRequestedAt)
+                    .setter(Job.Builder::cancelRequestedAt))
+            .addAttribute(String.class, a -> a.name(CANCEL_REASON).getter(Job::cancelReason)
+                    .setter(Job.Builder::cancelReason))
+            .addAttribute(Instant.class, a -> a.name(DEADLINE).getter(Job::deadline).setter(Job.Builder::deadline))
+            .addAttribute(Double.class, a -> a.name(PROGRESS).getter(Job::progress).setter(Job.Builder::progress))
+            .addAttribute(String.class, a -> a.name(PROGRESS_MESSAGE).getter(Job::progressMessage)
+                    .setter(Job.Builder::progressMessage))
+            .addAttribute(Instant.class, a -> a.name(PROGRESS_AT).getter(Job::progressAt)
+                    .setter(Job.Builder::progressAt))
             .build();
 
     private JobTable() {

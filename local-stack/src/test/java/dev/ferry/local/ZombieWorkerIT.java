@@ -121,8 +121,8 @@ class ZombieWorkerIT {
         }
 
         @Override
-        public boolean renewLease(Lease lease, Instant leaseUntil) {
-            return true;
+        public Renewal renewLease(Lease lease, Instant leaseUntil) {
+            return Renewal.RENEWED;
         }
 
         @Override
