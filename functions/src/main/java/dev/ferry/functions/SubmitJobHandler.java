@@ -11,7 +11,10 @@ import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** {@code POST /jobs}: accept a job. 202 when created, 200 for an idempotent replay. */
+/**
+ * {@code POST /jobs}: accept a job. 202 when created, 200 for an idempotent replay. Headers:
+ * {@code Idempotency-Key}, and {@code Cancel-After} (a deadline; {@link Deadlines}).
+ */
 public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyRequestEvent, APIGatewayProxyResponseEvent> {
 
     private static final Logger LOG = LoggerFactory.getLogger(SubmitJobHandler.class);
@@ -42,7 +45,8 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
     public APIGatewayProxyResponseEvent handleRequest(APIGatewayProxyRequestEvent event, Context context) {
         try {
             requireJson(Requests.header(event, "Content-Type"));
-            SubmitRequest request = SubmitRequest.parse(Requests.body(event), Requests.header(event, IDEMPOTENCY_KEY));
+            SubmitRequest request = SubmitRequest.parse(Requests.body(event), Requests.header(event, IDEMPOTENCY_KEY),
+                    Requests.header(event, Deadlines.CANCEL_AFTER));
             JobSubmitter.Submitted submitted = submitter.submit(request, Requests.callerScope(event));
             String jobId = submitted.job().jobId();
             return ApiResponses.json(submitted.created() ? 202 : 200, JobView.of(submitted.job()),

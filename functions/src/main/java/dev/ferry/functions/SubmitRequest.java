@@ -14,8 +14,15 @@ import java.util.regex.Pattern;
  * @param input the job's input (JSON {@code null} when the body had none); for an input sent as an
  *     upload, the marker the record and message carry instead ({@code {"$input": "up_..."}})
  * @param idempotencyKey the client's {@code Idempotency-Key}, if it sent one
+ * @param deadline the deadline it asked for (field {@code deadline} or header {@code Cancel-After}),
+ *     checked for form; {@link Deadlines} decides the instant. Not part of the fingerprint: a
+ *     replay's {@code Cancel-After} counts from a later moment, and it gets the job as first accepted
  */
-record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKey) {
+record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKey, Deadlines.Requested deadline) {
+
+    SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKey) {
+        this(type, input, idempotencyKey, Deadlines.Requested.NONE);
+    }
 
     /** The upload the input was sent as, if it was. */
     Optional<String> inputUpload() {
@@ -27,6 +34,11 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
 
     /** Parses and checks the body and the key; an {@link ApiException} names what is wrong. */
     static SubmitRequest parse(String body, String idempotencyKey) {
+        return parse(body, idempotencyKey, null);
+    }
+
+    /** The same, with the {@code Cancel-After} header (null when absent). */
+    static SubmitRequest parse(String body, String idempotencyKey, String cancelAfter) {
         if (body == null || body.isBlank()) {
             throw ApiException.badRequest("request body is empty; send {\"type\": \"<name>\", \"input\": <any JSON>}");
         }
@@ -41,7 +53,8 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
         }
         for (Iterator<String> names = root.fieldNames(); names.hasNext(); ) {
             String name = names.next();
-            if (!name.equals("type") && !name.equals("input") && !name.equals("inputUpload")) {
+            if (!name.equals("type") && !name.equals("input") && !name.equals("inputUpload")
+                    && !name.equals(Deadlines.FIELD)) {
                 throw ApiException.badRequest("unknown field \"" + name + "\"; a job has \"type\" and \"input\""
                         + " (or \"inputUpload\")");
             }
@@ -74,7 +87,30 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
             }
             input = JobFiles.inputMarker(upload.asText());
         }
-        return new SubmitRequest(type.asText(), input, checkKey(idempotencyKey));
+        return new SubmitRequest(type.asText(), input, checkKey(idempotencyKey), deadline(root, cancelAfter));
+    }
+
+    /** The body's {@code deadline} or the {@code Cancel-After} header, checked for form; not both. */
+    private static Deadlines.Requested deadline(JsonNode root, String cancelAfter) {
+        JsonNode field = root.get(Deadlines.FIELD);
+        if (field == null || field.isNull()) {
+            return Deadlines.fromHeader(cancelAfter);
+        }
+        if (cancelAfter != null) {
+            throw ApiException.badRequest("header " + Deadlines.CANCEL_AFTER + " and field \"" + Deadlines.FIELD
+                    + "\" exclude each other: give the deadline one way");
+        }
+        String example = "an ISO-8601 instant such as \"2026-11-22T10:00:00Z\"";
+        if (!field.isTextual()) {
+            throw ApiException.badRequest("field \"" + Deadlines.FIELD + "\" must be " + example + ", but is " + field);
+        }
+        try {
+            return new Deadlines.Requested(java.time.Instant.parse(field.asText().strip()), null);
+        } catch (java.time.format.DateTimeParseException e) {
+            String text = field.asText();
+            throw ApiException.badRequest("field \"" + Deadlines.FIELD + "\" must be " + example + ", but is \""
+                    + (text.length() <= 40 ? text : text.substring(0, 40) + "…") + "\"");
+        }
     }
 
     private static Optional<String> checkKey(String key) {
