@@ -69,6 +69,7 @@ class SamTemplateTest {
                 "POST /jobs v1 SubmitJobFunction dev.ferry.functions.SubmitJobHandler::handleRequest",
                 "POST /uploads v1 CreateUploadFunction dev.ferry.functions.CreateUploadHandler::handleRequest",
                 "GET /jobs/{jobId} v1 GetJobFunction dev.ferry.functions.GetJobHandler::handleRequest",
+                "POST /jobs/{jobId}/cancel v1 CancelJobFunction dev.ferry.functions.CancelJobHandler::handleRequest",
                 "GET /admin v1 AdminFunction dev.ferry.functions.AdminHandler::handleRequest",
                 "ANY /admin/{proxy+} v1 AdminFunction dev.ferry.functions.AdminHandler::handleRequest"), routes);
     }
@@ -82,8 +83,10 @@ class SamTemplateTest {
         assertEquals(Duration.ofSeconds(25), submit.timeout());
         assertEquals(1024, submit.memorySizeMb());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.QUEUE_URL, FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.RETENTION_DAYS,
-                FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.MAX_INPUT_UPLOAD_BYTES, FerryEnv.JOB_TYPES),
-                submit.environmentVariableNames());
+                FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.MAX_INPUT_UPLOAD_BYTES, FerryEnv.JOB_TYPES,
+                FerryEnv.DEFAULT_DEADLINES), submit.environmentVariableNames());
+        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY),
+                functions.get("CancelJobFunction").environmentVariableNames());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY),
                 get.environmentVariableNames());
         assertEquals(Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.RETENTION_DAYS),
@@ -290,7 +293,7 @@ class SamTemplateTest {
 
     @Test
     void everyFunctionEnvironmentVariable_hasALocalValue() {
-        SamTemplate template = template(Map.of("JobTypes", "sample,render"));
+        SamTemplate template = template(Map.of("JobTypes", "sample,render", "DefaultDeadlines", "sample=10m,render=1h"));
         for (SamTemplate.Function function : template.functions()) {
             Map<String, String> env = template.environment(function.logicalId(), NAMED);
             assertEquals(function.environmentVariableNames(), env.keySet(), function.logicalId());
@@ -306,6 +309,9 @@ class SamTemplateTest {
                 submit.get(FerryEnv.MAX_MESSAGE_BYTES), "the API must refuse what the queue would refuse");
         assertEquals(Integer.toString(FerryEnv.DEFAULT_MAX_MESSAGE_BYTES), submit.get(FerryEnv.MAX_MESSAGE_BYTES));
         assertEquals("", template(Map.of()).environment("SubmitJobFunction", NAMED).get(FerryEnv.JOB_TYPES));
+        assertEquals("sample=10m,render=1h", submit.get(FerryEnv.DEFAULT_DEADLINES));
+        assertEquals("", template(Map.of()).environment("SubmitJobFunction", NAMED).get(FerryEnv.DEFAULT_DEADLINES));
+        assertEquals("ref:JobsTable", template.environment("CancelJobFunction", NAMED).get(FerryEnv.TABLE));
     }
 
     @Test
@@ -315,13 +321,15 @@ class SamTemplateTest {
                 "sqs:SendMessage", "s3:GetObject"), actions(resources, "SubmitJobFunction"));
         assertEquals(Set.of("s3:PutObject"), actions(resources, "CreateUploadFunction"));
         assertEquals(Set.of("dynamodb:GetItem", "s3:GetObject"), actions(resources, "GetJobFunction"));
+        assertEquals(Set.of("dynamodb:UpdateItem"), actions(resources, "CancelJobFunction"));
         assertEquals(Set.of("secretsmanager:GetSecretValue", "sqs:GetQueueAttributes", "sqs:StartMessageMoveTask",
                 "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask", "sqs:ReceiveMessage", "sqs:DeleteMessage",
                 "sqs:ChangeMessageVisibility", "sqs:SendMessage", "dynamodb:Scan", "dynamodb:GetItem",
                 "dynamodb:UpdateItem", "s3:GetObject"), actions(resources, "AdminFunction"));
         // On a resource of the template: !GetAtt, !Ref, or objects of one ("${Bucket.Arn}/prefix/*").
         Pattern objects = Pattern.compile("\\$\\{(\\w+)\\.Arn}/[a-z]+/\\*");
-        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "AdminFunction", "CreateUploadFunction")) {
+        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "CancelJobFunction", "AdminFunction",
+                "CreateUploadFunction")) {
             for (Map<String, Object> statement : statements(resources, function)) {
                 Object resource = statement.get("Resource");
                 List<?> each = resource instanceof List<?> list ? list : List.of(resource);

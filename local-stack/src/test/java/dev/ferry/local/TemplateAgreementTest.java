@@ -90,7 +90,8 @@ class TemplateAgreementTest {
     @Test
     void everyHandler_isAPublicRestProxyHandler_thatLambdaCanConstruct() throws Exception {
         List<SamTemplate.Function> functions = template().functions();
-        assertEquals(Set.of("SubmitJobFunction", "GetJobFunction", "AdminFunction", "CreateUploadFunction"),
+        assertEquals(Set.of("SubmitJobFunction", "GetJobFunction", "CancelJobFunction", "AdminFunction",
+                        "CreateUploadFunction"),
                 functions.stream().map(SamTemplate.Function::logicalId).collect(Collectors.toSet()));
         for (SamTemplate.Function function : functions) {
             String what = function.logicalId() + " (" + function.handlerClass() + "::" + function.handlerMethod() + ")";
@@ -463,7 +464,7 @@ class TemplateAgreementTest {
     @Test
     void s3Grants_giveEachPartOnlyThePrefixAndActionsItsCodePathNeeds() {
         Map<String, Set<String>> granted = new TreeMap<>();
-        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "AdminFunction",
+        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "CancelJobFunction", "AdminFunction",
                 "CreateUploadFunction")) {
             for (Map<String, Object> statement : functionStatements(function)) {
                 s3Grants(function, TemplateFacts.grant(statement), granted);
@@ -598,7 +599,7 @@ class TemplateAgreementTest {
                 groups++;
             }
         }
-        assertEquals(6, groups, "API access, four functions, workers");
+        assertEquals(7, groups, "API access, five functions, workers");
     }
 
     @Test
