@@ -375,19 +375,23 @@ final class JobRun {
         if (job.deadline() == null) {
             return execution.get();
         }
-        long left = Duration.between(context.clock().instant(), job.deadline()).toMillis();
-        try {
-            return execution.get(Math.max(0, left), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            synchronized (this) {
-                if (stop == null) {
-                    LOG.info("job {}: its deadline {} has come; stopping it", job.jobId(), job.deadline());
-                    stop = Stop.DEADLINE;
-                    execution.cancel(true);
-                }
+        Duration left;
+        // Never a moment early by the clock the deadline is read with (a timed wait may end early by it).
+        while (!(left = Duration.between(context.clock().instant(), job.deadline())).isNegative() && !left.isZero()) {
+            try {
+                return execution.get(left.toNanos() + 1, TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                // look at the clock again
             }
-            return execution.get(); // the result, where it came just now; else stopped
         }
+        synchronized (this) {
+            if (stop == null) {
+                LOG.info("job {}: its deadline {} has come; stopping it", job.jobId(), job.deadline());
+                stop = Stop.DEADLINE;
+                execution.cancel(true);
+            }
+        }
+        return execution.get(); // the result, where it came just now; else stopped
     }
 
     /** A stopped handler's process tree is killed before the job is handed on: never two runs at once. */
