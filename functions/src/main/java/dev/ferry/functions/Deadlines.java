@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
  * <p>A deadline must lie in the future, and at most {@link #MAX_AHEAD} ahead: SQS keeps a message
  * 14 days at most, so a job could never still be waiting at a later one.
  */
-final class Deadlines {
+public final class Deadlines {
 
     static final String CANCEL_AFTER = "Cancel-After";
     static final String FIELD = "deadline";
@@ -61,8 +61,12 @@ final class Deadlines {
                 .map(raw -> parseDefaults(FerryEnv.DEFAULT_DEADLINES, raw)).orElse(Map.of()));
     }
 
-    /** {@code sd=10m,train=12h}: each job type's default, as {@value #CANCEL_AFTER} durations. */
-    static Map<String, Duration> parseDefaults(String variable, String raw) {
+    /**
+     * {@code sd=10m,train=12h}: each job type's default, as {@value #CANCEL_AFTER} durations.
+     *
+     * @throws IllegalStateException it is malformed, or a duration is over 14 days; the message names {@code variable}
+     */
+    public static Map<String, Duration> parseDefaults(String variable, String raw) {
         Map<String, Duration> defaults = new LinkedHashMap<>();
         for (String entry : raw.split(",")) {
             if (entry.isBlank()) {

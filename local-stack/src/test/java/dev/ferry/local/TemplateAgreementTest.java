@@ -615,6 +615,27 @@ class TemplateAgreementTest {
     }
 
     @Test
+    void defaultDeadlines_allowsExactlyWhatTheSubmitFunctionReads() {
+        Map<String, Object> parameter = TemplateFacts.parameter("DefaultDeadlines");
+        java.util.regex.Pattern allowed = java.util.regex.Pattern.compile((String) parameter.get("AllowedPattern"));
+        assertEquals("", parameter.get("Default"));
+        for (String value : List.of("", "sd=10m", "sd=10m,train.v2=12h", "a=90", "x=1h30m", "y=1.5s", "z=250ms",
+                "SD-XL=2h0m5s")) {
+            assertTrue(allowed.matcher(value).matches(), value);
+            dev.ferry.functions.Deadlines.parseDefaults(FerryEnv.DEFAULT_DEADLINES, value);
+        }
+        for (String value : List.of("sd", "sd=", "sd=soon", "sd=10 m", "sd=1d", "s d=5m", "sd=PT10M", "=5m",
+                "sd=-5s", "sd=5m;x=1h")) {
+            assertFalse(allowed.matcher(value).matches(), value);
+            assertThrows(IllegalStateException.class,
+                    () -> dev.ferry.functions.Deadlines.parseDefaults(FerryEnv.DEFAULT_DEADLINES, value), value);
+        }
+        Map<String, Object> submitEnv = TemplateFacts.map(TemplateFacts.map(TemplateFacts.properties(
+                "SubmitJobFunction"), "Environment"), "Variables");
+        assertEquals(Map.of("Ref", "DefaultDeadlines"), submitEnv.get(FerryEnv.DEFAULT_DEADLINES));
+    }
+
+    @Test
     void readmesParameterTable_givesEachNumberParametersBounds() throws IOException {
         Path readme = TemplateFacts.TEMPLATE.getParent().resolveSibling("README.md");
         Map<String, String> documented = new TreeMap<>();
