@@ -1,0 +1,176 @@
+package dev.ferry.local;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.atlassian.oai.validator.OpenApiInteractionValidator;
+import com.atlassian.oai.validator.model.Request;
+import com.atlassian.oai.validator.model.SimpleRequest;
+import com.atlassian.oai.validator.model.SimpleResponse;
+import com.atlassian.oai.validator.report.ValidationReport;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ferry.core.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The running API against its description, {@code openapi/ferry.yaml}: every request this test
+ * makes, and every answer, success or refusal, is checked by a validator library (Atlassian's
+ * swagger-request-validator) against the operation it names. A response the description does not
+ * allow (a field it does not list, a status it does not name, a wrong type) fails the test.
+ */
+class OpenApiIT {
+
+    private static final Duration FINISH = Duration.ofSeconds(60);
+    private static final Path SPEC = SamTemplate.find(Path.of("")).getParent().getParent().resolve("openapi/ferry.yaml");
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static LocalStack stack;
+    private static OpenApiInteractionValidator validator;
+    private final List<String> failures = new ArrayList<>();
+
+    @BeforeAll
+    static void start() throws IOException {
+        validator = OpenApiInteractionValidator.createForInlineApiSpecification(Files.readString(SPEC))
+                .withBasePathOverride("/")
+                .build();
+        stack = LocalStack.start(LocalStack.Options.builder().apiPort(0).workers(1)
+                .environmentOverrides(Map.of("FERRY_COMMAND_BIG",
+                        "cat >/dev/null; printf '{\"big\":\"%150000s\"}' '' | tr ' ' a")).build());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (stack != null) {
+            stack.close();
+        }
+    }
+
+    /** One exchange, request and response checked against the description; the response body as JSON. */
+    private JsonNode call(String method, String path, Map<String, String> headers, String body) {
+        return call(method, path, headers, body, true);
+    }
+
+    /** A request the description does not allow, on purpose: only the refusal is checked. */
+    private JsonNode refused(String method, String path, Map<String, String> headers, String body) {
+        return call(method, path, headers, body, false);
+    }
+
+    private JsonNode call(String method, String path, Map<String, String> headers, String body, boolean valid) {
+        HttpRequest.Builder builder = HttpRequest.newBuilder(stack.apiEndpoint().resolve(path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body));
+        headers.forEach(builder::header);
+        HttpResponse<String> response;
+        try {
+            response = HTTP.send(builder.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+        SimpleRequest.Builder request = new SimpleRequest.Builder(Request.Method.valueOf(method), path);
+        headers.forEach(request::withHeader);
+        if (body != null) {
+            request.withBody(body);
+        }
+        SimpleResponse.Builder answer = SimpleResponse.Builder.status(response.statusCode()).withBody(response.body());
+        response.headers().map().forEach((name, values) -> answer.withHeader(name, values));
+        ValidationReport report = valid ? validator.validate(request.build(), answer.build())
+                : validator.validateResponse(path, Request.Method.valueOf(method), answer.build());
+        if (!valid && response.statusCode() < 400) {
+            failures.add(method + " " + path + " was accepted (" + response.statusCode() + "), though the description"
+                    + " refuses it");
+        }
+        if (report.hasErrors()) {
+            failures.add(method + " " + path + " → " + response.statusCode() + ": " + report.getMessages()
+                    + "\n  body: " + abbreviate(response.body()));
+        }
+        return Json.parse(response.body());
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() <= 600 ? text : text.substring(0, 600) + "…";
+    }
+
+    private static Map<String, String> json() {
+        return Map.of("Content-Type", "application/json");
+    }
+
+    @Test
+    void everyExchange_matchesTheDescription_successesAndRefusals() throws Exception {
+        // Jobs: accepted, replayed, refused for each reason; read queued and finished.
+        JsonNode accepted = call("POST", "/jobs", Map.of("Content-Type", "application/json", "Idempotency-Key", "oa-1"),
+                "{\"type\":\"sample\",\"input\":{\"failTimes\":1,\"image\":{\"width\":8,\"height\":8}}}");
+        String jobId = accepted.get("jobId").asText();
+        call("POST", "/jobs", Map.of("Content-Type", "application/json", "Idempotency-Key", "oa-1"),
+                "{\"type\":\"sample\",\"input\":{\"failTimes\":1,\"image\":{\"width\":8,\"height\":8}}}");
+        call("POST", "/jobs", Map.of("Content-Type", "application/json", "Idempotency-Key", "oa-1"),
+                "{\"type\":\"sample\",\"input\":{}}");
+        refused("POST", "/jobs", json(), "{\"type\":\"no spaces allowed\"}");
+        call("POST", "/jobs", json(), "{\"type\":\"sample\",\"input\":\"\\uFFFF\"}");
+        refused("POST", "/jobs", json(), "not json");
+        refused("POST", "/jobs", Map.of("Content-Type", "text/plain"), "{\"type\":\"sample\"}");
+        call("POST", "/jobs", json(), "{\"type\":\"sample\",\"input\":\"" + "x".repeat(300_000) + "\"}");
+        call("GET", "/jobs/" + jobId, Map.of(), null);
+        call("GET", "/jobs/01KAS0000000000000000NOSUCH", Map.of(), null);
+        call("GET", "/jobs/not-an-id", Map.of(), null);
+
+        // Uploads, a file input, and a result stored by reference.
+        JsonNode upload = call("POST", "/uploads", Map.of(), null);
+        assertEquals(200, HTTP.send(HttpRequest.newBuilder(URI.create(upload.get("url").asText()))
+                .PUT(HttpRequest.BodyPublishers.ofString("bytes")).build(), HttpResponse.BodyHandlers.discarding())
+                .statusCode());
+        String withFile = call("POST", "/jobs", json(), "{\"type\":\"sample\",\"input\":{\"output\":{\"$file\":\""
+                + upload.get("uploadId").asText() + "\"}}}").get("jobId").asText();
+        call("POST", "/jobs", json(), "{\"type\":\"sample\",\"input\":{\"$file\":\"up_01KAS0000000000000000NOSUCH\"}}");
+        String big = call("POST", "/jobs", json(), "{\"type\":\"big\"}").get("jobId").asText();
+
+        Api api = new Api(stack.apiEndpoint());
+        api.awaitStatus(jobId, "SUCCEEDED", FINISH);
+        api.awaitStatus(withFile, "SUCCEEDED", FINISH);
+        api.awaitStatus(big, "SUCCEEDED", FINISH);
+        JsonNode finished = call("GET", "/jobs/" + jobId, Map.of(), null);
+        assertTrue(finished.has("files") && finished.has("history"), finished.toString());
+        call("GET", "/jobs/" + withFile, Map.of(), null);
+        assertTrue(call("GET", "/jobs/" + big, Map.of(), null).has("resultUrl"));
+
+        assertEquals(List.of(), failures, String.join("\n", failures));
+    }
+
+    @Test
+    void theValidator_refusesWhatTheDescriptionDoesNotAllow() {
+        SimpleRequest request = SimpleRequest.Builder.get("/jobs/01KAS0000000000000000000000").build();
+        ValidationReport extraField = validator.validate(request, SimpleResponse.Builder.ok()
+                .withContentType("application/json")
+                .withBody("{\"jobId\":\"j\",\"type\":\"t\",\"status\":\"QUEUED\",\"attempts\":0,\"createdAt\":"
+                        + "\"2026-12-01T00:00:00Z\",\"updatedAt\":\"2026-12-01T00:00:00Z\",\"leaseOwner\":\"w1\"}").build());
+        ValidationReport badStatus = validator.validate(request, SimpleResponse.Builder.ok()
+                .withContentType("application/json")
+                .withBody("{\"jobId\":\"j\",\"type\":\"t\",\"status\":\"DONE\",\"attempts\":0,\"createdAt\":"
+                        + "\"2026-12-01T00:00:00Z\",\"updatedAt\":\"2026-12-01T00:00:00Z\"}").build());
+        ValidationReport undeclared = validator.validate(request, SimpleResponse.Builder.status(418)
+                .withContentType("application/json").withBody("{\"error\":\"teapot\"}").build());
+
+        assertTrue(extraField.hasErrors(), "a lease internal the API must not show");
+        assertTrue(badStatus.hasErrors(), "a status the description does not name");
+        assertTrue(undeclared.hasErrors(), "a response code the description does not name");
+        assertFalse(validator.validate(request, SimpleResponse.Builder.ok().withContentType("application/json")
+                .withBody("{\"jobId\":\"j\",\"type\":\"t\",\"status\":\"QUEUED\",\"attempts\":0,\"createdAt\":"
+                        + "\"2026-12-01T00:00:00Z\",\"updatedAt\":\"2026-12-01T00:00:00Z\"}").build()).hasErrors());
+    }
+}
