@@ -52,30 +52,37 @@ import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 /**
  * The chaos soak behind {@code scripts/chaos.sh}: the local stack (emulators and API) in this JVM,
- * several real worker processes that reach SQS and DynamoDB only through {@link HttpFaultProxy}s, each
- * with its own {@link FakeImds}, the API's functions behind fault proxies of their own, and a fault
- * injector. It submits the jobs through the HTTP API and, while they run:
+ * several real worker processes that reach SQS, DynamoDB and the job files bucket (S3) only through
+ * {@link HttpFaultProxy}s, each with its own {@link FakeImds}, the API's functions behind fault
+ * proxies of their own, and a fault injector. It submits the jobs through the HTTP API and, while
+ * they run:
  *
  * <ul>
  *   <li>kills workers with SIGKILL, stops them with SIGTERM, sends them Spot interruption notices
- *       (and kills them at the notice's time, as EC2 would), cuts them off from SQS and DynamoDB;
+ *       (and kills them at the notice's time, as EC2 would), cuts them off from SQS, DynamoDB, S3;
  *   <li>makes the workers' SQS and DynamoDB calls lose their response after being applied, be
  *       throttled, answer past the SDK's attempt timeout, or fail with a 500/503, by seeded chance;
+ *       their S3 calls the same (a late answer being only late: the S3 client has no attempt timeout);
  *       and the API's writes and sends lose their response or be throttled (the soak's client
  *       retries a submit with the same {@code Idempotency-Key});
  *   <li>expires finished records as DynamoDB's TTL does ({@link TtlReaper}), with a short retention;
- *   <li>sends some messages twice; a share of the jobs always fails, a share prints a result too
- *       large to store, a share of the submits holds text SQS refuses;
+ *   <li>sends some messages twice; a share of the jobs always fails, a share writes an output file, a
+ *       share prints a result too large for its record (kept by reference in the bucket), a smaller
+ *       share does that first on a worker without a bucket (and must fail at once), a share of the
+ *       submits holds text SQS refuses;
  *   <li>clicks Redrive DLQ now and then, some of those with the move task made to fail to start.
  * </ul>
  *
  * Then it lets the rest finish and counts, from the ledger the jobs write, the table, the records
- * the reaper deleted, the table's change stream and both queues.
+ * the reaper deleted, the table's change stream, both queues and the bucket (every result, file and
+ * log a record names must be there, holding what it should).
  *
  * <p>The last line printed is the summary, {@code chaos: jobs=... succeeded=... failed=... lost=...
- * double_completed=... stuck=... wrong_status=... preempted=... kills=...}; the exit status is 0
- * only when nothing was lost, completed twice, stuck or misplaced, and every poison, oversize,
- * refused job and redrive behaved. See README, "Faults and the chaos soak", for each figure.
+ * double_completed=... stuck=... wrong_status=... preempted=... kills=... by_reference=... files=...
+ * logs=... missing_objects=...}; the exit status is 0 only when nothing was lost, completed twice,
+ * stuck or misplaced, no object a record names is missing, every poison, oversize, refused job and
+ * redrive behaved, and each kind asked for happened. See README, "Faults and the chaos soak", for
+ * each figure.
  */
 public final class ChaosMain {
 
@@ -83,14 +90,24 @@ public final class ChaosMain {
     static final String POISON_TYPE = "chaos-poison";
     static final String OVERSIZE_TYPE = "chaos-oversize";
     static final String LEDGER_VARIABLE = "CHAOS_LEDGER";
+    /** The output file a chaos job asked for writes: its job id, line after line, cut at the size asked. */
+    static final String FILE_NAME = "out.bin";
     /**
-     * A chaos job: notes its start in the ledger, works for {@code sleep} seconds, notes its commit,
-     * prints its run id as the result. Small appends with O_APPEND are atomic, so lines never mix.
+     * A chaos job: notes its start in the ledger, says so on stderr (its log), works for
+     * {@code sleep} seconds, writes {@link #FILE_NAME} of {@code file} bytes if asked
+     * ({@link #fileContent}), notes its commit, prints its run id as the result. Small appends with
+     * O_APPEND are atomic, so lines never mix.
      */
     static final String JOB_COMMAND = "input=$(cat); s=$(printf %s \"$input\" | sed -n 's/.*\"sleep\": *\"\\([0-9.]*\\)\".*/\\1/p');"
+            + " f=$(printf %s \"$input\" | sed -n 's/.*\"file\": *\"\\([0-9]*\\)\".*/\\1/p');"
             + " run=\"$FERRY_WORKER_ID/$$\"; echo \"start $FERRY_JOB_ID $run\" >> \"$" + LEDGER_VARIABLE + "\";"
-            + " sleep \"${s:-0}\"; echo \"commit $FERRY_JOB_ID $run\" >> \"$" + LEDGER_VARIABLE + "\";"
+            + " echo \"chaos job $FERRY_JOB_ID, run $run: works ${s:-0} s${f:+, writes $f bytes}\" >&2;"
+            + " sleep \"${s:-0}\";"
+            + " if [ -n \"$f\" ]; then yes \"$FERRY_JOB_ID\" | head -c \"$f\" > \"$FERRY_OUTPUT_DIR/" + FILE_NAME + "\"; fi;"
+            + " echo \"commit $FERRY_JOB_ID $run\" >> \"$" + LEDGER_VARIABLE + "\";"
             + " printf '{\"run\":\"%s\"}\\n' \"$run\"";
+    /** The largest output file a chaos job writes; sizes are uniform from 1 byte. */
+    static final int MAX_FILE_BYTES = 4096;
     /** A poison job: always fails. */
     static final String POISON_COMMAND = "cat >/dev/null; sleep 0.1; echo 'poison: this job always fails' >&2; exit 3";
     /** Characters of an oversize job's input and of its result: together past a DynamoDB item's 400 KB. */
@@ -98,10 +115,13 @@ public final class ChaosMain {
     static final int OVERSIZE_RESULT_CHARS = 250_000;
     /**
      * An oversize job: prints a valid JSON result within the output limit (256 KiB) that, with its
-     * input, cannot be stored in the job's record. It must fail at once, never retried.
+     * input, cannot be stored in the job's record: {@link #oversizeResult(String)}, made of its job
+     * id, so that the object it is stored as can be checked byte for byte. With a bucket it must
+     * succeed by reference; on a worker without one it must fail at once, never retried.
      */
-    static final String OVERSIZE_COMMAND = "cat >/dev/null; printf '{\"blob\":\"'; head -c " + OVERSIZE_RESULT_CHARS
-            + " /dev/zero | tr '\\000' x; printf '\"}\\n'";
+    static final String OVERSIZE_COMMAND = "cat >/dev/null; echo \"chaos-oversize job $FERRY_JOB_ID: a result of "
+            + OVERSIZE_RESULT_CHARS + " characters\" >&2; printf '{\"jobId\":\"%s\",\"blob\":\"' \"$FERRY_JOB_ID\";"
+            + " yes \"$FERRY_JOB_ID\" | tr -d '\\n' | head -c " + OVERSIZE_RESULT_CHARS + "; printf '\"}\\n'";
     /** The workers' timings: short, so that faults and their recovery are many within minutes. */
     static final Map<String, String> WORKER_TIMINGS = Map.of(
             WorkerConfig.LEASE, "3",
@@ -121,8 +141,18 @@ public final class ChaosMain {
     /** The API's writes and sends. */
     static final List<String> API_DYNAMODB_OPERATIONS = List.of("PutItem", "UpdateItem", "DeleteItem");
     static final List<String> API_SQS_OPERATIONS = List.of("SendMessage");
+    /** The workers' S3 calls: outputs, large results and logs stored; inputs read (a job that names an upload). */
+    static final List<String> WORKER_S3_OPERATIONS = List.of("PutObject", "GetObject", "HeadObject");
     /** A slow answer: past the SDK's 4 s attempt timeout, within its 10 s call timeout. */
     static final Duration SLOW_HOLD = Duration.ofSeconds(5);
+    /**
+     * A slow S3 answer. Core's S3 client has no call or attempt timeout (it moves files of any size),
+     * only a 30 s socket timeout: a hold is just a late answer. 4 s is past a worker's lease here
+     * (3 s), so storing what a job made outlasts a lease that the heartbeat must keep.
+     */
+    static final Duration S3_SLOW_HOLD = Duration.ofSeconds(4);
+    /** How long the worker without a bucket may take to fail its jobs before the others start. */
+    private static final Duration NO_BUCKET_PHASE = Duration.ofSeconds(120);
     private static final Duration SUBMIT_TIMEOUT = Duration.ofSeconds(30);
     /** How often a submit is tried (503, 502, no answer) before the soak gives it up. */
     private static final int SUBMIT_TRIES = 30;
@@ -133,8 +163,13 @@ public final class ChaosMain {
         CHAOS(TYPE),
         /** Always fails. */
         POISON(POISON_TYPE),
-        /** Prints a result too large to store. */
+        /** Prints a result too large for its record: stored by reference in the bucket, it succeeds. */
         OVERSIZE(OVERSIZE_TYPE),
+        /**
+         * The same, run first by a worker without a bucket: it fails at once (and succeeds by
+         * reference if a redrive runs it again where there is one).
+         */
+        OVERSIZE_NO_BUCKET(OVERSIZE_TYPE),
         /** Its input holds text SQS refuses: the API must refuse it and keep nothing. */
         REFUSED(TYPE);
 
@@ -154,9 +189,17 @@ public final class ChaosMain {
     private HttpFaultProxy dynamoDbProxy;
     private HttpFaultProxy apiSqsProxy;
     private HttpFaultProxy apiDynamoDbProxy;
+    private HttpFaultProxy s3Proxy;
     private TtlReaper reaper;
     private final Slot[] slots;
     private final Map<String, Kind> accepted = new ConcurrentHashMap<>();
+    /** Accepted jobs that write an output file: how many bytes. */
+    private final Map<String, Integer> fileBytes = new ConcurrentHashMap<>();
+    /** Oversize jobs that the worker without a bucket failed at once, as it must; and those it did not. */
+    private final Set<String> noBucketFailedAtOnce = ConcurrentHashMap.newKeySet();
+    private final List<String> noBucketBad = new CopyOnWriteArrayList<>();
+    /** The workers' S3 requests while the fault rules were on. */
+    private int s3RequestsUnderFaults;
     private final Set<String> refusedIds = ConcurrentHashMap.newKeySet();
     private final AtomicInteger refusedOk = new AtomicInteger();
     private final List<String> refusedBad = new CopyOnWriteArrayList<>();
@@ -184,6 +227,7 @@ public final class ChaosMain {
         final AtomicInteger sqsOutages = new AtomicInteger();
         final AtomicInteger dynamoDbOutages = new AtomicInteger();
         final AtomicInteger bothOutages = new AtomicInteger();
+        final AtomicInteger s3Outages = new AtomicInteger();
     }
 
     /** Clicks on Redrive DLQ and what became of them. */
@@ -268,6 +312,9 @@ public final class ChaosMain {
                 sqsProxy = HttpFaultProxy.start("workers-sqs",
                         URI.create(stack.environment().required(FerryEnv.AWS_ENDPOINT_URL_SQS)));
                 dynamoDbProxy = HttpFaultProxy.start("workers-dynamodb", dynamoDbEndpoint);
+                // Path-style S3 (AwsClients.s3 with an endpoint): the proxy sees each request's operation.
+                s3Proxy = HttpFaultProxy.start("workers-s3",
+                        URI.create(stack.environment().required(FerryEnv.AWS_ENDPOINT_URL_S3)));
                 soak();
                 return count(witness, Duration.ofNanos(System.nanoTime() - started));
             }
@@ -286,7 +333,8 @@ public final class ChaosMain {
                     slot.imds.close();
                 }
             }
-            for (HttpFaultProxy proxy : new HttpFaultProxy[] {sqsProxy, dynamoDbProxy, apiSqsProxy, apiDynamoDbProxy}) {
+            for (HttpFaultProxy proxy : new HttpFaultProxy[] {sqsProxy, dynamoDbProxy, s3Proxy, apiSqsProxy,
+                    apiDynamoDbProxy}) {
                 if (proxy != null) {
                     proxy.close();
                 }
@@ -344,11 +392,13 @@ public final class ChaosMain {
     }
 
     private void soak() throws InterruptedException {
+        List<Planned> plan = plan();
+        addFaultRules();
+        failWithoutBucket(plan.stream().filter(job -> job.kind() == Kind.OVERSIZE_NO_BUCKET).toList());
         for (int i = 0; i < slots.length; i++) {
             slots[i] = new Slot();
             startWorker(slots[i]);
         }
-        addFaultRules();
         Thread supervisor = daemon("chaos-supervisor", this::supervise);
         Thread faults = daemon("chaos-faults", this::injectFaults);
         Thread redriver = daemon("chaos-redrive", this::redriveNowAndThen);
@@ -362,7 +412,7 @@ public final class ChaosMain {
         faults.start();
         redriver.start();
 
-        submitAll();
+        submitAll(plan.stream().filter(job -> job.kind() != Kind.OVERSIZE_NO_BUCKET).toList());
         say("submitted: %d accepted (%d with a duplicate message), %d refused as they must be, %d given up",
                 accepted.size(), duplicatesSent.get(), refusedOk.get(), submitsGivenUp.size());
         // Faults go on while most of the work runs, then stop, and the rest must settle.
@@ -383,9 +433,11 @@ public final class ChaosMain {
         faultsOn = false;
         faults.join(Duration.ofSeconds(30).toMillis());
         redriver.join(Duration.ofSeconds(60).toMillis());
+        s3RequestsUnderFaults = WORKER_S3_OPERATIONS.stream().mapToInt(s3Proxy::requests).sum();
         removeFaultRules();
         sqsProxy.restore();
         dynamoDbProxy.restore();
+        s3Proxy.restore();
         awaitMoveTasks(Duration.ofMinutes(5));
         say("faults stopped; settling (up to %d s)", options.settle().toSeconds());
         // Settled: every job final, and nothing left in the job queue (duplicates, moved messages, copies
@@ -432,6 +484,17 @@ public final class ChaosMain {
         }
         slot.imds = FakeImds.start();
         String id = "w" + workerStarts.incrementAndGet();
+        slot.reclaimAtNanos = Long.MAX_VALUE;
+        slot.process = WorkerProcess.start(id, workerEnvironment(id, slot.imds, true), logs.resolve(id + ".log"));
+    }
+
+    /**
+     * A worker's whole environment: the queue, the table and, with {@code bucket}, the job files
+     * bucket, each reached through its workers' proxy; the S3Proxy credentials of the stack (which
+     * ElasticMQ and DynamoDB Local accept too: they take any key); short timings; the soak's job types.
+     */
+    private Map<String, String> workerEnvironment(String id, FakeImds imds, boolean bucket) {
+        FerryEnv stackEnv = stack.environment();
         Map<String, String> env = new LinkedHashMap<>();
         for (String name : List.of("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")) {
             String value = System.getenv(name);
@@ -441,13 +504,20 @@ public final class ChaosMain {
         }
         env.put(FerryEnv.QUEUE_URL, stack.queueUrl());
         env.put(FerryEnv.TABLE, stack.tableName());
-        env.put(FerryEnv.AWS_REGION, stack.environment().required(FerryEnv.AWS_REGION));
-        env.put(FerryEnv.AWS_ACCESS_KEY_ID, "local");
-        env.put(FerryEnv.AWS_SECRET_ACCESS_KEY, "local");
+        env.put(FerryEnv.AWS_REGION, stackEnv.required(FerryEnv.AWS_REGION));
+        env.put(FerryEnv.AWS_ACCESS_KEY_ID, stackEnv.required(FerryEnv.AWS_ACCESS_KEY_ID));
+        env.put(FerryEnv.AWS_SECRET_ACCESS_KEY, stackEnv.required(FerryEnv.AWS_SECRET_ACCESS_KEY));
         env.put(FerryEnv.AWS_ENDPOINT_URL_SQS, sqsProxy.endpoint().toString());
         env.put(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB, dynamoDbProxy.endpoint().toString());
+        if (bucket) {
+            env.put(FerryEnv.BUCKET, stack.bucketName().orElseThrow(() -> new IllegalStateException(
+                    "the local stack has no job files bucket (" + FerryEnv.BUCKET + ")")));
+            env.put(FerryEnv.AWS_ENDPOINT_URL_S3, s3Proxy.endpoint().toString());
+            stackEnv.optional(FerryEnv.AWS_REQUEST_CHECKSUM_CALCULATION)
+                    .ifPresent(value -> env.put(FerryEnv.AWS_REQUEST_CHECKSUM_CALCULATION, value));
+        }
         retention().ifPresent(r -> env.put(FerryEnv.RETENTION_DAYS, r));
-        env.put(WorkerConfig.METADATA_ENDPOINT, slot.imds.endpoint().toString());
+        env.put(WorkerConfig.METADATA_ENDPOINT, imds.endpoint().toString());
         env.put(WorkerConfig.WORKER_ID, id);
         env.put(WorkerConfig.SLOTS, Integer.toString(options.slots()));
         env.putAll(WORKER_TIMINGS);
@@ -455,8 +525,86 @@ public final class ChaosMain {
         env.put(WorkerConfig.COMMAND_PREFIX + "CHAOS_POISON", POISON_COMMAND);
         env.put(WorkerConfig.COMMAND_PREFIX + "CHAOS_OVERSIZE", OVERSIZE_COMMAND);
         env.put(LEDGER_VARIABLE, ledger.toAbsolutePath().toString());
-        slot.reclaimAtNanos = Long.MAX_VALUE;
-        slot.process = WorkerProcess.start(id, env, logs.resolve(id + ".log"));
+        return env;
+    }
+
+    /**
+     * Before any other worker starts: a worker without a bucket, alone, runs the oversize jobs meant
+     * for it, under the proxies' fault rules. Each must end FAILED at once, saying its result is too
+     * large and there is no bucket, after one attempt that ran to an outcome (its record's history:
+     * one entry, failed). Then it is stopped. Its failures wait in the DLQ for the redrives, which
+     * run them where there is a bucket: there they must succeed by reference.
+     */
+    private void failWithoutBucket(List<Planned> jobs) throws InterruptedException {
+        if (jobs.isEmpty()) {
+            return;
+        }
+        FakeImds imds = FakeImds.start();
+        String id = "nb" + workerStarts.incrementAndGet();
+        WorkerProcess worker = WorkerProcess.start(id, workerEnvironment(id, imds, false), logs.resolve(id + ".log"));
+        try {
+            submitAll(jobs);
+            long deadline = System.nanoTime() + NO_BUCKET_PHASE.toNanos();
+            Map<String, Job> failed = new HashMap<>();
+            while (System.nanoTime() < deadline) {
+                for (Planned job : jobs) {
+                    if (accepted.containsKey(job.jobId()) && !failed.containsKey(job.jobId())) {
+                        Job record = record(job.jobId());
+                        if (record != null && record.status().isFinal()) {
+                            failed.put(job.jobId(), record);
+                        }
+                    }
+                }
+                if (failed.size() >= jobs.stream().filter(job -> accepted.containsKey(job.jobId())).count()) {
+                    break;
+                }
+                Thread.sleep(250);
+            }
+            for (Planned job : jobs) {
+                if (!accepted.containsKey(job.jobId())) {
+                    continue; // given up at submit: counted there
+                }
+                Job record = failed.get(job.jobId());
+                String verdict = record == null ? "not final after " + NO_BUCKET_PHASE.toSeconds() + " s"
+                        : noBucketVerdict(record);
+                if (verdict == null) {
+                    noBucketFailedAtOnce.add(job.jobId());
+                } else {
+                    noBucketBad.add(job.jobId() + " (on the worker without a bucket: " + verdict + ")");
+                }
+            }
+            say("without a bucket: %d of %d oversize job(s) failed at once, as they must",
+                    noBucketFailedAtOnce.size(), jobs.size());
+        } finally {
+            worker.terminate();
+            if (worker.waitFor(Duration.ofSeconds(30)) < 0) {
+                worker.kill();
+            }
+            imds.close();
+        }
+    }
+
+    /** Null when {@code record} is FAILED as a worker without a bucket must leave it; else what is wrong. */
+    static String noBucketVerdict(Job record) {
+        List<String> wrong = new ArrayList<>();
+        if (record.status() != JobStatus.FAILED) {
+            wrong.add("ended " + record.status());
+        }
+        if (record.error() == null || !record.error().contains("too large") || !record.error().contains("no bucket")) {
+            wrong.add("error '" + record.error() + "'");
+        }
+        List<String> outcomes = record.history().stream().map(dev.ferry.core.AttemptRecord::outcome)
+                .filter(outcome -> !outcome.equals(dev.ferry.core.AttemptRecord.GIVEN_BACK)).toList();
+        if (!outcomes.equals(List.of(dev.ferry.core.AttemptRecord.FAILED))) {
+            wrong.add("attempts that ran to an outcome: " + outcomes);
+        }
+        return wrong.isEmpty() ? null : String.join("; ", wrong);
+    }
+
+    private Job record(String jobId) {
+        var item = stack.dynamoDb().getItem(r -> r.tableName(stack.tableName()).consistentRead(true)
+                .key(Map.of(JobTable.JOB_ID, AttributeValue.fromS(jobId)))).item();
+        return item == null || item.isEmpty() ? null : JobTable.SCHEMA.mapToItem(item);
     }
 
     /** Replaces dead workers; takes Spot machines away at their notice's time. */
@@ -486,7 +634,8 @@ public final class ChaosMain {
     /**
      * The proxies' rules, by seeded chance, each with a random of its own: on the workers' calls,
      * lost responses, throttling, slow answers and server errors (half before the call is applied,
-     * half after); on the API's writes and sends, lost responses and throttling.
+     * half after); the same on their S3 calls, at rates of their own; on the API's writes and sends,
+     * lost responses and throttling.
      */
     private void addFaultRules() {
         long seed = options.seed();
@@ -507,6 +656,13 @@ public final class ChaosMain {
             rule(proxy, operations, options.apiLoseResponse(), seed + 1, Fault.loseResponse());
             rule(proxy, operations, options.apiThrottle(), seed + 2, Fault.throttle());
         }
+        String[] s3Operations = WORKER_S3_OPERATIONS.toArray(String[]::new);
+        seed = seed * 31 + 1;
+        rule(s3Proxy, s3Operations, options.s3LoseResponse(), seed + 1, Fault.loseResponse());
+        rule(s3Proxy, s3Operations, options.s3Throttle(), seed + 2, Fault.throttle());
+        rule(s3Proxy, s3Operations, options.s3Slow(), seed + 3, Fault.slow(S3_SLOW_HOLD));
+        rule(s3Proxy, s3Operations, options.s3ServerError() / 2, seed + 4, Fault.serverErrorBefore(500));
+        rule(s3Proxy, s3Operations, options.s3ServerError() / 2, seed + 5, Fault.serverErrorAfter(503));
     }
 
     private void rule(HttpFaultProxy proxy, String[] operations, double probability, long seed, Fault fault) {
@@ -516,7 +672,7 @@ public final class ChaosMain {
     }
 
     private void removeFaultRules() {
-        for (HttpFaultProxy proxy : List.of(sqsProxy, dynamoDbProxy, apiSqsProxy, apiDynamoDbProxy)) {
+        for (HttpFaultProxy proxy : List.of(sqsProxy, dynamoDbProxy, s3Proxy, apiSqsProxy, apiDynamoDbProxy)) {
             faultRules.forEach(proxy::remove);
         }
     }
@@ -528,6 +684,8 @@ public final class ChaosMain {
         long nextTerm = next(now, options.termEvery());
         long nextOutage = next(now, options.outageEvery());
         long outageEnds = Long.MAX_VALUE;
+        long nextS3Outage = next(now, options.s3OutageEvery());
+        long s3OutageEnds = Long.MAX_VALUE;
         while (faultsOn) {
             now = System.nanoTime();
             if (now >= nextKill) {
@@ -573,6 +731,19 @@ public final class ChaosMain {
                 outageEnds = Long.MAX_VALUE;
                 nextOutage = next(now, options.outageEvery());
             }
+            // The bucket on a schedule of its own: what a finished job made is stored for up to a lease,
+            // then the attempt is left to come back.
+            if (s3OutageEnds == Long.MAX_VALUE && now >= nextS3Outage) {
+                s3Proxy.cut();
+                counters.s3Outages.incrementAndGet();
+                long lengthMillis = 1_000 + (long) (randomDouble() * Math.max(0, options.outageLength().toMillis() - 1_000));
+                s3OutageEnds = now + lengthMillis * 1_000_000;
+            }
+            if (now >= s3OutageEnds) {
+                s3Proxy.restore();
+                s3OutageEnds = Long.MAX_VALUE;
+                nextS3Outage = next(now, options.s3OutageEvery());
+            }
             try {
                 Thread.sleep(50);
             } catch (InterruptedException e) {
@@ -608,10 +779,10 @@ public final class ChaosMain {
         return random.nextInt(bound);
     }
 
-    /** Faults injected so far by all four proxies, per kind. */
+    /** Faults injected so far by all five proxies, per kind. */
     private String injectedTotals() {
         Map<FaultKind, Integer> totals = new LinkedHashMap<>();
-        for (HttpFaultProxy proxy : List.of(sqsProxy, dynamoDbProxy, apiSqsProxy, apiDynamoDbProxy)) {
+        for (HttpFaultProxy proxy : List.of(sqsProxy, dynamoDbProxy, s3Proxy, apiSqsProxy, apiDynamoDbProxy)) {
             for (FaultKind kind : FaultKind.values()) {
                 totals.merge(kind, proxy.injected(kind), Integer::sum);
             }
@@ -763,7 +934,8 @@ public final class ChaosMain {
         List<Kind> kinds = new ArrayList<>(Collections.nCopies(n, Kind.CHAOS));
         int at = 0;
         for (Map.Entry<Kind, Double> share : List.of(Map.entry(Kind.POISON, options.poison()),
-                Map.entry(Kind.OVERSIZE, options.oversize()), Map.entry(Kind.REFUSED, options.refused()))) {
+                Map.entry(Kind.OVERSIZE, options.oversize()), Map.entry(Kind.OVERSIZE_NO_BUCKET, options.oversizeNoBucket()),
+                Map.entry(Kind.REFUSED, options.refused()))) {
             // An exact number of each (at least one when asked for), spread by the shuffle below.
             int count = share.getValue() == 0 ? 0 : Math.max(1, (int) Math.round(n * share.getValue()));
             for (int i = 0; i < count && at < n; i++) {
@@ -771,23 +943,36 @@ public final class ChaosMain {
             }
         }
         Collections.shuffle(kinds, new Random(random.nextLong()));
+        // An exact number of the plain jobs write a file (at least one when asked for).
+        List<Integer> plain = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            if (kinds.get(i) == Kind.CHAOS) {
+                plain.add(i);
+            }
+        }
+        Collections.shuffle(plain, new Random(random.nextLong()));
+        int writers = options.files() == 0 || plain.isEmpty() ? 0
+                : Math.min(plain.size(), Math.max(1, (int) Math.round(plain.size() * options.files())));
+        Set<Integer> writing = new java.util.HashSet<>(plain.subList(0, writers));
         List<Planned> plan = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             boolean duplicate = randomDouble() < options.duplicates();
             long sleepMillis = 50 + (long) (randomDouble() * Math.max(0, options.maxJob().toMillis() - 50));
+            int file = writing.contains(i) ? 1 + randomInt(MAX_FILE_BYTES) : 0;
             plan.add(new Planned(kinds.get(i), String.format(Locale.ROOT, "%d.%03d", sleepMillis / 1000,
-                    sleepMillis % 1000), duplicate, "chaos-" + options.seed() + "-" + i, randomInt(4)));
+                    sleepMillis % 1000), duplicate, "chaos-" + options.seed() + "-" + i, randomInt(4), file));
         }
         return plan;
     }
 
-    /** One job to submit; {@code variant} picks the refused text. */
-    record Planned(Kind kind, String sleep, boolean duplicate, String key, int variant) {
+    /** One job to submit; {@code variant} picks the refused text; {@code file}: bytes of output file to write, or 0. */
+    record Planned(Kind kind, String sleep, boolean duplicate, String key, int variant, int file) {
         /** The body, exactly as sent (JSON escapes written out where the text needs them). */
         String body() {
             String input = switch (kind) {
-                case CHAOS, POISON -> "{\"sleep\":\"" + sleep + "\"}";
-                case OVERSIZE -> "{\"pad\":\"" + "p".repeat(OVERSIZE_INPUT_CHARS) + "\"}";
+                case CHAOS -> "{\"sleep\":\"" + sleep + "\"" + (file > 0 ? ",\"file\":\"" + file + "\"" : "") + "}";
+                case POISON -> "{\"sleep\":\"" + sleep + "\"}";
+                case OVERSIZE, OVERSIZE_NO_BUCKET -> "{\"pad\":\"" + "p".repeat(OVERSIZE_INPUT_CHARS) + "\"}";
                 case REFUSED -> switch (variant) {
                     case 0 -> "{\"sleep\":\"" + sleep + "\",\"text\":\"ok \\uffff here\"}"; // an escape: U+FFFF
                     case 1 -> "{\"sleep\":\"" + sleep + "\",\"text\":\"ok \uFFFF here\"}"; // the character itself
@@ -803,10 +988,23 @@ public final class ChaosMain {
         }
     }
 
-    private void submitAll() throws InterruptedException {
+    /** What {@link #OVERSIZE_COMMAND} prints for {@code jobId}, as the worker keeps it (compact JSON). */
+    static String oversizeResult(String jobId) {
+        return "{\"jobId\":\"" + jobId + "\",\"blob\":\"" + repeated(jobId, OVERSIZE_RESULT_CHARS) + "\"}";
+    }
+
+    /** What {@link #JOB_COMMAND} writes into {@link #FILE_NAME} for {@code jobId}: {@code yes <jobId> | head -c bytes}. */
+    static String fileContent(String jobId, int bytes) {
+        return repeated(jobId + "\n", bytes);
+    }
+
+    private static String repeated(String text, int length) {
+        return text.repeat(length / text.length() + 1).substring(0, length);
+    }
+
+    private void submitAll(List<Planned> plan) throws InterruptedException {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         URI submit = stack.apiEndpoint().resolve("/jobs");
-        List<Planned> plan = plan();
         ExecutorService submitters = Executors.newFixedThreadPool(4);
         try {
             for (Planned job : plan) {
@@ -848,6 +1046,9 @@ public final class ChaosMain {
                     if (!jobId.equals(job.jobId())) {
                         throw new IllegalStateException("job " + job.key() + " was accepted as " + jobId
                                 + ", not as its Idempotency-Key's id " + job.jobId());
+                    }
+                    if (job.file() > 0) {
+                        fileBytes.put(jobId, job.file());
                     }
                     if (accepted.putIfAbsent(jobId, job.kind()) == null && job.duplicate()) {
                         // At-least-once delivery, played out: the same job's message a second time, a little later.
@@ -986,7 +1187,26 @@ public final class ChaosMain {
         Map<String, Integer> inQueue = drainJobIds(stack.queueUrl());
         Map<String, Integer> inDlq = drainJobIds(stack.deadLetterQueueUrl());
         CompletionWitness.Completions completions = witness.read();
-        ChaosReport.Builder report = new ChaosReport.Builder(options.out());
+        String bucket = stack.bucketName().orElseThrow();
+        Map<String, Long> objects = new HashMap<>();
+        stack.s3().listObjectsV2Paginator(r -> r.bucket(bucket).prefix("jobs/")).contents()
+                .forEach(object -> objects.put(object.key(), object.size()));
+        ChaosReport.Builder report = new ChaosReport.Builder(options.out())
+                .objects(new ChaosReport.StoredObjects() {
+                    @Override
+                    public java.util.OptionalLong size(String key) {
+                        Long size = objects.get(key);
+                        return size == null ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(size);
+                    }
+
+                    @Override
+                    public byte[] read(String key) {
+                        return stack.s3().getObjectAsBytes(r -> r.bucket(bucket).key(key)).asByteArray();
+                    }
+                })
+                .noBucket(noBucketFailedAtOnce, noBucketBad)
+                .expecting(options.oversize() > 0, options.oversizeNoBucket() > 0, options.files() > 0)
+                .neverHappened(s3NeverHappened());
         for (Map.Entry<String, Kind> entry : accepted.entrySet()) {
             String jobId = entry.getKey();
             Job record = jobs.get(jobId);
@@ -995,7 +1215,7 @@ public final class ChaosMain {
             report.job(new ChaosReport.Seen(jobId, entry.getValue(), record, copy == null ? null : copy.job(),
                     runs.commitsOf(jobId), runs.startsOf(jobId), completions.perJob().getOrDefault(jobId, 0),
                     completions.history(jobId), inQueue.getOrDefault(jobId, 0), inDlq.getOrDefault(jobId, 0),
-                    redrives.movedSince(finishedAt)));
+                    redrives.movedSince(finishedAt), fileBytes.getOrDefault(jobId, 0)));
         }
         for (String jobId : refusedIds) {
             if (jobs.containsKey(jobId) || reaped.containsKey(jobId) || inQueue.containsKey(jobId)
@@ -1004,16 +1224,17 @@ public final class ChaosMain {
             }
         }
         List<String> proxies = new ArrayList<>();
-        for (HttpFaultProxy proxy : List.of(sqsProxy, dynamoDbProxy, apiSqsProxy, apiDynamoDbProxy)) {
+        for (HttpFaultProxy proxy : List.of(sqsProxy, dynamoDbProxy, s3Proxy, apiSqsProxy, apiDynamoDbProxy)) {
             proxies.add("proxy " + proxy.summary());
         }
         return report.wall(wall)
                 .faults(String.format(Locale.ROOT, "faults: kills=%d sigterms=%d spot_notices=%d spot_reclaims=%d"
                                 + " outages_sqs=%d outages_dynamodb=%d outages_both=%d cut_sqs=%.1fs cut_dynamodb=%.1fs"
-                                + " duplicates_sent=%d worker_starts=%d %s %s submit_retries=%d",
+                                + " outages_s3=%d cut_s3=%.1fs duplicates_sent=%d worker_starts=%d %s %s submit_retries=%d",
                         counters.kills.get(), counters.terms.get(), counters.spotNotices.get(),
                         counters.spotReclaims.get(), counters.sqsOutages.get(), counters.dynamoDbOutages.get(),
                         counters.bothOutages.get(), sqsProxy.cutMillis() / 1000.0, dynamoDbProxy.cutMillis() / 1000.0,
+                        counters.s3Outages.get(), s3Proxy.cutMillis() / 1000.0,
                         duplicatesSent.get(), workerStarts.get(), injectedTotals(), redrives.line(),
                         submitRetries.get()), counters.kills.get())
                 .proxies(proxies)
@@ -1025,6 +1246,29 @@ public final class ChaosMain {
                 .reaped(reaped.size())
                 .seed(options.seed())
                 .build();
+    }
+
+    /**
+     * The S3 faults that cannot have gone missing by chance: none at all through the workers' S3
+     * proxy (the workers would not be using the bucket), or a fault kind that its rate expected at
+     * least 10 times over the requests seen while the rules were on (the chance of none is then
+     * below 1 in 20000) and that never fired (its rule named operations the proxy never saw).
+     */
+    private List<String> s3NeverHappened() {
+        List<String> never = new ArrayList<>();
+        if (s3RequestsUnderFaults == 0) {
+            never.add("an S3 call from a worker through the workers-s3 proxy while the faults were on");
+        }
+        for (Map.Entry<FaultKind, Double> rate : List.of(Map.entry(FaultKind.LOSE_RESPONSE, options.s3LoseResponse()),
+                Map.entry(FaultKind.THROTTLE, options.s3Throttle()), Map.entry(FaultKind.SLOW, options.s3Slow()),
+                Map.entry(FaultKind.SERVER_ERROR, options.s3ServerError()))) {
+            double expected = rate.getValue() * s3RequestsUnderFaults;
+            if (expected >= 10 && s3Proxy.injected(rate.getKey()) == 0) {
+                never.add(String.format(Locale.ROOT, "an S3 %s (%.0f expected of %d requests)",
+                        rate.getKey().name().toLowerCase(Locale.ROOT), expected, s3RequestsUnderFaults));
+            }
+        }
+        return never;
     }
 
     /** What the chaos jobs wrote: per job id, the run ids that started and the ones that committed. */

@@ -26,7 +26,11 @@ import java.util.function.Function;
  * @param outageLength longest outage; lengths are uniform from a second
  * @param duplicates share of jobs whose message is sent a second time
  * @param poison share of jobs that always fail
- * @param oversize share of jobs whose result is too large to store (they must fail at once)
+ * @param oversize share of jobs whose result is too large for their record: stored by reference in
+ *     the bucket (they must succeed, the object holding exactly what the job printed)
+ * @param oversizeNoBucket share of jobs as large, run by a worker without a bucket before the others
+ *     start (they must fail at once; a redrive runs them where there is one)
+ * @param files share of the plain jobs that write an output file into {@code FERRY_OUTPUT_DIR}
  * @param refused share of submits whose input holds text SQS refuses (they must be a 400 and leave nothing)
  * @param loseResponse rate of the workers' SQS and DynamoDB calls whose response is lost after they were applied
  * @param throttle rate of the workers' calls answered with a throttling error
@@ -34,6 +38,11 @@ import java.util.function.Function;
  * @param serverError rate of the workers' calls answered 500/503, half of them applied first
  * @param apiLoseResponse rate of the API functions' writes and sends whose response is lost
  * @param apiThrottle rate of the API functions' writes and sends that are throttled
+ * @param s3LoseResponse rate of the workers' S3 calls whose response is lost after they were applied
+ * @param s3Throttle rate of the workers' S3 calls answered 503 SlowDown
+ * @param s3Slow rate of the workers' S3 calls whose (applied) answer is held {@code ChaosMain.S3_SLOW_HOLD}
+ * @param s3ServerError rate of the workers' S3 calls answered 500/503, half of them applied first
+ * @param s3OutageEvery mean time between two S3 outages (the bucket cut off from the workers)
  * @param retention how long a finished job's record lives ({@code FERRY_RETENTION_DAYS}); zero: the
  *     product's default, and no TTL reaper
  * @param reapLag the TTL reaper deletes an expired record up to this late
@@ -45,9 +54,12 @@ import java.util.function.Function;
  */
 public record ChaosOptions(int jobs, int workers, int slots, long seed, Duration maxJob, Duration killEvery,
                            Duration spotEvery, Duration termEvery, Duration outageEvery, Duration outageLength,
-                           double duplicates, double poison, double oversize, double refused,
+                           double duplicates, double poison, double oversize, double oversizeNoBucket,
+                           double files, double refused,
                            double loseResponse, double throttle, double slow, double serverError,
-                           double apiLoseResponse, double apiThrottle, Duration retention, Duration reapLag,
+                           double apiLoseResponse, double apiThrottle, double s3LoseResponse, double s3Throttle,
+                           double s3Slow, double s3ServerError, Duration s3OutageEvery, Duration retention,
+                           Duration reapLag,
                            Duration redriveEvery, double redriveRefused, int maxReceiveCount, Duration settle,
                            Path out) {
 
@@ -81,28 +93,43 @@ public record ChaosOptions(int jobs, int workers, int slots, long seed, Duration
                 (b, v) -> b.termEvery = seconds(v));
         option("--outage-every", "S", "... between SQS/DynamoDB outages", o -> secs(o.outageEvery),
                 (b, v) -> b.outageEvery = seconds(v));
-        option("--outage-seconds", "S", "longest outage", o -> secs(o.outageLength),
+        option("--outage-seconds", "S", "longest outage (of S3 too)", o -> secs(o.outageLength),
                 (b, v) -> b.outageLength = seconds(v));
         option("--duplicates", "F", "share of jobs whose message is sent twice", o -> "" + o.duplicates,
                 (b, v) -> b.duplicates = Double.parseDouble(v));
         option("--poison", "F", "share of jobs that always fail", o -> "" + o.poison,
                 (b, v) -> b.poison = Double.parseDouble(v));
-        option("--oversize", "F", "share of jobs whose result is too large to store", o -> "" + o.oversize,
-                (b, v) -> b.oversize = Double.parseDouble(v));
+        option("--oversize", "F", "share of jobs whose result is too large for the record: by reference in S3",
+                o -> "" + o.oversize, (b, v) -> b.oversize = Double.parseDouble(v));
+        option("--oversize-no-bucket", "F", "share of jobs as large, run first by a worker without a bucket: they"
+                + " must fail at once", o -> "" + o.oversizeNoBucket, (b, v) -> b.oversizeNoBucket = Double.parseDouble(v));
+        option("--files", "F", "share of the plain jobs that write an output file", o -> "" + o.files,
+                (b, v) -> b.files = Double.parseDouble(v));
         option("--refused", "F", "share of submits with text SQS refuses (U+FFFF, lone surrogates)",
                 o -> "" + o.refused, (b, v) -> b.refused = Double.parseDouble(v));
-        option("--lose-response", "P", "workers' calls: share whose response is lost after they were applied",
+        option("--lose-response", "P", "workers' SQS/DynamoDB calls: share whose response is lost after they were"
+                + " applied",
                 o -> "" + o.loseResponse, (b, v) -> b.loseResponse = Double.parseDouble(v));
-        option("--throttle", "P", "workers' calls: share throttled", o -> "" + o.throttle,
+        option("--throttle", "P", "workers' SQS/DynamoDB calls: share throttled", o -> "" + o.throttle,
                 (b, v) -> b.throttle = Double.parseDouble(v));
-        option("--slow", "P", "workers' calls: share answered past the SDK's 4 s attempt timeout",
+        option("--slow", "P", "workers' SQS/DynamoDB calls: share answered past the SDK's 4 s attempt timeout",
                 o -> "" + o.slow, (b, v) -> b.slow = Double.parseDouble(v));
-        option("--server-error", "P", "workers' calls: share answered 500/503 (half applied first)",
+        option("--server-error", "P", "workers' SQS/DynamoDB calls: share answered 500/503 (half applied first)",
                 o -> "" + o.serverError, (b, v) -> b.serverError = Double.parseDouble(v));
         option("--api-lose-response", "P", "API functions' writes and sends: share whose response is lost",
                 o -> "" + o.apiLoseResponse, (b, v) -> b.apiLoseResponse = Double.parseDouble(v));
         option("--api-throttle", "P", "API functions' writes and sends: share throttled", o -> "" + o.apiThrottle,
                 (b, v) -> b.apiThrottle = Double.parseDouble(v));
+        option("--s3-lose-response", "P", "workers' S3 calls: share whose response is lost after they were applied",
+                o -> "" + o.s3LoseResponse, (b, v) -> b.s3LoseResponse = Double.parseDouble(v));
+        option("--s3-throttle", "P", "workers' S3 calls: share throttled (503 SlowDown)", o -> "" + o.s3Throttle,
+                (b, v) -> b.s3Throttle = Double.parseDouble(v));
+        option("--s3-slow", "P", "workers' S3 calls: share answered 4 s late (past a lease; no attempt timeout)",
+                o -> "" + o.s3Slow, (b, v) -> b.s3Slow = Double.parseDouble(v));
+        option("--s3-server-error", "P", "workers' S3 calls: share answered 500/503 (half applied first)",
+                o -> "" + o.s3ServerError, (b, v) -> b.s3ServerError = Double.parseDouble(v));
+        option("--s3-outage-every", "S", "mean seconds between S3 outages (the bucket cut off from the workers)",
+                o -> secs(o.s3OutageEvery), (b, v) -> b.s3OutageEvery = seconds(v));
         option("--retention-seconds", "S", "FERRY_RETENTION_DAYS of finished jobs, reaped as TTL does; 0: the"
                 + " product's default, no reaper", o -> secs(o.retention), (b, v) -> b.retention = seconds(v));
         option("--reap-lag-seconds", "S", "the reaper deletes an expired record up to this late",
@@ -133,6 +160,8 @@ public record ChaosOptions(int jobs, int workers, int slots, long seed, Duration
         double duplicates = 0.05;
         double poison = 0.02;
         double oversize = 0.005;
+        double oversizeNoBucket = 0.002;
+        double files = 0.1;
         double refused = 0.01;
         double loseResponse = 0.01;
         double throttle = 0.01;
@@ -140,6 +169,11 @@ public record ChaosOptions(int jobs, int workers, int slots, long seed, Duration
         double serverError = 0.01;
         double apiLoseResponse = 0.02;
         double apiThrottle = 0.02;
+        double s3LoseResponse = 0.02;
+        double s3Throttle = 0.02;
+        double s3Slow = 0.01;
+        double s3ServerError = 0.02;
+        Duration s3OutageEvery = Duration.ofSeconds(40);
         Duration retention = Duration.ofSeconds(120);
         Duration reapLag = Duration.ofSeconds(60);
         Duration redriveEvery = Duration.ofSeconds(90);
@@ -150,9 +184,9 @@ public record ChaosOptions(int jobs, int workers, int slots, long seed, Duration
 
         ChaosOptions build() {
             return new ChaosOptions(jobs, workers, slots, seed, maxJob, killEvery, spotEvery, termEvery, outageEvery,
-                    outageLength, duplicates, poison, oversize, refused, loseResponse, throttle, slow, serverError,
-                    apiLoseResponse, apiThrottle, retention, reapLag, redriveEvery, redriveRefused, maxReceiveCount,
-                    settle, out);
+                    outageLength, duplicates, poison, oversize, oversizeNoBucket, files, refused, loseResponse, throttle,
+                    slow, serverError, apiLoseResponse, apiThrottle, s3LoseResponse, s3Throttle, s3Slow, s3ServerError,
+                    s3OutageEvery, retention, reapLag, redriveEvery, redriveRefused, maxReceiveCount, settle, out);
         }
     }
 
@@ -187,16 +221,19 @@ public record ChaosOptions(int jobs, int workers, int slots, long seed, Duration
             throw new IllegalArgumentException("--jobs, --workers and --slots must be at least 1, --max-receive-count"
                     + " at least 2");
         }
-        for (double share : new double[] {o.duplicates, o.poison, o.oversize, o.refused, o.loseResponse, o.throttle,
-                o.slow, o.serverError, o.apiLoseResponse, o.apiThrottle, o.redriveRefused}) {
+        for (double share : new double[] {o.duplicates, o.poison, o.oversize, o.oversizeNoBucket, o.files, o.refused,
+                o.loseResponse, o.throttle, o.slow, o.serverError, o.apiLoseResponse, o.apiThrottle, o.s3LoseResponse,
+                o.s3Throttle, o.s3Slow, o.s3ServerError, o.redriveRefused}) {
             if (!(share >= 0 && share <= 1)) {
                 throw new IllegalArgumentException("shares and rates are from 0 to 1, not " + share + "\n" + usage());
             }
         }
-        if (o.poison + o.oversize + o.refused > 1) {
-            throw new IllegalArgumentException("--poison, --oversize and --refused together exceed every job");
+        if (o.poison + o.oversize + o.oversizeNoBucket + o.refused > 1) {
+            throw new IllegalArgumentException("--poison, --oversize, --oversize-no-bucket and --refused together exceed"
+                    + " every job");
         }
-        if (o.loseResponse + o.throttle + o.slow + o.serverError > 1 || o.apiLoseResponse + o.apiThrottle > 1) {
+        if (o.loseResponse + o.throttle + o.slow + o.serverError > 1 || o.apiLoseResponse + o.apiThrottle > 1
+                || o.s3LoseResponse + o.s3Throttle + o.s3Slow + o.s3ServerError > 1) {
             throw new IllegalArgumentException("the fault rates of one proxy together exceed every request");
         }
         return o;

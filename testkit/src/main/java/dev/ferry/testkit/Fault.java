@@ -15,8 +15,8 @@ import java.util.Optional;
  *   <li>{@link #slow(Duration)}: forwarded at once, the answer held back for {@code hold}, then
  *       sent if the client is still there. Held past the SDK's per-attempt timeout, the attempt is
  *       abandoned and retried: the first attempt took effect.
- *   <li>{@link #throttle()}: not forwarded; answered as the service throttles: {@code 400}, in its
- *       protocol, with an error code the SDK classifies as throttling
+ *   <li>{@link #throttle()}: not forwarded; answered as the service throttles: {@code 400} (S3:
+ *       {@code 503 SlowDown}), in its protocol, with an error code the SDK classifies as throttling
  *       ({@code AwsServiceException.isThrottlingException()}), so it backs off and retries.
  *   <li>{@link #serverErrorBefore(int)} / {@link #serverErrorAfter(int)}: a {@code 500}
  *       (InternalServerError / InternalFailure) or {@code 503} (ServiceUnavailable) in the
@@ -69,7 +69,7 @@ public final class Fault {
     /**
      * Answer as the service does when it throttles, without forwarding: DynamoDB
      * {@code ProvisionedThroughputExceededException}, SQS {@code RequestThrottled}, anything else
-     * {@code ThrottlingException}; status {@code 400}.
+     * {@code ThrottlingException}; status {@code 400}. S3: {@code SlowDown}, status {@code 503}.
      */
     public static Fault throttle() {
         return new Fault(FaultKind.THROTTLE, false, Duration.ZERO, 400, null, null);

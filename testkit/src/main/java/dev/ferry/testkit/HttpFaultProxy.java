@@ -33,9 +33,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * An HTTP/1.1 proxy on loopback between AWS SDK clients and an emulator (ElasticMQ, DynamoDB
- * Local) that injects the faults the real services produce and the emulators never do. Point a
- * client's endpoint ({@code AWS_ENDPOINT_URL_SQS}, {@code AWS_ENDPOINT_URL_DYNAMODB}) at
- * {@link #endpoint()}.
+ * Local, S3Proxy) that injects the faults the real services produce and the emulators never do.
+ * Point a client's endpoint ({@code AWS_ENDPOINT_URL_SQS}, {@code AWS_ENDPOINT_URL_DYNAMODB},
+ * {@code AWS_ENDPOINT_URL_S3} with path-style addressing) at {@link #endpoint()}. Bytes pass
+ * unchanged, the {@code Host} header included, so a SigV4 signature made for the proxy's address
+ * still checks out at the emulator.
  *
  * <h2>What it understands</h2>
  *
@@ -46,7 +48,9 @@ import org.slf4j.LoggerFactory;
  * it), and so are responses (also interim {@code 1xx}, dropped, and bodies that run to the
  * connection's end). Each request's operation is read from {@code X-Amz-Target}
  * ({@code DynamoDB_20120810.PutItem}, {@code AmazonSQS.SendMessage}: SQS speaks AWS JSON in this
- * SDK) or the query protocol's {@code Action}. Without a fault, bytes pass unchanged. A kept-alive
+ * SDK), for S3 from the method and path-style path ({@code PUT /<bucket>/<key>}: {@code PutObject};
+ * {@code GET}: {@code GetObject}; {@code HEAD}: {@code HeadObject}; see {@code AwsOperation}), or
+ * the query protocol's {@code Action}. Without a fault, bytes pass unchanged. A kept-alive
  * emulator connection that turns out closed before a single byte of the answer (the emulator's
  * idle timeout) is replaced and the request sent once more, as every HTTP client does; an emulator
  * that ends a fresh connection without an answer ends the client's connection too.
@@ -63,6 +67,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link FaultKind#SLOW}: forwarded at once, the answer held for {@link Fault#hold()}, then
  *       sent on the same connection. Past the SDK's per-attempt timeout the SDK has already
  *       abandoned the attempt (closed the connection) and retried: the first attempt took effect.
+ *       (Core's S3 client has no attempt timeout, only a 30 s socket timeout: a shorter hold is
+ *       just a late answer.)
  *   <li>{@link FaultKind#THROTTLE}: not forwarded; answered {@code 400} as the service throttles:
  *       DynamoDB {@code {"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
  *       "message":...}} with {@code x-amz-crc32}; SQS (AWS JSON, query-compatible)
@@ -70,9 +76,11 @@ import org.slf4j.LoggerFactory;
  *       {@code x-amzn-query-error: RequestThrottled;Sender}; query protocol an XML
  *       {@code ErrorResponse} with {@code <Code>RequestThrottled</Code>}. All three codes are in
  *       the SDK's throttling set, so {@code isThrottlingException()} is true and the SDK backs off
- *       (throttling back-off) and retries. The connection stays open.
+ *       (throttling back-off) and retries. S3 throttles with {@code 503 SlowDown} in its XML
+ *       {@code <Error>} (also in the SDK's set). The connection stays open.
  *   <li>{@link FaultKind#SERVER_ERROR}: {@code 500} ({@code InternalServerError} for DynamoDB,
- *       {@code InternalFailure} for SQS) or {@code 503} ({@code ServiceUnavailable}), same forms,
+ *       {@code InternalFailure} for SQS, {@code InternalError} for S3) or {@code 503}
+ *       ({@code ServiceUnavailable}), same forms,
  *       {@code ;Receiver} in SQS's query error: instead of forwarding (nothing applied) or after
  *       forwarding (applied, the emulator's answer dropped). The SDK retries both statuses.
  *   <li>{@link FaultKind#REFUSE}: not forwarded; answered with the given status, code and message
@@ -494,7 +502,8 @@ public final class HttpFaultProxy implements AutoCloseable {
         String code = fault.errorCode().orElseGet(() -> fault.kind() == FaultKind.THROTTLE
                 ? operation.throttleCode() : operation.serverErrorCode(fault.status()));
         String message = fault.message().orElseGet(() -> operation.defaultMessage(code));
-        return operation.errorResponse(request, fault.status(), code, message, close);
+        int status = fault.kind() == FaultKind.THROTTLE ? operation.throttleStatus(fault.status()) : fault.status();
+        return operation.errorResponse(request, status, code, message, close);
     }
 
     /** Closes with a TCP reset, as a dropped connection looks to the other side. */

@@ -292,6 +292,38 @@ class HttpFaultProxyTest {
         assertEquals(1, upstreamRequests.get());
     }
 
+    private static final String S3_AUTHORIZATION = "Authorization: AWS4-HMAC-SHA256 Credential=local/20250101/"
+            + "us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0123";
+
+    @Test
+    void s3PathStyle_namesTheOperation_andThrottlesWithA503SlowDown_aHeadWithoutABody() throws IOException {
+        proxy.add(FaultRule.on("PutObject", "HeadObject").then(Fault.throttle()));
+        Socket socket = connect();
+        InputStream in = new BufferedInputStream(socket.getInputStream());
+
+        send(socket, "PUT /ferry-files/jobs/01K/1/log.txt HTTP/1.1\r\nHost: test\r\n" + S3_AUTHORIZATION
+                + "\r\nContent-Length: 2\r\n\r\nhi");
+        HttpWire.Response put = HttpWire.readResponse(in, "PUT");
+        send(socket, "HEAD /ferry-files/jobs/01K/1/log.txt HTTP/1.1\r\nHost: test\r\n" + S3_AUTHORIZATION + "\r\n\r\n");
+        HttpWire.Response head = HttpWire.readResponse(in, "HEAD");
+        send(socket, "GET /ferry-files/jobs/01K/1/log.txt HTTP/1.1\r\nHost: test\r\n" + S3_AUTHORIZATION + "\r\n\r\n");
+        HttpWire.Response get = HttpWire.readResponse(in, "GET");
+
+        assertEquals(503, put.status());
+        assertEquals("application/xml", put.head().header("Content-Type").orElseThrow());
+        assertTrue(body(put).contains("<Error><Code>SlowDown</Code>"), body(put));
+        assertTrue(put.head().header("x-amz-request-id").isPresent());
+        assertEquals(503, head.status());
+        assertEquals("0", head.head().header("Content-Length").orElseThrow(), "no body after a HEAD");
+        assertEquals(200, get.status(), "the next answer on the connection is the GET's own");
+        assertEquals(1, upstreamRequests.get(), "only the GET was forwarded");
+        assertEquals(1, proxy.requests("PutObject"));
+        assertEquals(1, proxy.requests("HeadObject"));
+        assertEquals(1, proxy.requests("GetObject"));
+        assertEquals("test: requests=3 lose_response=0 slow=0 throttle=2(HeadObject=1,PutObject=1) server_error=0"
+                + " refuse=0", proxy.summary());
+    }
+
     @Test
     void serverErrorAfter_forwardsThenReplacesTheAnswer() throws IOException {
         proxy.add(FaultRule.on().next(1).then(Fault.serverErrorAfter(500)));
