@@ -8,14 +8,16 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 /**
  * One attempt of a job, as its record's history keeps it: who ran it where, when, how it ended,
- * and where its log is. Written by the attempt's own outcome write, so an attempt whose worker
- * vanished (or lost its lease) has no entry: the record's {@code attempts} counts it all the same.
+ * and where its log is. Written by the attempt's own outcome write; for an attempt whose worker
+ * vanished (or lost its lease), by the claim that took its lease over, as {@value #LEASE_LOST}.
  *
  * @param attempt which attempt (the record's {@code attempts} when it was claimed)
  * @param worker the worker's id
- * @param slot the GPU slot's index
+ * @param slot the GPU slot's index; {@value #UNKNOWN_SLOT} where it is not known (a lease lost)
  * @param outcome {@code succeeded}, {@code failed}, {@code retrying} (failed, another attempt
- *     follows) or {@code given back} (its machine went away; not counted against the budget)
+ *     follows), {@code given back} (its machine went away; not counted against the budget),
+ *     {@code cancelled} (stopped: a client's cancel, or its deadline) or {@code lease lost} (its
+ *     worker stopped renewing the lease; another claim took it over)
  * @param error the attempt's error, if it failed
  * @param logKey the key of its log in the job files bucket, if kept
  */
@@ -26,6 +28,10 @@ public record AttemptRecord(int attempt, String worker, int slot, Instant starte
     public static final String FAILED = "failed";
     public static final String RETRYING = "retrying";
     public static final String GIVEN_BACK = "given back";
+    public static final String CANCELLED = "cancelled";
+    public static final String LEASE_LOST = "lease lost";
+    /** The slot of an attempt whose worker is gone: not known, and not written. */
+    public static final int UNKNOWN_SLOT = -1;
     /** Longest error kept in a history entry (the record's own error holds the latest in full). */
     static final int MAX_ERROR_CHARS = 300;
     /**
@@ -46,7 +52,9 @@ public record AttemptRecord(int attempt, String worker, int slot, Instant starte
         Map<String, AttributeValue> map = new LinkedHashMap<>();
         map.put("attempt", AttributeValue.fromN(Integer.toString(attempt)));
         map.put("worker", AttributeValue.fromS(worker));
-        map.put("slot", AttributeValue.fromN(Integer.toString(slot)));
+        if (slot != UNKNOWN_SLOT) {
+            map.put("slot", AttributeValue.fromN(Integer.toString(slot)));
+        }
         if (startedAt != null) {
             map.put("startedAt", AttributeValue.fromS(startedAt.toString()));
         }
@@ -69,7 +77,7 @@ public record AttemptRecord(int attempt, String worker, int slot, Instant starte
         return new AttemptRecord(
                 Integer.parseInt(map.get("attempt").n()),
                 map.get("worker").s(),
-                map.containsKey("slot") ? Integer.parseInt(map.get("slot").n()) : 0,
+                map.containsKey("slot") ? Integer.parseInt(map.get("slot").n()) : UNKNOWN_SLOT,
                 map.containsKey("startedAt") ? Instant.parse(map.get("startedAt").s()) : null,
                 map.containsKey("endedAt") ? Instant.parse(map.get("endedAt").s()) : null,
                 map.get("outcome").s(),

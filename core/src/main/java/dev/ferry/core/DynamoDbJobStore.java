@@ -71,15 +71,25 @@ public final class DynamoDbJobStore implements JobStore {
             + " AND (attribute_not_exists(#sendingUntil) OR #sendingUntil < :nowMillis)";
     static final String TAKE_OVER_SENDING_UPDATE = "SET #sendingUntil = :until";
     static final String DELETE_UNSENT_CONDITION = "#status = :pending AND #attempts = :zero";
-    /** Claim: a pending or queued job, a running one whose lease ran out, or a failed one asked back. */
+    /**
+     * Claim: a pending or queued job, or a failed one asked back. A running one whose lease ran out
+     * is taken over by a write of its own ({@link #TAKE_OVER_CONDITION}), which records the attempt
+     * that lost it.
+     */
     static final String CLAIM_CONDITION = "attribute_exists(#jobId) AND (#status IN (:pending, :queued)"
-            + " OR (#status = :running AND #leaseExpiresAt < :now)"
             + " OR (#status = :failed AND attribute_exists(#redriveRequestedAt)))";
     static final String CLAIM_SET = "SET #status = :running, #leaseOwner = :owner, #leaseExpiresAt = :leaseUntil,"
-            + " #leaseMessageId = :messageId, #leaseId = :leaseId, #updatedAt = :nowIso,"
+            + " #leaseMessageId = :messageId, #leaseId = :leaseId, #updatedAt = :nowIso, #claimedAt = :nowIso,"
             + " #version = #version + :one, #attempts = #attempts + :one";
-    static final String CLAIM_REMOVE = " REMOVE #expiresAt, #sendingUntil, #redriveRequestedAt, #finishedAt";
+    static final String CLAIM_REMOVE = " REMOVE #expiresAt, #sendingUntil, #redriveRequestedAt, #finishedAt,"
+            + " #progress, #progressMessage, #progressAt";
     static final String CLAIM_UPDATE = CLAIM_SET + CLAIM_REMOVE;
+    /**
+     * Take-over of a lease that ran out, pinned to the very lease seen expired (its token): two
+     * workers that saw it so cannot both take it, and the history entry is that lease's.
+     */
+    static final String TAKE_OVER_CONDITION = "attribute_exists(#jobId) AND #status = :running"
+            + " AND #version = :expiredToken AND #leaseExpiresAt < :now";
     /** Take-over of a lease its holder gave back without being able to release it. */
     static final String CLAIM_GIVEN_BACK_CONDITION = "attribute_exists(#jobId) AND #status = :running"
             + " AND #leaseId = :givenBack";
@@ -88,7 +98,13 @@ public final class DynamoDbJobStore implements JobStore {
     /** Every write a worker makes under a lease: still running, still ours, still our token. */
     static final String FENCE_CONDITION = "attribute_exists(#jobId) AND #status = :running"
             + " AND #leaseOwner = :owner AND #version = :token";
+    /**
+     * What every write that ends a lease with anything but CANCELLED adds to the fence, and the
+     * renewal too: no client asked to cancel the job. Once one did, the job can only end CANCELLED.
+     */
+    static final String NOT_CANCEL_REQUESTED = " AND attribute_not_exists(#cancelRequestedAt)";
     static final String RENEW_UPDATE = "SET #leaseExpiresAt = :leaseUntil";
+    static final String PROGRESS_SET = "SET #progress = :fraction, #progressAt = :at";
     /** Written by every outcome: the new status, and the token moves on. The lease id stays (recognition). */
     static final String OUTCOME_SET = "SET #status = :to, #updatedAt = :nowIso, #version = #version + :one";
     static final String RELEASE_LEASE = " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId";
@@ -97,6 +113,20 @@ public final class DynamoDbJobStore implements JobStore {
     static final String COMPLETE_UPDATE = OUTCOME_SET + ", #finishedAt = :nowIso, #expiresAt = :expiresAt";
     static final String FAIL_UNRUN_UPDATE = OUTCOME_SET + ", #error = :error, #finishedAt = :nowIso,"
             + " #expiresAt = :expiresAt, #attempts = #attempts - :one" + RELEASE_LEASE;
+    /** A stopped job: the client's reason stays where it gave one. */
+    static final String CANCEL_SET = OUTCOME_SET + ", #cancelReason = if_not_exists(#cancelReason, :reason),"
+            + " #finishedAt = :nowIso, #expiresAt = :expiresAt";
+    static final String CANCEL_UNRUN_UPDATE = CANCEL_SET + ", #attempts = #attempts - :one" + RELEASE_LEASE;
+    /** A client's cancel of a job no worker holds: only while it waits, and is not past its TTL. */
+    static final String CANCEL_WAITING_CONDITION = "attribute_exists(#jobId) AND #status IN (:pending, :queued)"
+            + " AND (attribute_not_exists(#expiresAt) OR #expiresAt >= :nowSeconds)";
+    static final String CANCEL_WAITING_UPDATE = "SET #status = :cancelled, #cancelReason = :reason,"
+            + " #updatedAt = :nowIso, #finishedAt = :nowIso, #expiresAt = :expiresAt, #version = #version + :one"
+            + " REMOVE #sendingUntil";
+    /** A client's cancel of a running job: the request, for its worker's next heartbeat to find. */
+    static final String REQUEST_CANCEL_CONDITION = "attribute_exists(#jobId) AND #status = :running";
+    static final String REQUEST_CANCEL_UPDATE = "SET #cancelRequestedAt = if_not_exists(#cancelRequestedAt, :nowIso),"
+            + " #cancelReason = if_not_exists(#cancelReason, :reason)";
     /** Operator actions on a failed job: only while it is still FAILED. */
     static final String REQUEST_REDRIVE_CONDITION = "attribute_exists(#jobId) AND #status = :failed"
             + " AND attribute_not_exists(#redriveRequestedAt)";
@@ -233,13 +263,45 @@ public final class DynamoDbJobStore implements JobStore {
     public ClaimResult claim(String jobId, String workerId, String messageId, Instant leaseUntil, Instant now) {
         String leaseId = newLeaseId();
         Update update = claimUpdate(jobId, CLAIM_UPDATE, CLAIM_CONDITION, workerId, messageId, leaseId, leaseUntil, now)
-                .name("#expiresAt", EXPIRES_AT).name("#sendingUntil", SENDING_UNTIL)
-                .name("#redriveRequestedAt", REDRIVE_REQUESTED_AT).name("#finishedAt", FINISHED_AT)
                 .value(":pending", s(JobStatus.PENDING.name()))
                 .value(":queued", s(JobStatus.QUEUED.name()))
-                .value(":failed", s(JobStatus.FAILED.name()))
+                .value(":failed", s(JobStatus.FAILED.name()));
+        ClaimResult result = claim(update, leaseId);
+        if (result instanceof NotClaimable notClaimable && notClaimable.current().status() == JobStatus.RUNNING
+                && notClaimable.current().leaseExpiresAt() != null
+                && notClaimable.current().leaseExpiresAt() < now.toEpochMilli()) {
+            return takeOver(notClaimable.current(), workerId, messageId, leaseId, leaseUntil, now);
+        }
+        return result;
+    }
+
+    /**
+     * Takes over the lease of {@code expired}, which ran out, in one write that also appends that
+     * lease's attempt to the history as {@link AttemptRecord#LEASE_LOST}. The condition pins the
+     * token seen, so a retry of an applied take-over fails it, and is recognised by the lease id:
+     * the entry is never appended twice.
+     */
+    private ClaimResult takeOver(Job expired, String workerId, String messageId, String leaseId, Instant leaseUntil,
+                                 Instant now) {
+        Map<String, String> names = new HashMap<>();
+        Map<String, AttributeValue> values = new HashMap<>();
+        String append = expired.history().size() < AttemptRecord.MAX_ENTRIES
+                ? history(leaseLost(expired), names, values) : "";
+        Update update = claimUpdate(expired.jobId(), CLAIM_SET + append + CLAIM_REMOVE, TAKE_OVER_CONDITION, workerId,
+                messageId, leaseId, leaseUntil, now)
+                .value(":expiredToken", n(expired.version()))
                 .value(":now", n(now.toEpochMilli()));
+        names.forEach(update::name);
+        values.forEach(update::value);
         return claim(update, leaseId);
+    }
+
+    /** The history entry of an attempt whose worker stopped renewing its lease. */
+    static AttemptRecord leaseLost(Job expired) {
+        return new AttemptRecord(expired.attempts(), Objects.requireNonNullElse(expired.leaseOwner(), "unknown"),
+                AttemptRecord.UNKNOWN_SLOT, expired.claimedAt(), Instant.ofEpochMilli(expired.leaseExpiresAt()),
+                AttemptRecord.LEASE_LOST, "its worker stopped renewing the lease (it vanished, or could not reach the"
+                + " table) and another claim took the job over", null);
     }
 
     @Override
@@ -249,8 +311,6 @@ public final class DynamoDbJobStore implements JobStore {
         Update update = claimUpdate(jobId, CLAIM_GIVEN_BACK_UPDATE, CLAIM_GIVEN_BACK_CONDITION, workerId, messageId,
                 leaseId, leaseUntil, now)
                 .name("#preemptions", PREEMPTIONS)
-                .name("#expiresAt", EXPIRES_AT).name("#sendingUntil", SENDING_UNTIL)
-                .name("#redriveRequestedAt", REDRIVE_REQUESTED_AT).name("#finishedAt", FINISHED_AT)
                 .value(":givenBack", s(givenBackLeaseId))
                 .value(":zero", n(0));
         return claim(update, leaseId);
@@ -262,7 +322,11 @@ public final class DynamoDbJobStore implements JobStore {
                 .name("#jobId", JOB_ID).name("#status", STATUS).name("#leaseOwner", LEASE_OWNER)
                 .name("#leaseExpiresAt", LEASE_EXPIRES_AT).name("#leaseMessageId", LEASE_MESSAGE_ID)
                 .name("#leaseId", LEASE_ID).name("#updatedAt", UPDATED_AT).name("#version", VERSION)
-                .name("#attempts", ATTEMPTS)
+                .name("#attempts", ATTEMPTS).name("#claimedAt", JobTable.CLAIMED_AT)
+                .name("#expiresAt", EXPIRES_AT).name("#sendingUntil", SENDING_UNTIL)
+                .name("#redriveRequestedAt", REDRIVE_REQUESTED_AT).name("#finishedAt", FINISHED_AT)
+                .name("#progress", JobTable.PROGRESS).name("#progressMessage", JobTable.PROGRESS_MESSAGE)
+                .name("#progressAt", JobTable.PROGRESS_AT)
                 .value(":running", s(JobStatus.RUNNING.name()))
                 .value(":owner", s(workerId))
                 .value(":leaseUntil", n(leaseUntil.toEpochMilli()))
@@ -289,11 +353,38 @@ public final class DynamoDbJobStore implements JobStore {
     }
 
     @Override
-    public boolean renewLease(Lease lease, Instant leaseUntil) {
-        Update update = fenced(lease, RENEW_UPDATE)
-                .name("#leaseExpiresAt", LEASE_EXPIRES_AT)
+    public Renewal renewLease(Lease lease, Instant leaseUntil) {
+        Update update = fenced(lease, RENEW_UPDATE, FENCE_CONDITION + NOT_CANCEL_REQUESTED)
+                .name("#leaseExpiresAt", LEASE_EXPIRES_AT).name("#cancelRequestedAt", JobTable.CANCEL_REQUESTED_AT)
                 .value(":leaseUntil", n(leaseUntil.toEpochMilli()));
         // A renewal changes neither owner nor token: a retry of an applied one passes its condition again.
+        try {
+            dynamoDb.updateItem(update.request(ReturnValue.NONE));
+            return Renewal.RENEWED;
+        } catch (ConditionalCheckFailedException e) {
+            return found(e).filter(job -> holds(job, lease) && job.cancelRequestedAt() != null).isPresent()
+                    ? Renewal.CANCEL_REQUESTED : Renewal.LOST;
+        }
+    }
+
+    /** Whether {@code lease} still holds on {@code job}: running, ours, our token. */
+    private static boolean holds(Job job, Lease lease) {
+        return job.status() == JobStatus.RUNNING && lease.owner().equals(job.leaseOwner())
+                && job.version() == lease.token();
+    }
+
+    @Override
+    public boolean recordProgress(Lease lease, double fraction, String message, Instant at) {
+        Update update = fenced(lease, PROGRESS_SET + (message == null ? " REMOVE #progressMessage"
+                        : ", #progressMessage = :message"), FENCE_CONDITION)
+                .name("#progress", JobTable.PROGRESS).name("#progressAt", JobTable.PROGRESS_AT)
+                .name("#progressMessage", JobTable.PROGRESS_MESSAGE)
+                .value(":fraction", AttributeValue.fromN(Double.toString(fraction)))
+                .value(":at", s(at.toString()));
+        if (message != null) {
+            update.value(":message", s(message));
+        }
+        // Like a renewal: a retry of an applied write passes its condition again.
         return apply(update, job -> false);
     }
 
@@ -370,6 +461,29 @@ public final class DynamoDbJobStore implements JobStore {
         return outcome(lease, JobStatus.QUEUED, expression, now, names, values);
     }
 
+    @Override
+    public boolean cancel(Lease lease, String reason, AttemptRecord attempt, Instant now) {
+        Map<String, String> names = new HashMap<>(Map.of("#cancelReason", JobTable.CANCEL_REASON,
+                "#finishedAt", FINISHED_AT, "#expiresAt", EXPIRES_AT));
+        Map<String, AttributeValue> values = new HashMap<>(Map.of(":reason", s(reason),
+                ":expiresAt", n(expiresAt(now))));
+        String expression = CANCEL_SET + history(attempt, names, values) + RELEASE_LEASE;
+        return outcome(lease, JobStatus.CANCELLED, expression, FENCE_CONDITION, now, u -> {
+            names.forEach(u::name);
+            values.forEach(u::value);
+            return u;
+        });
+    }
+
+    @Override
+    public boolean cancelUnrun(Lease lease, String reason, Instant now) {
+        return outcome(lease, JobStatus.CANCELLED, CANCEL_UNRUN_UPDATE, FENCE_CONDITION, now, u -> u
+                .name("#cancelReason", JobTable.CANCEL_REASON).name("#finishedAt", FINISHED_AT)
+                .name("#expiresAt", EXPIRES_AT).name("#attempts", ATTEMPTS)
+                .value(":reason", s(reason))
+                .value(":expiresAt", n(expiresAt(now))));
+    }
+
     private boolean outcome(Lease lease, JobStatus to, String expression, Instant now, Map<String, String> names,
                             Map<String, AttributeValue> values) {
         return outcome(lease, to, expression, now, u -> {
@@ -379,13 +493,19 @@ public final class DynamoDbJobStore implements JobStore {
         });
     }
 
+    private boolean outcome(Lease lease, JobStatus to, String expression, Instant now,
+                            java.util.function.UnaryOperator<Update> details) {
+        return outcome(lease, to, expression, FENCE_CONDITION + NOT_CANCEL_REQUESTED, now,
+                u -> details.apply(u).name("#cancelRequestedAt", JobTable.CANCEL_REQUESTED_AT));
+    }
+
     /**
      * An outcome write under a lease. Recognised as our own when the condition fails on a record
      * that our lease's id left, one token on, in the status this write sets.
      */
-    private boolean outcome(Lease lease, JobStatus to, String expression, Instant now,
+    private boolean outcome(Lease lease, JobStatus to, String expression, String condition, Instant now,
                             java.util.function.UnaryOperator<Update> details) {
-        Update update = details.apply(fenced(lease, expression)
+        Update update = details.apply(fenced(lease, expression, condition)
                 .name("#updatedAt", UPDATED_AT)
                 .name("#leaseExpiresAt", LEASE_EXPIRES_AT).name("#leaseMessageId", LEASE_MESSAGE_ID)
                 .value(":to", s(to.name()))
@@ -393,6 +513,51 @@ public final class DynamoDbJobStore implements JobStore {
                 .value(":one", n(1)));
         return apply(update, job -> lease.leaseId() != null && lease.leaseId().equals(job.leaseId())
                 && job.version() == lease.token() + 1 && job.status() == to);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Clients
+
+    @Override
+    public Optional<Job> cancelWaiting(String jobId, String reason, Instant now) {
+        Update update = new Update(jobId, CANCEL_WAITING_UPDATE, CANCEL_WAITING_CONDITION)
+                .name("#jobId", JOB_ID).name("#status", STATUS).name("#expiresAt", EXPIRES_AT)
+                .name("#cancelReason", JobTable.CANCEL_REASON).name("#updatedAt", UPDATED_AT)
+                .name("#finishedAt", FINISHED_AT).name("#version", VERSION).name("#sendingUntil", SENDING_UNTIL)
+                .value(":pending", s(JobStatus.PENDING.name()))
+                .value(":queued", s(JobStatus.QUEUED.name()))
+                .value(":cancelled", s(JobStatus.CANCELLED.name()))
+                .value(":reason", s(reason))
+                .value(":nowIso", s(now.toString()))
+                .value(":nowSeconds", n(now.getEpochSecond()))
+                .value(":expiresAt", n(expiresAt(now)))
+                .value(":one", n(1));
+        return updateReturning(update, now);
+    }
+
+    @Override
+    public Optional<Job> requestCancel(String jobId, String reason, Instant now) {
+        Update update = new Update(jobId, REQUEST_CANCEL_UPDATE, REQUEST_CANCEL_CONDITION)
+                .name("#jobId", JOB_ID).name("#status", STATUS)
+                .name("#cancelRequestedAt", JobTable.CANCEL_REQUESTED_AT).name("#cancelReason", JobTable.CANCEL_REASON)
+                .value(":running", s(JobStatus.RUNNING.name()))
+                .value(":reason", s(reason))
+                .value(":nowIso", s(now.toString()));
+        return updateReturning(update, now);
+    }
+
+    /**
+     * The record as the write left it, or as its failed condition found it; a retry of an applied
+     * write finds what the first try left, so the caller sees the same either way. Empty when there
+     * is no record, or it is past its TTL.
+     */
+    private Optional<Job> updateReturning(Update update, Instant now) {
+        try {
+            UpdateItemResponse response = dynamoDb.updateItem(update.request(ReturnValue.ALL_NEW));
+            return Optional.of(JobTable.SCHEMA.mapToItem(response.attributes()));
+        } catch (ConditionalCheckFailedException e) {
+            return found(e).filter(job -> !job.expiredAt(now));
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -466,8 +631,8 @@ public final class DynamoDbJobStore implements JobStore {
         return UUID.randomUUID().toString();
     }
 
-    private Update fenced(Lease lease, String updateExpression) {
-        return new Update(lease.jobId(), updateExpression, FENCE_CONDITION)
+    private Update fenced(Lease lease, String updateExpression, String condition) {
+        return new Update(lease.jobId(), updateExpression, condition)
                 .name("#jobId", JOB_ID).name("#status", STATUS).name("#leaseOwner", LEASE_OWNER)
                 .name("#version", VERSION)
                 .value(":running", s(JobStatus.RUNNING.name()))

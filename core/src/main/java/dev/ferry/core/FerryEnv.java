@@ -33,6 +33,11 @@ public final class FerryEnv {
     public static final String RETENTION_DAYS = "FERRY_RETENTION_DAYS";
     /** Optional comma-separated list of accepted job types; empty or unset accepts any. */
     public static final String JOB_TYPES = "FERRY_JOB_TYPES";
+    /**
+     * Optional default deadline per job type, for jobs submitted without one: {@code sd=10m,train=12h}
+     * (durations as the {@code Cancel-After} header takes them). Read by the submit function.
+     */
+    public static final String DEFAULT_DEADLINES = "FERRY_DEFAULT_DEADLINES";
     /** The bucket of job files: outputs, large results, logs, uploads. Unset: jobs have no files. */
     public static final String BUCKET = "FERRY_BUCKET";
     /** How long a presigned URL (a file's, an upload's) is valid; default one hour. */

@@ -11,6 +11,9 @@ import java.util.Optional;
  * only finish a job while the version is still the one its claim produced.
  */
 public final class Job {
+
+    /** The {@code cancelReason} of a job its client cancelled. */
+    public static final String CANCELLED_BY_CLIENT = "cancelled by the client";
     private final String jobId;
     private final String type;
     private final String input;
@@ -40,6 +43,14 @@ public final class Job {
     private final java.util.List<AttemptRecord> history;
     private final String webhookUrl;
     private final java.util.List<String> webhookEvents;
+    // Cancel, deadline, progress (issue 11)
+    private final Instant claimedAt;
+    private final Instant cancelRequestedAt;
+    private final String cancelReason;
+    private final Instant deadline;
+    private final Double progress;
+    private final String progressMessage;
+    private final Instant progressAt;
 
     private Job(Builder b) {
         this.jobId = Objects.requireNonNull(b.jobId, "jobId");
@@ -71,6 +82,13 @@ public final class Job {
         this.history = b.history == null ? java.util.List.of() : java.util.List.copyOf(b.history);
         this.webhookUrl = b.webhookUrl;
         this.webhookEvents = b.webhookEvents == null ? java.util.List.of() : java.util.List.copyOf(b.webhookEvents);
+        this.claimedAt = b.claimedAt;
+        this.cancelRequestedAt = b.cancelRequestedAt;
+        this.cancelReason = b.cancelReason;
+        this.deadline = b.deadline;
+        this.progress = b.progress;
+        this.progressMessage = b.progressMessage;
+        this.progressAt = b.progressAt;
     }
 
     public static Builder builder() {
@@ -86,7 +104,9 @@ public final class Job {
                 .createdAt(createdAt).updatedAt(updatedAt).enqueuedAt(enqueuedAt).finishedAt(finishedAt)
                 .expiresAt(expiresAt).sendingUntil(sendingUntil).redriveRequestedAt(redriveRequestedAt)
                 .resultKey(resultKey).files(files).uploads(uploads).history(history)
-                .webhookUrl(webhookUrl).webhookEvents(webhookEvents);
+                .webhookUrl(webhookUrl).webhookEvents(webhookEvents)
+                .claimedAt(claimedAt).cancelRequestedAt(cancelRequestedAt).cancelReason(cancelReason)
+                .deadline(deadline).progress(progress).progressMessage(progressMessage).progressAt(progressAt);
     }
 
     public String jobId() { return jobId; }
@@ -149,6 +169,23 @@ public final class Job {
     public String webhookUrl() { return webhookUrl; }
     /** Which events go to {@link #webhookUrl()}: {@code completed}, {@code failed}, ...; empty without one. */
     public java.util.List<String> webhookEvents() { return webhookEvents; }
+    /** When the current (or last) lease was claimed: the start of the attempt it ran. */
+    public Instant claimedAt() { return claimedAt; }
+    /**
+     * RUNNING only (it stays once the job is CANCELLED): a client asked to cancel the job while a
+     * worker ran it. The worker learns it on its next heartbeat and stops the job; from then on
+     * no outcome but CANCELLED can be written under its lease.
+     */
+    public Instant cancelRequestedAt() { return cancelRequestedAt; }
+    /** Why the job is (or is being) CANCELLED: "cancelled by the client", "deadline ... passed ...". */
+    public String cancelReason() { return cancelReason; }
+    /** When the job is stopped (CANCELLED) unless it finished; null for none. */
+    public Instant deadline() { return deadline; }
+    /** The latest progress its handler reported, 0 to 1; null when none. */
+    public Double progress() { return progress; }
+    public String progressMessage() { return progressMessage; }
+    /** When that progress was reported. */
+    public Instant progressAt() { return progressAt; }
 
     /**
      * True once the record's TTL has passed: DynamoDB deletes such records up to days late, and
@@ -188,7 +225,12 @@ public final class Job {
                 && Objects.equals(redriveRequestedAt, other.redriveRequestedAt)
                 && Objects.equals(resultKey, other.resultKey) && Objects.equals(files, other.files) && Objects.equals(uploads, other.uploads)
                 && Objects.equals(history, other.history)
-                && Objects.equals(webhookUrl, other.webhookUrl) && Objects.equals(webhookEvents, other.webhookEvents);
+                && Objects.equals(webhookUrl, other.webhookUrl) && Objects.equals(webhookEvents, other.webhookEvents)
+                && Objects.equals(claimedAt, other.claimedAt)
+                && Objects.equals(cancelRequestedAt, other.cancelRequestedAt)
+                && Objects.equals(cancelReason, other.cancelReason) && Objects.equals(deadline, other.deadline)
+                && Objects.equals(progress, other.progress) && Objects.equals(progressMessage, other.progressMessage)
+                && Objects.equals(progressAt, other.progressAt);
     }
 
     @Override
@@ -233,6 +275,13 @@ public final class Job {
         private java.util.List<AttemptRecord> history;
         private String webhookUrl;
         private java.util.List<String> webhookEvents;
+        private Instant claimedAt;
+        private Instant cancelRequestedAt;
+        private String cancelReason;
+        private Instant deadline;
+        private Double progress;
+        private String progressMessage;
+        private Instant progressAt;
 
         public Builder jobId(String v) { this.jobId = v; return this; }
         public Builder type(String v) { this.type = v; return this; }
@@ -263,6 +312,13 @@ public final class Job {
         public Builder history(java.util.List<AttemptRecord> v) { this.history = v; return this; }
         public Builder webhookUrl(String v) { this.webhookUrl = v; return this; }
         public Builder webhookEvents(java.util.List<String> v) { this.webhookEvents = v; return this; }
+        public Builder claimedAt(Instant v) { this.claimedAt = v; return this; }
+        public Builder cancelRequestedAt(Instant v) { this.cancelRequestedAt = v; return this; }
+        public Builder cancelReason(String v) { this.cancelReason = v; return this; }
+        public Builder deadline(Instant v) { this.deadline = v; return this; }
+        public Builder progress(Double v) { this.progress = v; return this; }
+        public Builder progressMessage(String v) { this.progressMessage = v; return this; }
+        public Builder progressAt(Instant v) { this.progressAt = v; return this; }
 
         public Job build() {
             return new Job(this);

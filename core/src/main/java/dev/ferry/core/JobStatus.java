@@ -11,7 +11,10 @@ public enum JobStatus {
     PENDING,
     /** Waiting for a worker: its message is on the job queue (also between retries). */
     QUEUED,
-    /** A worker holds the lease and runs it. */
+    /**
+     * A worker holds the lease and runs it. With {@code cancelRequestedAt} set, its worker is asked
+     * to stop it: it ends CANCELLED.
+     */
     RUNNING,
     /** Finished with a result. Final. */
     SUCCEEDED,
@@ -20,7 +23,11 @@ public enum JobStatus {
      * queue and {@code error} says why. Final unless an operator redrives it.
      */
     FAILED,
-    /** Discarded by an operator. Final. */
+    /**
+     * Stopped, or never started: its client cancelled it, its deadline passed ({@code cancelReason}
+     * says which), or an operator discarded it after it FAILED. Final: a worker that receives its
+     * message deletes it unrun.
+     */
     CANCELLED;
 
     /** No worker will run a job in this state again on its own. */

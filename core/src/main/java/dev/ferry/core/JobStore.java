@@ -55,7 +55,9 @@ public interface JobStore {
     /**
      * Takes the job for {@code workerId} if it is PENDING or QUEUED, RUNNING with a lease that ran
      * out, or FAILED with a redrive requested: status RUNNING, attempts + 1, version + 1 (the new
-     * fencing token), a new lease id, the TTL removed.
+     * fencing token), a new lease id, the TTL removed, the last attempt's progress cleared. Taking
+     * over a lease that ran out appends the attempt that held it to the history, as
+     * {@link AttemptRecord#LEASE_LOST}, in the claiming write itself.
      */
     ClaimResult claim(String jobId, String workerId, String messageId, Instant leaseUntil, Instant now);
 
@@ -67,8 +69,30 @@ public interface JobStore {
     ClaimResult claimGivenBack(String jobId, String givenBackLeaseId, String workerId, String messageId,
                                Instant leaseUntil, Instant now);
 
-    /** Extends the lease; false if the lease was lost (another claim, or the job finished). */
-    boolean renewLease(Lease lease, Instant leaseUntil);
+    /** What a heartbeat's renewal found. */
+    enum Renewal {
+        /** The lease is ours for longer. */
+        RENEWED,
+        /**
+         * Still ours, but a client asked to cancel the job ({@link Job#cancelRequestedAt()}): stop
+         * it and write {@link #cancel}. The lease was not extended.
+         */
+        CANCEL_REQUESTED,
+        /** Taken over by another claim, or the job moved on: stop, and write nothing. */
+        LOST
+    }
+
+    /**
+     * Extends the lease unless it was lost (another claim, or the job finished) or a client asked
+     * to cancel the job; the record returned with the refusal tells which.
+     */
+    Renewal renewLease(Lease lease, Instant leaseUntil);
+
+    /**
+     * The latest progress of the attempt the lease runs, if the lease holds (a write under a lease
+     * that was lost changes nothing). {@code message} may be null.
+     */
+    boolean recordProgress(Lease lease, double fraction, String message, Instant at);
 
     /**
      * What a successful attempt leaves: its result (inline, or by reference to the job files
@@ -85,7 +109,14 @@ public interface JobStore {
         }
     }
 
-    /** RUNNING → SUCCEEDED with the result, if the lease still holds; the TTL starts. */
+    /**
+     * RUNNING → SUCCEEDED with the result, if the lease still holds; the TTL starts.
+     *
+     * <p>This and every other outcome but {@link #cancel} also require that no client asked to
+     * cancel the job: once {@link #requestCancel} was answered, the job can only end CANCELLED.
+     * Such a write returns false, as for a lost lease; the worker then writes {@link #cancel},
+     * which succeeds only if the lease does hold.
+     */
     boolean complete(Lease lease, Completion completion, Instant now);
 
     /**
@@ -108,6 +139,45 @@ public interface JobStore {
      * machine is going away. Counts a preemption; the last error stays as it was.
      */
     boolean release(Lease lease, AttemptRecord attempt, Instant now);
+
+    /**
+     * RUNNING → CANCELLED, if the lease holds, whether or not a cancel was requested: a client's
+     * cancel, or the job's deadline. The TTL starts; {@code cancelReason} becomes {@code reason}
+     * unless the record has one (the client's); {@code attempt} (nullable) joins the history.
+     */
+    boolean cancel(Lease lease, String reason, AttemptRecord attempt, Instant now);
+
+    /**
+     * RUNNING → CANCELLED without running: claimed with a cancel requested, or past its deadline.
+     * The claim that found it so is not counted as an attempt.
+     */
+    boolean cancelUnrun(Lease lease, String reason, Instant now);
+
+    // ---------------------------------------------------------------------------------------------
+    // Clients
+
+    /**
+     * PENDING or QUEUED → CANCELLED with {@code reason}; the TTL starts. A worker that later
+     * receives its message deletes it unrun.
+     *
+     * @return the record as it is now: CANCELLED (by this call, an earlier try of it whose response
+     *     was lost, or before), or as this call found it (RUNNING, SUCCEEDED, FAILED); empty when
+     *     there is none (or it is past its TTL)
+     */
+    Optional<Job> cancelWaiting(String jobId, String reason, Instant now);
+
+    /**
+     * Asks the worker running a RUNNING job to stop it: {@code cancelRequestedAt} and
+     * {@code cancelReason} are set (kept as they are when set before, so a retry changes nothing).
+     * The worker learns it on its next heartbeat; from then on the job can only end CANCELLED.
+     *
+     * @return the record as it is now: RUNNING with the request, or as this call found it (moved
+     *     on meanwhile: CANCELLED, SUCCEEDED, FAILED, or QUEUED again); empty when there is none
+     */
+    Optional<Job> requestCancel(String jobId, String reason, Instant now);
+
+    // ---------------------------------------------------------------------------------------------
+    // Operators
 
     /**
      * Asks for another round of attempts for a FAILED job (an operator's retry or redrive): it stays

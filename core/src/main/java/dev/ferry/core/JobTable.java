@@ -106,6 +106,14 @@ public final class JobTable {
     /** The client's webhook: where to POST the job's events, and which. */
     public static final String WEBHOOK_URL = "webhookUrl";
     public static final String WEBHOOK_EVENTS = "webhookEvents";
+    // Cancel, deadline, progress (issue 11)
+    public static final String CLAIMED_AT = "claimedAt";
+    public static final String CANCEL_REQUESTED_AT = "cancelRequestedAt";
+    public static final String CANCEL_REASON = "cancelReason";
+    public static final String DEADLINE = "deadline";
+    public static final String PROGRESS = "progress";
+    public static final String PROGRESS_MESSAGE = "progressMessage";
+    public static final String PROGRESS_AT = "progressAt";
 
     public static final TableSchema<Job> SCHEMA = StaticImmutableTableSchema.builder(Job.class, Job.Builder.class)
             .newItemBuilder(Job::builder, Job.Builder::build)
@@ -152,6 +160,17 @@ public final class JobTable {
             .addAttribute(EnhancedType.listOf(String.class), a -> a.name(WEBHOOK_EVENTS)
                     .getter(job -> job.webhookEvents().isEmpty() ? null : job.webhookEvents())
                     .setter(Job.Builder::webhookEvents))
+            .addAttribute(Instant.class, a -> a.name(CLAIMED_AT).getter(Job::claimedAt).setter(Job.Builder::claimedAt))
+            .addAttribute(Instant.class, a -> a.name(CANCEL_REQUESTED_AT).getter(Job::cancelRequestedAt)
+                    .setter(Job.Builder::cancelRequestedAt))
+            .addAttribute(String.class, a -> a.name(CANCEL_REASON).getter(Job::cancelReason)
+                    .setter(Job.Builder::cancelReason))
+            .addAttribute(Instant.class, a -> a.name(DEADLINE).getter(Job::deadline).setter(Job.Builder::deadline))
+            .addAttribute(Double.class, a -> a.name(PROGRESS).getter(Job::progress).setter(Job.Builder::progress))
+            .addAttribute(String.class, a -> a.name(PROGRESS_MESSAGE).getter(Job::progressMessage)
+                    .setter(Job.Builder::progressMessage))
+            .addAttribute(Instant.class, a -> a.name(PROGRESS_AT).getter(Job::progressAt)
+                    .setter(Job.Builder::progressAt))
             .build();
 
     private JobTable() {

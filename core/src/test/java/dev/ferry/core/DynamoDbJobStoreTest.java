@@ -35,6 +35,8 @@ class DynamoDbJobStoreTest {
     private static final Duration RETENTION = Duration.ofDays(30);
     private static final String FENCE = "attribute_exists(#jobId) AND #status = :running AND #leaseOwner = :owner"
             + " AND #version = :token";
+    /** Every outcome but CANCELLED, and the renewal: no client asked to cancel. */
+    private static final String OUTCOME_FENCE = FENCE + " AND attribute_not_exists(#cancelRequestedAt)";
     private final RecordingDynamoDb dynamoDb = new RecordingDynamoDb();
     private final DynamoDbJobStore store = new DynamoDbJobStore(dynamoDb, "jobs", RETENTION,
             Clock.fixed(NOW, ZoneOffset.UTC));
@@ -179,22 +181,22 @@ class DynamoDbJobStoreTest {
     // Claim
 
     @Test
-    void claim_isOneConditionalUpdate_pendingQueuedLeaseExpiredOrRedriveRequested() {
+    void claim_isOneConditionalUpdate_pendingQueuedOrRedriveRequested() {
         dynamoDb.onUpdate = r -> UpdateItemResponse.builder().attributes(JobTable.SCHEMA.itemToMap(
                 running("w1", 1L, r.expressionAttributeValues().get(":leaseId").s()), true)).build();
 
         JobStore.ClaimResult result = store.claim("01JOB", "w1", "msg-1", NOW.plusSeconds(60), NOW);
 
         UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
+        assertEquals(1, dynamoDb.requests.size());
         assertEquals(Map.of("jobId", AttributeValue.fromS("01JOB")), update.key());
         assertEquals("attribute_exists(#jobId) AND (#status IN (:pending, :queued)"
-                + " OR (#status = :running AND #leaseExpiresAt < :now)"
                 + " OR (#status = :failed AND attribute_exists(#redriveRequestedAt)))", update.conditionExpression());
         assertEquals("SET #status = :running, #leaseOwner = :owner, #leaseExpiresAt = :leaseUntil,"
-                + " #leaseMessageId = :messageId, #leaseId = :leaseId, #updatedAt = :nowIso,"
+                + " #leaseMessageId = :messageId, #leaseId = :leaseId, #updatedAt = :nowIso, #claimedAt = :nowIso,"
                 + " #version = #version + :one, #attempts = #attempts + :one"
-                + " REMOVE #expiresAt, #sendingUntil, #redriveRequestedAt, #finishedAt", update.updateExpression());
-        assertEquals(String.valueOf(NOW.toEpochMilli()), update.expressionAttributeValues().get(":now").n());
+                + " REMOVE #expiresAt, #sendingUntil, #redriveRequestedAt, #finishedAt,"
+                + " #progress, #progressMessage, #progressAt", update.updateExpression());
         assertEquals("w1", update.expressionAttributeValues().get(":owner").s());
         assertEquals("msg-1", update.expressionAttributeValues().get(":messageId").s());
         assertEquals(ReturnValue.ALL_NEW, update.returnValues());
@@ -246,6 +248,95 @@ class DynamoDbJobStoreTest {
     }
 
     @Test
+    void claim_ofALeaseThatRanOut_takesItOverInAWriteOfItsOwn_recordingTheLostAttempt() {
+        Job expired = running("w-gone", 6L, "lease-gone").toBuilder().attempts(2).claimedAt(NOW.minusSeconds(300))
+                .leaseExpiresAt(NOW.toEpochMilli() - 1_000).build();
+        dynamoDb.onUpdate = r -> {
+            if (r.conditionExpression().contains(":expiredToken")) {
+                return UpdateItemResponse.builder().attributes(JobTable.SCHEMA.itemToMap(
+                        running("w1", 7L, r.expressionAttributeValues().get(":leaseId").s()), true)).build();
+            }
+            throw conditionFailed(expired);
+        };
+
+        JobStore.ClaimResult result = store.claim("01JOB", "w1", "msg-2", NOW.plusSeconds(60), NOW);
+
+        assertEquals(7L, assertInstanceOf(JobStore.Claimed.class, result).job().version());
+        UpdateItemRequest takeOver = dynamoDb.last(UpdateItemRequest.class);
+        assertEquals(2, dynamoDb.requests.size());
+        assertEquals("attribute_exists(#jobId) AND #status = :running AND #version = :expiredToken"
+                + " AND #leaseExpiresAt < :now", takeOver.conditionExpression());
+        assertEquals("6", takeOver.expressionAttributeValues().get(":expiredToken").n());
+        assertEquals(String.valueOf(NOW.toEpochMilli()), takeOver.expressionAttributeValues().get(":now").n());
+        assertEquals("SET #status = :running, #leaseOwner = :owner, #leaseExpiresAt = :leaseUntil,"
+                + " #leaseMessageId = :messageId, #leaseId = :leaseId, #updatedAt = :nowIso, #claimedAt = :nowIso,"
+                + " #version = #version + :one, #attempts = #attempts + :one,"
+                + " #history = list_append(if_not_exists(#history, :noHistory), :entry)"
+                + " REMOVE #expiresAt, #sendingUntil, #redriveRequestedAt, #finishedAt,"
+                + " #progress, #progressMessage, #progressAt", takeOver.updateExpression());
+        AttemptRecord lost = AttemptRecord.fromAttributeValue(
+                takeOver.expressionAttributeValues().get(":entry").l().get(0));
+        assertEquals(new AttemptRecord(2, "w-gone", AttemptRecord.UNKNOWN_SLOT, NOW.minusSeconds(300),
+                NOW.minusSeconds(1), AttemptRecord.LEASE_LOST, lost.error(), null), lost);
+        assertFalse(takeOver.expressionAttributeValues().get(":entry").l().get(0).m().containsKey("slot"),
+                "no slot is better than a wrong one");
+        assertEquals(takeOver.expressionAttributeValues().get(":leaseId"),
+                dynamoDb.requests.stream().map(UpdateItemRequest.class::cast).findFirst().orElseThrow()
+                        .expressionAttributeValues().get(":leaseId"), "one claim, one lease id");
+    }
+
+    @Test
+    void claim_takeOverWhoseResponseWasLost_isRecognised_andAppendsNothingMore() {
+        Job expired = running("w-gone", 6L, "lease-gone").toBuilder().leaseExpiresAt(NOW.toEpochMilli() - 1).build();
+        java.util.concurrent.atomic.AtomicInteger takeOvers = new java.util.concurrent.atomic.AtomicInteger();
+        dynamoDb.onUpdate = r -> {
+            if (r.conditionExpression().contains(":expiredToken")) {
+                takeOvers.incrementAndGet();
+                // Applied, response lost: the SDK's retry finds this claim's own lease on the record.
+                throw conditionFailed(running("w1", 7L, r.expressionAttributeValues().get(":leaseId").s()));
+            }
+            throw conditionFailed(expired);
+        };
+
+        JobStore.ClaimResult result = store.claim("01JOB", "w1", "msg-2", NOW.plusSeconds(60), NOW);
+
+        assertEquals(7L, assertInstanceOf(JobStore.Claimed.class, result).job().version());
+        assertEquals(1, takeOvers.get(), "recognised: not tried again");
+    }
+
+    @Test
+    void claim_ofALeaseStillHeld_orATakeOverAnotherWorkerWon_isNotClaimable() {
+        updatesFailOn(running("w2", 6L, "lease-live"));
+        assertInstanceOf(JobStore.NotClaimable.class, store.claim("01JOB", "w1", "msg-2", NOW.plusSeconds(60), NOW));
+        assertEquals(1, dynamoDb.requests.size(), "a live lease is not taken over");
+
+        Job expired = running("w-gone", 6L, "lease-gone").toBuilder().leaseExpiresAt(NOW.toEpochMilli() - 1).build();
+        Job theirs = running("w3", 7L, "lease-w3");
+        dynamoDb.onUpdate = r -> {
+            throw conditionFailed(r.conditionExpression().contains(":expiredToken") ? theirs : expired);
+        };
+        JobStore.ClaimResult result = store.claim("01JOB", "w1", "msg-2", NOW.plusSeconds(60), NOW);
+        assertEquals("w3", assertInstanceOf(JobStore.NotClaimable.class, result).current().leaseOwner());
+    }
+
+    @Test
+    void claim_ofALeaseThatRanOut_withAFullHistory_appendsNothing() {
+        java.util.List<AttemptRecord> full = java.util.Collections.nCopies(AttemptRecord.MAX_ENTRIES,
+                new AttemptRecord(1, "w", 0, NOW, NOW, AttemptRecord.GIVEN_BACK, null, null));
+        Job expired = running("w-gone", 6L, "g").toBuilder().history(full).leaseExpiresAt(NOW.toEpochMilli() - 1).build();
+        dynamoDb.onUpdate = r -> {
+            if (r.conditionExpression().contains(":expiredToken")) {
+                return UpdateItemResponse.builder().attributes(JobTable.SCHEMA.itemToMap(running("w1", 7L, "x"), true))
+                        .build();
+            }
+            throw conditionFailed(expired);
+        };
+        store.claim("01JOB", "w1", "msg-2", NOW.plusSeconds(60), NOW);
+
+        assertFalse(dynamoDb.last(UpdateItemRequest.class).updateExpression().contains("#history"));
+    }
+
+    @Test
     void claimGivenBack_takesOverOnlyThatLease_countingAPreemption() {
         store.claimGivenBack("01JOB", "lease-gone", "w2", "msg-copy", NOW.plusSeconds(60), NOW);
 
@@ -266,7 +357,7 @@ class DynamoDbJobStoreTest {
 
         UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
         assertTrue(written);
-        assertEquals(FENCE, update.conditionExpression());
+        assertEquals(OUTCOME_FENCE, update.conditionExpression());
         assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one, #finishedAt = :nowIso,"
                 + " #expiresAt = :expiresAt, #result = :result"
                 + " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId, #error, #resultKey, #files",
@@ -331,7 +422,7 @@ class DynamoDbJobStoreTest {
         store.retryLater(new Lease("01JOB", "w1", 2L, "l"), "exit 1: CUDA out of memory", null, NOW);
 
         UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
-        assertEquals(FENCE, update.conditionExpression());
+        assertEquals(OUTCOME_FENCE, update.conditionExpression());
         assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one, #error = :error"
                 + " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId", update.updateExpression());
         assertEquals("QUEUED", update.expressionAttributeValues().get(":to").s());
@@ -356,12 +447,111 @@ class DynamoDbJobStoreTest {
     }
 
     @Test
-    void renewLease_onlyMovesTheExpiry_fenced() {
-        store.renewLease(new Lease("01JOB", "w1", 4L, "l"), NOW.plusSeconds(90));
+    void renewLease_onlyMovesTheExpiry_fenced_unlessACancelWasRequested() {
+        assertEquals(JobStore.Renewal.RENEWED, store.renewLease(new Lease("01JOB", "w1", 4L, "l"), NOW.plusSeconds(90)));
 
         UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
         assertEquals("SET #leaseExpiresAt = :leaseUntil", update.updateExpression());
+        assertEquals(OUTCOME_FENCE, update.conditionExpression());
+        assertEquals(ReturnValue.NONE, update.returnValues());
+        assertEquals(ReturnValuesOnConditionCheckFailure.ALL_OLD, update.returnValuesOnConditionCheckFailure());
+    }
+
+    @Test
+    void renewLease_refused_tellsACancelRequestFromALostLease_byTheRecordItFound() {
+        Lease lease = new Lease("01JOB", "w1", 4L, "l");
+        updatesFailOn(running("w1", 4L, "l").toBuilder().cancelRequestedAt(NOW).build());
+        assertEquals(JobStore.Renewal.CANCEL_REQUESTED, store.renewLease(lease, NOW.plusSeconds(90)));
+
+        updatesFailOn(running("w2", 5L, "other").toBuilder().cancelRequestedAt(NOW).build());
+        assertEquals(JobStore.Renewal.LOST, store.renewLease(lease, NOW.plusSeconds(90)),
+                "a cancel requested of another worker's lease is no business of ours");
+        updatesFailOn(running("w2", 5L, "other"));
+        assertEquals(JobStore.Renewal.LOST, store.renewLease(lease, NOW.plusSeconds(90)));
+        updatesFailOn(pending().toBuilder().status(JobStatus.CANCELLED).version(5L).build());
+        assertEquals(JobStore.Renewal.LOST, store.renewLease(lease, NOW.plusSeconds(90)));
+    }
+
+    @Test
+    void recordProgress_setsFractionMessageAndTime_fencedByTheLeaseOnly() {
+        assertTrue(store.recordProgress(new Lease("01JOB", "w1", 4L, "l"), 0.4, "step 8 of 20", NOW));
+
+        UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
+        assertEquals(FENCE, update.conditionExpression(), "progress goes on while a cancelled job stops");
+        assertEquals("SET #progress = :fraction, #progressAt = :at, #progressMessage = :message",
+                update.updateExpression());
+        assertEquals("0.4", update.expressionAttributeValues().get(":fraction").n());
+        assertEquals("step 8 of 20", update.expressionAttributeValues().get(":message").s());
+        assertEquals(NOW.toString(), update.expressionAttributeValues().get(":at").s());
+        assertFalse(update.expressionAttributeNames().containsValue("updatedAt"), "progress is not a change of state");
+
+        store.recordProgress(new Lease("01JOB", "w1", 4L, "l"), 1.0, null, NOW);
+        assertEquals("SET #progress = :fraction, #progressAt = :at REMOVE #progressMessage",
+                dynamoDb.last(UpdateItemRequest.class).updateExpression());
+
+        updatesFailOn(running("w2", 5L, "other"));
+        assertFalse(store.recordProgress(new Lease("01JOB", "w1", 4L, "l"), 0.5, null, NOW));
+    }
+
+    @Test
+    void everyOutcomeButCancel_isRefusedOnceACancelWasRequested() {
+        Lease lease = new Lease("01JOB", "w1", 4L, "l");
+        updatesFailOn(running("w1", 4L, "l").toBuilder().cancelRequestedAt(NOW).build());
+
+        assertFalse(store.complete(lease, JobStore.Completion.of("{}"), NOW));
+        assertFalse(store.retryLater(lease, "exit 1", null, NOW));
+        assertFalse(store.fail(lease, "exit 1", null, NOW));
+        assertFalse(store.failUnrun(lease, "out of attempts", NOW));
+        assertFalse(store.release(lease, null, NOW));
+        for (var request : dynamoDb.requests) {
+            assertEquals(OUTCOME_FENCE, ((UpdateItemRequest) request).conditionExpression());
+        }
+    }
+
+    @Test
+    void cancel_endsTheRunCancelled_fencedByTheLeaseOnly_keepingTheClientsReason() {
+        AttemptRecord entry = new AttemptRecord(1, "w1", 0, NOW.minusSeconds(9), NOW, AttemptRecord.CANCELLED, null,
+                null);
+        assertTrue(store.cancel(new Lease("01JOB", "w1", 4L, "l"), "deadline 2026-11-22T10:00:00Z passed while it ran",
+                entry, NOW));
+
+        UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
         assertEquals(FENCE, update.conditionExpression());
+        assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one,"
+                + " #cancelReason = if_not_exists(#cancelReason, :reason), #finishedAt = :nowIso,"
+                + " #expiresAt = :expiresAt, #history = list_append(if_not_exists(#history, :noHistory), :entry)"
+                + " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId", update.updateExpression());
+        assertEquals("CANCELLED", update.expressionAttributeValues().get(":to").s());
+        assertEquals(String.valueOf(NOW.plus(RETENTION).getEpochSecond()),
+                update.expressionAttributeValues().get(":expiresAt").n());
+        assertEquals(AttemptRecord.CANCELLED, update.expressionAttributeValues().get(":entry").l().get(0).m()
+                .get("outcome").s());
+    }
+
+    @Test
+    void cancel_whoseResponseWasLost_isRecognised_butAnotherWorkersIsNot() {
+        Lease lease = new Lease("01JOB", "w1", 4L, "lease-4");
+        updatesFailOn(pending().toBuilder().status(JobStatus.CANCELLED).version(5L).leaseId("lease-4").build());
+        assertTrue(store.cancel(lease, "cancelled by the client", null, NOW));
+        assertTrue(store.cancelUnrun(lease, "cancelled by the client", NOW));
+
+        updatesFailOn(pending().toBuilder().status(JobStatus.CANCELLED).version(6L).leaseId("lease-5").build());
+        assertFalse(store.cancel(lease, "cancelled by the client", null, NOW));
+        updatesFailOn(pending().toBuilder().status(JobStatus.SUCCEEDED).version(5L).leaseId("lease-4").build());
+        assertFalse(store.cancel(lease, "cancelled by the client", null, NOW), "SUCCEEDED is not what cancel writes");
+    }
+
+    @Test
+    void cancelUnrun_doesNotCountTheClaimThatFoundTheJobCancelledOrPastItsDeadline() {
+        store.cancelUnrun(new Lease("01JOB", "w1", 5L, "l"), "deadline 2026-11-22T09:00:00Z passed before it started",
+                NOW);
+
+        UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
+        assertEquals(FENCE, update.conditionExpression());
+        assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one,"
+                + " #cancelReason = if_not_exists(#cancelReason, :reason), #finishedAt = :nowIso,"
+                + " #expiresAt = :expiresAt, #attempts = #attempts - :one"
+                + " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId", update.updateExpression());
     }
 
     @Test
@@ -369,11 +559,73 @@ class DynamoDbJobStoreTest {
         store.release(new Lease("01JOB", "w1", 3L, "l"), null, NOW);
 
         UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
-        assertEquals(FENCE, update.conditionExpression());
+        assertEquals(OUTCOME_FENCE, update.conditionExpression());
         assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one,"
                 + " #preemptions = if_not_exists(#preemptions, :zero) + :one"
                 + " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId", update.updateExpression());
         assertFalse(update.expressionAttributeNames().containsValue("error"));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Clients
+
+    @Test
+    void cancelWaiting_cancelsAPendingOrQueuedJobNotPastItsTtl_andStartsItsTtl() {
+        Job cancelled = pending().toBuilder().status(JobStatus.CANCELLED).cancelReason("cancelled by the client").build();
+        dynamoDb.onUpdate = r -> UpdateItemResponse.builder().attributes(JobTable.SCHEMA.itemToMap(cancelled, true))
+                .build();
+
+        assertEquals(Optional.of(cancelled), store.cancelWaiting("01JOB", "cancelled by the client", NOW));
+
+        UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
+        assertEquals("attribute_exists(#jobId) AND #status IN (:pending, :queued)"
+                + " AND (attribute_not_exists(#expiresAt) OR #expiresAt >= :nowSeconds)", update.conditionExpression());
+        assertEquals("SET #status = :cancelled, #cancelReason = :reason, #updatedAt = :nowIso, #finishedAt = :nowIso,"
+                + " #expiresAt = :expiresAt, #version = #version + :one REMOVE #sendingUntil", update.updateExpression());
+        assertEquals("cancelled by the client", update.expressionAttributeValues().get(":reason").s());
+        assertEquals(String.valueOf(NOW.plus(RETENTION).getEpochSecond()),
+                update.expressionAttributeValues().get(":expiresAt").n());
+        assertEquals(ReturnValue.ALL_NEW, update.returnValues());
+        assertEquals(ReturnValuesOnConditionCheckFailure.ALL_OLD, update.returnValuesOnConditionCheckFailure());
+    }
+
+    @Test
+    void cancelWaiting_refused_returnsTheRecordAsFound_andNothingForNoneOrOnePastItsTtl() {
+        // A retry of an applied cancel finds it CANCELLED: the same answer as the first try's.
+        Job cancelled = pending().toBuilder().status(JobStatus.CANCELLED).expiresAt(NOW.plus(RETENTION).getEpochSecond())
+                .build();
+        updatesFailOn(cancelled);
+        assertEquals(Optional.of(cancelled), store.cancelWaiting("01JOB", "cancelled by the client", NOW));
+        Job running = running("w1", 3L, "l");
+        updatesFailOn(running);
+        assertEquals(Optional.of(running), store.cancelWaiting("01JOB", "cancelled by the client", NOW));
+
+        updatesFailOn(pending().toBuilder().expiresAt(NOW.getEpochSecond() - 1).build());
+        assertEquals(Optional.empty(), store.cancelWaiting("01JOB", "cancelled by the client", NOW));
+        dynamoDb.onUpdate = r -> {
+            throw conditionFailed(Map.of());
+        };
+        assertEquals(Optional.empty(), store.cancelWaiting("01NOPE", "cancelled by the client", NOW));
+    }
+
+    @Test
+    void requestCancel_marksARunningJob_keepingAnEarlierRequestAsItWas() {
+        Job requested = running("w1", 3L, "l").toBuilder().cancelRequestedAt(NOW).cancelReason("x").build();
+        dynamoDb.onUpdate = r -> UpdateItemResponse.builder().attributes(JobTable.SCHEMA.itemToMap(requested, true))
+                .build();
+
+        assertEquals(Optional.of(requested), store.requestCancel("01JOB", "cancelled by the client", NOW));
+
+        UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
+        assertEquals("attribute_exists(#jobId) AND #status = :running", update.conditionExpression());
+        assertEquals("SET #cancelRequestedAt = if_not_exists(#cancelRequestedAt, :nowIso),"
+                + " #cancelReason = if_not_exists(#cancelReason, :reason)", update.updateExpression());
+        assertFalse(update.expressionAttributeNames().containsValue("version"), "the worker's fence stays as it is");
+        assertEquals(ReturnValue.ALL_NEW, update.returnValues());
+
+        Job succeeded = pending().toBuilder().status(JobStatus.SUCCEEDED).build();
+        updatesFailOn(succeeded);
+        assertEquals(Optional.of(succeeded), store.requestCancel("01JOB", "cancelled by the client", NOW));
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -68,6 +68,7 @@ public final class JobSubmitter {
     private final Set<String> allowedTypes;
     private final Sleeper sleeper;
     private final UploadedInputs uploads;
+    private final Deadlines deadlines;
 
     /** How a replay waits between reads; a test replaces it. */
     interface Sleeper {
@@ -82,6 +83,14 @@ public final class JobSubmitter {
 
     JobSubmitter(JobStore store, SqsClient sqs, String queueUrl, JobIds ids, Clock clock,
                  int maxMessageBytes, Set<String> allowedTypes, Sleeper sleeper, UploadedInputs uploads) {
+        this(store, sqs, queueUrl, ids, clock, maxMessageBytes, allowedTypes, sleeper, uploads, Deadlines.none());
+    }
+
+    /** @param deadlines each job type's default deadline (and the rules every deadline follows) */
+    JobSubmitter(JobStore store, SqsClient sqs, String queueUrl, JobIds ids, Clock clock,
+                 int maxMessageBytes, Set<String> allowedTypes, Sleeper sleeper, UploadedInputs uploads,
+                 Deadlines deadlines) {
+        this.deadlines = Objects.requireNonNull(deadlines, "deadlines");
         this.store = Objects.requireNonNull(store, "store");
         this.sqs = Objects.requireNonNull(sqs, "sqs");
         this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
@@ -101,7 +110,8 @@ public final class JobSubmitter {
         return new JobSubmitter(store, sqs, env.required(FerryEnv.QUEUE_URL), new JobIds(), Clock.systemUTC(),
                 env.intValue(FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.DEFAULT_MAX_MESSAGE_BYTES), types,
                 d -> Thread.sleep(d.toMillis()), new UploadedInputs(JobFiles.fromEnvironment(env),
-                        env.intValue(FerryEnv.MAX_INPUT_UPLOAD_BYTES, FerryEnv.DEFAULT_MAX_INPUT_UPLOAD_BYTES)));
+                        env.intValue(FerryEnv.MAX_INPUT_UPLOAD_BYTES, FerryEnv.DEFAULT_MAX_INPUT_UPLOAD_BYTES)),
+                Deadlines.fromEnvironment(env));
     }
 
     /** What a submit produced: the job, and whether this request created it. */
@@ -125,15 +135,18 @@ public final class JobSubmitter {
         String jobId = request.idempotencyKey()
                 .map(key -> JobIds.forIdempotencyKey(scope == null ? "" : scope, key))
                 .orElseGet(ids::newId);
-        JobMessage message = new JobMessage(jobId, request.type(), request.input());
+        Instant deadline;
         Map<String, String> checkedUploads;
         try {
+            deadline = deadlines.resolve(request.type(), request.deadline(), clock.instant()).orElse(null);
             Optional<String> inputUpload = request.inputUpload();
             checkedUploads = inputUpload.isPresent()
                     ? uploads.checkInputUpload(inputUpload.get())
                     : uploads.checkInline(request.input());
         } catch (ApiException e) {
-            // A replay of a job accepted earlier is answered with it, even once its uploads expired.
+            JobMessage message = new JobMessage(jobId, request.type(), request.input());
+            // A replay of a job accepted earlier is answered with it, even once its uploads expired (or
+            // the deadline its body names has passed).
             Optional<Job> earlier = e.statusCode() < 500 && request.idempotencyKey().isPresent()
                     ? existing(jobId) : Optional.empty();
             if (earlier.isPresent() && earlier.get().requestHash().equals(request.fingerprint())) {
@@ -141,6 +154,7 @@ public final class JobSubmitter {
             }
             throw e;
         }
+        JobMessage message = new JobMessage(jobId, request.type(), request.input(), deadline);
         int size = message.sizeInBytes();
         if (size > maxMessageBytes) {
             throw new ApiException(413, "field \"input\" is too large: the job's message would be " + size
@@ -165,6 +179,7 @@ public final class JobSubmitter {
                 .uploads(checkedUploads.isEmpty() ? null : Json.MAPPER.valueToTree(checkedUploads).toString())
                 .webhookUrl(request.webhook().map(WebhookRequest::url).orElse(null))
                 .webhookEvents(request.webhook().map(WebhookRequest::events).orElse(null))
+                .deadline(deadline)
                 .build();
 
         JobStore.CreateResult created;
@@ -217,7 +232,9 @@ public final class JobSubmitter {
                 if (taken) {
                     LOG.info("idempotent replay of job {} whose first sender is gone: sending its message",
                             current.jobId());
-                    return send(current, message, holdUntil);
+                    // The job as first accepted: its deadline, not one this replay asked for.
+                    return send(current, new JobMessage(message.jobId(), message.type(), message.input(),
+                            current.deadline()), holdUntil);
                 }
             }
             if (System.nanoTime() > deadline) {

@@ -57,11 +57,14 @@ final class JobView {
         if (job.error() != null) {
             node.put("error", job.error());
         }
+        cancelAndProgress(job, node);
         if (!job.history().isEmpty()) {
             ArrayNode history = node.putArray("history");
             for (AttemptRecord attempt : job.history()) {
-                ObjectNode entry = history.addObject().put("attempt", attempt.attempt()).put("worker", attempt.worker())
-                        .put("slot", attempt.slot());
+                ObjectNode entry = history.addObject().put("attempt", attempt.attempt()).put("worker", attempt.worker());
+                if (attempt.slot() != AttemptRecord.UNKNOWN_SLOT) {
+                    entry.put("slot", attempt.slot()); // not known for a lease lost
+                }
                 if (attempt.startedAt() != null) {
                     entry.put("startedAt", attempt.startedAt().toString());
                 }
@@ -168,5 +171,27 @@ final class JobView {
             webhook.put("goneAt", deliveries.goneAt().toString());
         }
         return view;
+    }
+
+    /** Its deadline, a cancel asked for or done, and the latest progress its handler reported (kept once it ends). */
+    private static void cancelAndProgress(Job job, ObjectNode node) {
+        if (job.deadline() != null) {
+            node.put("deadline", job.deadline().toString());
+        }
+        if (job.cancelRequestedAt() != null) {
+            node.put("cancelRequestedAt", job.cancelRequestedAt().toString());
+        }
+        if (job.cancelReason() != null) {
+            node.put("cancelReason", job.cancelReason());
+        }
+        if (job.progress() != null) {
+            ObjectNode progress = node.putObject("progress").put("fraction", job.progress());
+            if (job.progressMessage() != null) {
+                progress.put("message", job.progressMessage());
+            }
+            if (job.progressAt() != null) {
+                progress.put("at", job.progressAt().toString());
+            }
+        }
     }
 }

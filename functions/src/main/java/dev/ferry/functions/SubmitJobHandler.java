@@ -23,7 +23,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code POST /jobs}: accept a job. 202 when created, 200 for an idempotent replay. With
+ * {@code POST /jobs}: accept a job. 202 when created, 200 for an idempotent replay. Headers:
+ * {@code Idempotency-Key}; {@code Cancel-After} (a deadline; {@link Deadlines}); with
  * {@code Prefer: wait=<seconds>} the answer (same status code) shows the job once it is final or
  * the time is up ({@link WaitPreference}, {@link JobWaiter}).
  */
@@ -90,7 +91,7 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
         try {
             requireJson(Requests.header(event, "Content-Type"));
             SubmitRequest request = SubmitRequest.parse(Requests.body(event), Requests.header(event, IDEMPOTENCY_KEY),
-                    webhooks);
+                    webhooks, Requests.header(event, Deadlines.CANCEL_AFTER));
             // Checked before anything is written: a strict, invalid preference leaves nothing behind.
             int wait = WaitPreference.seconds(Requests.headerValues(event, WaitPreference.HEADER), maxWaitSeconds);
             JobSubmitter.Submitted submitted = submitter.submit(request, Requests.callerScope(event));

@@ -15,8 +15,16 @@ import java.util.regex.Pattern;
  *     upload, the marker the record and message carry instead ({@code {"$input": "up_..."}})
  * @param idempotencyKey the client's {@code Idempotency-Key}, if it sent one
  * @param webhook where to POST the job's events, if anywhere
+ * @param deadline the deadline it asked for (field {@code deadline} or header {@code Cancel-After}),
+ *     checked for form; {@link Deadlines} decides the instant. Not part of the fingerprint: a
+ *     replay's {@code Cancel-After} counts from a later moment, and it gets the job as first accepted
  */
-record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKey, Optional<WebhookRequest> webhook) {
+record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKey, Optional<WebhookRequest> webhook,
+                     Deadlines.Requested deadline) {
+
+    SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKey) {
+        this(type, input, idempotencyKey, Optional.empty(), Deadlines.Requested.NONE);
+    }
 
     /** The upload the input was sent as, if it was. */
     Optional<String> inputUpload() {
@@ -28,15 +36,23 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
 
     /** The fields a submit's body may have. */
     private static final java.util.Set<String> FIELDS = java.util.Set.of("type", "input", "inputUpload",
-            "webhookUrl", "webhookEvents");
+            "webhookUrl", "webhookEvents", Deadlines.FIELD);
 
     /** As {@link #parse(String, String, WebhookUrlPolicy)} under AWS's webhook rules. */
     static SubmitRequest parse(String body, String idempotencyKey) {
-        return parse(body, idempotencyKey, WebhookUrlPolicy.STRICT);
+        return parse(body, idempotencyKey, WebhookUrlPolicy.STRICT, null);
     }
 
-    /** Parses and checks the body and the key; an {@link ApiException} names what is wrong. */
+    /** The same under the given webhook rules. */
     static SubmitRequest parse(String body, String idempotencyKey, WebhookUrlPolicy webhooks) {
+        return parse(body, idempotencyKey, webhooks, null);
+    }
+
+    /**
+     * Parses and checks the body, the key and the {@code Cancel-After} header (null when absent);
+     * an {@link ApiException} names what is wrong.
+     */
+    static SubmitRequest parse(String body, String idempotencyKey, WebhookUrlPolicy webhooks, String cancelAfter) {
         if (body == null || body.isBlank()) {
             throw ApiException.badRequest("request body is empty; send {\"type\": \"<name>\", \"input\": <any JSON>}");
         }
@@ -53,7 +69,7 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
             String name = names.next();
             if (!FIELDS.contains(name)) {
                 throw ApiException.badRequest("unknown field \"" + name + "\"; a job has \"type\" and \"input\""
-                        + " (or \"inputUpload\"), and may have \"webhookUrl\" and \"webhookEvents\"");
+                        + " (or \"inputUpload\"), and may have \"webhookUrl\", \"webhookEvents\" and \"deadline\"");
             }
         }
         JsonNode type = root.get("type");
@@ -85,7 +101,31 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
             input = JobFiles.inputMarker(upload.asText());
         }
         Optional<WebhookRequest> webhook = WebhookRequest.parse(root, webhooks);
-        return new SubmitRequest(type.asText(), input, checkKey(idempotencyKey), webhook);
+        return new SubmitRequest(type.asText(), input, checkKey(idempotencyKey), webhook,
+                deadline(root, cancelAfter));
+    }
+
+    /** The body's {@code deadline} or the {@code Cancel-After} header, checked for form; not both. */
+    private static Deadlines.Requested deadline(JsonNode root, String cancelAfter) {
+        JsonNode field = root.get(Deadlines.FIELD);
+        if (field == null || field.isNull()) {
+            return Deadlines.fromHeader(cancelAfter);
+        }
+        if (cancelAfter != null) {
+            throw ApiException.badRequest("header " + Deadlines.CANCEL_AFTER + " and field \"" + Deadlines.FIELD
+                    + "\" exclude each other: give the deadline one way");
+        }
+        String example = "an ISO-8601 instant such as \"2026-11-22T10:00:00Z\"";
+        if (!field.isTextual()) {
+            throw ApiException.badRequest("field \"" + Deadlines.FIELD + "\" must be " + example + ", but is " + field);
+        }
+        try {
+            return new Deadlines.Requested(java.time.Instant.parse(field.asText().strip()), null);
+        } catch (java.time.format.DateTimeParseException e) {
+            String text = field.asText();
+            throw ApiException.badRequest("field \"" + Deadlines.FIELD + "\" must be " + example + ", but is \""
+                    + (text.length() <= 40 ? text : text.substring(0, 40) + "…") + "\"");
+        }
     }
 
     private static Optional<String> checkKey(String key) {

@@ -155,4 +155,40 @@ class GetJobHandlerTest {
         assertEquals(400, strict.getStatusCode());
         assertTrue(Json.parse(strict.getBody()).get("error").asText().startsWith("header Prefer"));
     }
+
+    @Test
+    void get_runningJob_showsItsProgressDeadlineAndACancelUnderWay() {
+        Instant created = Instant.parse("2026-11-22T10:00:00Z");
+        store.jobs.put(JOB_ID, Job.builder().jobId(JOB_ID).type("sd").input("{}").status(JobStatus.RUNNING).attempts(1)
+                .createdAt(created).updatedAt(created).deadline(created.plusSeconds(600)).progress(0.4)
+                .progressMessage("step 8 of 20").progressAt(created.plusSeconds(9)).cancelRequestedAt(created.plusSeconds(10))
+                .cancelReason("cancelled by the client").build());
+
+        JsonNode body = Json.parse(handler.handleRequest(fixture(), null).getBody());
+
+        assertEquals("2026-11-22T10:10:00Z", body.get("deadline").asText());
+        assertEquals(0.4, body.get("progress").get("fraction").asDouble());
+        assertEquals("step 8 of 20", body.get("progress").get("message").asText());
+        assertEquals("2026-11-22T10:00:09Z", body.get("progress").get("at").asText());
+        assertEquals("2026-11-22T10:00:10Z", body.get("cancelRequestedAt").asText());
+        assertEquals("cancelled by the client", body.get("cancelReason").asText());
+    }
+
+    @Test
+    void get_aLeaseLostEntry_hasNoSlot_andAJobWithoutExtrasShowsNone() {
+        Instant created = Instant.parse("2026-11-22T10:00:00Z");
+        store.jobs.put(JOB_ID, Job.builder().jobId(JOB_ID).type("sd").input("{}").status(JobStatus.QUEUED).attempts(1)
+                .createdAt(created).updatedAt(created).history(java.util.List.of(new dev.ferry.core.AttemptRecord(1,
+                        "w-gone", dev.ferry.core.AttemptRecord.UNKNOWN_SLOT, created, created.plusSeconds(30),
+                        dev.ferry.core.AttemptRecord.LEASE_LOST, "its worker stopped renewing the lease", null))).build());
+
+        JsonNode body = Json.parse(handler.handleRequest(fixture(), null).getBody());
+
+        JsonNode entry = body.get("history").get(0);
+        assertEquals("lease lost", entry.get("outcome").asText());
+        assertFalse(entry.has("slot"));
+        for (String field : new String[] {"deadline", "progress", "cancelRequestedAt", "cancelReason"}) {
+            assertFalse(body.has(field), field);
+        }
+    }
 }

@@ -28,6 +28,9 @@ final class InMemoryJobStore implements JobStore {
     volatile boolean unavailable;
     /** Fails every {@link #markQueued}, as an outage right after the send would. */
     volatile boolean markFails;
+    /** Run just before a cancel's write reads the record: what a worker did in between (a race). */
+    volatile Runnable beforeCancelWaiting = () -> { };
+    volatile Runnable beforeRequestCancel = () -> { };
 
     InMemoryJobStore(List<String> events) {
         this.events = events;
@@ -142,7 +145,8 @@ final class InMemoryJobStore implements JobStore {
                 .leaseExpiresAt(leaseUntil.toEpochMilli()).leaseMessageId(messageId)
                 .leaseId(UUID.randomUUID().toString()).updatedAt(now)
                 .version(job.version() + 1).attempts(job.attempts() + 1).preemptions(job.preemptions() + preemptions)
-                .expiresAt(null).sendingUntil(null).redriveRequestedAt(null).finishedAt(null).build();
+                .expiresAt(null).sendingUntil(null).redriveRequestedAt(null).finishedAt(null).claimedAt(now)
+                .progress(null).progressMessage(null).progressAt(null).build();
         jobs.put(job.jobId(), claimed);
         return claimed;
     }
@@ -154,13 +158,75 @@ final class InMemoryJobStore implements JobStore {
     }
 
     @Override
-    public synchronized boolean renewLease(Lease lease, Instant leaseUntil) {
+    public synchronized Renewal renewLease(Lease lease, Instant leaseUntil) {
+        checkAvailable();
+        if (!holds(lease)) {
+            return Renewal.LOST;
+        }
+        if (jobs.get(lease.jobId()).cancelRequestedAt() != null) {
+            return Renewal.CANCEL_REQUESTED;
+        }
+        jobs.computeIfPresent(lease.jobId(), (id, j) -> j.toBuilder().leaseExpiresAt(leaseUntil.toEpochMilli()).build());
+        return Renewal.RENEWED;
+    }
+
+    @Override
+    public synchronized boolean recordProgress(Lease lease, double fraction, String message, Instant at) {
         checkAvailable();
         if (!holds(lease)) {
             return false;
         }
-        jobs.computeIfPresent(lease.jobId(), (id, j) -> j.toBuilder().leaseExpiresAt(leaseUntil.toEpochMilli()).build());
+        jobs.computeIfPresent(lease.jobId(), (id, j) -> j.toBuilder().progress(fraction).progressMessage(message)
+                .progressAt(at).build());
         return true;
+    }
+
+    @Override
+    public boolean cancel(Lease lease, String reason, AttemptRecord attempt, Instant now) {
+        return outcome(lease, true, j -> finished(j, JobStatus.CANCELLED, now)
+                .cancelReason(j.cancelReason() == null ? reason : j.cancelReason()).history(appended(j, attempt)).build());
+    }
+
+    @Override
+    public boolean cancelUnrun(Lease lease, String reason, Instant now) {
+        return outcome(lease, true, j -> finished(j, JobStatus.CANCELLED, now).attempts(j.attempts() - 1)
+                .cancelReason(j.cancelReason() == null ? reason : j.cancelReason()).build());
+    }
+
+    @Override
+    public synchronized Optional<Job> cancelWaiting(String jobId, String reason, Instant now) {
+        checkAvailable();
+        beforeCancelWaiting.run();
+        Job job = jobs.get(jobId);
+        if (job == null || job.expiredAt(now)) {
+            return Optional.empty();
+        }
+        if (job.status() == JobStatus.PENDING || job.status() == JobStatus.QUEUED) {
+            Job cancelled = job.toBuilder().status(JobStatus.CANCELLED).cancelReason(reason).updatedAt(now)
+                    .finishedAt(now).expiresAt(now.plusSeconds(86_400).getEpochSecond()).version(job.version() + 1)
+                    .sendingUntil(null).build();
+            jobs.put(jobId, cancelled);
+            events.add("cancel " + jobId);
+            return Optional.of(cancelled);
+        }
+        return Optional.of(job);
+    }
+
+    @Override
+    public synchronized Optional<Job> requestCancel(String jobId, String reason, Instant now) {
+        checkAvailable();
+        beforeRequestCancel.run();
+        Job job = jobs.get(jobId);
+        if (job == null || job.expiredAt(now)) {
+            return Optional.empty();
+        }
+        if (job.status() == JobStatus.RUNNING && job.cancelRequestedAt() == null) {
+            job = job.toBuilder().cancelRequestedAt(now).cancelReason(job.cancelReason() == null ? reason
+                    : job.cancelReason()).build();
+            jobs.put(jobId, job);
+            events.add("request-cancel " + jobId);
+        }
+        return Optional.of(job);
     }
 
     @Override
@@ -208,9 +274,14 @@ final class InMemoryJobStore implements JobStore {
         return unleased(job, to, now).finishedAt(now).expiresAt(now.plusSeconds(86_400).getEpochSecond());
     }
 
-    private synchronized boolean outcome(Lease lease, UnaryOperator<Job> change) {
+    private boolean outcome(Lease lease, UnaryOperator<Job> change) {
+        return outcome(lease, false, change);
+    }
+
+    /** Every outcome but a cancel is refused once a cancel was requested, as in DynamoDbJobStore. */
+    private synchronized boolean outcome(Lease lease, boolean cancel, UnaryOperator<Job> change) {
         checkAvailable();
-        if (!holds(lease)) {
+        if (!holds(lease) || (!cancel && jobs.get(lease.jobId()).cancelRequestedAt() != null)) {
             return false;
         }
         jobs.computeIfPresent(lease.jobId(), (id, j) -> change.apply(j));

@@ -142,8 +142,9 @@ public final class LocalStackMain {
      * What the stack takes from the user's environment, over its own settings: every job type's
      * variable (any kind), {@code FERRY_TIMEOUT_<TYPE>}, {@code FERRY_JOB_TIMEOUT},
      * {@code FERRY_SETUP_TIMEOUT[_<TYPE>]}, {@code FERRY_EVALUATE_ON_EXIT[_<TYPE>]} and
-     * {@code FERRY_SAMPLE_SETUP_MS} (for the workers), {@code FERRY_ADMIN_TOKEN} (for the admin function) and
-     * {@code FERRY_WEBHOOK_SECRET} (the webhooks' signing key, so receivers can keep theirs across restarts). Nothing else: the
+     * {@code FERRY_SAMPLE_SETUP_MS} (for the workers), {@code FERRY_DEFAULT_DEADLINES} (for the submit
+     * function), {@code FERRY_ADMIN_TOKEN} (for the admin function) and {@code FERRY_WEBHOOK_SECRET}
+     * (the webhooks' signing key, so receivers can keep theirs across restarts). Nothing else: the
      * stack's clients stay on its emulators whatever {@code AWS_*} says.
      *
      * @throws IllegalStateException when {@code FERRY_ADMIN_TOKEN} is shorter than
@@ -159,6 +160,7 @@ public final class LocalStackMain {
                     || name.startsWith(JobTypes.SETUP_TIMEOUT)
                     || name.startsWith(ExitRules.VARIABLE)
                     || name.equals(SampleHandler.SETUP_MS)
+                    || name.equals(FerryEnv.DEFAULT_DEADLINES)
                     || name.equals(AdminToken.TOKEN)
                     || name.equals(WebhookSettings.SECRET)) {
                 passed.put(name, value);

@@ -66,6 +66,21 @@ final class Api {
         return send(request.build());
     }
 
+    /** {@code POST /jobs} with extra headers ({@code Cancel-After}, {@code Idempotency-Key}). */
+    Response submitWith(String body, java.util.Map<String, String> headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(endpoint.resolve("/jobs"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        headers.forEach(request::header);
+        return send(request.build());
+    }
+
+    /** {@code POST /jobs/{jobId}/cancel}, without a body, as {@code curl -X POST} sends it. */
+    Response cancel(String jobId) {
+        return send(HttpRequest.newBuilder(endpoint.resolve("/jobs/" + jobId + "/cancel"))
+                .POST(HttpRequest.BodyPublishers.noBody()).build());
+    }
+
     /** {@code POST /uploads}. */
     Response createUpload() {
         return send(HttpRequest.newBuilder(endpoint.resolve("/uploads")).POST(HttpRequest.BodyPublishers.noBody())

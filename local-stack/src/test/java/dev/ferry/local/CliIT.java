@@ -27,7 +27,6 @@ import java.util.stream.Collectors;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,14 +35,11 @@ import org.junit.jupiter.api.io.TempDir;
  * through real HTTP, as {@code scripts/ferry} runs it: submit --wait of a sample image job
  * downloads its PNG, --file reaches the job, status, logs, download, dlq and redrive read and act on
  * real jobs, and the API's refusals and a timeout exit with their documented codes.
- *
- * <p>The tests tagged {@value #NEEDS_ENDPOINTS} use endpoints of issue 11 this branch does not
- * serve yet (cancel, listing, progress, {@code Prefer: wait}); they are left out by default and run
- * with {@code -Dferry.test.excludedGroups=} once those are merged.
+ * Progress on the bar and as lines, {@code Prefer: wait}, cancel, {@code --cancel-after} and
+ * {@code list --all} run against the same stack.
  */
 class CliIT {
 
-    static final String NEEDS_ENDPOINTS = "needs-issue-11-endpoints";
     private static final Duration FINISH = Duration.ofSeconds(60);
     /** Reads the file its input names and answers its SHA-256 and size. */
     private static final String FILE_INFO = "python3 -c 'import hashlib, json, sys; i = json.load(sys.stdin);"
@@ -248,10 +244,9 @@ class CliIT {
     }
 
     // ---------------------------------------------------------------------------------------------
-    // Endpoints from the other parts of issue 11: run with -Dferry.test.excludedGroups= once merged.
+    // Cancel, listing, progress and waiting, through the command line.
 
     @Test
-    @Tag(NEEDS_ENDPOINTS)
     void submitWait_showsTheJobsProgress_onTheBarAndAsLines() {
         Run bar = ferry(true, "submit", "sample", "--input", "{\"sleepMs\":4000}", "--wait", "--timeout", "2m");
         assertEquals(ExitCodes.SUCCESS, bar.code(), bar.toString());
@@ -263,7 +258,6 @@ class CliIT {
     }
 
     @Test
-    @Tag(NEEDS_ENDPOINTS)
     void waiting_usesPreferWait_whenTheServerAppliesIt() {
         Run run = ferry("submit", "sample", "--input", "{\"sleepMs\":3000}", "--wait", "--timeout", "2m", "-v");
         assertEquals(ExitCodes.SUCCESS, run.code(), run.toString());
@@ -274,7 +268,6 @@ class CliIT {
     }
 
     @Test
-    @Tag(NEEDS_ENDPOINTS)
     void cancel_ofARunningJob_endsItCancelled_andWaitExits1() {
         String jobId = submitted(ferry("submit", "sample", "--input", "{\"sleepMs\":60000}", "--json"));
         api.awaitStatus(jobId, "RUNNING", FINISH);
@@ -297,7 +290,6 @@ class CliIT {
     }
 
     @Test
-    @Tag(NEEDS_ENDPOINTS)
     void cancelAfter_isSentWithTheSubmit_andCancelsTheJob() {
         Run run = ferry("submit", "sample", "--input", "{\"sleepMs\":60000}", "--cancel-after", "2s", "--wait",
                 "--timeout", "1m");
@@ -306,7 +298,6 @@ class CliIT {
     }
 
     @Test
-    @Tag(NEEDS_ENDPOINTS)
     void list_followsNextCursor_withAll_andFiltersByStatusAndType() {
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < 3; i++) {

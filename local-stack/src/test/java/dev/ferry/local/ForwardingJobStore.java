@@ -30,7 +30,22 @@ class ForwardingJobStore implements JobStore {
                                                 Instant leaseUntil, Instant now) {
         return delegate.claimGivenBack(jobId, givenBackLeaseId, workerId, messageId, leaseUntil, now);
     }
-    @Override public boolean renewLease(Lease lease, Instant leaseUntil) { return delegate.renewLease(lease, leaseUntil); }
+    @Override public Renewal renewLease(Lease lease, Instant leaseUntil) { return delegate.renewLease(lease, leaseUntil); }
+    @Override public boolean recordProgress(Lease lease, double fraction, String message, Instant at) {
+        return delegate.recordProgress(lease, fraction, message, at);
+    }
+    @Override public boolean cancel(Lease lease, String reason, AttemptRecord attempt, Instant now) {
+        return delegate.cancel(lease, reason, attempt, now);
+    }
+    @Override public boolean cancelUnrun(Lease lease, String reason, Instant now) {
+        return delegate.cancelUnrun(lease, reason, now);
+    }
+    @Override public Optional<Job> cancelWaiting(String jobId, String reason, Instant now) {
+        return delegate.cancelWaiting(jobId, reason, now);
+    }
+    @Override public Optional<Job> requestCancel(String jobId, String reason, Instant now) {
+        return delegate.requestCancel(jobId, reason, now);
+    }
     @Override public boolean complete(Lease lease, Completion completion, Instant now) {
         return delegate.complete(lease, completion, now);
     }

@@ -81,12 +81,113 @@ class JobStoreIT {
     }
 
     @Test
+    void takeOverOfALeaseThatRanOut_recordsTheLostAttemptOnce_andAStaleTakeOverIsRefused() {
+        Job job = newJob();
+        claim(job, "w1", T0);
+
+        Lease second = claim(job, "w2", T0.plusSeconds(61));
+        // w3 saw the same expired lease a moment before w2 took it: its take-over must not apply.
+        JobStore.ClaimResult late = store.claim(job.jobId(), "w3", "m-w3", T0.plusSeconds(130), T0.plusSeconds(62));
+
+        assertEquals("w2", assertInstanceOf(JobStore.NotClaimable.class, late).current().leaseOwner());
+        Job taken = store.get(job.jobId()).orElseThrow();
+        assertEquals(second.token(), taken.version());
+        assertEquals(1, taken.history().size(), "one entry for the lease that was lost: " + taken.history());
+        AttemptRecord lost = taken.history().get(0);
+        assertEquals(AttemptRecord.LEASE_LOST, lost.outcome());
+        assertEquals("w1", lost.worker());
+        assertEquals(1, lost.attempt());
+        assertEquals(T0, lost.startedAt());
+        assertEquals(T0.plusSeconds(60), lost.endedAt(), "when its lease ran out");
+        assertEquals(T0.plusSeconds(61), taken.claimedAt());
+    }
+
+    @Test
+    void cancel_ofAWaitingJob_isFinal_andNoWorkerClaimsIt() {
+        Job job = newJob();
+        assertTrue(store.markQueued(job.jobId(), T0).isPresent());
+
+        Job cancelled = store.cancelWaiting(job.jobId(), Job.CANCELLED_BY_CLIENT, T0.plusSeconds(1)).orElseThrow();
+        Job again = store.cancelWaiting(job.jobId(), Job.CANCELLED_BY_CLIENT, T0.plusSeconds(2)).orElseThrow();
+
+        assertEquals(JobStatus.CANCELLED, cancelled.status());
+        assertEquals(Job.CANCELLED_BY_CLIENT, cancelled.cancelReason());
+        assertEquals(cancelled, again, "a retry finds what the first try left and changes nothing");
+        assertTrue(cancelled.expiresAt() != null && cancelled.finishedAt() != null);
+        assertEquals(JobStatus.CANCELLED, assertInstanceOf(JobStore.NotClaimable.class,
+                store.claim(job.jobId(), "w1", "m", T0.plusSeconds(70), T0.plusSeconds(3))).current().status());
+        assertEquals(JobStatus.CANCELLED, store.requestCancel(job.jobId(), "x", T0.plusSeconds(4)).orElseThrow().status());
+        assertTrue(store.cancelWaiting(ids.newId(), Job.CANCELLED_BY_CLIENT, T0).isEmpty(), "no record: none made");
+    }
+
+    @Test
+    void cancel_ofARunningJob_isRequested_theRenewalSaysSo_andOnlyCancelCanEndTheLease() {
+        Job job = newJob();
+        Lease lease = claim(job, "w1", T0);
+        assertEquals(JobStatus.RUNNING, store.cancelWaiting(job.jobId(), Job.CANCELLED_BY_CLIENT, T0.plusSeconds(1))
+                .orElseThrow().status(), "a running job is not cancelled at once");
+
+        Job requested = store.requestCancel(job.jobId(), Job.CANCELLED_BY_CLIENT, T0.plusSeconds(1)).orElseThrow();
+        assertEquals(requested, store.requestCancel(job.jobId(), "other", T0.plusSeconds(2)).orElseThrow(),
+                "asked twice: the first request stands");
+
+        assertEquals(T0.plusSeconds(1), requested.cancelRequestedAt());
+        assertEquals(lease.token(), requested.version(), "the worker's fence is untouched");
+        assertTrue(store.recordProgress(lease, 0.5, "half", T0.plusSeconds(2)), "progress goes on while it stops");
+        assertEquals(JobStore.Renewal.CANCEL_REQUESTED, store.renewLease(lease, T0.plusSeconds(90)));
+        assertFalse(store.complete(lease, JobStore.Completion.of("{}"), T0.plusSeconds(3)));
+        assertFalse(store.retryLater(lease, "exit 1", null, T0.plusSeconds(3)));
+        assertFalse(store.fail(lease, "exit 1", null, T0.plusSeconds(3)));
+        assertFalse(store.release(lease, null, T0.plusSeconds(3)));
+        AttemptRecord entry = new AttemptRecord(1, "w1", 0, T0, T0.plusSeconds(3), AttemptRecord.CANCELLED, null, null);
+        assertTrue(store.cancel(lease, "deadline passed", entry, T0.plusSeconds(3)));
+        assertTrue(store.cancel(lease, "deadline passed", entry, T0.plusSeconds(3)), "its own write, recognised");
+
+        Job done = store.get(job.jobId()).orElseThrow();
+        assertEquals(JobStatus.CANCELLED, done.status());
+        assertEquals(Job.CANCELLED_BY_CLIENT, done.cancelReason(), "the client's reason stays");
+        assertEquals(java.util.List.of(entry), done.history());
+        assertEquals(0.5, done.progress());
+        assertEquals("half", done.progressMessage());
+        assertEquals(null, done.leaseOwner());
+        assertTrue(done.expiresAt() != null);
+    }
+
+    @Test
+    void cancelUnrun_ofAJobPastItsDeadline_doesNotCountTheClaim() {
+        Job job = newJob();
+        Lease lease = claim(job, "w1", T0);
+
+        assertTrue(store.cancelUnrun(lease, "deadline passed before it started", T0.plusSeconds(1)));
+
+        Job done = store.get(job.jobId()).orElseThrow();
+        assertEquals(JobStatus.CANCELLED, done.status());
+        assertEquals(0, done.attempts());
+        assertEquals("deadline passed before it started", done.cancelReason());
+    }
+
+    @Test
+    void progress_isWrittenUnderTheLease_clearedByTheNextClaim() {
+        Job job = newJob();
+        Lease first = claim(job, "w1", T0);
+        assertTrue(store.recordProgress(first, 0.25, null, T0.plusSeconds(1)));
+        assertEquals(0.25, store.get(job.jobId()).orElseThrow().progress());
+        assertTrue(store.retryLater(first, "exit 1", null, T0.plusSeconds(2)));
+        assertFalse(store.recordProgress(first, 0.5, null, T0.plusSeconds(3)), "not under a lease that ended");
+
+        claim(job, "w2", T0.plusSeconds(4));
+        Job second = store.get(job.jobId()).orElseThrow();
+        assertEquals(null, second.progress());
+        assertEquals(null, second.progressAt());
+    }
+
+    @Test
     void zombie_cannotCompleteRenewOrFail_afterTakeover() {
         Job job = newJob();
         Lease zombie = claim(job, "w1", T0);
         Lease current = claim(job, "w2", T0.plusSeconds(61));
 
-        assertFalse(store.renewLease(zombie, T0.plusSeconds(200)));
+        assertEquals(JobStore.Renewal.LOST, store.renewLease(zombie, T0.plusSeconds(200)));
         assertFalse(store.complete(zombie, JobStore.Completion.of("{\"by\":\"zombie\"}"), T0.plusSeconds(62)));
         assertFalse(store.fail(zombie, "zombie error", null, T0.plusSeconds(62)));
         assertTrue(store.complete(current, JobStore.Completion.of("{\"by\":\"w2\"}"), T0.plusSeconds(63)));

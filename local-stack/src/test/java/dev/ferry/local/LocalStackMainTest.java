@@ -23,6 +23,7 @@ class LocalStackMainTest {
         env.put("FERRY_TIMEOUT_SD_XL", "900");
         env.put("FERRY_JOB_TIMEOUT", "PT2H");
         env.put("FERRY_ADMIN_TOKEN", TOKEN);
+        env.put("FERRY_DEFAULT_DEADLINES", "sd_xl=10m");
         env.put("FERRY_PORT", "3001");
         env.put("FERRY_TABLE", "someone-elses-table");
         env.put("FERRY_LEASE", "600");
@@ -38,7 +39,8 @@ class LocalStackMainTest {
         LocalStack.Options options = LocalStackMain.options(shell());
 
         assertEquals(Map.of("FERRY_COMMAND_SD_XL", "python3 sdxl.py", "FERRY_TIMEOUT_SD_XL", "900",
-                "FERRY_JOB_TIMEOUT", "PT2H", "FERRY_ADMIN_TOKEN", TOKEN), options.environmentOverrides());
+                "FERRY_JOB_TIMEOUT", "PT2H", "FERRY_ADMIN_TOKEN", TOKEN, "FERRY_DEFAULT_DEADLINES", "sd_xl=10m"),
+                options.environmentOverrides());
         assertEquals(3001, options.apiPort());
     }
 

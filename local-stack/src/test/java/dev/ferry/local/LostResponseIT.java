@@ -104,4 +104,26 @@ class LostResponseIT {
         assertTrue(PROXIES.stream().anyMatch(p -> p.injected(FaultKind.LOSE_RESPONSE, "UpdateItem") > 0));
         assertTrue(PROXIES.stream().anyMatch(p -> p.injected(FaultKind.LOSE_RESPONSE, "PutItem") > 0));
     }
+
+    @Test
+    void aCancelWhoseResponsesAreLost_isAnsweredAsIfTheyArrived_andTheWorkersCancelIsRecognisedAsItsOwn() {
+        Api.Response accepted = api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":300000}}");
+        api.awaitStatus(accepted.jobId(), "RUNNING", FINISH);
+
+        // Each UpdateItem is applied and its first answer lost: the retry of the first (QUEUED -> CANCELLED)
+        // finds the job RUNNING, the retry of the request finds its own request and applies nothing new.
+        Api.Response cancel = api.cancel(accepted.jobId());
+
+        assertEquals(202, cancel.status(), cancel.body().toString());
+        JsonNode cancelled = api.awaitStatus(accepted.jobId(), "CANCELLED", FINISH);
+        assertEquals("cancelled by the client", cancelled.get("cancelReason").asText());
+        assertEquals(1, cancelled.get("history").size(), "one entry, though its write was retried: "
+                + cancelled.get("history"));
+        assertEquals("cancelled", cancelled.get("history").get(0).get("outcome").asText());
+        assertEquals(1, cancelled.get("attempts").asInt());
+        Api.Response again = api.cancel(accepted.jobId());
+        assertEquals(200, again.status(), again.body().toString());
+        assertEquals(cancelled.get("finishedAt"), again.body().get("finishedAt"));
+        assertEquals(1, Queues.runs(stack.sampleLedger(), accepted.jobId()));
+    }
 }

@@ -20,6 +20,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -197,6 +198,47 @@ class OpenApiIT {
     }
 
     @Test
+    void cancelDeadlinesAndProgress_matchTheDescription() {
+        // Deadlines on submit: a header, a field, and each refusal.
+        String first = call("POST", "/jobs", Map.of("Content-Type", "application/json", "Cancel-After", "10m"),
+                "{\"type\":\"sample\",\"input\":{\"sleepMs\":600000}}").get("jobId").asText();
+        String second = call("POST", "/jobs", json(), "{\"type\":\"sample\",\"input\":{\"sleepMs\":600000},"
+                + "\"deadline\":\"" + Instant.now().plus(Duration.ofHours(1)) + "\"}").get("jobId").asText();
+        refused("POST", "/jobs", Map.of("Content-Type", "application/json", "Cancel-After", "soon"),
+                "{\"type\":\"sample\"}");
+        refused("POST", "/jobs", json(), "{\"type\":\"sample\",\"deadline\":\"tomorrow\"}");
+        call("POST", "/jobs", json(), "{\"type\":\"sample\",\"deadline\":\"2020-01-01T00:00:00Z\"}");
+        call("POST", "/jobs", Map.of("Content-Type", "application/json", "Cancel-After", "5m"),
+                "{\"type\":\"sample\",\"deadline\":\"" + Instant.now().plus(Duration.ofHours(1)) + "\"}");
+
+        // Both slots busy with jobs that report progress: a third waits, and is cancelled at once.
+        Api api = new Api(stack.apiEndpoint());
+        awaitProgress(api, first);
+        awaitProgress(api, second);
+        assertTrue(call("GET", "/jobs/" + first, Map.of(), null).has("progress"));
+        String waiting = call("POST", "/jobs", json(), "{\"type\":\"sample\",\"input\":{}}").get("jobId").asText();
+        assertEquals("CANCELLED", call("POST", "/jobs/" + waiting + "/cancel", Map.of(), null).get("status").asText());
+        call("POST", "/jobs/" + waiting + "/cancel", Map.of(), null);
+
+        // Running jobs: 202 while their workers stop them, then CANCELLED with a cancelled attempt.
+        assertTrue(call("POST", "/jobs/" + first + "/cancel", Map.of(), null).get("cancelRequested").asBoolean());
+        call("POST", "/jobs/" + second + "/cancel", Map.of(), null);
+        api.awaitStatus(first, "CANCELLED", FINISH);
+        api.awaitStatus(second, "CANCELLED", FINISH);
+        JsonNode cancelled = call("GET", "/jobs/" + first, Map.of(), null);
+        assertEquals("cancelled", cancelled.get("history").get(0).get("outcome").asText(), cancelled.toString());
+        call("POST", "/jobs/" + first + "/cancel", Map.of(), null);
+
+        // A finished job is a 409, an unknown one a 404.
+        String done = call("POST", "/jobs", json(), "{\"type\":\"sample\",\"input\":{}}").get("jobId").asText();
+        api.awaitStatus(done, "SUCCEEDED", FINISH);
+        assertTrue(call("POST", "/jobs/" + done + "/cancel", Map.of(), null).get("error").asText().contains("SUCCEEDED"));
+        call("POST", "/jobs/01KAS0000000000000000NOSUCH/cancel", Map.of(), null);
+
+        assertEquals(List.of(), failures, String.join("\n", failures));
+    }
+
+    @Test
     void webhookExchanges_matchTheDescription_submitJobAndAdmin() {
         Backends.assumeDynamoDbStreams(stack);
         Map<String, String> admin = Map.of("Authorization", "Bearer " + stack.adminToken());
@@ -223,6 +265,14 @@ class OpenApiIT {
             refused("GET", "/admin/api/jobs/" + jobId + "/webhook", Map.of(), null);
         }
         assertEquals(List.of(), failures, String.join("\n", failures));
+    }
+
+    private static void awaitProgress(Api api, String jobId) {
+        org.awaitility.Awaitility.await().atMost(FINISH).until(() -> {
+            JsonNode job = api.get(jobId).body();
+            assertFalse(job.get("status").asText().equals("CANCELLED"), job.toString());
+            return job.get("status").asText().equals("RUNNING") && job.has("progress");
+        });
     }
 
     @Test

@@ -71,6 +71,7 @@ class SamTemplateTest {
                 "POST /uploads v1 CreateUploadFunction dev.ferry.functions.CreateUploadHandler::handleRequest",
                 "GET /jobs/{jobId} v1 GetJobFunction dev.ferry.functions.GetJobHandler::handleRequest",
                 "GET /jobs v1 ListJobsFunction dev.ferry.functions.ListJobsHandler::handleRequest",
+                "POST /jobs/{jobId}/cancel v1 CancelJobFunction dev.ferry.functions.CancelJobHandler::handleRequest",
                 "GET /admin v1 AdminFunction dev.ferry.functions.AdminHandler::handleRequest",
                 "ANY /admin/{proxy+} v1 AdminFunction dev.ferry.functions.AdminHandler::handleRequest"), routes);
     }
@@ -87,7 +88,9 @@ class SamTemplateTest {
         assertEquals(1024, submit.memorySizeMb());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.QUEUE_URL, FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.RETENTION_DAYS,
                 FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.MAX_INPUT_UPLOAD_BYTES, FerryEnv.JOB_TYPES,
-                "FERRY_MAX_WAIT"), submit.environmentVariableNames());
+                "FERRY_MAX_WAIT", FerryEnv.DEFAULT_DEADLINES), submit.environmentVariableNames());
+        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY),
+                functions.get("CancelJobFunction").environmentVariableNames());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY,
                 FerryEnv.QUEUE_URL, "FERRY_MAX_WAIT", WebhookSettings.TABLE), get.environmentVariableNames());
         assertEquals(Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.RETENTION_DAYS),
@@ -382,7 +385,7 @@ class SamTemplateTest {
 
     @Test
     void everyFunctionEnvironmentVariable_hasALocalValue() {
-        SamTemplate template = template(Map.of("JobTypes", "sample,render"));
+        SamTemplate template = template(Map.of("JobTypes", "sample,render", "DefaultDeadlines", "sample=10m,render=1h"));
         for (SamTemplate.Function function : template.functions()) {
             Map<String, String> env = template.environment(function.logicalId(), NAMED);
             assertEquals(function.environmentVariableNames(), env.keySet(), function.logicalId());
@@ -398,6 +401,9 @@ class SamTemplateTest {
                 submit.get(FerryEnv.MAX_MESSAGE_BYTES), "the API must refuse what the queue would refuse");
         assertEquals(Integer.toString(FerryEnv.DEFAULT_MAX_MESSAGE_BYTES), submit.get(FerryEnv.MAX_MESSAGE_BYTES));
         assertEquals("", template(Map.of()).environment("SubmitJobFunction", NAMED).get(FerryEnv.JOB_TYPES));
+        assertEquals("sample=10m,render=1h", submit.get(FerryEnv.DEFAULT_DEADLINES));
+        assertEquals("", template(Map.of()).environment("SubmitJobFunction", NAMED).get(FerryEnv.DEFAULT_DEADLINES));
+        assertEquals("ref:JobsTable", template.environment("CancelJobFunction", NAMED).get(FerryEnv.TABLE));
     }
 
     @Test
@@ -409,6 +415,7 @@ class SamTemplateTest {
         assertEquals(Set.of("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "sqs:GetQueueAttributes",
                 "s3:GetObject"), actions(resources, "GetJobFunction"));
         assertEquals(Set.of("dynamodb:Query"), actions(resources, "ListJobsFunction"));
+        assertEquals(Set.of("dynamodb:UpdateItem"), actions(resources, "CancelJobFunction"));
         assertEquals(Set.of("secretsmanager:GetSecretValue", "sqs:GetQueueAttributes", "sqs:StartMessageMoveTask",
                 "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask", "sqs:ReceiveMessage", "sqs:DeleteMessage",
                 "sqs:ChangeMessageVisibility", "sqs:SendMessage", "dynamodb:Query", "dynamodb:GetItem",
@@ -416,7 +423,8 @@ class SamTemplateTest {
         // On a resource of the template: !GetAtt, !Ref, objects of one ("${Bucket.Arn}/prefix/*"), or an
         // index of one ("${Table.Arn}/index/name").
         Pattern objects = Pattern.compile("\\$\\{(\\w+)\\.Arn}/([a-z]+/\\*|index/[a-zA-Z-]+)");
-        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "AdminFunction",
+        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "CancelJobFunction",
+                "AdminFunction",
                 "CreateUploadFunction")) {
             for (Map<String, Object> statement : statements(resources, function)) {
                 Object resource = statement.get("Resource");

@@ -108,7 +108,8 @@ class TemplateAgreementTest {
     void everyHandler_isAPublicHandlerOfItsEventsTypes_thatLambdaCanConstruct() throws Exception {
         SamTemplate template = template();
         List<SamTemplate.Function> functions = template.functions();
-        assertEquals(Set.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "AdminFunction", "CreateUploadFunction",
+        assertEquals(Set.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "CancelJobFunction", "AdminFunction",
+                        "CreateUploadFunction",
                         "WebhookEventsFunction", "DeliverWebhookFunction"),
                 functions.stream().map(SamTemplate.Function::logicalId).collect(Collectors.toSet()));
         for (SamTemplate.Function function : functions) {
@@ -601,7 +602,8 @@ class TemplateAgreementTest {
     @Test
     void s3Grants_giveEachPartOnlyThePrefixAndActionsItsCodePathNeeds() {
         Map<String, Set<String>> granted = new TreeMap<>();
-        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "AdminFunction",
+        for (String function : List.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "CancelJobFunction",
+                "AdminFunction",
                 "CreateUploadFunction", "WebhookEventsFunction", "DeliverWebhookFunction")) {
             for (Map<String, Object> statement : functionStatements(function)) {
                 s3Grants(function, TemplateFacts.grant(statement), granted);
@@ -740,7 +742,7 @@ class TemplateAgreementTest {
                 groups++;
             }
         }
-        assertEquals(9, groups, "API access, seven functions, workers");
+        assertEquals(10, groups, "API access, eight functions, workers");
     }
 
     @Test
@@ -753,6 +755,27 @@ class TemplateAgreementTest {
         assertEquals("gp3", ebs.get("VolumeType"));
         assertEquals(Map.of("Ref", "WorkerRootVolumeGiB"), ebs.get("VolumeSize"));
         assertTrue(TemplateFacts.number(TemplateFacts.parameter("WorkerRootVolumeGiB"), "MaxValue") <= GP3_MAX_GIB);
+    }
+
+    @Test
+    void defaultDeadlines_allowsExactlyWhatTheSubmitFunctionReads() {
+        Map<String, Object> parameter = TemplateFacts.parameter("DefaultDeadlines");
+        java.util.regex.Pattern allowed = java.util.regex.Pattern.compile((String) parameter.get("AllowedPattern"));
+        assertEquals("", parameter.get("Default"));
+        for (String value : List.of("", "sd=10m", "sd=10m,train.v2=12h", "a=90", "x=1h30m", "y=1.5s", "z=250ms",
+                "SD-XL=2h0m5s")) {
+            assertTrue(allowed.matcher(value).matches(), value);
+            dev.ferry.functions.Deadlines.parseDefaults(FerryEnv.DEFAULT_DEADLINES, value);
+        }
+        for (String value : List.of("sd", "sd=", "sd=soon", "sd=10 m", "sd=1d", "s d=5m", "sd=PT10M", "=5m",
+                "sd=-5s", "sd=5m;x=1h")) {
+            assertFalse(allowed.matcher(value).matches(), value);
+            assertThrows(IllegalStateException.class,
+                    () -> dev.ferry.functions.Deadlines.parseDefaults(FerryEnv.DEFAULT_DEADLINES, value), value);
+        }
+        Map<String, Object> submitEnv = TemplateFacts.map(TemplateFacts.map(TemplateFacts.properties(
+                "SubmitJobFunction"), "Environment"), "Variables");
+        assertEquals(Map.of("Ref", "DefaultDeadlines"), submitEnv.get(FerryEnv.DEFAULT_DEADLINES));
     }
 
     @Test

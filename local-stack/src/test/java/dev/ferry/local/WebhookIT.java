@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -272,7 +271,6 @@ class WebhookIT {
     }
 
     @Test
-    @Disabled("POST /jobs/{jobId}/cancel comes with h/cancel: enable this once it is merged")
     void aJobTheClientCancels_isDeliveredAsCancelled() {
         try (WebhookReceiver receiver = new WebhookReceiver()) {
             String jobId = submit("{\"sleepMs\":30000}", receiver.url(), null);
@@ -281,7 +279,8 @@ class WebhookIT {
             HttpRequest cancel = HttpRequest.newBuilder(stack.apiEndpoint().resolve("/jobs/" + jobId + "/cancel"))
                     .POST(HttpRequest.BodyPublishers.noBody()).build();
             try {
-                assertEquals(200, http.send(cancel, HttpResponse.BodyHandlers.ofString()).statusCode());
+                assertEquals(202, http.send(cancel, HttpResponse.BodyHandlers.ofString()).statusCode(),
+                        "a running job's cancel is asked of its worker");
             } catch (IOException | InterruptedException e) {
                 throw new IllegalStateException(e);
             }

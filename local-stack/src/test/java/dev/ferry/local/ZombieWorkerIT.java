@@ -107,6 +107,13 @@ class ZombieWorkerIT {
         JsonNode job = api.awaitStatus(accepted.jobId(), "SUCCEEDED", Duration.ofSeconds(30));
         assertEquals("rescuer", job.get("result").get("by").asText());
         assertEquals(2, job.get("attempts").asInt());
+        // The zombie's attempt is in the history, written by the claim that took its lease over.
+        JsonNode lost = job.get("history").get(0);
+        assertEquals("lease lost", lost.get("outcome").asText());
+        assertEquals("zombie", lost.get("worker").asText());
+        assertEquals(1, lost.get("attempt").asInt());
+        assertEquals("rescuer", job.get("history").get(1).get("worker").asText());
+        assertEquals(2, job.get("history").size());
         await().atMost(Duration.ofSeconds(20)).until(() -> Queues.depth(stack.sqs(), stack.queueUrl()) == 0);
         assertEquals("rescuer", Json.parse(table.get(accepted.jobId()).orElseThrow().result()).get("by").asText());
     }
@@ -121,8 +128,8 @@ class ZombieWorkerIT {
         }
 
         @Override
-        public boolean renewLease(Lease lease, Instant leaseUntil) {
-            return true;
+        public Renewal renewLease(Lease lease, Instant leaseUntil) {
+            return Renewal.RENEWED;
         }
 
         @Override

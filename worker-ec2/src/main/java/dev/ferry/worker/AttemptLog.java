@@ -1,8 +1,11 @@
 package dev.ferry.worker;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.Objects;
 
 /**
  * What one attempt of a job reported: its log lines (bounded: the first lines and the last ones
@@ -20,12 +23,26 @@ final class AttemptLog implements JobEvents {
     private int headSize;
     private int tailSize;
     private long dropped;
-    private volatile Double fraction;
-    private volatile String message;
+    private final Clock clock;
+    private volatile Progress progress;
+
+    /** The latest progress: a fraction from 0 to 1, an optional message, and when it was reported. */
+    record Progress(double fraction, String message, Instant at) {
+        /** Whether {@code other} says something else (its time aside). */
+        boolean differsFrom(Progress other) {
+            return other == null || Double.compare(fraction, other.fraction) != 0
+                    || !Objects.equals(message, other.message);
+        }
+    }
 
     AttemptLog(int maxBytes) {
+        this(maxBytes, Clock.systemUTC());
+    }
+
+    AttemptLog(int maxBytes, Clock clock) {
         this.headBytes = maxBytes / 4;
         this.tailBytes = maxBytes - headBytes;
+        this.clock = Objects.requireNonNull(clock, "clock");
     }
 
     @Override
@@ -45,19 +62,24 @@ final class AttemptLog implements JobEvents {
         }
     }
 
+    /** Messages longer than this are cut: progress is a short text on the job's record. */
+    static final int MAX_PROGRESS_MESSAGE_CHARS = 200;
+
     @Override
     public void progress(double fraction, String message) {
-        this.fraction = Math.max(0, Math.min(1, Double.isNaN(fraction) ? 0 : fraction));
-        this.message = message;
+        // As UTF-8 and back: a lone surrogate (which DynamoDB would refuse) becomes '?'.
+        String text = message == null || message.isBlank() ? null
+                : new String(message.strip().getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8);
+        if (text != null && text.length() > MAX_PROGRESS_MESSAGE_CHARS) {
+            text = text.substring(0, MAX_PROGRESS_MESSAGE_CHARS - 1) + "…";
+        }
+        this.progress = new Progress(Math.max(0, Math.min(1, Double.isNaN(fraction) ? 0 : fraction)), text,
+                clock.instant());
     }
 
-    /** The latest progress fraction, or null when none was reported. */
-    Double fraction() {
-        return fraction;
-    }
-
-    String message() {
-        return message;
+    /** The latest progress, or null when none was reported. */
+    Progress progress() {
+        return progress;
     }
 
     synchronized boolean isEmpty() {

@@ -47,8 +47,11 @@ import org.slf4j.LoggerFactory;
  *   <li>stdout: the result, one JSON document and nothing else, at most
  *       {@value #DEFAULT_MAX_OUTPUT_BYTES} bytes unless configured otherwise (sized to fit in a
  *       DynamoDB item, 400 KB at most, beside the rest of the job's record);
- *   <li>stderr: free text; its last {@value #STDERR_TAIL_BYTES} bytes become the job's error when
- *       the program exits with a non-zero code;
+ *   <li>stderr: free text, the job's log; its last {@value #STDERR_TAIL_BYTES} bytes become the
+ *       job's error when the program exits with a non-zero code. A line
+ *       {@code ferry:progress <fraction> [message]} ({@code ferry:progress 0.4 step 8 of 20}) is the
+ *       job's progress instead: a fraction from 0 to 1 and an optional short text, shown by
+ *       {@code GET /jobs/{jobId}}; it is neither a log line nor part of the error;
  *   <li>exit code 0 means success; any other is a failed attempt, retried with back-off until
  *       the job is out of attempts, except exit code {@value ExitRules#NO_RETRY_EXIT_CODE}
  *       ("do not retry": bad input), which fails the job at once, and whatever the type's
@@ -100,7 +103,13 @@ public final class CommandJobHandler implements JobHandler {
 
     private static final Logger LOG = LoggerFactory.getLogger(CommandJobHandler.class);
 
+    /** How a program reports progress: a stderr line that starts with this, then a fraction and a message. */
+    public static final String PROGRESS_PREFIX = "ferry:progress ";
+
     private static final String SHELL = "/bin/sh";
+    private static final byte[] PROGRESS_PREFIX_BYTES = PROGRESS_PREFIX.getBytes(StandardCharsets.UTF_8);
+    private static final Pattern PROGRESS = Pattern.compile("ferry:progress[ \\t]+([0-9]*\\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
+            + "(?:[ \\t]+(.*))?");
     /** How long the pipes may stay open once the program has exited (a background child holds them). */
     private static final Duration PIPE_CLOSE_GRACE = Duration.ofSeconds(2);
     private static final long POLL_MILLIS = 10;
@@ -448,45 +457,124 @@ public final class CommandJobHandler implements JobHandler {
         }
     }
 
+    /** A progress line, read: {@code ferry:progress 0.4 step 8 of 20}. */
+    record ProgressLine(double fraction, String message) {
+    }
+
+    /** The progress a stderr line reports, or empty when it is not a well-formed progress line. */
+    static Optional<ProgressLine> progressLine(String line) {
+        java.util.regex.Matcher matcher = PROGRESS.matcher(line.strip());
+        if (!matcher.matches()) {
+            return Optional.empty();
+        }
+        double fraction = Double.parseDouble(matcher.group(1));
+        String message = matcher.group(2) == null || matcher.group(2).isBlank() ? null : matcher.group(2).strip();
+        return Double.isFinite(fraction) ? Optional.of(new ProgressLine(fraction, message)) : Optional.empty();
+    }
+
     /**
-     * Reads {@code in} to its end and returns its last {@code limit} bytes; every complete line
-     * also goes to {@code events} as a log line.
+     * Reads stderr to its end and returns its last {@code limit} bytes, progress lines left out;
+     * every complete line also goes to {@code events}: a progress line as progress, any other as a
+     * log line.
      */
     private static byte[] readTail(InputStream in, int limit, JobEvents events) throws IOException {
-        byte[] ring = new byte[limit];
+        Tail tail = new Tail(limit);
         byte[] chunk = new byte[8192];
         java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
-        long total = 0;
-        for (int n; (n = in.read(chunk)) != -1; total += n) {
+        boolean decided = false; // whether this line is known to be a progress line or not
+        boolean progress = false;
+        for (int n; (n = in.read(chunk)) != -1; ) {
             for (int i = 0; i < n; i++) {
-                if (chunk[i] == '\n') {
-                    events.log(line.toString(StandardCharsets.UTF_8));
+                byte b = chunk[i];
+                if (b == '\n') {
+                    if (!decided) {
+                        progress = false; // shorter than the prefix
+                        tail.add(line.toByteArray());
+                    }
+                    endLine(line, progress, events);
+                    if (!progress) {
+                        tail.add(b);
+                    }
+                    decided = false;
                     line.reset();
-                } else if (line.size() < 64 * 1024) {
-                    line.write(chunk[i]);
+                    continue;
                 }
-            }
-            int from = Math.max(0, n - limit); // only the chunk's end can survive
-            for (int i = from; i < n; i++) {
-                ring[(int) ((total + i) % limit)] = chunk[i];
+                if (line.size() < 64 * 1024) {
+                    line.write(b);
+                }
+                if (decided) {
+                    if (!progress) {
+                        tail.add(b);
+                    }
+                } else if (line.size() == PROGRESS_PREFIX_BYTES.length) {
+                    decided = true;
+                    progress = Arrays.equals(line.toByteArray(), PROGRESS_PREFIX_BYTES);
+                    if (!progress) {
+                        tail.add(line.toByteArray());
+                    }
+                }
             }
         }
         if (line.size() > 0) {
-            events.log(line.toString(StandardCharsets.UTF_8));
+            if (!decided) {
+                tail.add(line.toByteArray());
+            }
+            endLine(line, decided && progress, events);
         }
-        int size = (int) Math.min(total, limit);
-        byte[] tail = new byte[size];
-        for (int i = 0; i < size; i++) {
-            tail[i] = ring[(int) ((total - size + i) % limit)];
+        return tail.bytes();
+    }
+
+    private static void endLine(java.io.ByteArrayOutputStream line, boolean progress, JobEvents events) {
+        String text = line.toString(StandardCharsets.UTF_8);
+        if (!progress) {
+            events.log(text);
+            return;
         }
-        int start = 0;
-        if (total > limit) {
-            // A cut through a UTF-8 character: drop its continuation bytes.
-            while (start < size && start < 3 && (tail[start] & 0xC0) == 0x80) {
-                start++;
+        Optional<ProgressLine> reported = progressLine(text);
+        if (reported.isPresent()) {
+            events.progress(reported.get().fraction(), reported.get().message());
+        } else {
+            events.log(text + "   [not read as progress: write \"" + PROGRESS_PREFIX + "<fraction 0-1> [message]\"]");
+        }
+    }
+
+    /** The last bytes of a stream, in a ring. */
+    private static final class Tail {
+        private final byte[] ring;
+        private long total;
+
+        Tail(int limit) {
+            this.ring = new byte[limit];
+        }
+
+        void add(byte b) {
+            ring[(int) (total++ % ring.length)] = b;
+        }
+
+        void add(byte[] bytes) {
+            int skipped = Math.max(0, bytes.length - ring.length); // what cannot survive still counts
+            total += skipped;
+            for (int i = skipped; i < bytes.length; i++) {
+                add(bytes[i]);
             }
         }
-        return start == 0 ? tail : Arrays.copyOfRange(tail, start, size);
+
+        byte[] bytes() {
+            int limit = ring.length;
+            int size = (int) Math.min(total, limit);
+            byte[] tail = new byte[size];
+            for (int i = 0; i < size; i++) {
+                tail[i] = ring[(int) ((total - size + i) % limit)];
+            }
+            int start = 0;
+            if (total > limit) {
+                // A cut through a UTF-8 character: drop its continuation bytes.
+                while (start < size && start < 3 && (tail[start] & 0xC0) == 0x80) {
+                    start++;
+                }
+            }
+            return start == 0 ? tail : Arrays.copyOfRange(tail, start, size);
+        }
     }
 
     private static String compactJson(byte[] out) throws JobFailedException {

@@ -34,8 +34,12 @@ import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
  *       at once ({@link JobStore#claimGivenBack}).</li>
  *   <li>Not claimable: a finished job's duplicate is deleted unrun, a FAILED one's goes to the
  *       DLQ, a job running elsewhere keeps its message, out of sight for a while.</li>
+ *   <li>Claimed, but a client cancelled it or its deadline has passed: CANCELLED without running
+ *       ({@link JobStore#cancelUnrun}), the message deleted.</li>
  *   <li>Claimed: run the handler on this run's slot while {@link LeaseKeeper} renews the lease
- *       and the message's visibility; a lost lease stops the handler.</li>
+ *       and the message's visibility and {@link ProgressWriter} keeps its progress on the record; a
+ *       lost lease stops the handler. So does a client's cancel (found by the heartbeat) and the
+ *       job's deadline: the handler is stopped and the job written CANCELLED, fenced.</li>
  *   <li>Write the outcome fenced by the lease ({@link OutcomeWriter}); only then delete the
  *       message (success), or send a delayed copy and delete this one (retry), or move it to the
  *       DLQ (failed: out of attempts, or a failure a retry would repeat).</li>
@@ -57,10 +61,15 @@ final class JobRun {
     /** What every run of a worker shares. */
     record Context(String workerId, JobStore store, JobQueue queue, JobHandler handler, AttemptPolicy attempts,
                    LeaseKeeper leases, OutcomeWriter outcomes, ExecutorService handlerThreads,
-                   Duration duplicateDefer, java.time.Clock clock, java.nio.file.Path workRoot, AttemptFiles files) {
+                   Duration duplicateDefer, java.time.Clock clock, java.nio.file.Path workRoot, AttemptFiles files,
+                   ProgressWriter progress) {
     }
 
-    private enum Stop { LEASE_LOST, GIVEN_BACK }
+    /**
+     * Why the handler was stopped: its lease was lost, the worker drains, a client cancelled the
+     * job, or its deadline came.
+     */
+    private enum Stop { LEASE_LOST, GIVEN_BACK, CANCELLED, DEADLINE }
 
     private final Delivery delivery;
     private final GpuSlot slot;
@@ -74,6 +83,8 @@ final class JobRun {
     private Instant startedAt;
     private Stop stop;
     private boolean handlerDone;
+    /** A renewal found a client's cancel: whatever the handler did, the job can only end CANCELLED. */
+    private boolean cancelRequested;
 
     JobRun(Delivery delivery, GpuSlot slot, Context context) {
         this.delivery = delivery;
@@ -102,7 +113,8 @@ final class JobRun {
                 return;
             }
         }
-        Duration runFor = context.handler().timeout(job.type()).plus(context.leases().leaseLength());
+        Duration runFor = runLimit(job.type(), job.deadline(), context.clock().instant())
+                .plus(context.leases().leaseLength());
         if (context.attempts().mustRearm(delivery, context.queue().visibilityLeft(delivery), runFor)) {
             context.queue().rearm(delivery, job.jobId(), context.attempts().putOffDelay());
             return;
@@ -126,11 +138,58 @@ final class JobRun {
             leaveAlone(notClaimable.current(), now);
         } else if (claim instanceof JobStore.Claimed claimed) {
             Job claimedJob = claimed.job();
-            if (context.attempts().pastBudget(claimedJob)) {
+            Optional<String> notToRun = cancelledBeforeStart(claimedJob, now);
+            if (notToRun.isPresent()) {
+                cancelUnrun(claimedJob, notToRun.get());
+            } else if (context.attempts().pastBudget(claimedJob)) {
                 failUnrun(claimedJob);
             } else {
                 execute(claimedJob, leaseUntil);
             }
+        }
+    }
+
+    /**
+     * How long a job may run from {@code now}: its type's timeout, or less where its deadline comes
+     * first (the worker stops it then: {@link #awaitResult}).
+     */
+    private Duration runLimit(String type, Instant deadline, Instant now) {
+        Duration timeout = context.handler().timeout(type);
+        if (deadline == null) {
+            return timeout;
+        }
+        Duration left = Duration.between(now, deadline);
+        return left.isNegative() ? Duration.ZERO : left.compareTo(timeout) < 0 ? left : timeout;
+    }
+
+    /** Why a claimed job must not run: a client cancelled it, or its deadline passed while it waited. */
+    private static Optional<String> cancelledBeforeStart(Job job, Instant now) {
+        if (job.cancelRequestedAt() != null) {
+            return Optional.of(job.cancelReason() != null ? job.cancelReason() : Job.CANCELLED_BY_CLIENT);
+        }
+        if (job.deadline() != null && !now.isBefore(job.deadline())) {
+            return Optional.of("deadline " + job.deadline() + " passed before it "
+                    + (job.attempts() <= 1 ? "started" : "could run again (attempt " + job.attempts() + ")"));
+        }
+        return Optional.empty();
+    }
+
+    private static String deadlineWhileRunning(Job job) {
+        return "deadline " + job.deadline() + " passed while it ran";
+    }
+
+    /** Claimed, but not to run: CANCELLED without spending an attempt, then the message deleted. */
+    private void cancelUnrun(Job job, String reason) {
+        Lease claimedLease = job.lease().orElseThrow();
+        OutcomeWriter.Written written = context.outcomes().write(job.jobId(), "cancel",
+                () -> context.store().cancelUnrun(claimedLease, reason, context.clock().instant()),
+                context.leases().leaseLength());
+        if (written.result() == OutcomeWriter.Result.APPLIED) {
+            LOG.info("job {} CANCELLED without running: {}", job.jobId(), reason);
+            context.queue().delete(delivery, job.jobId());
+        } else {
+            LOG.warn("job {}: its cancel could not be written ({}); the message comes back and the next claim"
+                    + " decides again", job.jobId(), written.reason());
         }
     }
 
@@ -194,6 +253,15 @@ final class JobRun {
         if (written.result() == OutcomeWriter.Result.APPLIED) {
             LOG.warn("job {} FAILED: {}", job.jobId(), error);
             context.queue().moveToDeadLetter(delivery, job.jobId(), error, context.attempts().putOffDelay());
+        } else if (written.result() == OutcomeWriter.Result.LEASE_LOST) {
+            // A client's cancel may have come since the claim: then only CANCELLED can be written.
+            OutcomeWriter.Written cancelled = context.outcomes().write(job.jobId(), "cancel",
+                    () -> context.store().cancelUnrun(claimedLease, Job.CANCELLED_BY_CLIENT, context.clock().instant()),
+                    context.leases().leaseLength());
+            if (cancelled.result() == OutcomeWriter.Result.APPLIED) {
+                LOG.info("job {} CANCELLED without running: its client cancelled it", job.jobId());
+                context.queue().delete(delivery, job.jobId());
+            }
         }
         // Otherwise the message comes back when its lease runs out, and the next claim decides again.
     }
@@ -206,7 +274,7 @@ final class JobRun {
         } catch (java.io.IOException e) {
             LOG.warn("job {}: cannot create its work directory {}: {}", job.jobId(), workDir, e.toString());
         }
-        log = new AttemptLog(AttemptLog.DEFAULT_MAX_BYTES);
+        log = new AttemptLog(AttemptLog.DEFAULT_MAX_BYTES, context.clock());
         startedAt = context.clock().instant();
         try {
             run(job, leaseUntil);
@@ -239,12 +307,13 @@ final class JobRun {
             if (stop != null) {
                 execution.cancel(true);
             }
-            heartbeat = context.leases().keep(lease, delivery, leaseUntil, this::leaseLost);
+            heartbeat = context.leases().keep(lease, delivery, leaseUntil, this::leaseLost, this::cancelRequested);
         }
+        ProgressWriter.Writing progress = context.progress().start(lease, log::progress);
         String result = null;
         JobFailedException failure = null;
         try {
-            result = execution.get();
+            result = awaitResult(job);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             failure = cause instanceof JobFailedException failed
@@ -257,17 +326,25 @@ final class JobRun {
             execution.cancel(true);
         }
         Stop reason;
+        boolean cancelled;
         synchronized (this) {
             handlerDone = true;
             reason = stop;
+            cancelled = cancelRequested;
         }
         try {
             if (reason != null || (result == null && failure == null)) {
                 awaitHandlerGone(started, handlerGone, job);
             }
+            progress.stop(); // its last progress written before the outcome moves the token on
             if (reason == Stop.LEASE_LOST) {
                 LOG.warn("job {} stopped: its lease (token {}) was lost; nothing written, message left alone",
                         job.jobId(), lease.token());
+            } else if (cancelled) {
+                // Asked and answered: whatever the handler did meanwhile, the job ends CANCELLED.
+                cancelRun(job, Job.CANCELLED_BY_CLIENT);
+            } else if (reason == Stop.DEADLINE) {
+                cancelRun(job, deadlineWhileRunning(job));
             } else if (reason == Stop.GIVEN_BACK || (result == null && failure == null)
                     || failure instanceof JobNotRunException) {
                 if (failure != null) {
@@ -284,6 +361,37 @@ final class JobRun {
             // out of sight and the lease alive meanwhile.
             heartbeat.stop();
         }
+    }
+
+    /**
+     * The handler's result. A job with a deadline is waited for only until then: its handler is
+     * stopped at the deadline as for a lost lease (its process tree killed, a warm handler
+     * stopped, Cog's cancel sent), so its run is bounded by the nearer of its type's timeout and
+     * its deadline.
+     *
+     * @throws CancellationException the handler was stopped
+     */
+    private String awaitResult(Job job) throws ExecutionException, InterruptedException {
+        if (job.deadline() == null) {
+            return execution.get();
+        }
+        Duration left;
+        // Never a moment early by the clock the deadline is read with (a timed wait may end early by it).
+        while (!(left = Duration.between(context.clock().instant(), job.deadline())).isNegative() && !left.isZero()) {
+            try {
+                return execution.get(left.toNanos() + 1, TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                // look at the clock again
+            }
+        }
+        synchronized (this) {
+            if (stop == null) {
+                LOG.info("job {}: its deadline {} has come; stopping it", job.jobId(), job.deadline());
+                stop = Stop.DEADLINE;
+                execution.cancel(true);
+            }
+        }
+        return execution.get(); // the result, where it came just now; else stopped
     }
 
     /** A stopped handler's process tree is killed before the job is handed on: never two runs at once. */
@@ -345,8 +453,12 @@ final class JobRun {
                         stored.resultKey() != null ? " (result stored by reference: " + stored.resultKey() + ")" : "");
                 context.queue().delete(delivery, job.jobId());
             }
-            case LEASE_LOST -> LOG.warn("job {}: result discarded, the lease (token {}) was taken over", job.jobId(),
-                    lease.token());
+            case LEASE_LOST -> {
+                if (!cancelInstead(job)) {
+                    LOG.warn("job {}: result discarded, the lease (token {}) was taken over", job.jobId(),
+                            lease.token());
+                }
+            }
             case UNAVAILABLE -> LOG.warn("job {}: its result could not be written ({}); the message comes back after"
                     + " its visibility timeout and the job runs again", job.jobId(), written.reason());
             case REFUSED -> failForGood(job, "the result could not be stored (" + written.reason() + "); a retry"
@@ -356,6 +468,12 @@ final class JobRun {
 
     private void failAttempt(Job job, JobFailedException failure) {
         String error = trim(failure.getMessage());
+        if (failure.retryable() && job.deadline() != null && !context.clock().instant().isBefore(job.deadline())) {
+            // Another attempt could not start before the deadline: the job ends here (its error in the log).
+            log.log("ferry: attempt failed as its deadline passed: " + error);
+            cancelRun(job, deadlineWhileRunning(job));
+            return;
+        }
         if (!failure.retryable()) {
             failForGood(job, error);
             return;
@@ -370,6 +488,9 @@ final class JobRun {
                 context.leases().leaseLength());
         if (written.result() == OutcomeWriter.Result.REFUSED) {
             fail(job, trim(error + " (and the retry could not be recorded: " + written.reason() + ")"), "at once");
+            return;
+        }
+        if (written.result() == OutcomeWriter.Result.LEASE_LOST && cancelInstead(job)) {
             return;
         }
         if (written.result() != OutcomeWriter.Result.APPLIED) {
@@ -411,8 +532,12 @@ final class JobRun {
                 LOG.warn("job {} FAILED {}: {}", job.jobId(), when, error);
                 context.queue().moveToDeadLetter(delivery, job.jobId(), error, context.attempts().putOffDelay());
             }
-            case LEASE_LOST -> LOG.warn("job {}: failure not recorded, the lease (token {}) was taken over",
-                    job.jobId(), lease.token());
+            case LEASE_LOST -> {
+                if (!cancelInstead(job)) {
+                    LOG.warn("job {}: failure not recorded, the lease (token {}) was taken over", job.jobId(),
+                            lease.token());
+                }
+            }
             default -> LOG.warn("job {}: its failure could not be written ({}); the message comes back after its"
                     + " visibility timeout", job.jobId(), written.reason());
         }
@@ -437,11 +562,70 @@ final class JobRun {
         AttemptRecord entry = entry(job, AttemptRecord.GIVEN_BACK, null);
         OutcomeWriter.Written released = context.outcomes().write(job.jobId(), "release",
                 () -> context.store().release(lease, entry, context.clock().instant()), RELEASE_WITHIN);
-        if (released.result() != OutcomeWriter.Result.APPLIED) {
+        if (released.result() == OutcomeWriter.Result.LEASE_LOST && cancelInstead(job)) {
+            LOG.info("job {}: cancelled rather than given back; its copy is deleted unrun", job.jobId());
+        } else if (released.result() != OutcomeWriter.Result.APPLIED) {
             LOG.warn("job {}: lease not released ({}); its copy takes the lease over", job.jobId(), released.reason());
         }
         context.queue().delete(delivery, job.jobId());
         LOG.info("job {} given back (message {} re-sent as a fresh copy)", job.jobId(), delivery.messageId());
+    }
+
+    /**
+     * The run stopped by a client's cancel or its deadline: CANCELLED with {@code reason} (the
+     * client's own, where the record has one), fenced by the lease; then the message is deleted.
+     * Where it cannot be written, the message comes back and the next claim cancels the job unrun.
+     */
+    private void cancelRun(Job job, String reason) {
+        AttemptRecord entry = entry(job, AttemptRecord.CANCELLED, null);
+        OutcomeWriter.Written written = context.outcomes().write(job.jobId(), "cancel",
+                () -> context.store().cancel(lease, reason, entry, context.clock().instant()),
+                context.leases().leaseLength());
+        if (written.result() == OutcomeWriter.Result.REFUSED) {
+            written = context.outcomes().write(job.jobId(), "cancel",
+                    () -> context.store().cancel(lease, reason, null, context.clock().instant()),
+                    context.leases().leaseLength());
+        }
+        switch (written.result()) {
+            case APPLIED -> {
+                LOG.info("job {} CANCELLED on attempt {}: {}", job.jobId(), job.attempts(), reason);
+                context.queue().delete(delivery, job.jobId());
+            }
+            case LEASE_LOST -> LOG.warn("job {}: its cancel not recorded, the lease (token {}) was taken over",
+                    job.jobId(), lease.token());
+            default -> LOG.warn("job {}: its cancel could not be written ({}); the message comes back after its"
+                    + " visibility timeout and the next claim cancels it unrun", job.jobId(), written.reason());
+        }
+    }
+
+    /**
+     * An outcome was refused: the lease was lost, or a client asked to cancel the job since the
+     * last heartbeat (nothing but CANCELLED may be written then). Writes CANCELLED, which applies
+     * only in the second case.
+     *
+     * @return whether the job is now CANCELLED
+     */
+    private boolean cancelInstead(Job job) {
+        AttemptRecord entry = entry(job, AttemptRecord.CANCELLED, null);
+        OutcomeWriter.Written written = context.outcomes().write(job.jobId(), "cancel",
+                () -> context.store().cancel(lease, Job.CANCELLED_BY_CLIENT, entry, context.clock().instant()),
+                context.leases().leaseLength());
+        if (written.result() != OutcomeWriter.Result.APPLIED) {
+            return false;
+        }
+        LOG.info("job {} CANCELLED on attempt {}: its client cancelled it as it ended", job.jobId(), job.attempts());
+        context.queue().delete(delivery, job.jobId());
+        return true;
+    }
+
+    /** From the heartbeat: a client asked to cancel the job; stop the handler unless it is done. */
+    private synchronized void cancelRequested() {
+        cancelRequested = true;
+        if (handlerDone || stop != null) {
+            return;
+        }
+        stop = Stop.CANCELLED;
+        execution.cancel(true);
     }
 
     /** From the heartbeat: stop the handler, unless it is done (then the outcome's fence decides). */

@@ -20,6 +20,11 @@ import software.amazon.awssdk.core.exception.SdkException;
  * SQS never delays a lease. One thread per slot, so that one job's slow calls never hold up
  * another's heartbeat. A lease that was taken over, or ran out while renewals failed, stops the
  * job; a visibility change that fails is only logged (the lease fences the job either way).
+ *
+ * <p>A renewal refused because a client asked to cancel the job tells the job so, once: the job is
+ * stopped within one heartbeat of the request. The heartbeat goes on keeping the message out of
+ * sight until the job's CANCELLED is written (the lease itself is no longer extended: nothing but
+ * that write can end it now).
  */
 final class LeaseKeeper implements AutoCloseable {
 
@@ -47,6 +52,11 @@ final class LeaseKeeper implements AutoCloseable {
         return leaseLength;
     }
 
+    /** The heartbeats' threads, which {@link ProgressWriter} shares. */
+    ScheduledExecutorService executor() {
+        return beats;
+    }
+
     /**
      * Starts the heartbeat of one job.
      *
@@ -55,7 +65,15 @@ final class LeaseKeeper implements AutoCloseable {
      *     out while it could not be renewed
      */
     Heartbeat keep(Lease lease, Delivery delivery, Instant leaseUntil, Runnable onLost) {
-        Heartbeat heartbeat = new Heartbeat(lease, delivery, leaseUntil, onLost);
+        return keep(lease, delivery, leaseUntil, onLost, () -> { });
+    }
+
+    /**
+     * @param onCancelRequested called once (on the heartbeat's thread) when a renewal finds that a
+     *     client asked to cancel the job
+     */
+    Heartbeat keep(Lease lease, Delivery delivery, Instant leaseUntil, Runnable onLost, Runnable onCancelRequested) {
+        Heartbeat heartbeat = new Heartbeat(lease, delivery, leaseUntil, onLost, onCancelRequested);
         long millis = interval.toMillis();
         heartbeat.future = beats.scheduleWithFixedDelay(heartbeat::beat, millis, millis, TimeUnit.MILLISECONDS);
         return heartbeat;
@@ -71,15 +89,19 @@ final class LeaseKeeper implements AutoCloseable {
         private final Lease lease;
         private final Delivery delivery;
         private final Runnable onLost;
+        private final Runnable onCancelRequested;
         private volatile Instant leaseUntil;
         private volatile boolean stopped;
+        private boolean cancelRequested;
         private ScheduledFuture<?> future;
 
-        private Heartbeat(Lease lease, Delivery delivery, Instant leaseUntil, Runnable onLost) {
+        private Heartbeat(Lease lease, Delivery delivery, Instant leaseUntil, Runnable onLost,
+                          Runnable onCancelRequested) {
             this.lease = lease;
             this.delivery = delivery;
             this.leaseUntil = leaseUntil;
             this.onLost = onLost;
+            this.onCancelRequested = onCancelRequested;
         }
 
         void stop() {
@@ -97,12 +119,19 @@ final class LeaseKeeper implements AutoCloseable {
             }
             Instant now = clock.instant();
             try {
-                if (!store.renewLease(lease, now.plus(leaseLength))) {
+                JobStore.Renewal renewal = store.renewLease(lease, now.plus(leaseLength));
+                if (renewal == JobStore.Renewal.LOST) {
                     LOG.warn("job {}: lease (token {}) lost to another worker", lease.jobId(), lease.token());
                     lost();
                     return;
                 }
-                leaseUntil = now.plus(leaseLength);
+                if (renewal == JobStore.Renewal.RENEWED) {
+                    leaseUntil = now.plus(leaseLength);
+                } else if (!cancelRequested) {
+                    cancelRequested = true; // beats run one at a time: no lock needed
+                    LOG.info("job {}: a client asked to cancel it; stopping it", lease.jobId());
+                    onCancelRequested.run();
+                }
             } catch (SdkException e) {
                 if (!now.isBefore(leaseUntil)) {
                     LOG.warn("job {}: lease ran out without renewal ({})", lease.jobId(), e.toString());

@@ -91,12 +91,13 @@ public final class Worker implements AutoCloseable {
         this.jobThreads = Executors.newFixedThreadPool(slots.size(), named("ferry-job"));
         this.handlerThreads = Executors.newFixedThreadPool(slots.size(), named("ferry-handler"));
         this.jobQueue = new JobQueue(sqs, config.queueUrl(), queue.deadLetterQueueUrl(), config.waitSeconds(), clock);
-        this.leases = new LeaseKeeper(store, jobQueue, clock, lease, heartbeat, slots.size());
+        // Two threads per slot: a job's heartbeat and its progress writes never wait for each other.
+        this.leases = new LeaseKeeper(store, jobQueue, clock, lease, heartbeat, 2 * slots.size());
         this.handler = handler;
         this.runs = new JobRun.Context(config.workerId(), store, jobQueue, handler,
                 new AttemptPolicy(queue.maxReceiveCount(), Backoff.withJitter(config.retryBase(), config.retryMax())),
                 leases, new OutcomeWriter(), handlerThreads, config.duplicateDefer(), clock, config.workDir(),
-                new AttemptFiles(files));
+                new AttemptFiles(files), new ProgressWriter(store, leases.executor(), ProgressWriter.DEFAULT_INTERVAL));
         this.poller = named("ferry-poller").newThread(
                 new MessagePoller(freeSlots, jobQueue, lease, this::dispatch, () -> stopping));
     }

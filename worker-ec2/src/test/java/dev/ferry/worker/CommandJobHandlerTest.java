@@ -348,6 +348,49 @@ class CommandJobHandlerTest {
         assertTrue(e.getMessage().startsWith("FERRY_COMMAND_SD is empty"), e.getMessage());
     }
 
+    @Test
+    void run_progressLinesOnStderr_areTheJobsProgress_neitherLogNorError() throws Exception {
+        java.util.List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.List<String> progress = new java.util.concurrent.CopyOnWriteArrayList<>();
+        JobEvents events = new JobEvents() {
+            @Override
+            public void progress(double fraction, String message) {
+                progress.add(fraction + " " + message);
+            }
+
+            @Override
+            public void log(String line) {
+                logged.add(line);
+            }
+        };
+        String command = "cat >/dev/null; echo 'loading' >&2; echo 'ferry:progress 0.25 step 5 of 20' >&2;"
+                + " echo 'ferry:progress 1' >&2; echo 'ferry:progress soon' >&2; printf 'ferry:progress 0.5 no newline' >&2;"
+                + " exit 3";
+        JobExecution job = new JobExecution("job-1", "test", "{}", 1, SLOT, null, events);
+
+        JobFailedException e = assertThrows(JobFailedException.class, () -> handler(command, GENEROUS).run(job));
+
+        assertEquals(java.util.List.of("0.25 step 5 of 20", "1.0 null", "0.5 no newline"), progress);
+        assertEquals("loading", logged.get(0));
+        assertEquals(2, logged.size(), "progress lines are not log lines: " + logged);
+        assertTrue(logged.get(1).startsWith("ferry:progress soon   [not read as progress"), logged.get(1));
+        assertEquals("exit 3: loading", e.getMessage(), "nor part of the error");
+    }
+
+    @Test
+    void progressLine_isAFractionAndAnOptionalMessage() {
+        assertEquals(Optional.of(new CommandJobHandler.ProgressLine(0.4, "step 8 of 20")),
+                CommandJobHandler.progressLine("ferry:progress 0.4 step 8 of 20"));
+        assertEquals(Optional.of(new CommandJobHandler.ProgressLine(0.5, null)),
+                CommandJobHandler.progressLine("ferry:progress\t.5  "));
+        assertEquals(Optional.of(new CommandJobHandler.ProgressLine(1.0E-2, "x")),
+                CommandJobHandler.progressLine("ferry:progress 1e-2 x"));
+        for (String bad : new String[] {"ferry:progress", "ferry:progress -0.1", "ferry:progress NaN",
+                "ferry:progress half", "ferry:progress 40%", "ferry:progressed 0.4", "Ferry:progress 0.4"}) {
+            assertEquals(Optional.empty(), CommandJobHandler.progressLine(bad), bad);
+        }
+    }
+
     private CommandJobHandler handler(String command, Duration timeout) {
         return new CommandJobHandler(Map.of("test", new CommandSpec(command, timeout)));
     }

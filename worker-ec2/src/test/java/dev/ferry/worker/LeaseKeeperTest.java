@@ -74,10 +74,10 @@ class LeaseKeeperTest {
     private UnsupportedJobStore renewing() {
         return new UnsupportedJobStore() {
             @Override
-            public boolean renewLease(Lease lease, Instant leaseUntil) {
+            public Renewal renewLease(Lease lease, Instant leaseUntil) {
                 events.add("renew " + lease.jobId());
                 renewals.computeIfAbsent(lease.jobId(), id -> new AtomicInteger()).incrementAndGet();
-                return true;
+                return Renewal.RENEWED;
             }
         };
     }
@@ -120,9 +120,9 @@ class LeaseKeeperTest {
         AtomicInteger lost = new AtomicInteger();
         UnsupportedJobStore takenOver = new UnsupportedJobStore() {
             @Override
-            public boolean renewLease(Lease lease, Instant leaseUntil) {
+            public Renewal renewLease(Lease lease, Instant leaseUntil) {
                 events.add("renew " + lease.jobId());
-                return false;
+                return Renewal.LOST;
             }
         };
         try (LeaseKeeper keeper = keeper(takenOver, 1)) {
@@ -139,7 +139,7 @@ class LeaseKeeperTest {
         CountDownLatch lost = new CountDownLatch(1);
         UnsupportedJobStore unreachable = new UnsupportedJobStore() {
             @Override
-            public boolean renewLease(Lease lease, Instant leaseUntil) {
+            public Renewal renewLease(Lease lease, Instant leaseUntil) {
                 events.add("renew " + lease.jobId());
                 throw SdkClientException.create("Unable to execute HTTP request: connect timed out");
             }
@@ -151,5 +151,27 @@ class LeaseKeeperTest {
             assertTrue(!Instant.now().isBefore(until), "not before the lease ran out");
             assertTrue(events.contains("visibility fast"), "while the lease held, the message was kept hidden");
         }
+    }
+
+    @Test
+    void aCancelRequested_stopsTheJobOnce_andKeepsItsMessageHiddenUntilItsOutcome() throws Exception {
+        AtomicInteger cancels = new AtomicInteger();
+        AtomicInteger lost = new AtomicInteger();
+        UnsupportedJobStore cancelled = new UnsupportedJobStore() {
+            @Override
+            public Renewal renewLease(Lease lease, Instant leaseUntil) {
+                events.add("renew " + lease.jobId());
+                return Renewal.CANCEL_REQUESTED;
+            }
+        };
+        try (LeaseKeeper keeper = keeper(cancelled, 1)) {
+            LeaseKeeper.Heartbeat heartbeat = keeper.keep(lease("a"), delivery("fast"), Instant.now().plusSeconds(30),
+                    lost::incrementAndGet, cancels::incrementAndGet);
+            await(() -> events.stream().filter("renew a"::equals).count() >= 3);
+            heartbeat.stop();
+        }
+        assertEquals(1, cancels.get(), "told once");
+        assertEquals(0, lost.get(), "a cancel is not a lost lease: the CANCELLED write is still ours to make");
+        assertTrue(events.contains("visibility fast"), events.toString());
     }
 }

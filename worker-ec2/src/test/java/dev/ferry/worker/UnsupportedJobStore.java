@@ -25,7 +25,20 @@ class UnsupportedJobStore implements JobStore {
                                                 Instant leaseUntil, Instant now) {
         throw unexpected("claimGivenBack");
     }
-    @Override public boolean renewLease(Lease lease, Instant leaseUntil) { throw unexpected("renewLease"); }
+    @Override public Renewal renewLease(Lease lease, Instant leaseUntil) { throw unexpected("renewLease"); }
+    @Override public boolean recordProgress(Lease lease, double fraction, String message, Instant at) {
+        throw unexpected("recordProgress");
+    }
+    @Override public boolean cancel(Lease lease, String reason, AttemptRecord attempt, Instant now) {
+        throw unexpected("cancel");
+    }
+    @Override public boolean cancelUnrun(Lease lease, String reason, Instant now) { throw unexpected("cancelUnrun"); }
+    @Override public Optional<Job> cancelWaiting(String jobId, String reason, Instant now) {
+        throw unexpected("cancelWaiting");
+    }
+    @Override public Optional<Job> requestCancel(String jobId, String reason, Instant now) {
+        throw unexpected("requestCancel");
+    }
     @Override public boolean complete(Lease lease, Completion completion, Instant now) { throw unexpected("complete"); }
     @Override public boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now) { throw unexpected("retryLater"); }
     @Override public boolean fail(Lease lease, String error, AttemptRecord attempt, Instant now) { throw unexpected("fail"); }
