@@ -74,7 +74,7 @@ public final class Deadlines {
             }
             int eq = entry.indexOf('=');
             String type = eq < 0 ? "" : entry.substring(0, eq).strip();
-            if (eq < 0 || !SubmitRequest.TYPE.matcher(type).matches()) {
+            if (eq < 0 || !JobTypeNames.valid(type)) {
                 throw new IllegalStateException("environment variable " + variable + " must list <type>=<duration>"
                         + " pairs, such as \"sd=10m,train=12h\", but has '" + entry.strip() + "'");
             }

@@ -81,7 +81,7 @@ final class JobListing {
             }
         }
         String type = value.apply("type");
-        if (type != null && !SubmitRequest.TYPE.matcher(type).matches()) {
+        if (type != null && !JobTypeNames.valid(type)) {
             throw ApiException.badRequest("query parameter \"type\" must be 1-64 characters of letters, digits, '.', '_'"
                     + " or '-', as a job's type is");
         }

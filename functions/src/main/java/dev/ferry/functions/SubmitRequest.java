@@ -31,7 +31,7 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
         return JobFiles.inputUpload(input);
     }
 
-    static final Pattern TYPE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    static final Pattern TYPE = JobTypeNames.PATTERN;
     static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
     /** The fields a submit's body may have. */
