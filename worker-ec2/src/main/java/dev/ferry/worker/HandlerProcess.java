@@ -38,6 +38,9 @@ final class HandlerProcess {
     private final Deque<String> tail = new ArrayDeque<>();
     private int tailChars;
 
+    /** The stream read into the log (stderr, or stdout too where merged). */
+    private volatile WatchedStream log;
+
     private HandlerProcess(String name, Process process) {
         this.name = name;
         this.process = process;
@@ -60,11 +63,85 @@ final class HandlerProcess {
         builder.environment().putAll(environment);
         builder.redirectErrorStream(mergeStdout);
         HandlerProcess started = new HandlerProcess(name, builder.start());
-        started.readLines(mergeStdout ? started.process.getInputStream() : started.process.getErrorStream(),
+        started.log = new WatchedStream(mergeStdout ? started.process.getInputStream()
+                : started.process.getErrorStream());
+        started.readLines(started.log,
                 LOG_LINE_MAX_BYTES, true, (line, cut) -> stderr.accept(cut == 0 ? line
                         : line + " … (" + cut + " more bytes of this line left out)"), name + "-stderr");
         LOG.info("handler {} started as pid {}: {}", name, started.process.pid(), command);
         return started;
+    }
+
+    /**
+     * Waits, at most {@code max}, until the log stream's reader has been waiting for more for a
+     * little while ({@link #LOG_QUIET}) without reading anything: what the process wrote on its log
+     * stream before this call has then been read and handed on as lines. A handler that writes a
+     * log line and then its result on stdout has the line in the job's log, although the two pipes
+     * are read by different threads. (The pipe's unread bytes cannot be asked for without waiting:
+     * the process's stream holds its lock while its reader is blocked in {@code read}.)
+     */
+    void awaitLogRead(Duration max) {
+        WatchedStream watched = log;
+        if (watched == null) {
+            return;
+        }
+        long deadline = System.nanoTime() + max.toNanos();
+        long reads = -1;
+        while (System.nanoTime() < deadline) {
+            long now = watched.waitingSince();
+            if (now >= 0 && now == reads) {
+                return; // waiting in the same read as LOG_QUIET ago: nothing was there to read
+            }
+            reads = now;
+            try {
+                Thread.sleep(LOG_QUIET.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** How long the log's reader must sit in one read, with nothing read, to count as having read everything. */
+    static final Duration LOG_QUIET = Duration.ofMillis(10);
+
+    /** The log stream, telling which read its reader is waiting in, if it is waiting in one. */
+    private static final class WatchedStream extends java.io.FilterInputStream {
+
+        private final java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
+        private volatile boolean waiting;
+
+        WatchedStream(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            reads.incrementAndGet();
+            waiting = true;
+            try {
+                return super.read(b, off, len);
+            } finally {
+                waiting = false;
+            }
+        }
+
+        @Override
+        public int read() throws IOException {
+            reads.incrementAndGet();
+            waiting = true;
+            try {
+                return super.read();
+            } finally {
+                waiting = false;
+            }
+        }
+
+        /** The number of the read its reader is waiting in, or -1 while it is handing on what it read. */
+        long waitingSince() {
+            long before = reads.get();
+            return waiting && reads.get() == before ? before : -1;
+        }
     }
 
     long pid() {

@@ -61,6 +61,8 @@ final class LineProtocolProcess implements WarmProcess {
      * handler wrote on stderr just before its result may be read a moment after the result.
      */
     private volatile JobEvents lastLog;
+    /** The longest an answer waits for the log lines written before it to be read ({@link HandlerProcess#awaitLogRead}). */
+    static final Duration LOG_READ_WAIT = Duration.ofMillis(250);
 
     private record Running(String id, JobExecution job, CompletableFuture<String> outcome) {
     }
@@ -280,6 +282,13 @@ final class LineProtocolProcess implements WarmProcess {
                 stderr(line);
             }
             return;
+        }
+        if (message.has("result") || message.has("error")) {
+            // What it wrote on stderr before its answer belongs to this job's log, not the next one's.
+            HandlerProcess handler = process;
+            if (handler != null) {
+                handler.awaitLogRead(LOG_READ_WAIT);
+            }
         }
         if (message.has("result")) {
             current.outcome().complete(message.get("result").toString());

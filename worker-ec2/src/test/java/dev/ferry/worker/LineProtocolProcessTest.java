@@ -112,6 +112,33 @@ class LineProtocolProcessTest {
     }
 
     @Test
+    void aLogLineWrittenJustBeforeTheAnswer_isInTheJobsLogWhenTheAnswerIsReturned() throws Exception {
+        // stderr and stdout are read by two threads: the answer must not overtake the line before it.
+        Path handler = dir.resolve("log_then_answer.py");
+        Files.writeString(handler, String.join("\n",
+                "import json, sys",
+                "print(json.dumps({'ready': True}), flush=True)",
+                "for line in sys.stdin:",
+                "    request = json.loads(line)",
+                "    sys.stderr.write('the last words of ' + request['id'] + '\\n'); sys.stderr.flush()",
+                "    sys.stdout.write(json.dumps({'id': request['id'], 'result': {}}) + '\\n'); sys.stdout.flush()",
+                ""));
+        LineProtocolProcess process = new LineProtocolProcess(new WarmProcess.Context(new GpuSlot(1, "GPU-1"),
+                new JobTypes.Spec("ECHO", JobTypes.Kind.HANDLER, "exec python3 '" + handler + "'",
+                        Duration.ofSeconds(30), Duration.ofSeconds(30), ExitRules.none()),
+                environment(Map.of()), dir.resolve("handler")));
+        toClose.add(process);
+        process.start();
+
+        for (int attempt = 1; attempt <= 40; attempt++) {
+            Events events = new Events();
+            process.run(job("{}", attempt, events), Duration.ofSeconds(30));
+            assertTrue(events.log.stream().anyMatch(line -> line.startsWith("the last words of ")),
+                    "attempt " + attempt + ": " + events.log);
+        }
+    }
+
+    @Test
     void filesWrittenToTheOutputDirectory_areThere() throws Exception {
         LineProtocolProcess process = started(Map.of(), Duration.ofSeconds(30));
         JobExecution job = job("{\"do\":\"file\"}", 1, new Events());
