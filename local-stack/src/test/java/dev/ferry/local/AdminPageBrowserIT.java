@@ -198,7 +198,9 @@ class AdminPageBrowserIT {
             browser.findElement(By.cssSelector("#webhook-form button")).click();
             By rows = By.cssSelector("#webhook tr[data-delivery]");
             wait.until(ExpectedConditions.numberOfElementsToBe(rows, 1));
-            String row = browser.findElement(rows).getText();
+            // The table is drawn anew by each answer: read it in a wait that outlasts a redraw.
+            String row = wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class)
+                    .until(d -> d.findElement(rows).getText());
             assertTrue(row.contains(jobId + "-completed-") && row.contains("200") && row.contains("delivered"), row);
             assertTrue(browser.findElement(By.id("webhook")).getText().contains(receiver.url()));
 
@@ -207,12 +209,14 @@ class AdminPageBrowserIT {
             wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("notice"), "resent"));
             org.awaitility.Awaitility.await().atMost(FINISH).until(() -> receiver.of("completed").size() == 2);
             // The attempt is recorded just after the receiver answers: ask again until it shows.
-            new WebDriverWait(browser, FINISH, Duration.ofSeconds(1)).until(d -> {
+            new WebDriverWait(browser, FINISH, Duration.ofSeconds(1))
+                    .ignoring(org.openqa.selenium.StaleElementReferenceException.class).until(d -> {
                 d.findElement(By.cssSelector("#webhook-form button")).click();
                 return d.findElements(rows).size() == 2;
             });
-            assertTrue(browser.findElements(rows).get(0).getText().contains("-resend-"),
-                    "the newest attempt first: " + browser.findElements(rows).get(0).getText());
+            String newest = wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class)
+                    .until(d -> d.findElements(rows).get(0).getText());
+            assertTrue(newest.contains("-resend-"), "the newest attempt first: " + newest);
             ((JavascriptExecutor) browser).executeScript("arguments[0].scrollIntoView()",
                     browser.findElement(By.id("webhook")));
             screenshot("admin-webhook.png");
