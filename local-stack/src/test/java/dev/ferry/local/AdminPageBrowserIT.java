@@ -165,6 +165,8 @@ class AdminPageBrowserIT {
 
         wait.until(ExpectedConditions.textToBe(By.id("detail-state"), "SUCCEEDED"));
         assertEquals(jobId, browser.findElement(By.id("detail-id")).getText());
+        String facts = browser.findElement(By.cssSelector("#detail-body dl.facts")).getText();
+        assertTrue(facts.contains("Attempts") && facts.contains("Created") && !facts.contains("[object"), facts);
         assertTrue(browser.findElement(By.id("detail-input")).getText().contains("seen in detail"));
         assertTrue(browser.findElement(By.id("detail-result")).getText().contains("seen in detail"));
         String image = browser.findElement(By.cssSelector("#detail-files a")).getAttribute("href");
