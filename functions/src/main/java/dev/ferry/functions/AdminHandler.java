@@ -152,8 +152,14 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
             ObjectNode result = service.retry(List.of(jobId));
             if (result.get("retried").isEmpty()) {
                 JsonNode skipped = result.get("skipped").get(0);
-                int status = skipped.get("reason").asText().equals("no such job") ? 404 : 409;
-                return ApiResponses.error(status, "job " + jobId + " was not retried: " + skipped.get("reason").asText());
+                String reason = skipped.get("reason").asText();
+                if (reason.startsWith(AdminService.NOT_SENT)) {
+                    // SQS failed: the job is as it was, and retrying the retry can work.
+                    return ApiResponses.error(ApiException.unavailable("job " + jobId + " was not retried: " + reason,
+                            java.time.Duration.ofSeconds(5)));
+                }
+                int status = reason.equals("no such job") ? 404 : 409;
+                return ApiResponses.error(status, "job " + jobId + " was not retried: " + reason);
             }
             return ApiResponses.json(202, result);
         }

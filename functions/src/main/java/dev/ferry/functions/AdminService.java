@@ -77,6 +77,9 @@ public final class AdminService {
      * @param listing the admin API's listings (the same as {@code GET /jobs}, with admin rows)
      * @param files the job files bucket, for a job's files and attempt logs; empty for none
      */
+    /** How a retry whose fresh message SQS did not take is reported (the job is left as it was). */
+    static final String NOT_SENT = "its message could not be sent";
+
     public AdminService(SqsClient sqs, JobStore store, JobQueries queries, JobListing listing, String queueUrl,
                         String deadLetterQueueUrl, Clock clock, Optional<JobFiles> files) {
         this.files = Objects.requireNonNull(files, "files");
@@ -222,8 +225,9 @@ public final class AdminService {
     /**
      * {@code GET /admin/api/jobs/{jobId}}: everything about one job, for the page's detail view: the
      * job as the API shows it (result, files and attempt logs with their URLs, history), and its
-     * input, redrives and retention, which the API does not show. A webhook's deliveries join it
-     * where the deployment records them.
+     * input, redrives and retention, which the API does not show. A webhook's url and events are
+     * shown; its delivery attempts are {@code GET /admin/api/jobs/{jobId}/webhook}'s (the page reads
+     * both when it opens a job with a webhook).
      *
      * @throws ApiException 404 when there is no such job
      */
@@ -483,7 +487,7 @@ public final class AdminService {
                 sqs.sendMessage(r -> r.queueUrl(queueUrl).messageBody(
                         new JobMessage(record.jobId(), record.type(), Json.parse(record.input())).toJson()));
             } catch (SdkException e) {
-                skipped.addObject().put("jobId", jobId).put("reason", "its message could not be sent ("
+                skipped.addObject().put("jobId", jobId).put("reason", NOT_SENT + " ("
                         + AwsErrors.describe(e) + "); it still reads FAILED with its message in the dead-letter queue");
                 continue;
             }

@@ -129,6 +129,9 @@ public final class Deadlines {
      *
      * @throws ApiException 400 naming the header
      */
+    /** The shortest {@code Cancel-After}. */
+    static final Duration MIN_AFTER = Duration.ofSeconds(1);
+
     static Requested fromHeader(String cancelAfter) {
         if (cancelAfter == null) {
             return Requested.NONE;
@@ -136,6 +139,11 @@ public final class Deadlines {
         String text = cancelAfter.strip();
         Duration after = parseDuration(text).orElseThrow(() -> ApiException.badRequest("header " + CANCEL_AFTER
                 + " must be " + FORMAT + ", but is \"" + abbreviate(text) + "\""));
+        if (after.compareTo(MIN_AFTER) < 0) {
+            // Under a second the deadline would pass before the job is even recorded.
+            throw ApiException.badRequest("header " + CANCEL_AFTER + " must be at least 1s, but is \""
+                    + abbreviate(text) + "\"");
+        }
         return new Requested(null, after);
     }
 

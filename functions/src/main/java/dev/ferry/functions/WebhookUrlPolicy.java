@@ -78,6 +78,10 @@ record WebhookUrlPolicy(boolean allowHttp, boolean allowPrivate) {
             throw ApiException.badRequest("field \"" + field + "\" has no host name (an international name must be"
                     + " written in its xn-- form)");
         }
+        if (uri.getPort() != -1 && (uri.getPort() < 1 || uri.getPort() > 65535)) {
+            throw ApiException.badRequest("field \"" + field + "\" names port " + uri.getPort()
+                    + ", which no receiver can listen on (1 to 65535)");
+        }
         if (uri.getRawFragment() != null) {
             throw ApiException.badRequest("field \"" + field + "\" must not have a #fragment, which is never sent");
         }

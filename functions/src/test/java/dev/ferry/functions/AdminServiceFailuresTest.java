@@ -46,8 +46,19 @@ class AdminServiceFailuresTest {
         SqsException onList = error(400, "AccessDenied", "not authorized to perform sqs:ListMessageMoveTasks");
         SqsException onStart = error(400, "AccessDenied", "not authorized to perform sqs:StartMessageMoveTask");
 
+        SqsException onSend;
+
         NoMoveTasks() {
             super(new ArrayList<>());
+        }
+
+        @Override
+        public software.amazon.awssdk.services.sqs.model.SendMessageResponse sendMessage(
+                software.amazon.awssdk.services.sqs.model.SendMessageRequest request) {
+            if (onSend != null) {
+                throw onSend;
+            }
+            return super.sendMessage(request);
         }
 
         @Override
@@ -100,6 +111,19 @@ class AdminServiceFailuresTest {
         assertEquals("AccessDenied", redrive.get("code").asText());
         assertTrue(redrive.get("unavailable").asText().contains("AccessDenied"), redrive.toString());
         assertEquals(false, redrive.get("retryable").asBoolean());
+    }
+
+    @Test
+    void retryOfOneJob_whoseMessageSqsDoesNotTake_is503WithRetryAfter_andTheJobStaysFailed() {
+        aFailedJob();
+        sqs.onSend = error(503, "ServiceUnavailable", "try again");
+
+        APIGatewayProxyResponseEvent response = call("POST", "api/jobs/" + FAILED_ID + "/retry");
+
+        assertEquals(503, response.getStatusCode(), response.getBody());
+        assertNotNull(response.getHeaders().get("Retry-After"), "retrying the retry can work");
+        assertTrue(Json.parse(response.getBody()).get("error").asText().contains("could not be sent"), response.getBody());
+        assertEquals(JobStatus.FAILED, store.jobs.get(FAILED_ID).status());
     }
 
     @Test

@@ -42,6 +42,16 @@ class DeadlinesTest {
     }
 
     @Test
+    void fromHeader_underOneSecond_is400_forTheDeadlineWouldPassBeforeTheJobIsRecorded() {
+        for (String value : new String[] {"1.5ms", "999ms", "0.5s"}) {
+            ApiException e = assertThrows(ApiException.class, () -> Deadlines.fromHeader(value), value);
+            assertEquals(400, e.statusCode());
+            assertTrue(e.getMessage().startsWith("header Cancel-After must be at least 1s"), e.getMessage());
+        }
+        assertEquals(Duration.ofSeconds(1), Deadlines.fromHeader("1s").after());
+    }
+
+    @Test
     void resolve_theHeaderCountsFromNow_theFieldIsTheInstant_elseTheTypesDefault_elseNone() {
         Deadlines deadlines = new Deadlines(Map.of("sd", Duration.ofMinutes(10)));
         assertEquals(Optional.of(NOW.plusSeconds(30)),

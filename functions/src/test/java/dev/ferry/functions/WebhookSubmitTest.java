@@ -110,6 +110,19 @@ class WebhookSubmitTest {
     }
 
     @Test
+    void aPortNoReceiverCanListenOn_is400NamingTheField_andLeavesNothing() {
+        for (String url : new String[] {"https://hooks.example.com:99999/x", "https://hooks.example.com:0/x"}) {
+            APIGatewayProxyResponseEvent response = submit(WebhookUrlPolicy.STRICT, job("\"webhookUrl\":\"" + url + "\""),
+                    null);
+
+            assertEquals(400, response.getStatusCode(), url);
+            assertTrue(Json.parse(response.getBody()).get("error").asText().startsWith("field \"webhookUrl\" names port"),
+                    response.getBody());
+        }
+        assertTrue(store.jobs.isEmpty());
+    }
+
+    @Test
     void aUrlOverTwoKiB_is400NamingTheField() {
         String url = "https://example.com/" + "a".repeat(WebhookUrlPolicy.MAX_URL_LENGTH);
 
