@@ -267,6 +267,83 @@ class OpenApiIT {
         assertEquals(List.of(), failures, String.join("\n", failures));
     }
 
+    @Test
+    void adminApi_matchesTheDescription_successesAndRefusals() {
+        String unknown = "01KAS0000000000000000000AB"; // well-formed, no such job
+        Map<String, String> admin = Map.of("Authorization", "Bearer " + stack.adminToken());
+        Map<String, String> adminJson = Map.of("Authorization", "Bearer " + stack.adminToken(),
+                "Content-Type", "application/json");
+        Api api = new Api(stack.apiEndpoint());
+        String retried = call("POST", "/jobs", json(), "{\"type\":\"sample\",\"input\":{\"failTimes\":5}}")
+                .get("jobId").asText();
+        String discarded = call("POST", "/jobs", json(), "{\"type\":\"sample\",\"input\":{\"failTimes\":5}}")
+                .get("jobId").asText();
+        String done = call("POST", "/jobs", json(), "{\"type\":\"sample\",\"input\":{}}").get("jobId").asText();
+        api.awaitStatus(retried, "FAILED", FINISH);
+        api.awaitStatus(discarded, "FAILED", FINISH);
+        api.awaitStatus(done, "SUCCEEDED", FINISH);
+
+        // Reads: the page, the overview, listings with their cursors and filters, one job.
+        assertEquals(200, HTTP.sendAsync(HttpRequest.newBuilder(stack.apiEndpoint().resolve("/admin")).build(),
+                HttpResponse.BodyHandlers.discarding()).join().statusCode());
+        JsonNode overview = call("GET", "/admin/api/overview", admin, null);
+        assertTrue(overview.get("failedJobs").toString().contains(retried), overview.toString());
+        JsonNode first = call("GET", "/admin/api/jobs?limit=1", admin, null);
+        assertEquals(1, first.get("jobs").size(), first.toString());
+        call("GET", "/admin/api/jobs?limit=1&cursor=" + encode(first.get("nextCursor").asText()), admin, null);
+        JsonNode failed = call("GET", "/admin/api/jobs?status=FAILED&type=sample&limit=100", admin, null);
+        assertTrue(failed.toString().contains(discarded), failed.toString());
+        call("GET", "/admin/api/jobs?cursor=" + encode(first.get("nextCursor").asText() + "x"), admin, null);
+        refused("GET", "/admin/api/jobs?status=DONE", admin, null);
+        refused("GET", "/admin/api/jobs?limit=0", admin, null);
+        JsonNode one = call("GET", "/admin/api/jobs/" + retried, admin, null);
+        assertEquals("FAILED", one.get("status").asText(), one.toString());
+        assertTrue(one.has("input") && one.has("redrives"), one.toString());
+        call("GET", "/admin/api/jobs/" + done, admin, null);
+        call("GET", "/admin/api/jobs/" + unknown, admin, null);
+        call("GET", "/admin/api/jobs/not-an-id", admin, null);
+
+        // Actions on one job: retry and discard a failed one; a finished one and an unknown one refused.
+        JsonNode retry = call("POST", "/admin/api/jobs/" + retried + "/retry", admin, null);
+        assertEquals(retried, retry.get("retried").get(0).asText(), retry.toString());
+        assertTrue(call("POST", "/admin/api/jobs/" + done + "/retry", admin, null).get("error").asText()
+                .contains("SUCCEEDED"));
+        assertTrue(call("POST", "/admin/api/jobs/" + unknown + "/retry", admin, null).get("error").asText()
+                .contains("no such job"));
+        call("POST", "/admin/api/jobs/not-an-id/retry", admin, null);
+        JsonNode discard = call("POST", "/admin/api/jobs/" + discarded + "/discard", admin, null);
+        assertEquals("CANCELLED", discard.get("status").asText(), discard.toString());
+        call("POST", "/admin/api/jobs/" + discarded + "/discard", admin, null); // twice: not an error
+        call("POST", "/admin/api/jobs/" + done + "/discard", admin, null);
+        call("POST", "/admin/api/jobs/" + unknown + "/discard", admin, null);
+
+        // Redrive: a selection (each skipped job says why), refusals of its body, the whole DLQ, its progress, cancel.
+        JsonNode selection = call("POST", "/admin/api/redrive", adminJson,
+                "{\"jobIds\":[\"" + done + "\",\"" + unknown + "\"]}");
+        assertEquals(2, selection.path("skipped").size(), selection.toString());
+        call("POST", "/admin/api/redrive", adminJson, "{\"jobIds\":[\"not-an-id\"]}");
+        refused("POST", "/admin/api/redrive", adminJson, "{\"jobIds\":[]}");
+        refused("POST", "/admin/api/redrive", adminJson, "{\"ids\":[\"" + done + "\"]}");
+        call("GET", "/admin/api/redrive", admin, null);
+        call("POST", "/admin/api/redrive", admin, null);
+        call("GET", "/admin/api/redrive", admin, null);
+        call("DELETE", "/admin/api/redrive", admin, null);
+        call("GET", "/admin/api/overview", admin, null);
+
+        // Without the token, every route is a 401.
+        refused("GET", "/admin/api/overview", Map.of(), null);
+        refused("GET", "/admin/api/jobs", Map.of(), null);
+        refused("GET", "/admin/api/jobs/" + retried, Map.of(), null);
+        refused("POST", "/admin/api/jobs/" + retried + "/retry", Map.of(), null);
+        refused("POST", "/admin/api/jobs/" + retried + "/discard", Map.of(), null);
+        refused("POST", "/admin/api/redrive", Map.of(), null);
+        refused("GET", "/admin/api/redrive", Map.of(), null);
+        refused("DELETE", "/admin/api/redrive", Map.of(), null);
+        refused("GET", "/admin/api/overview", Map.of("Authorization", "Bearer not-the-admin-token"), null);
+
+        assertEquals(List.of(), failures, String.join("\n", failures));
+    }
+
     private static void awaitProgress(Api api, String jobId) {
         org.awaitility.Awaitility.await().atMost(FINISH).until(() -> {
             JsonNode job = api.get(jobId).body();
