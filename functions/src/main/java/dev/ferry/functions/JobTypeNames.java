@@ -8,7 +8,7 @@ import java.util.regex.Pattern;
  */
 final class JobTypeNames {
 
-    static final Pattern PATTERN = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    private static final Pattern PATTERN = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
 
     private JobTypeNames() {
     }

@@ -5,7 +5,6 @@ import dev.ferry.core.JobFiles;
 import dev.ferry.core.Json;
 import java.util.Iterator;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * A validated {@code POST /jobs} request.
@@ -31,7 +30,6 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
         return JobFiles.inputUpload(input);
     }
 
-    static final Pattern TYPE = JobTypeNames.PATTERN;
     static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
     /** The fields a submit's body may have. */
@@ -79,7 +77,7 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
         if (!type.isTextual()) {
             throw ApiException.badRequest("field \"type\" must be a string");
         }
-        if (!TYPE.matcher(type.asText()).matches()) {
+        if (!JobTypeNames.valid(type.asText())) {
             throw ApiException.badRequest("field \"type\" must be 1-64 characters of letters, digits, '.', '_' or '-'"
                     + " starting with a letter or digit");
         }
