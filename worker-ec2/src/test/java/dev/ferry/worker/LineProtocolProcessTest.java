@@ -73,6 +73,22 @@ class LineProtocolProcessTest {
         return process;
     }
 
+    /**
+     * A warm handler of type {@code type} made of {@code lines} of Python, written to
+     * {@code <name>.py} in the test's folder, started with a 30 s setup limit.
+     */
+    private LineProtocolProcess startedScript(String type, Duration timeout, String... lines) throws Exception {
+        String name = type.toLowerCase(java.util.Locale.ROOT);
+        Path script = dir.resolve(name + ".py");
+        Files.writeString(script, String.join("\n", lines) + "\n");
+        LineProtocolProcess process = new LineProtocolProcess(new WarmProcess.Context(new GpuSlot(0, "0"),
+                new JobTypes.Spec(type, JobTypes.Kind.HANDLER, "exec python3 '" + script + "'", timeout,
+                        Duration.ofSeconds(30), ExitRules.none()), environment(Map.of()), dir.resolve(name)));
+        toClose.add(process);
+        process.start();
+        return process;
+    }
+
     /** Collects what a job reports. */
     private static final class Events implements JobEvents {
         final List<String> log = new CopyOnWriteArrayList<>();
@@ -114,21 +130,13 @@ class LineProtocolProcessTest {
     @Test
     void aLogLineWrittenJustBeforeTheAnswer_isInTheJobsLogWhenTheAnswerIsReturned() throws Exception {
         // stderr and stdout are read by two threads: the answer must not overtake the line before it.
-        Path handler = dir.resolve("log_then_answer.py");
-        Files.writeString(handler, String.join("\n",
+        LineProtocolProcess process = startedScript("LAST_WORDS", Duration.ofSeconds(30),
                 "import json, sys",
                 "print(json.dumps({'ready': True}), flush=True)",
                 "for line in sys.stdin:",
                 "    request = json.loads(line)",
                 "    sys.stderr.write('the last words of ' + request['id'] + '\\n'); sys.stderr.flush()",
-                "    sys.stdout.write(json.dumps({'id': request['id'], 'result': {}}) + '\\n'); sys.stdout.flush()",
-                ""));
-        LineProtocolProcess process = new LineProtocolProcess(new WarmProcess.Context(new GpuSlot(1, "GPU-1"),
-                new JobTypes.Spec("ECHO", JobTypes.Kind.HANDLER, "exec python3 '" + handler + "'",
-                        Duration.ofSeconds(30), Duration.ofSeconds(30), ExitRules.none()),
-                environment(Map.of()), dir.resolve("handler")));
-        toClose.add(process);
-        process.start();
+                "    sys.stdout.write(json.dumps({'id': request['id'], 'result': {}}) + '\\n'); sys.stdout.flush()");
 
         for (int attempt = 1; attempt <= 40; attempt++) {
             Events events = new Events();
@@ -273,19 +281,12 @@ class LineProtocolProcessTest {
 
     @Test
     void aRawNanOnTheProtocol_isAProtocolError_forTheRunningJob() throws Exception {
-        Path raw = dir.resolve("raw.py");
-        Files.writeString(raw, String.join("\n",
+        LineProtocolProcess process = startedScript("RAW", Duration.ofSeconds(60),
                 "import json, sys",
                 "print(json.dumps({'ready': True}), flush=True)",
                 "for line in sys.stdin:",
                 "    request = json.loads(line)",
-                "    print('{\"id\": \"%s\", \"result\": {\"x\": NaN}}' % request['id'], flush=True)",
-                ""));
-        LineProtocolProcess process = new LineProtocolProcess(new WarmProcess.Context(new GpuSlot(0, "0"),
-                new JobTypes.Spec("RAW", JobTypes.Kind.HANDLER, "exec python3 '" + raw + "'", Duration.ofSeconds(60),
-                        Duration.ofSeconds(30), ExitRules.none()), environment(Map.of()), dir.resolve("raw")));
-        toClose.add(process);
-        process.start();
+                "    print('{\"id\": \"%s\", \"result\": {\"x\": NaN}}' % request['id'], flush=True)");
 
         JobFailedException failed = assertThrows(JobFailedException.class,
                 () -> process.run(job("{}", 1, new Events()), Duration.ofSeconds(60)));
@@ -296,17 +297,10 @@ class LineProtocolProcessTest {
 
     @Test
     void aHandlerThatStopsReadingItsInput_isStoppedAtTheTimeout_andClosesAtOnce() throws Exception {
-        Path deaf = dir.resolve("deaf.py");
-        Files.writeString(deaf, String.join("\n",
+        LineProtocolProcess process = startedScript("DEAF", Duration.ofSeconds(60),
                 "import json, sys, time",
                 "print(json.dumps({'ready': True}), flush=True)",
-                "time.sleep(3600)",
-                ""));
-        LineProtocolProcess process = new LineProtocolProcess(new WarmProcess.Context(new GpuSlot(0, "0"),
-                new JobTypes.Spec("DEAF", JobTypes.Kind.HANDLER, "exec python3 '" + deaf + "'", Duration.ofSeconds(60),
-                        Duration.ofSeconds(30), ExitRules.none()), environment(Map.of()), dir.resolve("deaf")));
-        toClose.add(process);
-        process.start();
+                "time.sleep(3600)");
         String huge = "{\"blob\":\"" + "y".repeat(1024 * 1024) + "\"}"; // far over a pipe's buffer
 
         long started = System.nanoTime();
