@@ -17,34 +17,7 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-
-build=true
-args=()
-for arg in "$@"; do
-  case "$arg" in
-    --no-build) build=false ;;
-    *) args+=("$arg") ;;
-  esac
-done
-
-if $build; then
-  echo "bench.sh: building Ferry (mvn package, tests skipped)..." >&2
-  # The benchmarks live in bench/ (ferry-bench), on the local stack and the worker; bench's build
-  # writes its runtime classpath to bench/target/classpath.txt.
-  mvn -q -B -ntp -Dstyle.color=never -Dmaven.test.skip=true package -pl bench -am
-fi
-
-classes=bench/target/classes
-classpath_file=bench/target/classpath.txt
-if [[ ! -d $classes || ! -f $classpath_file ]]; then
-  echo "bench.sh: $classpath_file is missing: run without --no-build first" >&2
-  exit 1
-fi
-
-java=java
-if [[ -n ${JAVA_HOME:-} ]]; then
-  java="$JAVA_HOME/bin/java"
-fi
-# Serial GC: no collector threads competing with the handlers for a small machine's CPUs.
-exec "$java" -Xmx1g -XX:+UseSerialGC -cp "$classes:$(<"$classpath_file")" dev.ferry.bench.BenchMain \
-  ${args[@]+"${args[@]}"}
+# The benchmarks live in bench/ (ferry-bench), on the local stack and the worker.
+# shellcheck source=scripts/lib/module-main.sh
+source scripts/lib/module-main.sh
+module_main bench.sh bench dev.ferry.bench.BenchMain "$@"

@@ -31,34 +31,8 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-
-build=true
-args=()
-for arg in "$@"; do
-  case "$arg" in
-    --no-build) build=false ;;
-    *) args+=("$arg") ;;
-  esac
-done
-
-if $build; then
-  echo "chaos.sh: building Ferry (mvn package, tests skipped)..." >&2
-  # The soak lives in chaos/ (ferry-chaos), on the local stack and the testkit; chaos's build
-  # writes its runtime classpath, the worker's classes included, to chaos/target/classpath.txt.
-  mvn -q -B -ntp -Dstyle.color=never -Dmaven.test.skip=true package -pl chaos -am
-fi
-
-classes=chaos/target/classes
-classpath_file=chaos/target/classpath.txt
-if [[ ! -d $classes || ! -f $classpath_file ]]; then
-  echo "chaos.sh: $classpath_file is missing: run without --no-build first" >&2
-  exit 1
-fi
-
-java=java
-if [[ -n ${JAVA_HOME:-} ]]; then
-  java="$JAVA_HOME/bin/java"
-fi
-# The worker processes it starts run on the same classpath (java.class.path).
-exec "$java" -Xmx1g -XX:+UseSerialGC -cp "$classes:$(<"$classpath_file")" dev.ferry.chaos.ChaosMain \
-  ${args[@]+"${args[@]}"}
+# The soak lives in chaos/ (ferry-chaos), on the local stack and the testkit; the worker processes it
+# starts run on the same classpath (java.class.path), the worker's classes included.
+# shellcheck source=scripts/lib/module-main.sh
+source scripts/lib/module-main.sh
+module_main chaos.sh chaos dev.ferry.chaos.ChaosMain "$@"
