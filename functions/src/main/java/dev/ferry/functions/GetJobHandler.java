@@ -49,9 +49,12 @@ public final class GetJobHandler implements RequestHandler<APIGatewayProxyReques
     }
 
     private GetJobHandler(FerryEnv env, DynamoDbClient dynamoDb) {
+        this(env, dynamoDb, DynamoDbJobQueries.fromEnvironment(dynamoDb, env));
+    }
+
+    private GetJobHandler(FerryEnv env, DynamoDbClient dynamoDb, DynamoDbJobQueries queries) {
         this(DynamoDbJobStore.fromEnvironment(dynamoDb, env), JobFiles.fromEnvironment(env),
-                QueueEstimator.fromEnvironment(env, DynamoDbJobQueries.fromEnvironment(dynamoDb, env), AwsClients.sqs(env)),
-                new JobWaiter(DynamoDbJobQueries.fromEnvironment(dynamoDb, env)::statuses),
+                QueueEstimator.fromEnvironment(env, queries, AwsClients.sqs(env)), new JobWaiter(queries::statuses),
                 WaitPreference.maxSeconds(env), Optional.of(WebhookDeliveryStore.fromEnvironment(dynamoDb, env)));
     }
 
