@@ -25,7 +25,8 @@ import java.util.function.LongSupplier;
  *   <li>A held message goes back at once (visibility 0, no attempt spent: the attempt budget is
  *       the record's claims, and a held message was never claimed) when its slot's job overruns its
  *       expected end by {@code max(expected, }{@link #MIN_OVERRUN}{@code )}, and never stays held
- *       longer than half the lease it was received with. A draining worker gives every held
+ *       longer than half of what its visibility leaves for its claim's first heartbeat
+ *       ({@link #maxHold}). A draining worker gives every held
  *       message back at once.</li>
  * </ul>
  *
@@ -70,12 +71,23 @@ final class LookAhead {
     }
 
     /**
-     * @param lease how long a received message stays out of sight: none is held for more than half
+     * @param maxHold the longest a message is held ({@link #maxHold})
      */
-    LookAhead(RunTimes times, Duration lease, LongSupplier nanoClock) {
+    LookAhead(RunTimes times, Duration maxHold, LongSupplier nanoClock) {
         this.times = Objects.requireNonNull(times, "times");
-        this.maxHold = Objects.requireNonNull(lease, "lease").dividedBy(2);
+        this.maxHold = Objects.requireNonNull(maxHold, "maxHold");
         this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
+    }
+
+    /**
+     * The longest a message may be held: half of what its visibility leaves for the claim's first
+     * heartbeat. A message is received out of sight for a lease; once claimed, its heartbeat
+     * first extends it one heartbeat interval later: so it must be claimed with more than that
+     * left, with room to spare.
+     */
+    static Duration maxHold(Duration lease, Duration heartbeat) {
+        Duration room = lease.minus(heartbeat);
+        return room.isNegative() ? Duration.ZERO : room.dividedBy(2);
     }
 
     RunTimes times() {

@@ -110,7 +110,7 @@ public final class Worker implements AutoCloseable {
         for (GpuSlot slot : this.slots) {
             finishing.put(slot.index(), new Semaphore(1));
         }
-        this.lookAhead = new LookAhead(new RunTimes(), lease, System::nanoTime);
+        this.lookAhead = new LookAhead(new RunTimes(), LookAhead.maxHold(lease, heartbeat), System::nanoTime);
         this.handlerThreads = Executors.newFixedThreadPool(slots.size(), named("ferry-handler"));
         this.jobQueue = new JobQueue(sqs, config.queueUrl(), queue.deadLetterQueueUrl(), config.waitSeconds(), clock);
         // Three threads per slot: a job's heartbeat and its progress writes never wait for each other, nor

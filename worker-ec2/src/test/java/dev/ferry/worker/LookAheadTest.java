@@ -18,7 +18,7 @@ class LookAheadTest {
     private static final GpuSlot OTHER = new GpuSlot(1, "1");
     private final AtomicLong now = new AtomicLong(1_000_000_000L);
     private final RunTimes times = new RunTimes();
-    private final LookAhead lookAhead = new LookAhead(times, Duration.ofSeconds(60), now::get);
+    private final LookAhead lookAhead = new LookAhead(times, Duration.ofSeconds(30), now::get);
 
     private static Delivery delivery(String id) {
         return new Delivery(Message.builder().messageId(id).receiptHandle("rh-" + id).body("{}").build(), 1,
@@ -111,8 +111,10 @@ class LookAheadTest {
     }
 
     @Test
-    void noMessageIsHeldLongerThanHalfTheLease() {
-        LookAhead shortLease = new LookAhead(times, Duration.ofSeconds(2), now::get);
+    void noMessageIsHeldLongerThanHalfWhatItsVisibilityLeavesForTheFirstHeartbeat() {
+        assertEquals(Duration.ofSeconds(1), LookAhead.maxHold(Duration.ofSeconds(3), Duration.ofSeconds(1)));
+        LookAhead shortLease = new LookAhead(times, LookAhead.maxHold(Duration.ofSeconds(3), Duration.ofSeconds(1)),
+                now::get);
         times.ran("t", Duration.ofSeconds(20));
         shortLease.started(SLOT, "t");
         advance(Duration.ofSeconds(20));
