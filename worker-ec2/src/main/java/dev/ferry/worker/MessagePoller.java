@@ -31,6 +31,8 @@ final class MessagePoller implements Runnable {
     static final int MAX_BATCH = 10;
     /** Longest wait for a free slot before looking at the look-aheads and the stop flag again. */
     static final Duration TICK = Duration.ofSeconds(1);
+    /** How long a look-ahead whose slot's job just ended waits for that slot to be put up. */
+    static final Duration HAND_ON_WAIT = Duration.ofMillis(50);
     /** A receive slower than this waited for messages: it says nothing of the fetch latency. */
     private static final Duration LATENCY_SAMPLE_LIMIT = Duration.ofSeconds(1);
 
@@ -92,8 +94,7 @@ final class MessagePoller implements Runnable {
                             taken.add(slot);
                         }
                     } else if (!lookAhead.hold(delivery)) {
-                        // Its slot's job ended (and found nothing held) or overran meanwhile.
-                        queue.changeVisibility(delivery, Duration.ZERO, "look-ahead no longer wanted");
+                        handOn(delivery);
                     }
                 }
                 if (ahead > 0) {
@@ -118,6 +119,22 @@ final class MessagePoller implements Runnable {
             }
         }
         LOG.info("stopped receiving from {}", queue.url());
+    }
+
+    /**
+     * A look-ahead whose slot's job ended while it was received (the usual race with short jobs):
+     * that slot, put up just now, runs it. Only where no slot frees within {@link #HAND_ON_WAIT}
+     * (the job overran instead) does it go back, spending a receive.
+     */
+    private void handOn(Delivery delivery) throws InterruptedException {
+        GpuSlot free = freeSlots.poll(HAND_ON_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        if (free != null) {
+            if (!dispatch.test(delivery, free)) {
+                freeSlots.add(free);
+            }
+            return;
+        }
+        queue.changeVisibility(delivery, Duration.ZERO, "look-ahead no longer wanted");
     }
 
     /** A slot never holds a message through a long job: one held past its job's expected end goes back now. */
