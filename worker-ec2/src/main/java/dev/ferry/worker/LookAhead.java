@@ -52,6 +52,8 @@ final class LookAhead {
     private final LongSupplier nanoClock;
     private final Duration maxHold;
     private final Map<Integer, Busy> busy = new HashMap<>();
+    /** Counts starts, ends and freed slots, so that the poller waits for the next one without missing any. */
+    private long changes;
 
     /** One busy slot's job, as far as looking ahead goes. */
     private static final class Busy {
@@ -94,8 +96,29 @@ final class LookAhead {
         return times;
     }
 
+    /** Wakes the poller: a job started or ended, or a slot was put up. */
+    synchronized void changed() {
+        changes++;
+        notifyAll();
+    }
+
+    /** The count of changes so far, for {@link #awaitChange}. */
+    synchronized long changes() {
+        return changes;
+    }
+
+    /** Waits until a change after {@code seen}, or {@code millis}. */
+    synchronized void awaitChange(long seen, long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(millis);
+        long left;
+        while (changes == seen && (left = deadline - System.nanoTime()) > 0) {
+            java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+    }
+
     /** The handler of a job of {@code type} started on {@code slot} just now. */
     synchronized void started(GpuSlot slot, String type) {
+        changed();
         long now = nanoClock.getAsLong();
         Optional<Duration> expected = times.expected(type);
         if (expected.isEmpty() || expected.get().compareTo(LONG_JOB) > 0) {
@@ -113,6 +136,7 @@ final class LookAhead {
      * longer busy. Returns the message held for it, which is now the slot's to claim.
      */
     synchronized Optional<Delivery> ended(GpuSlot slot) {
+        changed();
         Busy ended = busy.remove(slot.index());
         return ended == null ? Optional.empty() : Optional.ofNullable(ended.held);
     }

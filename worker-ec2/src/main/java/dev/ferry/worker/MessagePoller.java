@@ -67,7 +67,13 @@ final class MessagePoller implements Runnable {
                 long next = lookAhead.nanosToNext();
                 long waitMillis = Math.max(1, Math.min(TICK.toMillis(), next == Long.MAX_VALUE ? Long.MAX_VALUE
                         : TimeUnit.NANOSECONDS.toMillis(next) + 1));
-                GpuSlot first = freeSlots.poll(waitMillis, TimeUnit.MILLISECONDS);
+                // Woken by a slot put up, or a job's start (its look-ahead window may open soon).
+                long seen = lookAhead.changes();
+                GpuSlot first = freeSlots.poll();
+                if (first == null) {
+                    lookAhead.awaitChange(seen, waitMillis);
+                    first = freeSlots.poll();
+                }
                 if (first != null) {
                     taken.add(first);
                     freeSlots.drainTo(taken, MAX_BATCH - 1);

@@ -261,6 +261,7 @@ public final class Worker implements AutoCloseable {
         }
         if (!stopping) {
             freeSlots.add(slot);
+            lookAhead.changed(); // wakes the poller
         }
     }
 
