@@ -415,7 +415,9 @@ public final class Worker implements AutoCloseable {
             slotSetup.shutdownNow();
             handler.close();
             leases.close();
-            LOG.info("worker {} stopped", config.workerId());
+            LOG.info("worker {} stopped; delete requests by the deletes each carried (1..10): {}", config.workerId(),
+                    java.util.Arrays.toString(java.util.Arrays.copyOfRange(jobQueue.deleteRequestsBySize(), 1,
+                            DeleteBatcher.MAX_ENTRIES + 1)));
             drained.countDown();
         }
     }
