@@ -11,7 +11,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** A worker with one free GPU slot holds at most one message, however many wait. */
+/**
+ * No hoarding, with look-ahead: a one-slot worker holds at most one message beyond the job it
+ * runs and the one whose outcome it is writing, however many wait (seven here), and none through
+ * a job that runs long.
+ */
 class NoHoardingIT {
 
     private static LocalStack stack;
@@ -29,26 +33,70 @@ class NoHoardingIT {
         stack.close();
     }
 
-    @Test
-    void oneSlot_neverHoldsMoreThanOneMessage() {
-        List<String> jobs = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            jobs.add(api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":800}}").jobId());
-        }
-        int maxInFlight = 0;
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    private static String status(String jobId) {
+        return api.get(jobId).body().get("status").asText();
+    }
+
+    private static int inFlight() {
+        return Queues.inFlight(stack.sqs(), stack.queueUrl());
+    }
+
+    private static void awaitAll(List<String> jobs, Duration within, int[] maxInFlight) {
+        long deadline = System.nanoTime() + within.toNanos();
         while (System.nanoTime() < deadline) {
-            maxInFlight = Math.max(maxInFlight, Queues.inFlight(stack.sqs(), stack.queueUrl()));
-            boolean allDone = jobs.stream()
-                    .allMatch(id -> api.get(id).body().get("status").asText().equals("SUCCEEDED"));
-            if (allDone) {
-                break;
+            maxInFlight[0] = Math.max(maxInFlight[0], inFlight());
+            if (jobs.stream().allMatch(id -> status(id).equals("SUCCEEDED"))) {
+                return;
             }
         }
-        assertEquals(1, maxInFlight, "one slot: at most one message in flight, and the job did run");
-        for (String id : jobs) {
-            assertEquals("SUCCEEDED", api.get(id).body().get("status").asText());
+    }
+
+    @Test
+    void oneSlot_shortJobs_holdsAtMostOneLookAheadBeyondItsRunningAndFinishingJobs() {
+        List<String> jobs = new ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            jobs.add(api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":400}}").jobId());
         }
-        assertTrue(Queues.depth(stack.sqs(), stack.queueUrl()) == 0);
+        int[] maxInFlight = {0};
+        awaitAll(jobs, Duration.ofSeconds(60), maxInFlight);
+        // In flight for one slot: the job it runs, the job whose outcome it is still writing (pipelined
+        // slots), and at most one look-ahead; never a message for every waiting job.
+        assertTrue(maxInFlight[0] >= 1 && maxInFlight[0] <= 3,
+                "one busy slot: its running job's message, its finishing job's and at most one look-ahead in"
+                        + " flight, but " + maxInFlight[0]);
+        for (String id : jobs) {
+            assertEquals("SUCCEEDED", status(id));
+        }
+        assertEquals(0, Queues.depth(stack.sqs(), stack.queueUrl()));
+    }
+
+    @Test
+    void oneSlot_jobThatOverrunsItsTypesRunTime_holdsNoMessageThroughIt() throws Exception {
+        // Short runs first: the type's expected run time is well under a second.
+        List<String> warmUp = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            warmUp.add(api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":200}}").jobId());
+        }
+        awaitAll(warmUp, Duration.ofSeconds(60), new int[] {0});
+        String longJob = api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":6000}}").jobId();
+        String next = api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":200}}").jobId();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!status(longJob).equals("RUNNING") && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals("RUNNING", status(longJob));
+        // Its look-ahead (if any) goes back once it overruns its expected end by a second or so.
+        Thread.sleep(2_500);
+        int maxDuringLongRun = 0;
+        for (int i = 0; i < 20; i++) {
+            maxDuringLongRun = Math.max(maxDuringLongRun, inFlight());
+            Thread.sleep(50);
+        }
+        assertEquals("RUNNING", status(longJob), "still running: the samples were taken during the long job");
+        assertEquals(1, maxDuringLongRun, "only the long job's own message is in flight");
+        assertEquals("QUEUED", status(next));
+        awaitAll(List.of(longJob, next), Duration.ofSeconds(60), new int[] {0});
+        assertEquals("SUCCEEDED", status(longJob));
+        assertEquals("SUCCEEDED", status(next));
     }
 }

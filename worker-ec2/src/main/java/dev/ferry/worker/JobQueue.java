@@ -47,6 +47,7 @@ final class JobQueue {
     private final String deadLetterQueueUrl;
     private final int waitSeconds;
     private final Clock clock;
+    private final DeleteBatcher deletes;
 
     JobQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl, int waitSeconds, Clock clock) {
         this.sqs = Objects.requireNonNull(sqs, "sqs");
@@ -54,6 +55,7 @@ final class JobQueue {
         this.deadLetterQueueUrl = Objects.requireNonNull(deadLetterQueueUrl, "deadLetterQueueUrl");
         this.waitSeconds = waitSeconds;
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.deletes = new DeleteBatcher(sqs, queueUrl, this::deleteOne);
     }
 
     String url() {
@@ -67,11 +69,21 @@ final class JobQueue {
      * @throws SdkException when SQS cannot be reached; the poller backs off
      */
     List<Delivery> receive(int max, Duration lease) {
+        return receive(max, lease, waitSeconds);
+    }
+
+    /** The long poll's wait: {@code FERRY_WAIT_SECONDS}. */
+    int waitSeconds() {
+        return waitSeconds;
+    }
+
+    /** {@link #receive(int, Duration)} waiting at most {@code wait} seconds (0: a short poll). */
+    List<Delivery> receive(int max, Duration lease, int wait) {
         Instant now = clock.instant();
         return sqs.receiveMessage(ReceiveMessageRequest.builder()
                         .queueUrl(queueUrl)
                         .maxNumberOfMessages(max)
-                        .waitTimeSeconds(waitSeconds)
+                        .waitTimeSeconds(wait)
                         .visibilityTimeout((int) Math.max(1, seconds(lease)))
                         .messageSystemAttributeNames(MessageSystemAttributeName.APPROXIMATE_RECEIVE_COUNT,
                                 MessageSystemAttributeName.APPROXIMATE_FIRST_RECEIVE_TIMESTAMP)
@@ -108,11 +120,21 @@ final class JobQueue {
     }
 
     /**
-     * Deletes the message. (A delete with a receipt handle gone stale — the message was received
-     * again meanwhile — may silently not delete; the copy that comes back is handled by its job's
-     * state.)
+     * Deletes the message, in a batch with others that finish at the same moment
+     * ({@link DeleteBatcher}). (A delete with a receipt handle gone stale — the message was
+     * received again meanwhile — may silently not delete; the copy that comes back is handled by
+     * its job's state.)
      */
     boolean delete(Delivery delivery, String jobId) {
+        return deletes.delete(delivery, jobId);
+    }
+
+    /** Delete requests sent so far by how many deletes each carried ({@link DeleteBatcher#requestsBySize}). */
+    long[] deleteRequestsBySize() {
+        return deletes.requestsBySize();
+    }
+
+    private boolean deleteOne(Delivery delivery, String jobId) {
         try {
             sqs.deleteMessage(DeleteMessageRequest.builder()
                     .queueUrl(queueUrl)

@@ -40,10 +40,16 @@ import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
  *       and the message's visibility and {@link ProgressWriter} keeps its progress on the record; a
  *       lost lease stops the handler. So does a client's cancel (found by the heartbeat) and the
  *       job's deadline: the handler is stopped and the job written CANCELLED, fenced.</li>
+ *   <li>The handler is done (returned, failed or stopped, its process gone): the slot is freed
+ *       ({@code slotDone}), and what follows runs off the slot's path while the slot takes its
+ *       next job; the heartbeat keeps running until the outcome is written.</li>
  *   <li>Write the outcome fenced by the lease ({@link OutcomeWriter}); only then delete the
  *       message (success), or send a delayed copy and delete this one (retry), or move it to the
  *       DLQ (failed: out of attempts, or a failure a retry would repeat).</li>
  * </ol>
+ *
+ * <p>A run that ends before any handler runs (not claimable, cancelled or failed unrun, re-armed)
+ * frees its slot when it ends.
  */
 final class JobRun {
 
@@ -62,7 +68,7 @@ final class JobRun {
     record Context(String workerId, JobStore store, JobQueue queue, JobHandler handler, AttemptPolicy attempts,
                    LeaseKeeper leases, OutcomeWriter outcomes, ExecutorService handlerThreads,
                    Duration duplicateDefer, java.time.Clock clock, java.nio.file.Path workRoot, AttemptFiles files,
-                   ProgressWriter progress) {
+                   ProgressWriter progress, LookAhead lookAhead) {
     }
 
     /**
@@ -74,6 +80,9 @@ final class JobRun {
     private final Delivery delivery;
     private final GpuSlot slot;
     private final Context context;
+    /** Frees the slot; called once, when the handler is done, or as the run ends where none ran. */
+    private final Runnable slotDone;
+    private final AtomicBoolean slotFreed = new AtomicBoolean();
 
     private Lease lease;
     private Future<String> execution;
@@ -86,10 +95,11 @@ final class JobRun {
     /** A renewal found a client's cancel: whatever the handler did, the job can only end CANCELLED. */
     private boolean cancelRequested;
 
-    JobRun(Delivery delivery, GpuSlot slot, Context context) {
+    JobRun(Delivery delivery, GpuSlot slot, Context context, Runnable slotDone) {
         this.delivery = delivery;
         this.slot = slot;
         this.context = context;
+        this.slotDone = slotDone;
     }
 
     GpuSlot slot() {
@@ -97,6 +107,21 @@ final class JobRun {
     }
 
     void run() {
+        try {
+            claimAndRun();
+        } finally {
+            freeSlot();
+        }
+    }
+
+    /** The slot is no longer this run's (once). */
+    private void freeSlot() {
+        if (slotFreed.compareAndSet(false, true)) {
+            slotDone.run();
+        }
+    }
+
+    private void claimAndRun() {
         JobMessage job;
         try {
             job = JobMessage.parse(delivery.body());
@@ -122,8 +147,10 @@ final class JobRun {
         Instant now = context.clock().instant();
         Instant leaseUntil = now.plus(context.leases().leaseLength());
         JobStore.ClaimResult claim;
+        long claimStarted = System.nanoTime();
         try {
             claim = claim(job.jobId(), leaseUntil, now);
+            context.lookAhead().times().claimed(Duration.ofNanos(System.nanoTime() - claimStarted));
         } catch (SdkException e) {
             LOG.warn("could not claim job {} (message {}): {}; it will come back", job.jobId(), delivery.messageId(),
                     AwsErrors.describe(e));
@@ -309,6 +336,8 @@ final class JobRun {
             }
             heartbeat = context.leases().keep(lease, delivery, leaseUntil, this::leaseLost, this::cancelRequested);
         }
+        long handlerStarted = System.nanoTime();
+        context.lookAhead().started(slot, job.type());
         ProgressWriter.Writing progress = context.progress().start(lease, log::progress);
         String result = null;
         JobFailedException failure = null;
@@ -335,7 +364,10 @@ final class JobRun {
         try {
             if (reason != null || (result == null && failure == null)) {
                 awaitHandlerGone(started, handlerGone, job);
+            } else {
+                context.lookAhead().times().ran(job.type(), Duration.ofNanos(System.nanoTime() - handlerStarted));
             }
+            freeSlot(); // the handler is done: the rest is written off the slot's path
             progress.stop(); // its last progress written before the outcome moves the token on
             if (reason == Stop.LEASE_LOST) {
                 LOG.warn("job {} stopped: its lease (token {}) was lost; nothing written, message left alone",

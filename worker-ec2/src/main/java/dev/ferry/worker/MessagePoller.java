@@ -13,11 +13,14 @@ import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.exception.SdkException;
 
 /**
- * The receive loop. Capacity first: it takes free slots (at least one, waiting for it; then as
- * many more as are free, up to SQS's 10), and only then long-polls for at most that many messages,
- * each handed on with a slot of its own. So the worker never holds a message it has no GPU for.
- * After a failed receive it backs off exponentially (1 s doubling to 30 s, with jitter) and
- * resets after a success; an interrupt stops it.
+ * The receive loop. Capacity first: it takes free slots (waiting for one, then as many more as are
+ * free), adds the look-aheads {@link LookAhead} allows now (busy slots whose jobs are about to
+ * end), and only then polls for at most that many messages (SQS's 10 at most), each handed on with
+ * a slot of its own or held for a busy slot. With a free slot it long-polls; for look-aheads alone
+ * it short-polls (a held message is only worth having now). So the worker holds at most one
+ * message per free slot plus one per busy slot about to finish. Messages held through a job that
+ * overran go back at once (visibility 0). After a failed receive it backs off exponentially (1 s
+ * doubling to 30 s, with jitter) and resets after a success; an interrupt stops it.
  */
 final class MessagePoller implements Runnable {
 
@@ -26,10 +29,17 @@ final class MessagePoller implements Runnable {
     static final Duration MAX_POLL_BACKOFF = Duration.ofSeconds(30);
     /** SQS returns at most 10 messages per receive. */
     static final int MAX_BATCH = 10;
+    /** Longest wait for a free slot before looking at the look-aheads and the stop flag again. */
+    static final Duration TICK = Duration.ofSeconds(1);
+    /** How long a look-ahead whose slot's job just ended waits for that slot to be put up. */
+    static final Duration HAND_ON_WAIT = Duration.ofMillis(50);
+    /** A receive slower than this waited for messages: it says nothing of the fetch latency. */
+    private static final Duration LATENCY_SAMPLE_LIMIT = Duration.ofSeconds(1);
 
     private final BlockingQueue<GpuSlot> freeSlots;
     private final JobQueue queue;
     private final Duration lease;
+    private final LookAhead lookAhead;
     private final BiPredicate<Delivery, GpuSlot> dispatch;
     private final BooleanSupplier stopping;
     private final Backoff backoff = Backoff.withJitter(Duration.ofSeconds(1), MAX_POLL_BACKOFF);
@@ -37,11 +47,12 @@ final class MessagePoller implements Runnable {
     /**
      * @param dispatch starts a job for the delivery on the slot; false if it did not take the slot
      */
-    MessagePoller(BlockingQueue<GpuSlot> freeSlots, JobQueue queue, Duration lease,
+    MessagePoller(BlockingQueue<GpuSlot> freeSlots, JobQueue queue, Duration lease, LookAhead lookAhead,
                   BiPredicate<Delivery, GpuSlot> dispatch, BooleanSupplier stopping) {
         this.freeSlots = Objects.requireNonNull(freeSlots, "freeSlots");
         this.queue = Objects.requireNonNull(queue, "queue");
         this.lease = Objects.requireNonNull(lease, "lease");
+        this.lookAhead = Objects.requireNonNull(lookAhead, "lookAhead");
         this.dispatch = Objects.requireNonNull(dispatch, "dispatch");
         this.stopping = Objects.requireNonNull(stopping, "stopping");
     }
@@ -52,22 +63,48 @@ final class MessagePoller implements Runnable {
         while (!stopping.getAsBoolean()) {
             List<GpuSlot> taken = new ArrayList<>();
             try {
-                GpuSlot first = freeSlots.poll(1, TimeUnit.SECONDS);
+                giveBackOverrun();
+                long next = lookAhead.nanosToNext();
+                long waitMillis = Math.max(1, Math.min(TICK.toMillis(), next == Long.MAX_VALUE ? Long.MAX_VALUE
+                        : TimeUnit.NANOSECONDS.toMillis(next) + 1));
+                // Woken by a slot put up, or a job's start (its look-ahead window may open soon).
+                long seen = lookAhead.changes();
+                GpuSlot first = freeSlots.poll();
                 if (first == null) {
+                    lookAhead.awaitChange(seen, waitMillis);
+                    first = freeSlots.poll();
+                }
+                if (first != null) {
+                    taken.add(first);
+                    freeSlots.drainTo(taken, MAX_BATCH - 1);
+                }
+                int ahead = Math.min(lookAhead.wanted(), MAX_BATCH - taken.size());
+                if (taken.isEmpty() && ahead == 0) {
                     continue;
                 }
-                taken.add(first);
-                freeSlots.drainTo(taken, MAX_BATCH - 1);
                 if (stopping.getAsBoolean()) {
                     break;
                 }
-                List<Delivery> deliveries = queue.receive(taken.size(), lease);
+                long started = System.nanoTime();
+                List<Delivery> deliveries = queue.receive(taken.size() + ahead, lease,
+                        taken.isEmpty() ? 0 : queue.waitSeconds());
+                Duration took = Duration.ofNanos(System.nanoTime() - started);
+                if (!deliveries.isEmpty() && took.compareTo(LATENCY_SAMPLE_LIMIT) < 0) {
+                    lookAhead.times().received(took);
+                }
                 failuresInRow = 0;
                 for (Delivery delivery : deliveries) {
-                    GpuSlot slot = taken.remove(taken.size() - 1);
-                    if (!dispatch.test(delivery, slot)) {
-                        taken.add(slot);
+                    if (!taken.isEmpty()) {
+                        GpuSlot slot = taken.remove(taken.size() - 1);
+                        if (!dispatch.test(delivery, slot)) {
+                            taken.add(slot);
+                        }
+                    } else if (!lookAhead.hold(delivery)) {
+                        handOn(delivery);
                     }
+                }
+                if (ahead > 0) {
+                    lookAhead.tried();
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -88,5 +125,29 @@ final class MessagePoller implements Runnable {
             }
         }
         LOG.info("stopped receiving from {}", queue.url());
+    }
+
+    /**
+     * A look-ahead whose slot's job ended while it was received (the usual race with short jobs):
+     * that slot, put up just now, runs it. Only where no slot frees within {@link #HAND_ON_WAIT}
+     * (the job overran instead) does it go back, spending a receive.
+     */
+    private void handOn(Delivery delivery) throws InterruptedException {
+        GpuSlot free = freeSlots.poll(HAND_ON_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        if (free != null) {
+            if (!dispatch.test(delivery, free)) {
+                freeSlots.add(free);
+            }
+            return;
+        }
+        queue.changeVisibility(delivery, Duration.ZERO, "look-ahead no longer wanted");
+    }
+
+    /** A slot never holds a message through a long job: one held past its job's expected end goes back now. */
+    private void giveBackOverrun() {
+        for (Delivery held : lookAhead.overrun()) {
+            LOG.debug("message {} held for a job that overran: back to the queue", held.messageId());
+            queue.changeVisibility(held, Duration.ZERO, "look-ahead held through an overrunning job");
+        }
     }
 }

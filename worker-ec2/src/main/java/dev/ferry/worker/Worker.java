@@ -16,6 +16,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -34,8 +35,18 @@ import software.amazon.awssdk.services.sqs.SqsClient;
  * message. {@link #drain} is the one way it stops.
  *
  * <p>Slots are handed out, not counted: a free slot is taken before a receive, travels with the
- * message to its job, and comes back when the job is done. So the worker never holds a message it
- * has no GPU for, and each job knows which GPU is its own.
+ * message to its job, and comes back when the job's handler is done. So the worker never holds a
+ * message it has no GPU for, and each job knows which GPU is its own.
+ *
+ * <p>Pipelined slots. A slot is free again as soon as its handler returns: the job's outcome (the
+ * fenced write, then its message deleted, re-sent or dead-lettered) is written on the job's own
+ * thread, off the slot's path, with its heartbeat running until then, while the slot runs the
+ * next job. At most one finishing job per slot: a slot whose previous job is still finishing
+ * waits for it before it takes another. Without that bound a table that cannot be written to
+ * would let a worker run job after job whose results it cannot record, each holding a message and
+ * a lease. Finishing jobs count as held (scale-in protection, a drain waits for them). While a
+ * slot's job is about to end, the poller may receive its next message ahead ({@link LookAhead}):
+ * it is handed to the slot the moment the slot frees.
  */
 public final class Worker implements AutoCloseable {
 
@@ -57,6 +68,11 @@ public final class Worker implements AutoCloseable {
     private final JobHandler handler;
     private final Thread poller;
     private final List<JobRun> running = new ArrayList<>();
+    /** Per slot (by index): held by its job from its handler's end until its outcome is written. */
+    private final Map<Integer, Semaphore> finishing = new java.util.HashMap<>();
+    private final LookAhead lookAhead;
+    /** Frees slots (a warm handler made ready again first) without holding up a job's finish. */
+    private final ExecutorService slotSetup;
     private volatile IntConsumer busyListener = count -> { };
     private volatile boolean stopping;
     private final AtomicBoolean draining = new AtomicBoolean();
@@ -88,18 +104,26 @@ public final class Worker implements AutoCloseable {
         Duration heartbeat = config.heartbeat(queue); // fails fast on a heartbeat not shorter than the lease
         this.slots = List.copyOf(slots);
         this.freeSlots = new LinkedBlockingQueue<>(); // a slot is put up once its handlers are ready (start)
-        this.jobThreads = Executors.newFixedThreadPool(slots.size(), named("ferry-job"));
+        // Two per slot: the job it runs and the one it finishes.
+        this.jobThreads = Executors.newFixedThreadPool(2 * slots.size(), named("ferry-job"));
+        this.slotSetup = Executors.newCachedThreadPool(named("ferry-slot-setup"));
+        for (GpuSlot slot : this.slots) {
+            finishing.put(slot.index(), new Semaphore(1));
+        }
+        this.lookAhead = new LookAhead(new RunTimes(), LookAhead.maxHold(lease, heartbeat), System::nanoTime);
         this.handlerThreads = Executors.newFixedThreadPool(slots.size(), named("ferry-handler"));
         this.jobQueue = new JobQueue(sqs, config.queueUrl(), queue.deadLetterQueueUrl(), config.waitSeconds(), clock);
-        // Two threads per slot: a job's heartbeat and its progress writes never wait for each other.
-        this.leases = new LeaseKeeper(store, jobQueue, clock, lease, heartbeat, 2 * slots.size());
+        // Three threads per slot: a job's heartbeat and its progress writes never wait for each other, nor
+        // for the heartbeat of the job the slot is finishing.
+        this.leases = new LeaseKeeper(store, jobQueue, clock, lease, heartbeat, 3 * slots.size());
         this.handler = handler;
         this.runs = new JobRun.Context(config.workerId(), store, jobQueue, handler,
                 new AttemptPolicy(queue.maxReceiveCount(), Backoff.withJitter(config.retryBase(), config.retryMax())),
                 leases, new OutcomeWriter(), handlerThreads, config.duplicateDefer(), clock, config.workDir(),
-                new AttemptFiles(files), new ProgressWriter(store, leases.executor(), ProgressWriter.DEFAULT_INTERVAL));
+                new AttemptFiles(files), new ProgressWriter(store, leases.executor(), ProgressWriter.DEFAULT_INTERVAL),
+                lookAhead);
         this.poller = named("ferry-poller").newThread(
-                new MessagePoller(freeSlots, jobQueue, lease, this::dispatch, () -> stopping));
+                new MessagePoller(freeSlots, jobQueue, lease, lookAhead, this::dispatch, () -> stopping));
     }
 
     /**
@@ -193,7 +217,8 @@ public final class Worker implements AutoCloseable {
     }
 
     /**
-     * Told the number of jobs this worker holds whenever it changes (scale-in protection). Called
+     * Told the number of jobs this worker holds (running, or finishing: their outcome not yet
+     * written) whenever it changes (scale-in protection). Called
      * under the worker's lock: it must only note the number and return.
      */
     public void onBusyChange(IntConsumer listener) {
@@ -236,6 +261,7 @@ public final class Worker implements AutoCloseable {
         }
         if (!stopping) {
             freeSlots.add(slot);
+            lookAhead.changed(); // wakes the poller
         }
     }
 
@@ -245,7 +271,13 @@ public final class Worker implements AutoCloseable {
      * False when not started (the slot stays free).
      */
     private boolean dispatch(Delivery delivery, GpuSlot slot) {
-        JobRun run = new JobRun(delivery, slot, runs);
+        AtomicBoolean finishPermit = new AtomicBoolean();
+        JobRun run = new JobRun(delivery, slot, runs, () -> {
+            // The bound: wait until this slot's previous job has finished writing its outcome.
+            finishing.get(slot.index()).acquireUninterruptibly();
+            finishPermit.set(true);
+            freeSlot(slot);
+        });
         boolean refused;
         synchronized (running) {
             // Checked under the lock the drain gives jobs back under: no job starts after that.
@@ -262,10 +294,12 @@ public final class Worker implements AutoCloseable {
         try {
             jobThreads.execute(() -> {
                 try {
-                    run.run();
+                    run.run(); // frees the slot as its handler ends (or at its end, where none ran)
                 } finally {
+                    if (finishPermit.get()) {
+                        finishing.get(slot.index()).release();
+                    }
                     finished(run);
-                    putUp(slot); // a handler that died is started again first
                 }
             });
             return true;
@@ -274,6 +308,37 @@ public final class Worker implements AutoCloseable {
             finished(run);
             jobQueue.requeueFresh(delivery, "received while the worker stops");
             return false;
+        }
+    }
+
+    /**
+     * The slot's job no longer needs it: the message held for it, if any, starts there now;
+     * otherwise the slot is put up for the poller. Off the ending job's thread: a handler that died
+     * is started again first, which may take long, and the ending job has its outcome to write.
+     */
+    private void freeSlot(GpuSlot slot) {
+        java.util.Optional<Delivery> next = lookAhead.ended(slot);
+        try {
+            slotSetup.execute(() -> {
+                if (next.isEmpty()) {
+                    putUp(slot);
+                    return;
+                }
+                try {
+                    handler.awaitReady(slot);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    jobQueue.changeVisibility(next.get(), Duration.ZERO, "worker stopping");
+                    return;
+                } catch (RuntimeException e) {
+                    jobQueue.changeVisibility(next.get(), Duration.ZERO, "slot not ready");
+                    putUp(slot);
+                    return;
+                }
+                dispatch(next.get(), slot);
+            });
+        } catch (RejectedExecutionException e) {
+            next.ifPresent(held -> jobQueue.changeVisibility(held, Duration.ZERO, "worker stopped"));
         }
     }
 
@@ -319,6 +384,7 @@ public final class Worker implements AutoCloseable {
             return;
         }
         stopping = true;
+        giveBackHeld();
         LOG.info("worker {} draining ({}): no new jobs, {} running, given back after {} ms unless done",
                 config.workerId(), why, runningCount(), Math.max(0, grace.toMillis()));
         try {
@@ -340,15 +406,26 @@ public final class Worker implements AutoCloseable {
             }
             // A receive in progress hands back what it gets (dispatch sees stopping).
             poller.join(Duration.ofSeconds(config.waitSeconds() + 5L).toMillis());
+            giveBackHeld(); // any the poller held after the first look
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
             jobThreads.shutdownNow();
             handlerThreads.shutdownNow();
+            slotSetup.shutdownNow();
             handler.close();
             leases.close();
-            LOG.info("worker {} stopped", config.workerId());
+            LOG.info("worker {} stopped; delete requests by the deletes each carried (1..10): {}", config.workerId(),
+                    java.util.Arrays.toString(java.util.Arrays.copyOfRange(jobQueue.deleteRequestsBySize(), 1,
+                            DeleteBatcher.MAX_ENTRIES + 1)));
             drained.countDown();
+        }
+    }
+
+    /** A draining worker holds nothing it will not run: look-ahead messages go back at once, fresh. */
+    private void giveBackHeld() {
+        for (Delivery held : lookAhead.takeAll()) {
+            jobQueue.requeueFresh(held, "held ahead while the worker drains");
         }
     }
 

@@ -1,0 +1,179 @@
+package dev.ferry.worker;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.function.BiPredicate;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.model.BatchResultErrorEntry;
+import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchRequest;
+import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchRequestEntry;
+import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchResponse;
+
+/**
+ * Deletes that several finishing jobs ask for together go out as one DeleteMessageBatch (up to
+ * SQS's 10 entries). No linger: a delete asked for while none is being sent is sent at once, alone
+ * (a plain DeleteMessage); deletes asked for while one is being sent wait for it and go out
+ * together next. So batching costs no delete any time it would not have waited anyway, and a busy
+ * worker's deletes share requests. The caller waits for its own entry's answer, as with a plain
+ * delete: its job's heartbeat runs until then.
+ *
+ * <p>A batch answers per entry. An entry that failed is sent again alone (through the plain
+ * delete, which reports its own failure); only an entry that succeeded, or whose receipt handle SQS
+ * no longer knows (deleted already: a retry of a delete whose response was lost), is reported
+ * deleted. A batch call that fails as a whole is tried again entry by entry.
+ */
+final class DeleteBatcher {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DeleteBatcher.class);
+    /** SQS's most entries per batch. */
+    static final int MAX_ENTRIES = 10;
+    private static final String HANDLE_INVALID = "ReceiptHandleIsInvalid";
+
+    /** One delete asked for. */
+    private static final class Pending {
+        final Delivery delivery;
+        final String jobId;
+        boolean done;
+        boolean deleted;
+
+        Pending(Delivery delivery, String jobId) {
+            this.delivery = delivery;
+            this.jobId = jobId;
+        }
+    }
+
+    private final SqsClient sqs;
+    private final String queueUrl;
+    private final BiPredicate<Delivery, String> singleDelete;
+    private final Deque<Pending> pending = new ArrayDeque<>();
+    private boolean sending;
+    /** Requests sent, by how many deletes each carried (index 1-10). */
+    private final AtomicLongArray requestsBySize = new AtomicLongArray(MAX_ENTRIES + 1);
+
+    /**
+     * @param singleDelete deletes one message with DeleteMessage; true when deleted
+     */
+    DeleteBatcher(SqsClient sqs, String queueUrl, BiPredicate<Delivery, String> singleDelete) {
+        this.sqs = Objects.requireNonNull(sqs, "sqs");
+        this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
+        this.singleDelete = Objects.requireNonNull(singleDelete, "singleDelete");
+    }
+
+    /** Deletes the message, alone or in a batch with others asked for meanwhile; true when deleted. */
+    boolean delete(Delivery delivery, String jobId) {
+        Pending mine = new Pending(delivery, jobId);
+        synchronized (this) {
+            pending.addLast(mine);
+            boolean interrupted = false;
+            while (sending && !mine.done) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    interrupted = true; // still ours to see through: a batch under way may carry it
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            if (mine.done) {
+                return mine.deleted;
+            }
+            sending = true;
+        }
+        // This thread sends until its own entry is answered, then hands on to a waiting one.
+        try {
+            while (true) {
+                List<Pending> batch = new ArrayList<>();
+                synchronized (this) {
+                    if (mine.done) {
+                        return mine.deleted;
+                    }
+                    while (batch.size() < MAX_ENTRIES && !pending.isEmpty()) {
+                        batch.add(pending.removeFirst());
+                    }
+                }
+                send(batch);
+                synchronized (this) {
+                    notifyAll();
+                }
+            }
+        } finally {
+            synchronized (this) {
+                sending = false;
+                notifyAll();
+            }
+        }
+    }
+
+    private void send(List<Pending> batch) {
+        requestsBySize.incrementAndGet(batch.size());
+        if (batch.size() == 1) {
+            Pending only = batch.get(0);
+            settle(only, singleDelete.test(only.delivery, only.jobId));
+            return;
+        }
+        List<DeleteMessageBatchRequestEntry> entries = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) {
+            entries.add(DeleteMessageBatchRequestEntry.builder().id(Integer.toString(i))
+                    .receiptHandle(batch.get(i).delivery.message().receiptHandle()).build());
+        }
+        DeleteMessageBatchResponse response;
+        try {
+            response = sqs.deleteMessageBatch(DeleteMessageBatchRequest.builder().queueUrl(queueUrl)
+                    .entries(entries).build());
+        } catch (SdkException e) {
+            LOG.warn("a batch of {} deletes failed ({}); deleting them one by one", batch.size(), e.toString());
+            for (Pending each : batch) {
+                requestsBySize.incrementAndGet(1);
+                settle(each, singleDelete.test(each.delivery, each.jobId));
+            }
+            return;
+        }
+        Map<String, BatchResultErrorEntry> failed = response.failed().stream()
+                .collect(Collectors.toMap(BatchResultErrorEntry::id, Function.identity(), (a, b) -> a));
+        java.util.Set<String> succeededIds = response.successful().stream()
+                .map(software.amazon.awssdk.services.sqs.model.DeleteMessageBatchResultEntry::id)
+                .collect(Collectors.toSet());
+        for (int i = 0; i < batch.size(); i++) {
+            Pending each = batch.get(i);
+            String id = Integer.toString(i);
+            BatchResultErrorEntry error = failed.get(id);
+            // Neither listed: not known to be deleted, so tried again alone.
+            boolean succeeded = succeededIds.contains(id) || (error != null && HANDLE_INVALID.equals(error.code()));
+            if (succeeded) {
+                settle(each, true);
+            } else {
+                LOG.info("job {}: delete of message {} failed in its batch ({}); trying it alone", each.jobId,
+                        each.delivery.messageId(), error == null ? "not answered" : error.code() + ": "
+                                + error.message());
+                requestsBySize.incrementAndGet(1);
+                settle(each, singleDelete.test(each.delivery, each.jobId));
+            }
+        }
+    }
+
+    private synchronized void settle(Pending entry, boolean deleted) {
+        entry.deleted = deleted;
+        entry.done = true;
+        notifyAll();
+    }
+
+    /** Delete requests sent so far, by the number of deletes each carried: index n holds the count of n-entry requests. */
+    long[] requestsBySize() {
+        long[] counts = new long[MAX_ENTRIES + 1];
+        for (int i = 0; i <= MAX_ENTRIES; i++) {
+            counts[i] = requestsBySize.get(i);
+        }
+        return counts;
+    }
+}
