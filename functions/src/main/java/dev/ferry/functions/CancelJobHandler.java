@@ -47,6 +47,7 @@ public final class CancelJobHandler implements RequestHandler<APIGatewayProxyReq
 
     @Override
     public APIGatewayProxyResponseEvent handleRequest(APIGatewayProxyRequestEvent event, Context context) {
+        RequestLog.start(context);
         String jobId = Optional.ofNullable(event.getPathParameters()).map(p -> p.get("jobId")).orElse("");
         if (!JobIds.looksLikeId(jobId)) {
             return ApiResponses.error(404, "no job with id \"" + jobId + "\"");

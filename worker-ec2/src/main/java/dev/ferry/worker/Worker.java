@@ -4,6 +4,7 @@ import dev.ferry.core.AwsClients;
 import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.JobStore;
+import dev.ferry.core.logging.LogContext;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -75,6 +76,12 @@ public final class Worker implements AutoCloseable {
      */
     public Worker(SqsClient sqs, JobStore store, JobHandler handler, List<GpuSlot> slots,
                   WorkerConfig config, QueueSettings queue, Clock clock, java.util.Optional<dev.ferry.core.JobFiles> files) {
+        this(sqs, store, handler, slots, config, queue, clock, files, JobMetrics.off());
+    }
+
+    /** @param metrics what it writes as metrics (embedded metric format lines) */
+    Worker(SqsClient sqs, JobStore store, JobHandler handler, List<GpuSlot> slots, WorkerConfig config,
+           QueueSettings queue, Clock clock, java.util.Optional<dev.ferry.core.JobFiles> files, JobMetrics metrics) {
         Objects.requireNonNull(sqs, "sqs");
         Objects.requireNonNull(store, "store");
         Objects.requireNonNull(handler, "handler");
@@ -97,7 +104,11 @@ public final class Worker implements AutoCloseable {
         this.runs = new JobRun.Context(config.workerId(), store, jobQueue, handler,
                 new AttemptPolicy(queue.maxReceiveCount(), Backoff.withJitter(config.retryBase(), config.retryMax())),
                 leases, new OutcomeWriter(), handlerThreads, config.duplicateDefer(), clock, config.workDir(),
-                new AttemptFiles(files), new ProgressWriter(store, leases.executor(), ProgressWriter.DEFAULT_INTERVAL));
+                new AttemptFiles(files), new ProgressWriter(store, leases.executor(), ProgressWriter.DEFAULT_INTERVAL),
+                Objects.requireNonNull(metrics, "metrics"));
+        if (handler instanceof WarmHandler warm) {
+            warm.onRestart(metrics::handlerRestarted);
+        }
         this.poller = named("ferry-poller").newThread(
                 new MessagePoller(freeSlots, jobQueue, lease, this::dispatch, () -> stopping));
     }
@@ -121,7 +132,7 @@ public final class Worker implements AutoCloseable {
         List<GpuSlot> slots = GpuSlots.detect(environment, GpuSlots.NvidiaSmi.system());
         QueueSettings queue = readQueueSettings(sqs, config.queueUrl());
         return new Worker(sqs, store, handlers(environment, config), slots, config, queue, Clock.systemUTC(),
-                dev.ferry.core.JobFiles.fromEnvironment(env));
+                dev.ferry.core.JobFiles.fromEnvironment(env), JobMetrics.fromEnvironment(env));
     }
 
     /**
@@ -264,6 +275,7 @@ public final class Worker implements AutoCloseable {
                 try {
                     run.run();
                 } finally {
+                    LogContext.clear(); // the job's fields, set by the run, end with it
                     finished(run);
                     putUp(slot); // a handler that died is started again first
                 }
