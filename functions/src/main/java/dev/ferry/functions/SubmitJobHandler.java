@@ -109,6 +109,7 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
             String jobId = submitted.job().jobId();
             LogContext.job(jobId, submitted.job().type());
             if (submitted.created()) {
+                LOG.info("job {} ({}) accepted", jobId, submitted.job().type());
                 metrics.submitted(submitted.job().type(), jobId);
             }
             Map<String, String> headers = new HashMap<>(Map.of("Location", Requests.stagePrefix(event) + "/jobs/" + jobId));
