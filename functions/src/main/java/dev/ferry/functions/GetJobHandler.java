@@ -13,6 +13,7 @@ import dev.ferry.core.Job;
 import dev.ferry.core.JobFiles;
 import dev.ferry.core.JobIds;
 import dev.ferry.core.JobStore;
+import dev.ferry.core.logging.LogContext;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
@@ -80,6 +81,7 @@ public final class GetJobHandler implements RequestHandler<APIGatewayProxyReques
         if (!JobIds.looksLikeId(jobId)) {
             return ApiResponses.error(404, "no job with id \"" + jobId + "\"");
         }
+        LogContext.job(jobId, null);
         try {
             int wait = WaitPreference.seconds(Requests.headerValues(event, WaitPreference.HEADER), maxWaitSeconds);
             Optional<Job> job = store.get(jobId);
