@@ -18,8 +18,8 @@ import net.logstash.logback.fieldnames.LogstashFieldNames;
 
 /**
  * Logback's configuration for the deployed functions and workers, in code (found by Logback
- * through {@code META-INF/services}; no XML to parse at a Lambda cold start). One appender on
- * stderr, its format from {@value FerryEnv#LOG_FORMAT}:
+ * through {@code META-INF/services}; no XML to parse at a Lambda cold start). One console
+ * appender (JSON on stdout, text on stderr), its format from {@value FerryEnv#LOG_FORMAT}:
  * <ul>
  *   <li>{@code text} (the default): {@code 10:42:01.123 [INFO] JobRun - job 01K... SUCCEEDED ...},
  *       what a person reads in a terminal;</li>
@@ -42,7 +42,6 @@ public final class FerryLogConfigurator extends ContextAwareBase implements Conf
     public ExecutionStatus configure(LoggerContext context) {
         Map<String, String> env = System.getenv();
         ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
-        console.setTarget("System.err");
         Format format;
         Level level;
         try {
@@ -54,6 +53,9 @@ public final class FerryLogConfigurator extends ContextAwareBase implements Conf
             format = Format.TEXT;
             level = Level.INFO;
         }
+        // JSON to stdout, where Lambda takes a JSON line as it is (as it does Powertools' and the
+        // metric lines); text to stderr, as slf4j-simple wrote it.
+        console.setTarget(format == Format.JSON ? "System.out" : "System.err");
         install(context, format, level, console);
         return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
     }
