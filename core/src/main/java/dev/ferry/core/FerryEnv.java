@@ -54,6 +54,18 @@ public final class FerryEnv {
     public static final String AWS_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY";
     public static final String AWS_SESSION_TOKEN = "AWS_SESSION_TOKEN";
 
+    /** {@code text} (default: readable lines) or {@code json} (one JSON object a line, the deployed setting). */
+    public static final String LOG_FORMAT = "FERRY_LOG_FORMAT";
+    /** The root log level: ERROR, WARN, INFO (default), DEBUG, TRACE. */
+    public static final String LOG_LEVEL = "FERRY_LOG_LEVEL";
+    /**
+     * CloudWatch namespace of the metrics, written as embedded metric format lines to stdout; unset
+     * (the default, local runs): no metric lines.
+     */
+    public static final String METRICS_NAMESPACE = "FERRY_METRICS_NAMESPACE";
+    /** The worker pool a worker serves, a dimension of its metrics; default {@code default}. */
+    public static final String POOL = "FERRY_POOL";
+
     public static final int DEFAULT_MAX_MESSAGE_BYTES = 262_144;
     public static final int DEFAULT_MAX_INPUT_UPLOAD_BYTES = 32 * 1024 * 1024;
     public static final int DEFAULT_RETENTION_DAYS = 30;

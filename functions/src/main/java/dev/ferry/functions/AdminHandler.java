@@ -82,6 +82,7 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
 
     @Override
     public APIGatewayProxyResponseEvent handleRequest(APIGatewayProxyRequestEvent event, Context context) {
+        RequestLog.start(context);
         String route = route(event);
         String method = Optional.ofNullable(event.getHttpMethod()).orElse("GET").toUpperCase(java.util.Locale.ROOT);
         if (route.isEmpty()) {

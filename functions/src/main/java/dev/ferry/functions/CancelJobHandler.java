@@ -8,6 +8,7 @@ import dev.ferry.core.AwsClients;
 import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.JobIds;
+import dev.ferry.core.logging.LogContext;
 import java.time.Clock;
 import java.util.Map;
 import java.util.Optional;
@@ -47,10 +48,12 @@ public final class CancelJobHandler implements RequestHandler<APIGatewayProxyReq
 
     @Override
     public APIGatewayProxyResponseEvent handleRequest(APIGatewayProxyRequestEvent event, Context context) {
+        RequestLog.start(context);
         String jobId = Optional.ofNullable(event.getPathParameters()).map(p -> p.get("jobId")).orElse("");
         if (!JobIds.looksLikeId(jobId)) {
             return ApiResponses.error(404, "no job with id \"" + jobId + "\"");
         }
+        LogContext.job(jobId, null);
         try {
             JobCanceller.Outcome outcome = canceller.cancel(jobId);
             if (outcome instanceof JobCanceller.Cancelled cancelled) {

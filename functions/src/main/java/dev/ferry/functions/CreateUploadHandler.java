@@ -36,6 +36,7 @@ public final class CreateUploadHandler implements RequestHandler<APIGatewayProxy
 
     @Override
     public APIGatewayProxyResponseEvent handleRequest(APIGatewayProxyRequestEvent event, Context context) {
+        RequestLog.start(context);
         String body = Requests.body(event);
         if (body != null && !body.isBlank()) {
             return ApiResponses.error(400, "request body must be empty: POST /uploads takes no parameters");

@@ -9,6 +9,7 @@ import dev.ferry.core.AwsErrors;
 import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.JobFiles;
+import dev.ferry.core.logging.LogContext;
 import java.net.InetAddress;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
@@ -44,6 +45,7 @@ public final class DeliverWebhookHandler implements RequestHandler<SQSEvent, SQS
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
 
     private final WebhookDeliverer deliverer;
+    private final ApiMetrics metrics;
 
     /** Lambda's constructor: configuration from the process environment. */
     public DeliverWebhookHandler() {
@@ -52,11 +54,16 @@ public final class DeliverWebhookHandler implements RequestHandler<SQSEvent, SQS
 
     /** The local stack's constructor: configuration from the given environment. */
     public DeliverWebhookHandler(Map<String, String> environment) {
-        this(create(FerryEnv.of(environment)));
+        this(create(FerryEnv.of(environment)), ApiMetrics.fromEnvironment(FerryEnv.of(environment)));
     }
 
     DeliverWebhookHandler(WebhookDeliverer deliverer) {
+        this(deliverer, ApiMetrics.off());
+    }
+
+    DeliverWebhookHandler(WebhookDeliverer deliverer, ApiMetrics metrics) {
         this.deliverer = deliverer;
+        this.metrics = metrics;
     }
 
     private static WebhookDeliverer create(FerryEnv env) {
@@ -86,6 +93,7 @@ public final class DeliverWebhookHandler implements RequestHandler<SQSEvent, SQS
 
     @Override
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
+        RequestLog.start(context);
         List<SQSEvent.SQSMessage> messages = event.getRecords() == null ? List.of() : event.getRecords();
         List<SQSBatchResponse.BatchItemFailure> failures = new ArrayList<>();
         if (messages.isEmpty()) {
@@ -99,7 +107,7 @@ public final class DeliverWebhookHandler implements RequestHandler<SQSEvent, SQS
         try {
             List<Future<?>> running = new ArrayList<>();
             for (SQSEvent.SQSMessage message : messages) {
-                running.add(attempts.submit(() -> deliver(message)));
+                running.add(attempts.submit(LogContext.wrap(() -> deliver(message))));
             }
             for (int i = 0; i < messages.size(); i++) {
                 try {
@@ -130,6 +138,7 @@ public final class DeliverWebhookHandler implements RequestHandler<SQSEvent, SQS
             LOG.error("dropping webhook message {}: not a delivery: {}", message.getMessageId(), e.getMessage());
             return;
         }
-        deliverer.deliver(delivery);
+        LogContext.job(delivery.jobId(), null);
+        metrics.webhookDelivery(deliverer.deliver(delivery).name().toLowerCase(java.util.Locale.ROOT).replace('_', ' '));
     }
 }

@@ -13,6 +13,7 @@ import dev.ferry.core.Job;
 import dev.ferry.core.JobFiles;
 import dev.ferry.core.JobIds;
 import dev.ferry.core.JobStore;
+import dev.ferry.core.logging.LogContext;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
@@ -75,10 +76,12 @@ public final class GetJobHandler implements RequestHandler<APIGatewayProxyReques
 
     @Override
     public APIGatewayProxyResponseEvent handleRequest(APIGatewayProxyRequestEvent event, Context context) {
+        RequestLog.start(context);
         String jobId = Optional.ofNullable(event.getPathParameters()).map(p -> p.get("jobId")).orElse("");
         if (!JobIds.looksLikeId(jobId)) {
             return ApiResponses.error(404, "no job with id \"" + jobId + "\"");
         }
+        LogContext.job(jobId, null);
         try {
             int wait = WaitPreference.seconds(Requests.headerValues(event, WaitPreference.HEADER), maxWaitSeconds);
             Optional<Job> job = store.get(jobId);

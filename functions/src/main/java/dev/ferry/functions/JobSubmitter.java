@@ -11,6 +11,7 @@ import dev.ferry.core.JobStatus;
 import dev.ferry.core.JobStore;
 import dev.ferry.core.Json;
 import dev.ferry.core.SqsMessageText;
+import dev.ferry.core.logging.LogContext;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -135,6 +136,7 @@ public final class JobSubmitter {
         String jobId = request.idempotencyKey()
                 .map(key -> JobIds.forIdempotencyKey(scope == null ? "" : scope, key))
                 .orElseGet(ids::newId);
+        LogContext.job(jobId, request.type()); // every line of this submit carries the job's id
         Instant deadline;
         Map<String, String> checkedUploads;
         try {

@@ -43,6 +43,7 @@ public final class ListJobsHandler implements RequestHandler<APIGatewayProxyRequ
 
     @Override
     public APIGatewayProxyResponseEvent handleRequest(APIGatewayProxyRequestEvent event, Context context) {
+        RequestLog.start(context);
         try {
             return ApiResponses.json(200, listing.page(JobListing.parse(event)));
         } catch (ApiException e) {

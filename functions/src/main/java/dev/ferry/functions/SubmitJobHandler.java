@@ -12,6 +12,7 @@ import dev.ferry.core.FerryEnv;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobFiles;
 import dev.ferry.core.JobStore;
+import dev.ferry.core.logging.LogContext;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -39,6 +40,7 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
     private final int maxWaitSeconds;
     private final Optional<JobFiles> files;
     private final WebhookUrlPolicy webhooks;
+    private final ApiMetrics metrics;
 
     /** Lambda's constructor: configuration from the process environment. */
     public SubmitJobHandler() {
@@ -61,7 +63,8 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
     private SubmitJobHandler(FerryEnv env, DynamoDbJobStore store, DynamoDbClient dynamoDb) {
         this(JobSubmitter.fromEnvironment(env, store, AwsClients.sqs(env)), store,
                 new JobWaiter(DynamoDbJobQueries.fromEnvironment(dynamoDb, env)::statuses),
-                WaitPreference.maxSeconds(env), JobFiles.fromEnvironment(env), WebhookUrlPolicy.fromEnvironment(env));
+                WaitPreference.maxSeconds(env), JobFiles.fromEnvironment(env), WebhookUrlPolicy.fromEnvironment(env),
+                ApiMetrics.fromEnvironment(env));
     }
 
     /**
@@ -78,6 +81,13 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
     /** @param webhooks which {@code webhookUrl}s a submit may name */
     SubmitJobHandler(JobSubmitter submitter, JobStore store, JobWaiter waiter, int maxWaitSeconds,
                      Optional<JobFiles> files, WebhookUrlPolicy webhooks) {
+        this(submitter, store, waiter, maxWaitSeconds, files, webhooks, ApiMetrics.off());
+    }
+
+    /** @param metrics where accepted jobs are counted */
+    SubmitJobHandler(JobSubmitter submitter, JobStore store, JobWaiter waiter, int maxWaitSeconds,
+                     Optional<JobFiles> files, WebhookUrlPolicy webhooks, ApiMetrics metrics) {
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.webhooks = Objects.requireNonNull(webhooks, "webhooks");
         this.submitter = Objects.requireNonNull(submitter, "submitter");
         this.store = Objects.requireNonNull(store, "store");
@@ -88,6 +98,7 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
 
     @Override
     public APIGatewayProxyResponseEvent handleRequest(APIGatewayProxyRequestEvent event, Context context) {
+        RequestLog.start(context);
         try {
             requireJson(Requests.header(event, "Content-Type"));
             SubmitRequest request = SubmitRequest.parse(Requests.body(event), Requests.header(event, IDEMPOTENCY_KEY),
@@ -96,6 +107,11 @@ public final class SubmitJobHandler implements RequestHandler<APIGatewayProxyReq
             int wait = WaitPreference.seconds(Requests.headerValues(event, WaitPreference.HEADER), maxWaitSeconds);
             JobSubmitter.Submitted submitted = submitter.submit(request, Requests.callerScope(event));
             String jobId = submitted.job().jobId();
+            LogContext.job(jobId, submitted.job().type());
+            if (submitted.created()) {
+                LOG.info("job {} ({}) accepted", jobId, submitted.job().type());
+                metrics.submitted(submitted.job().type(), jobId);
+            }
             Map<String, String> headers = new HashMap<>(Map.of("Location", Requests.stagePrefix(event) + "/jobs/" + jobId));
             if (wait == 0) {
                 return ApiResponses.json(submitted.created() ? 202 : 200, JobView.of(submitted.job()), headers);

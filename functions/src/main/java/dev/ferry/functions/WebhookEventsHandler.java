@@ -50,6 +50,7 @@ public final class WebhookEventsHandler implements RequestHandler<DynamodbEvent,
 
     @Override
     public StreamsEventResponse handleRequest(DynamodbEvent event, Context context) {
+        RequestLog.start(context);
         List<DynamodbEvent.DynamodbStreamRecord> records = event.getRecords() == null ? List.of() : event.getRecords();
         for (DynamodbEvent.DynamodbStreamRecord record : records) {
             if (record.getDynamodb() == null || "REMOVE".equals(record.getEventName())) {

@@ -88,18 +88,21 @@ class SamTemplateTest {
         assertEquals(1024, submit.memorySizeMb());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.QUEUE_URL, FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.RETENTION_DAYS,
                 FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.MAX_INPUT_UPLOAD_BYTES, FerryEnv.JOB_TYPES,
-                "FERRY_MAX_WAIT", FerryEnv.DEFAULT_DEADLINES), submit.environmentVariableNames());
-        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY),
-                functions.get("CancelJobFunction").environmentVariableNames());
+                "FERRY_MAX_WAIT", FerryEnv.DEFAULT_DEADLINES, FerryEnv.LOG_FORMAT, FerryEnv.METRICS_NAMESPACE),
+                submit.environmentVariableNames());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY,
-                FerryEnv.QUEUE_URL, "FERRY_MAX_WAIT", WebhookSettings.TABLE), get.environmentVariableNames());
-        assertEquals(Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.RETENTION_DAYS),
+                FerryEnv.LOG_FORMAT), functions.get("CancelJobFunction").environmentVariableNames());
+        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY,
+                FerryEnv.QUEUE_URL, "FERRY_MAX_WAIT", WebhookSettings.TABLE, FerryEnv.LOG_FORMAT),
+                get.environmentVariableNames());
+        assertEquals(Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.RETENTION_DAYS, FerryEnv.LOG_FORMAT),
                 functions.get("CreateUploadFunction").environmentVariableNames());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY,
                         FerryEnv.QUEUE_URL, FerryEnv.DLQ_URL, AdminToken.SECRET_ARN, "FERRY_CURSOR_KEY",
-                        WebhookSettings.TABLE, WebhookSettings.QUEUE_URL),
+                        WebhookSettings.TABLE, WebhookSettings.QUEUE_URL, FerryEnv.LOG_FORMAT),
                 functions.get("AdminFunction").environmentVariableNames());
-        assertEquals(Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.RETENTION_DAYS, WebhookSettings.QUEUE_URL),
+        assertEquals(Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.RETENTION_DAYS, WebhookSettings.QUEUE_URL,
+                FerryEnv.LOG_FORMAT),
                 functions.get("WebhookEventsFunction").environmentVariableNames());
         assertEquals(Duration.ofSeconds(60), functions.get("DeliverWebhookFunction").timeout());
     }
@@ -480,7 +483,7 @@ class SamTemplateTest {
         assertEquals(Set.of("ApiUrl", "AdminPageUrl", "ApiKeyId", "ReadApiKeyCommand", "ApiUsagePlanId",
                 "ReadAdminTokenCommand", "ReadWebhookSecretCommand", "JobQueueUrl", "JobDeadLetterQueueUrl", "JobsTableName", "FilesBucketName",
                 "WorkerGroupName",
-                "WorkerArtifactBucketName", "WorkerLogGroupName", "AlarmTopicArn"),
+                "WorkerArtifactBucketName", "WorkerLogGroupName", "AlarmTopicArn", "DashboardUrl"),
                 section(CloudFormationYaml.load(TEMPLATE), "Outputs").keySet());
     }
 

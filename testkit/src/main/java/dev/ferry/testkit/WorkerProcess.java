@@ -40,10 +40,25 @@ public final class WorkerProcess {
      * @param log where its stdout and stderr go (appended)
      */
     public static WorkerProcess start(String workerId, Map<String, String> environment, Path log) {
+        return start(workerId, environment, log, List.of());
+    }
+
+    /**
+     * Starts a worker with more JVM options, after the defaults (a {@code -D} given here wins). The
+     * SLF4J backend this JVM was told to use ({@code slf4j.provider}) is the worker's too, unless
+     * {@code jvmOptions} names another.
+     */
+    public static WorkerProcess start(String workerId, Map<String, String> environment, Path log,
+                                      List<String> jvmOptions) {
         Objects.requireNonNull(workerId, "workerId");
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(JVM_OPTIONS);
+        String provider = System.getProperty("slf4j.provider");
+        if (provider != null) {
+            command.add("-Dslf4j.provider=" + provider);
+        }
+        command.addAll(jvmOptions);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add("dev.ferry.worker.WorkerMain");

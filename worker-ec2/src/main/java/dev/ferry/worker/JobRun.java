@@ -6,6 +6,7 @@ import dev.ferry.core.Job;
 import dev.ferry.core.JobMessage;
 import dev.ferry.core.JobStore;
 import dev.ferry.core.Lease;
+import dev.ferry.core.logging.LogContext;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -68,7 +69,7 @@ final class JobRun {
     record Context(String workerId, JobStore store, JobQueue queue, JobHandler handler, AttemptPolicy attempts,
                    LeaseKeeper leases, OutcomeWriter outcomes, ExecutorService handlerThreads,
                    Duration duplicateDefer, java.time.Clock clock, java.nio.file.Path workRoot, AttemptFiles files,
-                   ProgressWriter progress, LookAhead lookAhead) {
+                   ProgressWriter progress, LookAhead lookAhead, JobMetrics metrics) {
     }
 
     /**
@@ -132,6 +133,8 @@ final class JobRun {
                     context.attempts().putOffDelay());
             return;
         }
+        LogContext.job(job.jobId(), job.type()); // cleared by the worker once the run is done
+        LogContext.worker(context.workerId(), slot.index());
         synchronized (this) {
             if (stop == Stop.GIVEN_BACK) {
                 context.queue().requeueFresh(delivery, "worker draining before job " + job.jobId() + " was claimed");
@@ -165,6 +168,8 @@ final class JobRun {
             leaveAlone(notClaimable.current(), now);
         } else if (claim instanceof JobStore.Claimed claimed) {
             Job claimedJob = claimed.job();
+            LogContext.attempt(claimedJob.attempts());
+            context.metrics().claimed(claimedJob);
             Optional<String> notToRun = cancelledBeforeStart(claimedJob, now);
             if (notToRun.isPresent()) {
                 cancelUnrun(claimedJob, notToRun.get());
@@ -279,6 +284,7 @@ final class JobRun {
                 context.leases().leaseLength());
         if (written.result() == OutcomeWriter.Result.APPLIED) {
             LOG.warn("job {} FAILED: {}", job.jobId(), error);
+            context.metrics().ended(job, AttemptRecord.FAILED, null, context.clock().instant());
             context.queue().moveToDeadLetter(delivery, job.jobId(), error, context.attempts().putOffDelay());
         } else if (written.result() == OutcomeWriter.Result.LEASE_LOST) {
             // A client's cancel may have come since the claim: then only CANCELLED can be written.
@@ -319,7 +325,7 @@ final class JobRun {
         LeaseKeeper.Heartbeat heartbeat;
         synchronized (this) {
             this.lease = job.lease().orElseThrow();
-            this.execution = context.handlerThreads().submit(() -> {
+            this.execution = context.handlerThreads().submit(LogContext.wrap(() -> {
                 started.set(true);
                 try {
                     // File inputs are downloaded here, on the handler's thread: cancellable, under the heartbeat.
@@ -330,7 +336,7 @@ final class JobRun {
                 } finally {
                     handlerGone.countDown();
                 }
-            });
+            }));
             if (stop != null) {
                 execution.cancel(true);
             }
@@ -483,12 +489,14 @@ final class JobRun {
             case APPLIED -> {
                 LOG.info("job {} SUCCEEDED on attempt {}{}", job.jobId(), job.attempts(),
                         stored.resultKey() != null ? " (result stored by reference: " + stored.resultKey() + ")" : "");
+                context.metrics().ended(job, AttemptRecord.SUCCEEDED, startedAt, context.clock().instant());
                 context.queue().delete(delivery, job.jobId());
             }
             case LEASE_LOST -> {
                 if (!cancelInstead(job)) {
                     LOG.warn("job {}: result discarded, the lease (token {}) was taken over", job.jobId(),
                             lease.token());
+                    context.metrics().ended(job, AttemptRecord.LEASE_LOST, startedAt, context.clock().instant());
                 }
             }
             case UNAVAILABLE -> LOG.warn("job {}: its result could not be written ({}); the message comes back after"
@@ -533,6 +541,7 @@ final class JobRun {
         Duration delay = context.attempts().retryDelay(job);
         LOG.info("job {} attempt {} of {} failed, retry in {} ms: {}", job.jobId(), AttemptPolicy.spent(job),
                 context.attempts().budget(job), delay.toMillis(), error);
+        context.metrics().ended(job, AttemptRecord.RETRYING, startedAt, context.clock().instant());
         // A fresh copy, delayed: the message's own receive count stays low (see AttemptPolicy).
         if (context.queue().sendCopy(delivery, Map.of(), delay, "retry back-off")) {
             context.queue().delete(delivery, job.jobId());
@@ -562,12 +571,14 @@ final class JobRun {
         switch (written.result()) {
             case APPLIED -> {
                 LOG.warn("job {} FAILED {}: {}", job.jobId(), when, error);
+                context.metrics().ended(job, AttemptRecord.FAILED, startedAt, context.clock().instant());
                 context.queue().moveToDeadLetter(delivery, job.jobId(), error, context.attempts().putOffDelay());
             }
             case LEASE_LOST -> {
                 if (!cancelInstead(job)) {
                     LOG.warn("job {}: failure not recorded, the lease (token {}) was taken over", job.jobId(),
                             lease.token());
+                    context.metrics().ended(job, AttemptRecord.LEASE_LOST, startedAt, context.clock().instant());
                 }
             }
             default -> LOG.warn("job {}: its failure could not be written ({}); the message comes back after its"
@@ -599,6 +610,9 @@ final class JobRun {
         } else if (released.result() != OutcomeWriter.Result.APPLIED) {
             LOG.warn("job {}: lease not released ({}); its copy takes the lease over", job.jobId(), released.reason());
         }
+        if (released.result() == OutcomeWriter.Result.APPLIED) {
+            context.metrics().ended(job, AttemptRecord.GIVEN_BACK, startedAt, context.clock().instant());
+        }
         context.queue().delete(delivery, job.jobId());
         LOG.info("job {} given back (message {} re-sent as a fresh copy)", job.jobId(), delivery.messageId());
     }
@@ -621,6 +635,7 @@ final class JobRun {
         switch (written.result()) {
             case APPLIED -> {
                 LOG.info("job {} CANCELLED on attempt {}: {}", job.jobId(), job.attempts(), reason);
+                context.metrics().ended(job, AttemptRecord.CANCELLED, startedAt, context.clock().instant());
                 context.queue().delete(delivery, job.jobId());
             }
             case LEASE_LOST -> LOG.warn("job {}: its cancel not recorded, the lease (token {}) was taken over",
@@ -646,6 +661,7 @@ final class JobRun {
             return false;
         }
         LOG.info("job {} CANCELLED on attempt {}: its client cancelled it as it ended", job.jobId(), job.attempts());
+        context.metrics().ended(job, AttemptRecord.CANCELLED, startedAt, context.clock().instant());
         context.queue().delete(delivery, job.jobId());
         return true;
     }

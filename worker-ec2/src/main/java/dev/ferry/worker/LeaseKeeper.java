@@ -2,6 +2,7 @@ package dev.ferry.worker;
 
 import dev.ferry.core.JobStore;
 import dev.ferry.core.Lease;
+import dev.ferry.core.logging.LogContext;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -75,7 +76,7 @@ final class LeaseKeeper implements AutoCloseable {
     Heartbeat keep(Lease lease, Delivery delivery, Instant leaseUntil, Runnable onLost, Runnable onCancelRequested) {
         Heartbeat heartbeat = new Heartbeat(lease, delivery, leaseUntil, onLost, onCancelRequested);
         long millis = interval.toMillis();
-        heartbeat.future = beats.scheduleWithFixedDelay(heartbeat::beat, millis, millis, TimeUnit.MILLISECONDS);
+        heartbeat.future = beats.scheduleWithFixedDelay(LogContext.wrap(heartbeat::beat), millis, millis, TimeUnit.MILLISECONDS);
         return heartbeat;
     }
 

@@ -3,6 +3,7 @@ package dev.ferry.worker;
 import dev.ferry.core.AwsErrors;
 import dev.ferry.core.JobStore;
 import dev.ferry.core.Lease;
+import dev.ferry.core.logging.LogContext;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.ScheduledExecutorService;
@@ -43,7 +44,7 @@ final class ProgressWriter {
     Writing start(Lease lease, Supplier<AttemptLog.Progress> latest) {
         Writing writing = new Writing(lease, latest);
         long millis = interval.toMillis();
-        writing.future = executor.scheduleWithFixedDelay(writing::write, millis, millis, TimeUnit.MILLISECONDS);
+        writing.future = executor.scheduleWithFixedDelay(LogContext.wrap(writing::write), millis, millis, TimeUnit.MILLISECONDS);
         return writing;
     }
 

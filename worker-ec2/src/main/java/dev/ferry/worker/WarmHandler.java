@@ -45,6 +45,8 @@ public final class WarmHandler implements JobHandler {
     private final Clock clock;
     private final Map<String, Slot> slots = new ConcurrentHashMap<>();
     private volatile boolean closed;
+    /** Told the type of each process started again (the worker's metrics). */
+    private volatile java.util.function.Consumer<String> onRestart = type -> { };
 
     /** The processes of one slot and type. */
     private final class Slot {
@@ -81,6 +83,7 @@ public final class WarmHandler implements JobHandler {
                 if (again) {
                     process.close();
                     restarts++;
+                    onRestart.accept(spec.name());
                     state = State.RESTARTING;
                     since = clock.instant();
                 }
@@ -225,6 +228,11 @@ public final class WarmHandler implements JobHandler {
     public Duration timeout(String type) {
         JobTypes.Spec spec = warm.get(JobTypes.envSuffix(type));
         return spec != null ? spec.timeout() : fallback.timeout(type);
+    }
+
+    /** {@code listener} is told the type of each process started again from now on. */
+    void onRestart(java.util.function.Consumer<String> listener) {
+        this.onRestart = java.util.Objects.requireNonNull(listener, "listener");
     }
 
     /** Every warm process's state, setup time and restarts, by slot then type. */

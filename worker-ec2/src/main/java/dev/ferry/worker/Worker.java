@@ -4,6 +4,7 @@ import dev.ferry.core.AwsClients;
 import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.JobStore;
+import dev.ferry.core.logging.LogContext;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -91,6 +92,12 @@ public final class Worker implements AutoCloseable {
      */
     public Worker(SqsClient sqs, JobStore store, JobHandler handler, List<GpuSlot> slots,
                   WorkerConfig config, QueueSettings queue, Clock clock, java.util.Optional<dev.ferry.core.JobFiles> files) {
+        this(sqs, store, handler, slots, config, queue, clock, files, JobMetrics.off());
+    }
+
+    /** @param metrics what it writes as metrics (embedded metric format lines) */
+    Worker(SqsClient sqs, JobStore store, JobHandler handler, List<GpuSlot> slots, WorkerConfig config,
+           QueueSettings queue, Clock clock, java.util.Optional<dev.ferry.core.JobFiles> files, JobMetrics metrics) {
         Objects.requireNonNull(sqs, "sqs");
         Objects.requireNonNull(store, "store");
         Objects.requireNonNull(handler, "handler");
@@ -121,7 +128,10 @@ public final class Worker implements AutoCloseable {
                 new AttemptPolicy(queue.maxReceiveCount(), Backoff.withJitter(config.retryBase(), config.retryMax())),
                 leases, new OutcomeWriter(), handlerThreads, config.duplicateDefer(), clock, config.workDir(),
                 new AttemptFiles(files), new ProgressWriter(store, leases.executor(), ProgressWriter.DEFAULT_INTERVAL),
-                lookAhead);
+                lookAhead, Objects.requireNonNull(metrics, "metrics"));
+        if (handler instanceof WarmHandler warm) {
+            warm.onRestart(metrics::handlerRestarted);
+        }
         this.poller = named("ferry-poller").newThread(
                 new MessagePoller(freeSlots, jobQueue, lease, lookAhead, this::dispatch, () -> stopping));
     }
@@ -145,7 +155,7 @@ public final class Worker implements AutoCloseable {
         List<GpuSlot> slots = GpuSlots.detect(environment, GpuSlots.NvidiaSmi.system());
         QueueSettings queue = readQueueSettings(sqs, config.queueUrl());
         return new Worker(sqs, store, handlers(environment, config), slots, config, queue, Clock.systemUTC(),
-                dev.ferry.core.JobFiles.fromEnvironment(env));
+                dev.ferry.core.JobFiles.fromEnvironment(env), JobMetrics.fromEnvironment(env));
     }
 
     /**
@@ -299,6 +309,7 @@ public final class Worker implements AutoCloseable {
                     if (finishPermit.get()) {
                         finishing.get(slot.index()).release();
                     }
+                    LogContext.clear(); // the job's fields, set by the run, end with it
                     finished(run);
                 }
             });
