@@ -40,7 +40,8 @@ import software.amazon.awssdk.services.dynamodb.model.ReturnConsumedCapacity;
  * {@link #LOOKBACK} further back than the window, so that a job created before the window began and
  * finished within it counts where it finished; a job that took longer than that from submit to
  * finish is not counted. At most {@link #MAX_JOBS} index items are read, newest first; past that
- * the answer says where the jobs it read begin.
+ * the answer says where the jobs it read begin. Unlike the listings, it keeps records past their
+ * TTL that DynamoDB has not deleted yet: they are finished jobs, and so history.
  *
  * <p><b>Times</b> (first start, the final attempt's run time) are in the job's attempt history,
  * which no index holds (adding it to a projection would recreate the index on a deployed table and
