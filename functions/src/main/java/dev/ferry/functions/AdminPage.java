@@ -43,7 +43,7 @@ final class AdminPage {
     /**
      * @param html the page
      * @param externalScripts CSP hash sources of the scripts the page loads by URL with a matching
-     *     {@code integrity} attribute (CSP Level 3: Chrome 59+, Firefox 116+, Safari 15.4+)
+     *     {@code integrity} attribute (CSP Level 3; Chromium and Firefox 116+ honour it)
      */
     AdminPage(String html, List<String> externalScripts) {
         // The HTML parser turns CR LF and CR into LF before the browser hashes an element's text:
