@@ -37,11 +37,14 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
     private static final Pattern JOB_ACTION = Pattern.compile("api/jobs/([^/]+)/(retry|discard)");
     private static final Pattern JOB = Pattern.compile("api/jobs/([^/]+)");
     private static final Pattern JOB_WEBHOOK = Pattern.compile("api/jobs/([^/]+)/webhook(/resend)?");
-    private static final AdminPage PAGE = AdminPage.load();
+    /** The history charts' library (uPlot, from its WebJar), served at /admin/assets/. */
+    private static final ChartLibrary CHARTS = ChartLibrary.load();
+    private static final AdminPage PAGE = AdminPage.load(CHARTS);
 
     private final AdminService service;
     private final AdminToken token;
     private final Optional<WebhookAdmin> webhooks;
+    private final Optional<AdminHistory> history;
 
     public AdminHandler() {
         this(System.getenv());
@@ -67,7 +70,8 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
                         .httpClient(UrlConnectionHttpClient.create())
                         .region(Region.of(env.required(FerryEnv.AWS_REGION)))
                         .build()),
-                Optional.of(WebhookAdmin.fromEnvironment(env, sqs, dynamoDb, jobs)));
+                Optional.of(WebhookAdmin.fromEnvironment(env, sqs, dynamoDb, jobs)),
+                Optional.of(new AdminHistory(JobHistoryReader.fromEnvironment(dynamoDb, env), java.time.Clock.systemUTC())));
     }
 
     AdminHandler(AdminService service, AdminToken token) {
@@ -75,9 +79,15 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
     }
 
     AdminHandler(AdminService service, AdminToken token, Optional<WebhookAdmin> webhooks) {
+        this(service, token, webhooks, Optional.empty());
+    }
+
+    AdminHandler(AdminService service, AdminToken token, Optional<WebhookAdmin> webhooks,
+                 Optional<AdminHistory> history) {
         this.service = service;
         this.token = token;
         this.webhooks = webhooks;
+        this.history = history;
     }
 
     @Override
@@ -87,6 +97,13 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
         String method = Optional.ofNullable(event.getHttpMethod()).orElse("GET").toUpperCase(java.util.Locale.ROOT);
         if (route.isEmpty()) {
             return method.equals("GET") ? page() : ApiResponses.error(405, "the admin page is GET /admin");
+        }
+        if (route.startsWith(ChartLibrary.ASSETS)) {
+            // A public library, the same for everyone: no token, like the page itself.
+            if (!method.equals("GET")) {
+                return ApiResponses.error(405, "use GET /admin/" + route);
+            }
+            return CHARTS.response(route).orElseGet(() -> ApiResponses.error(404, "no admin asset /admin/" + route));
         }
         if (!route.startsWith("api/")) {
             return ApiResponses.error(404, "no admin route " + method + " /admin/" + route);
@@ -120,6 +137,8 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
                 return ApiResponses.json(200, Json.MAPPER.createObjectNode().put("status", "CANCELLING"));
             case "GET api/jobs":
                 return ApiResponses.json(200, service.list(JobListing.parse(event)));
+            case "GET api/history":
+                return history(event);
             default:
                 break;
         }
@@ -165,6 +184,15 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
             return ApiResponses.json(202, result);
         }
         return ApiResponses.error(404, "no admin route " + method + " /admin/" + route);
+    }
+
+    /** {@code GET api/history?window=&type=}: the history charts' data. */
+    private APIGatewayProxyResponseEvent history(APIGatewayProxyRequestEvent event) {
+        AdminHistory.Query query = AdminHistory.parse(event);
+        if (history.isEmpty()) {
+            return ApiResponses.error(404, "this deployment reads no history");
+        }
+        return ApiResponses.json(200, history.get().chart(query));
     }
 
     /** {@code GET api/jobs/{id}/webhook}: its deliveries; {@code POST api/jobs/{id}/webhook/resend}: Resend. */

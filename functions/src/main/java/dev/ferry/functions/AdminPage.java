@@ -31,7 +31,21 @@ final class AdminPage {
     private final String html;
     private final String contentSecurityPolicy;
 
+    /** Placeholders {@link #load} fills with the chart library's stylesheet, script route and integrity. */
+    static final String CHARTS_CSS = "/* @CHARTS_CSS@ */";
+    static final String CHARTS_SCRIPT = "@CHARTS_SCRIPT@";
+    static final String CHARTS_INTEGRITY = "@CHARTS_INTEGRITY@";
+
     AdminPage(String html) {
+        this(html, List.of());
+    }
+
+    /**
+     * @param html the page
+     * @param externalScripts CSP hash sources of the scripts the page loads by URL with a matching
+     *     {@code integrity} attribute (CSP Level 3; Chromium and Firefox 116+ honour it)
+     */
+    AdminPage(String html, List<String> externalScripts) {
         // The HTML parser turns CR LF and CR into LF before the browser hashes an element's text:
         // serve and hash the page as the browser will see it, whatever the checkout's line endings.
         this.html = html.replace("\r\n", "\n").replace('\r', '\n');
@@ -45,22 +59,39 @@ final class AdminPage {
             throw new IllegalStateException(RESOURCE + " has no inline <script>...</script> (without attributes) to "
                     + "allow in its Content-Security-Policy");
         }
+        scripts.addAll(externalScripts);
         this.contentSecurityPolicy = "default-src 'none'; script-src " + String.join(" ", scripts)
                 + "; style-src " + (styles.isEmpty() ? "'none'" : String.join(" ", styles))
                 + "; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none';"
                 + " frame-ancestors 'none'";
     }
 
-    /** The page as the functions jar holds it. */
-    static AdminPage load() {
+    /** The page as the functions jar holds it, with {@code charts} put in ({@link #withCharts}). */
+    static AdminPage load(ChartLibrary charts) {
         try (InputStream in = AdminPage.class.getResourceAsStream(RESOURCE)) {
             if (in == null) {
                 throw new IllegalStateException(RESOURCE + " is missing from the functions jar");
             }
-            return new AdminPage(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            return withCharts(new String(in.readAllBytes(), StandardCharsets.UTF_8), charts);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + RESOURCE + " from the functions jar", e);
         }
+    }
+
+    /**
+     * {@code html} with the chart library put in: its stylesheet into the page's {@code <style>}
+     * (hashed with it), its script's route and integrity into the page's script, which loads it; the
+     * CSP then allows that script by its SHA-384, and no other.
+     */
+    static AdminPage withCharts(String html, ChartLibrary charts) {
+        for (String placeholder : List.of(CHARTS_CSS, CHARTS_SCRIPT, CHARTS_INTEGRITY)) {
+            if (!html.contains(placeholder)) {
+                throw new IllegalStateException(RESOURCE + " lacks " + placeholder + ", where the charts' library goes");
+            }
+        }
+        return new AdminPage(html.replace(CHARTS_CSS, charts.stylesheet())
+                .replace(CHARTS_SCRIPT, charts.scriptRoute())
+                .replace(CHARTS_INTEGRITY, charts.integrity()), List.of(charts.scriptHashSource()));
     }
 
     /** The page's HTML, as served. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -30,7 +31,13 @@ class AdminPageTest {
 
         assertFalse(csp.contains("'unsafe-"), "no 'unsafe-inline', 'unsafe-hashes' or 'unsafe-eval': " + csp);
         assertEquals(List.of("'none'"), policy.get("default-src"), csp);
-        assertEquals(List.of(sha256(only("script", page.getBody()))), policy.get("script-src"), csp);
+        // The page's own script, and the charts' library: the one the admin function serves, by its SHA-384.
+        APIGatewayProxyResponseEvent library = handler().handleRequest(new APIGatewayProxyRequestEvent()
+                .withHttpMethod("GET").withPath("/admin/" + ChartLibrary.load().scriptRoute()), null);
+        assertEquals(200, library.getStatusCode());
+        assertEquals(List.of(sha256(only("script", page.getBody())), sha384(library.getBody())), policy.get("script-src"), csp);
+        assertTrue(page.getBody().contains("integrity: \"" + sha384(library.getBody()).replace("'", "") + "\""),
+                "the page loads the library with the integrity its CSP names");
         assertEquals(List.of(sha256(only("style", page.getBody()))), policy.get("style-src"), csp);
         assertEquals(List.of("'self'"), policy.get("connect-src"), csp);
         assertEquals(List.of("'none'"), policy.get("frame-ancestors"), csp);
@@ -78,6 +85,42 @@ class AdminPageTest {
         }
         assertEquals(1, count, "<" + tag + "> elements in the page");
         return text;
+    }
+
+    private static AdminHandler handler() {
+        return new AdminHandler(AdminServices.of(new RecordingSqs(new java.util.ArrayList<>()), new InMemoryJobStore()), new AdminToken("t".repeat(40)));
+    }
+
+    @Test
+    void chartLibrary_isServedWithoutAToken_cachedForAYear_andNothingElseUnderAssets() {
+        String route = ChartLibrary.load().scriptRoute();
+        assertTrue(route.matches("assets/uplot-\\d+\\.\\d+\\.\\d+\\.min\\.js"), route);
+        APIGatewayProxyResponseEvent library = handler().handleRequest(new APIGatewayProxyRequestEvent()
+                .withHttpMethod("GET").withPath("/v1/admin/" + route), null);
+        assertEquals(200, library.getStatusCode());
+        assertEquals("text/javascript; charset=utf-8", library.getHeaders().get("Content-Type"));
+        assertEquals("public, max-age=31536000, immutable", library.getHeaders().get("Cache-Control"));
+        assertEquals("nosniff", library.getHeaders().get("X-Content-Type-Options"));
+        assertTrue(library.getBody().contains("uPlot"), "uPlot's script");
+
+        assertEquals(404, handler().handleRequest(new APIGatewayProxyRequestEvent().withHttpMethod("GET")
+                .withPath("/admin/assets/uPlot.iife.js"), null).getStatusCode());
+        assertEquals(404, handler().handleRequest(new APIGatewayProxyRequestEvent().withHttpMethod("GET")
+                .withPath("/admin/assets/../index.html"), null).getStatusCode());
+        assertEquals(405, handler().handleRequest(new APIGatewayProxyRequestEvent().withHttpMethod("POST")
+                .withPath("/admin/" + route), null).getStatusCode());
+    }
+
+    @Test
+    void pageWithoutTheChartsPlaceholders_isRefused_namingWhatIsMissing() {
+        IllegalStateException error = assertThrows(IllegalStateException.class,
+                () -> AdminPage.withCharts("<style></style><script>run();</script>", ChartLibrary.load()));
+        assertTrue(error.getMessage().contains(AdminPage.CHARTS_CSS), error.getMessage());
+    }
+
+    private static String sha384(String text) throws Exception {
+        byte[] digest = MessageDigest.getInstance("SHA-384").digest(text.getBytes(StandardCharsets.UTF_8));
+        return "'sha384-" + Base64.getEncoder().encodeToString(digest) + "'";
     }
 
     private static String sha256(String text) throws Exception {

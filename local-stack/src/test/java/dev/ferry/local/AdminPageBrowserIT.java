@@ -110,6 +110,8 @@ class AdminPageBrowserIT {
                 + ",\"output\":\"rendered.png\"}}").jobId();
         api.awaitStatus(jobId, "FAILED", FINISH);
         WebDriverWait wait = new WebDriverWait(browser, FINISH, Duration.ofMillis(200));
+        // The redrive panel is drawn anew every 2 s: an element found just before a redraw goes stale.
+        wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
 
         signIn(wait);
         assertNoContentSecurityPolicyViolation();
@@ -226,5 +228,47 @@ class AdminPageBrowserIT {
         } finally {
             ((JavascriptExecutor) browser).executeScript("sessionStorage.clear()");
         }
+    }
+
+    @Test
+    void operator_seesHistoryCharts_drawnFromRealJobs_perWindowAndType() throws IOException {
+        Api api = new Api(stack.apiEndpoint());
+        List<String> jobIds = new java.util.ArrayList<>();
+        for (int sleepMs : new int[] {100, 250, 400}) {
+            jobIds.add(api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":" + sleepMs + "}}").jobId());
+        }
+        jobIds.forEach(jobId -> api.awaitStatus(jobId, "SUCCEEDED", FINISH));
+        WebDriverWait wait = new WebDriverWait(browser, FINISH, Duration.ofMillis(200));
+        signIn(wait);
+        browser.findElement(By.id("auto")).click(); // no refresh under the test's feet
+
+        new org.openqa.selenium.support.ui.Select(browser.findElement(By.id("history-window"))).selectByValue("1h");
+        wait.until(d -> d.findElement(By.id("history")).getAttribute("data-loaded") != null
+                && d.findElement(By.id("history")).getAttribute("data-loaded").startsWith("1h||"));
+        for (String chart : List.of("chart-counts", "chart-wait", "chart-run")) {
+            org.openqa.selenium.WebElement canvas = browser.findElement(By.cssSelector("#" + chart + " canvas"));
+            assertTrue(canvas.getSize().getWidth() > 100 && canvas.getSize().getHeight() > 50,
+                    chart + " is drawn: " + canvas.getSize());
+            String legend = browser.findElement(By.cssSelector("#" + chart + " .u-legend")).getText();
+            for (String series : chart.equals("chart-counts") ? List.of("submitted", "succeeded", "failed", "cancelled")
+                    : List.of("p50", "p90", "p99")) {
+                assertTrue(legend.contains(series), chart + "'s legend names " + series + ": " + legend);
+            }
+        }
+        String counts = browser.findElement(By.id("chart-counts-summary")).getText();
+        assertTrue(counts.matches("\\d+ submitted, \\d+ succeeded, \\d+ failed, \\d+ cancelled\\."), counts);
+        int succeeded = Integer.parseInt(counts.replaceAll(".* (\\d+) succeeded.*", "$1"));
+        assertTrue(succeeded >= 3, "at least this test's jobs: " + counts);
+        assertTrue(browser.findElement(By.id("chart-run-summary")).getText().startsWith("Highest p99"),
+                browser.findElement(By.id("chart-run-summary")).getText());
+        ((JavascriptExecutor) browser).executeScript("arguments[0].scrollIntoView()", browser.findElement(By.id("history")));
+        screenshot("admin-history.png");
+
+        // One type: the selector offers the types seen; a window without its jobs draws empty, and says so.
+        wait.until(d -> !d.findElements(By.cssSelector("#history-type option[value='sample']")).isEmpty());
+        new org.openqa.selenium.support.ui.Select(browser.findElement(By.id("history-type"))).selectByValue("sample");
+        wait.until(d -> d.findElement(By.id("history")).getAttribute("data-loaded").startsWith("1h|sample|"));
+        assertTrue(browser.findElements(By.cssSelector("#chart-counts canvas")).size() == 1, "the old chart replaced");
+        assertNoContentSecurityPolicyViolation();
     }
 }

@@ -296,6 +296,12 @@ class OpenApiIT {
         call("GET", "/admin/api/jobs?cursor=" + encode(first.get("nextCursor").asText() + "x"), admin, null);
         refused("GET", "/admin/api/jobs?status=DONE", admin, null);
         refused("GET", "/admin/api/jobs?limit=0", admin, null);
+        JsonNode history = call("GET", "/admin/api/history?window=1h", admin, null);
+        assertEquals(60, history.get("t").size(), history.toString());
+        call("GET", "/admin/api/history?window=24h&type=sample", admin, null);
+        call("GET", "/admin/api/history", admin, null);
+        refused("GET", "/admin/api/history?window=2h", admin, null);
+        refused("GET", "/admin/api/history?type=" + encode("no spaces"), admin, null);
         JsonNode one = call("GET", "/admin/api/jobs/" + retried, admin, null);
         assertEquals("FAILED", one.get("status").asText(), one.toString());
         assertTrue(one.has("input") && one.has("redrives"), one.toString());

@@ -422,7 +422,8 @@ class SamTemplateTest {
         assertEquals(Set.of("secretsmanager:GetSecretValue", "sqs:GetQueueAttributes", "sqs:StartMessageMoveTask",
                 "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask", "sqs:ReceiveMessage", "sqs:DeleteMessage",
                 "sqs:ChangeMessageVisibility", "sqs:SendMessage", "dynamodb:Query", "dynamodb:GetItem",
-                "dynamodb:UpdateItem", "s3:GetObject"), actions(resources, "AdminFunction"));
+                "dynamodb:UpdateItem", "s3:GetObject",
+                "dynamodb:BatchGetItem"), actions(resources, "AdminFunction")); // the history charts' attempt histories
         // On a resource of the template: !GetAtt, !Ref, objects of one ("${Bucket.Arn}/prefix/*"), or an
         // index of one ("${Table.Arn}/index/name").
         Pattern objects = Pattern.compile("\\$\\{(\\w+)\\.Arn}/([a-z]+/\\*|index/[a-zA-Z-]+)");
