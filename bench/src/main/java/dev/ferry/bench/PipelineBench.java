@@ -166,7 +166,7 @@ final class PipelineBench {
         }
         // Uncounted: this JVM's paths of every consumer compiled, the emulators warmed.
         for (Consumer consumer : consumers) {
-            runBacklog(consumer, 5, 5);
+            runBacklog(consumer, 5, options.quick() ? 3 : 5);
         }
         progress("busy fraction: warm-up done");
         List<BusyRun> runs = new ArrayList<>();
@@ -175,10 +175,12 @@ final class PipelineBench {
             List<Consumer> order = new ArrayList<>(consumers);
             java.util.Collections.rotate(order, -i);
             for (Consumer consumer : order) {
+                long started = System.nanoTime();
                 BusyRun run = runBacklog(consumer, length, options.jobsAt(length));
                 runs.add(run);
-                progress("busy fraction: %-10s %5d ms x %3d: busy %.3f, gap p50 %.1f ms p99 %.1f ms", consumer.id,
-                        length, run.jobs(), run.busy(), run.gapP50Ms(), run.gapP99Ms());
+                progress("busy fraction: %-10s %5d ms x %3d: busy %.3f, gap p50 %.1f ms p99 %.1f ms (%.1f s in all)",
+                        consumer.id, length, run.jobs(), run.busy(), run.gapP50Ms(), run.gapP99Ms(),
+                        (System.nanoTime() - started) / 1e9);
             }
         }
         return runs;

@@ -90,6 +90,38 @@ final class PipelineReport {
         return jobs == 0 ? Double.NaN : Prices.dollarsPerMillionJobs(requests(consumer, true, true), jobs);
     }
 
+    /** Issue 13's targets, each met or missed by how much. */
+    List<String> targets() {
+        List<String> lines = new ArrayList<>();
+        lines.add(target("Ferry's worker, in-process handler, 20 ms jobs", busy(Consumer.FERRY, 20), 0.99));
+        lines.add(target("Ferry's worker, warm handler of its own protocol, 20 ms jobs", busy(Consumer.FERRY_WARM, 20),
+                0.97));
+        List<String> behind = new ArrayList<>();
+        for (long length : options.lengths()) {
+            double ferry = busy(Consumer.FERRY, length);
+            double best = Math.max(busy(Consumer.NAIVE, length), busy(Consumer.SPRING, length));
+            if (!(ferry > best)) {
+                behind.add(String.format(Locale.ROOT, "%d ms (%.3f against %.3f)", length, ferry, best));
+            }
+        }
+        lines.add(behind.isEmpty() ? "Ferry's worker is ahead of both peers at every length: met."
+                : "Ferry's worker ahead of both peers at every length: missed at " + String.join(", ", behind) + ".");
+        double ferry = requestsPerJob(Consumer.FERRY);
+        double fewestPeer = Math.min(requestsPerJob(Consumer.NAIVE), requestsPerJob(Consumer.SPRING));
+        lines.add(String.format(Locale.ROOT, "The fewest requests per job of the three: %s (Ferry %.2f, the fewer of"
+                + " the peers %.2f).", ferry < fewestPeer ? "met" : "missed by " + String.format(Locale.ROOT, "%.2f",
+                ferry - fewestPeer), ferry, fewestPeer));
+        return lines;
+    }
+
+    private static String target(String what, double measured, double goal) {
+        if (Double.isNaN(measured)) {
+            return what + ": not measured (see the notes).";
+        }
+        return String.format(Locale.ROOT, "%s busy >= %.2f: %.3f, %s.", what, goal, measured,
+                measured >= goal ? "met" : String.format(Locale.ROOT, "missed by %.3f", goal - measured));
+    }
+
     // ---- summary ---------------------------------------------------------------------------------
 
     String summaryLine() {
@@ -127,6 +159,9 @@ final class PipelineReport {
                 machine.java(), machine.os(), machine.loadAverage(), loadAtEnd,
                 machine.loadAverage() > machine.nproc() ? " (above `nproc`: other work competed for the CPUs)" : ""));
         busyMarkdown(md);
+        md.append("Against issue 13's targets:\n\n");
+        targets().forEach(line -> md.append("- ").append(line).append('\n'));
+        md.append('\n');
         requestsMarkdown(md);
         submitMarkdown(md);
         throughputMarkdown(md);
@@ -144,8 +179,10 @@ final class PipelineReport {
         md.append("## 1. Busy fraction of one slot\n\n");
         md.append("One slot, a backlog queued first (through Ferry's submit handler), then the consumer started; busy ="
                 + " the handler's own time / the wall time from the first job's start to the last one's end. Jobs per"
-                + " consumer: ").append(options.jobs()).append(" per length, ").append(options.longJobs())
-                .append(" at 1000 ms; the consumers take turns, the order rotated from one length to the next, after an"
+                + " consumer: ").append(options.jobs()).append(" per length")
+                .append(options.lengths().stream().anyMatch(l -> l >= 1000) ? ", " + options.longJobs() + " at 1000 ms"
+                        : "")
+                .append("; the consumers take turns, the order rotated from one length to the next, after an"
                         + " uncounted warm-up. The warm handler's time is what the Python process says it slept.\n\n");
         md.append("| Job length |");
         consumers.forEach(c -> md.append(' ').append(c.id).append(" |"));
@@ -237,7 +274,8 @@ final class PipelineReport {
         md.append(String.format(Locale.ROOT, "Prices: %s, list prices as of %s: SQS standard $%.2f per million requests"
                         + " (a batch of up to 10 is one request; every message here is far below 64 KB); DynamoDB"
                         + " on-demand $%.3f per million write request units and $%.3f per million read request units,"
-                        + " counted from the capacity DynamoDB Local reports per call (`ReturnConsumedCapacity`); free"
+                        + " counted from the capacity DynamoDB Local reports per call (`ReturnConsumedCapacity`), which"
+                        + " includes the writes to the table's global secondary indexes, as DynamoDB bills them; free"
                         + " tiers left out.\n\n", Prices.REGION, Prices.DATE, Prices.SQS_PER_MILLION_REQUESTS,
                 Prices.DYNAMODB_PER_MILLION_WRITE_UNITS, Prices.DYNAMODB_PER_MILLION_READ_UNITS));
     }

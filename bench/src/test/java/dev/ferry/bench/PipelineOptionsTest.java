@@ -25,8 +25,8 @@ class PipelineOptionsTest {
     void quick_isTheSmallRun_underItsOwnName() {
         PipelineOptions options = PipelineOptions.parse("--quick");
 
-        assertEquals(20, options.jobsAt(5));
-        assertEquals(3, options.jobsAt(1000));
+        assertEquals(List.of(5L, 20L, 100L), options.lengths());
+        assertEquals(15, options.jobsAt(5));
         assertEquals("pipeline-quick", options.name());
     }
 
