@@ -105,7 +105,7 @@ final class PipelineBench {
 
     /** Throughput end to end through the local API. */
     record ThroughputFigures(int jobs, double seconds, double submitSeconds, Samples postMs, double cpuSeconds,
-                             int cpus, Map<String, RequestCounter.Count> requests) {
+                             int cpus, double loadAverage, Map<String, RequestCounter.Count> requests) {
         double jobsPerSecond() {
             return jobs / seconds;
         }
@@ -505,7 +505,8 @@ final class PipelineBench {
             double cpu = (os.getProcessCpuTime() - cpuBefore) / 1e9;
             CountingInterceptor.stopCounting();
             return new ThroughputFigures(jobs, seconds, submitSeconds, postMs, cpu,
-                    Runtime.getRuntime().availableProcessors(), counter == null ? Map.of() : counter.snapshot());
+                    Runtime.getRuntime().availableProcessors(), Machine.currentLoadAverage(),
+                    counter == null ? Map.of() : counter.snapshot());
         } catch (ExecutionException e) {
             throw new IllegalStateException("submitting through the API failed: " + e.getCause(), e.getCause());
         } finally {

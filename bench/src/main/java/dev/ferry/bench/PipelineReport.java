@@ -345,10 +345,16 @@ final class PipelineReport {
     /** What bounds the throughput, from its figures. */
     static String throughputBound(ThroughputFigures t) {
         String cpu = String.format(Locale.ROOT, "this JVM (API, submit handler, emulators, workers, clients together)"
-                + " used %.0f %% of the machine's %d CPUs", t.cpuShare() * 100, t.cpus());
+                + " used %.0f %% of the machine's %d CPUs (%.1f CPU s per 1000 jobs)", t.cpuShare() * 100, t.cpus(),
+                t.cpuSeconds() / t.jobs() * 1000);
         double apiCeiling = PipelineBench.THROUGHPUT_CLIENTS * 1000.0 / t.postMs().mean();
         String api = String.format(Locale.ROOT, "%d clients at a mean POST of %.1f ms can submit at most %.0f jobs/s",
                 PipelineBench.THROUGHPUT_CLIENTS, t.postMs().mean(), apiCeiling);
+        if (t.loadAverage() > t.cpus()) {
+            return String.format(Locale.ROOT, "CPU: the machine was oversubscribed (load average %.1f on %d CPUs), and"
+                    + " %s, the rest going to other work; %s, and a POST is slow because every request is served"
+                    + " on the same starved CPUs that make it.", t.loadAverage(), t.cpus(), cpu, api);
+        }
         if (t.cpuShare() > 0.8) {
             return "CPU: " + cpu + "; " + api + ". Every request is served on the same CPUs that make it.";
         }
@@ -425,6 +431,7 @@ final class PipelineReport {
         throughput.put("postP99Ms", t.postMs().percentile(99));
         throughput.put("cpuSeconds", t.cpuSeconds());
         throughput.put("cpuShare", t.cpuShare());
+        throughput.put("loadAverage", t.loadAverage());
         throughput.put("requestsPerJob", (double) RequestCounter.calls(t.requests()) / t.jobs());
         throughput.put("bound", throughputBound(t));
         ArrayNode notes = root.putArray("notes");
