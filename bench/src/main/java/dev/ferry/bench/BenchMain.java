@@ -22,8 +22,12 @@ public final class BenchMain {
             usage: scripts/bench.sh [--no-build] <benchmark> [options]
 
             benchmarks:
+              pipeline        issue 13: busy fraction of one slot (Ferry, a naive loop, Spring Cloud AWS), requests
+                              and dollars per job, the submit path warm and cold, throughput through the local API
               warm-handlers   per-job overhead of a warm handler against a command per job (20 ms jobs), at the
                               handler and through the pipeline, and start to first job with a slow setup
+
+            scripts/bench.sh --quick is scripts/bench.sh pipeline --quick.
 
             scripts/bench.sh <benchmark> --help lists its options.
             """;
@@ -43,8 +47,13 @@ public final class BenchMain {
             System.exit(args.length == 0 ? 2 : 0);
             return;
         }
+        if (args[0].equals("--quick")) {
+            System.exit(pipeline(args));
+            return;
+        }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
+            case "pipeline" -> System.exit(pipeline(rest));
             case "warm-handlers" -> System.exit(warmHandlers(rest));
             default -> {
                 System.err.println("bench: unknown benchmark '" + args[0] + "'");
@@ -93,6 +102,52 @@ public final class BenchMain {
         System.out.printf(Locale.ROOT, "results in %s (warm-handlers.json, warm-handlers.md); %.0f s%n",
                 options.out(), seconds);
         System.out.println(WarmHandlerReport.summaryLine(figures));
+        System.out.flush();
+        return 0;
+    }
+
+    private static int pipeline(String[] args) {
+        PipelineOptions options;
+        try {
+            options = PipelineOptions.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("bench pipeline: " + e.getMessage());
+            return 2;
+        }
+        if (options.help()) {
+            System.out.print(PipelineOptions.USAGE);
+            return 0;
+        }
+        System.setProperty("java.awt.headless", "true");
+        Machine machine = Machine.current();
+        long started = System.nanoTime();
+        Path workRoot = temporaryDirectory();
+        PipelineBench.Figures figures;
+        try {
+            figures = new PipelineBench(options, repository(), workRoot).run();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            System.err.println("bench pipeline: interrupted");
+            return 1;
+        } catch (RuntimeException e) {
+            System.err.println("bench pipeline: could not finish: " + e.getMessage());
+            e.printStackTrace();
+            return 1;
+        } finally {
+            delete(workRoot);
+        }
+        double seconds = (System.nanoTime() - started) / 1e9;
+        PipelineReport report = new PipelineReport(figures, machine, options, seconds, Machine.currentLoadAverage());
+        String markdown = report.markdown();
+        write(options.out().resolve(options.name() + ".json"), report.json().toPrettyString() + "\n");
+        write(options.out().resolve(options.name() + ".md"), markdown);
+        BusyChart.write(report, options.lengths(), options.out().resolve(options.name() + ".png"));
+        System.out.println();
+        System.out.print(markdown);
+        System.out.println();
+        System.out.printf(Locale.ROOT, "results in %s (%s.json, .md, .png); %.0f s%n", options.out(), options.name(),
+                seconds);
+        System.out.println(report.summaryLine());
         System.out.flush();
         return 0;
     }
