@@ -57,6 +57,7 @@ public final class WorkerProcess {
         String provider = System.getProperty("slf4j.provider");
         if (provider != null) {
             command.add("-Dslf4j.provider=" + provider);
+            command.add("-Dslf4j.internal.verbosity=WARN");
         }
         command.addAll(jvmOptions);
         command.add("-cp");
