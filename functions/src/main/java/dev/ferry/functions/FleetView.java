@@ -166,7 +166,7 @@ final class FleetView {
             node.put("live", !node.path("state").asText().equals("STOPPED") && ageSeconds <= SILENT_AFTER_BEATS * every);
             return Optional.of(node);
         } catch (IllegalArgumentException e) {
-            LOG.warn("fleet: a heartbeat item of table {} cannot be read ({}); left out", item.get("workerId"),
+            LOG.warn("fleet: heartbeat item {} cannot be read ({}); left out", item.get("workerId"),
                     e.getMessage());
             return Optional.empty();
         }
