@@ -66,7 +66,8 @@ public final class WorkerStatus {
             if (state == SlotActivity.State.IDLE) {
                 // Idle, but a handler is being started again: it cannot take a job.
                 Optional<WarmHandler.Status> starting = own.stream().filter(status ->
-                        status.state() != WarmHandler.State.READY).findFirst();
+                        status.state() != WarmHandler.State.READY && status.state() != WarmHandler.State.STOPPED)
+                        .findFirst();
                 if (starting.isPresent()) {
                     state = SlotActivity.State.SETTING_UP;
                     since = starting.get().since();
