@@ -88,7 +88,35 @@ class FleetReporterTest {
         assertEquals("IDLE", snapshot.at("/slots/0/state").asText());
         assertEquals("GPU-abc", snapshot.at("/slots/0/gpu").asText());
         assertEquals(20, snapshot.get("heartbeatSeconds").asInt());
-        assertTrue(item.get("snapshot").s().length() < 1024, "one write unit per heartbeat");
+        assertTrue(itemBytes(item) < 1024, "one write unit per heartbeat: " + itemBytes(item));
+        System.out.println("heartbeat item, 1 idle slot: " + itemBytes(item) + " bytes");
+    }
+
+    /** DynamoDB's item size: attribute names plus values (numbers counted as their digits, an upper bound). */
+    private static int itemBytes(java.util.Map<String, AttributeValue> item) {
+        int bytes = 0;
+        for (var entry : item.entrySet()) {
+            bytes += entry.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            AttributeValue value = entry.getValue();
+            bytes += (value.s() != null ? value.s() : value.n()).getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        }
+        return bytes;
+    }
+
+    @Test
+    void anEightGpuWorkersHeartbeat_withWarmHandlersAndJobs_isUnderThreeWriteUnits() {
+        List<WorkerSnapshot.Slot> slots = new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            slots.add(new WorkerSnapshot.Slot(i, "GPU-5a0f0b6e-1111-2222-3333-44445555666" + i, SlotActivity.State.BUSY,
+                    "01JD3N3Y3ZX2W0K7Q8M9P4R5S" + i, "sd-xl", NOW, List.of(new WarmHandler.Status(i, "SD_XL",
+                    WarmHandler.State.READY, 41_250L, 1, "exited with 137", NOW))));
+        }
+        WorkerSnapshot snapshot = new WorkerSnapshot("ip-10-0-1-23-4242-1a2b3c4d", "gpu-a", "i-0123456789abcdef0",
+                "us-east-1a", "g6.48xlarge", "0.1.0", NOW, WorkerSnapshot.State.RUNNING, null, slots, NOW,
+                Duration.ofSeconds(20));
+        int bytes = itemBytes(FleetReporter.item(snapshot, Duration.ofMinutes(2)));
+        System.out.println("heartbeat item, 8 busy GPU slots with warm handlers: " + bytes + " bytes");
+        assertTrue(bytes > 2048 && bytes <= 3072, bytes + " bytes: README's cost says 3 write units");
     }
 
     @Test
