@@ -66,7 +66,7 @@ public final class WorkerMain {
         try {
             WorkerHealthServer.start(fleet.healthPort(), worker.status().get()::snapshot, fleet.setupLimit());
         } catch (IllegalStateException e) {
-            LOG.error("{}; the worker runs on without it", e.getMessage());
+            LOG.warn("{}; the worker runs on without it", e.getMessage());
         }
     }
 
