@@ -16,6 +16,9 @@
 # Spot/Auto Scaling watch and the scale-in protection switch themselves off after one try; set
 # AWS_EC2_METADATA_DISABLED=true to skip even that. Ctrl-C or SIGTERM drains it: running jobs get
 # FERRY_DRAIN_GRACE, the rest go back to the queue without spending an attempt.
+#
+# Is it healthy? `curl -s localhost:8086/health` (FERRY_HEALTH_PORT): its slots, their jobs and
+# handlers as JSON; 200 while it takes or runs jobs, 503 while it drains or no slot gets ready.
 set -euo pipefail
 
 build=true

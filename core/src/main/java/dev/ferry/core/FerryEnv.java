@@ -42,6 +42,11 @@ public final class FerryEnv {
     public static final String BUCKET = "FERRY_BUCKET";
     /** How long a presigned URL (a file's, an upload's) is valid; default one hour. */
     public static final String URL_EXPIRY = "FERRY_URL_EXPIRY";
+    /**
+     * The DynamoDB table of worker heartbeats (key {@code workerId}, TTL {@code expiresAt}): each
+     * worker writes its own item, the admin function reads them all. Unset: no heartbeats, no fleet.
+     */
+    public static final String WORKERS_TABLE = "FERRY_WORKERS_TABLE";
 
     /** The SDK's own variables, read through this map so the local stack can set them. */
     public static final String AWS_REGION = "AWS_REGION";

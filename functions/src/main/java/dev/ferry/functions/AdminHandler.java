@@ -45,6 +45,7 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
     private final AdminToken token;
     private final Optional<WebhookAdmin> webhooks;
     private final Optional<AdminHistory> history;
+    private final Optional<FleetView> fleet;
 
     public AdminHandler() {
         this(System.getenv());
@@ -65,13 +66,20 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
 
     private AdminHandler(FerryEnv env, software.amazon.awssdk.services.sqs.SqsClient sqs,
                          software.amazon.awssdk.services.dynamodb.DynamoDbClient dynamoDb, DynamoDbJobStore jobs) {
-        this(AdminService.fromEnvironment(env, sqs, jobs, DynamoDbJobQueries.fromEnvironment(dynamoDb, env)),
+        this(env, sqs, dynamoDb, jobs, DynamoDbJobQueries.fromEnvironment(dynamoDb, env));
+    }
+
+    private AdminHandler(FerryEnv env, software.amazon.awssdk.services.sqs.SqsClient sqs,
+                         software.amazon.awssdk.services.dynamodb.DynamoDbClient dynamoDb, DynamoDbJobStore jobs,
+                         DynamoDbJobQueries queries) {
+        this(AdminService.fromEnvironment(env, sqs, jobs, queries),
                 AdminToken.fromEnvironment(env, () -> SecretsManagerClient.builder()
                         .httpClient(UrlConnectionHttpClient.create())
                         .region(Region.of(env.required(FerryEnv.AWS_REGION)))
                         .build()),
                 Optional.of(WebhookAdmin.fromEnvironment(env, sqs, dynamoDb, jobs)),
-                Optional.of(new AdminHistory(JobHistoryReader.fromEnvironment(dynamoDb, env), java.time.Clock.systemUTC())));
+                Optional.of(new AdminHistory(JobHistoryReader.fromEnvironment(dynamoDb, env), java.time.Clock.systemUTC())),
+                FleetView.fromEnvironment(env, sqs, dynamoDb, queries));
     }
 
     AdminHandler(AdminService service, AdminToken token) {
@@ -79,15 +87,16 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
     }
 
     AdminHandler(AdminService service, AdminToken token, Optional<WebhookAdmin> webhooks) {
-        this(service, token, webhooks, Optional.empty());
+        this(service, token, webhooks, Optional.empty(), Optional.empty());
     }
 
     AdminHandler(AdminService service, AdminToken token, Optional<WebhookAdmin> webhooks,
-                 Optional<AdminHistory> history) {
+                 Optional<AdminHistory> history, Optional<FleetView> fleet) {
         this.service = service;
         this.token = token;
         this.webhooks = webhooks;
         this.history = history;
+        this.fleet = fleet;
     }
 
     @Override
@@ -139,6 +148,9 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
                 return ApiResponses.json(200, service.list(JobListing.parse(event)));
             case "GET api/history":
                 return history(event);
+            case "GET api/fleet":
+                return fleet.map(view -> ApiResponses.json(200, view.fleet())).orElseGet(() -> ApiResponses.error(404,
+                        "this deployment has no workers table (" + FerryEnv.WORKERS_TABLE + "), so no fleet view"));
             default:
                 break;
         }

@@ -55,7 +55,7 @@ class AdminHandlerTest {
                 new String[] {"GET", "api/redrive"}, new String[] {"DELETE", "api/redrive"},
                 new String[] {"POST", "api/jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S6/retry"},
                 new String[] {"GET", "api/jobs"}, new String[] {"GET", "api/jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S6"},
-                new String[] {"POST", "api/jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S6/discard"})) {
+                new String[] {"POST", "api/jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S6/discard"}, new String[] {"GET", "api/fleet"})) {
             APIGatewayProxyResponseEvent response = call(route[0], route[1], "Bearer not-the-token", null);
             assertEquals(401, response.getStatusCode(), route[0] + " " + route[1]);
             assertEquals("Bearer realm=\"ferry-admin\"", response.getHeaders().get("WWW-Authenticate"));
@@ -68,6 +68,9 @@ class AdminHandlerTest {
     void unknownRoutes_andBadSelections_areClear4xx() {
         String auth = "Bearer " + TOKEN;
         assertEquals(404, call("GET", "api/nothing", auth, null).getStatusCode());
+        APIGatewayProxyResponseEvent noFleet = call("GET", "api/fleet", auth, null);
+        assertEquals(404, noFleet.getStatusCode(), "no workers table configured");
+        assertTrue(Json.parse(noFleet.getBody()).get("error").asText().contains("FERRY_WORKERS_TABLE"));
         assertEquals(404, call("POST", "api/jobs/not-an-id/retry", auth, null).getStatusCode());
         assertEquals(405, call("GET", "api/jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S6/retry", auth, null).getStatusCode());
         assertEquals(404, call("GET", "api/jobs/01JD3N3Y3ZX2W0K7Q8M9P4R5S6", auth, null).getStatusCode());

@@ -123,7 +123,7 @@ class AdminHistoryTest {
     private AdminHandler handler(int maxJobs, int maxTimed) {
         return new AdminHandler(AdminServices.of(new RecordingSqs(new ArrayList<>()), new InMemoryJobStore()),
                 new AdminToken(TOKEN), Optional.empty(), Optional.of(new AdminHistory(
-                        new JobHistoryReader(dynamoDb, "jobs", maxJobs, maxTimed), Clock.fixed(NOW, ZoneOffset.UTC))));
+                        new JobHistoryReader(dynamoDb, "jobs", maxJobs, maxTimed), Clock.fixed(NOW, ZoneOffset.UTC))), Optional.empty());
     }
 
     private static APIGatewayProxyRequestEvent get(Map<String, String> query, String token) {

@@ -72,7 +72,9 @@ public final class LocalStack implements AutoCloseable {
      * longest {@code Prefer: wait} is bounded by API Gateway's 29 s integration timeout, which the
      * local API does not have; locally a request may wait as long as Ferry allows at all, 60 s.
      */
-    public static final Map<String, String> LOCAL_FUNCTION_ENVIRONMENT = Map.of("FERRY_MAX_WAIT", "60");
+    public static final Map<String, String> LOCAL_FUNCTION_ENVIRONMENT = Map.of("FERRY_MAX_WAIT", "60",
+            // No Auto Scaling group locally: the fleet view says so, rather than ask AWS for the template's.
+            "FERRY_WORKER_GROUP", "");
 
     private static final Logger LOG = LoggerFactory.getLogger(LocalStack.class);
     private static final String SAMPLE_JOB_TYPE = "SAMPLE";
@@ -305,6 +307,7 @@ public final class LocalStack implements AutoCloseable {
         env.put(WorkerConfig.RETRY_MAX, "5");
         env.put(WorkerConfig.WAIT_SECONDS, "1");
         env.put(WorkerConfig.DRAIN_GRACE, "5");
+        env.put(dev.ferry.worker.FleetSettings.FLEET_HEARTBEAT, "5");
         env.put(GpuSlots.ENV_SLOTS, Integer.toString(workerSlots));
         env.put(JobTypes.Kind.HANDLER.prefix() + JobTypes.envSuffix(SAMPLE_JOB_TYPE), SampleHandler.command());
         env.put(SampleJob.LEDGER, sampleLedger.toString());

@@ -151,7 +151,10 @@ final class StreamPoller implements AutoCloseable {
             GetRecordsResponse response;
             try {
                 response = streams.getRecords(r -> r.shardIterator(position.iterator).limit(source.batchSize()));
-            } catch (ExpiredIteratorException e) {
+            } catch (ExpiredIteratorException | software.amazon.awssdk.services.dynamodb.model.TrimmedDataAccessException e) {
+                // Expired, or pointing before the oldest record the stream still holds (DynamoDB Local
+                // says so of an iterator taken at TRIM_HORIZON just as the shard was made): retrying the
+                // same iterator fails for ever, so take a fresh one.
                 position.iterator = streams.getShardIterator(r -> r.streamArn(streamArn).shardId(shardId)
                         .shardIteratorType(position.lastSequence == null ? ShardIteratorType.TRIM_HORIZON
                                 : ShardIteratorType.AFTER_SEQUENCE_NUMBER)

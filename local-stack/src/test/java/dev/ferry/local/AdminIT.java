@@ -95,6 +95,67 @@ class AdminIT {
         return false;
     }
 
+    /** The fleet view's entry for {@code workerId}, or null while it has none. */
+    private JsonNode fleetWorker(String workerId) {
+        Reply fleet = admin("GET", "fleet", null);
+        assertEquals(200, fleet.status(), fleet.body().toString());
+        for (JsonNode worker : fleet.body().get("workers")) {
+            if (worker.get("workerId").asText().equals(workerId)) {
+                return worker;
+            }
+        }
+        return null;
+    }
+
+    private static List<String> busyJobs(JsonNode worker) {
+        List<String> jobs = new java.util.ArrayList<>();
+        if (worker != null) {
+            worker.get("slots").forEach(slot -> {
+                if (slot.get("state").asText().equals("BUSY")) {
+                    jobs.add(slot.get("jobId").asText());
+                }
+            });
+        }
+        return jobs;
+    }
+
+    @Test
+    void fleet_showsEachWorkersSlotsAndJobs_andAWorkerDrainingThenStopped() throws Exception {
+        assertEquals(401, admin("GET", "fleet", null, null).status());
+        JsonNode first = await().atMost(FINISH).until(() -> fleetWorker("local-1"), java.util.Objects::nonNull);
+        assertEquals(2, first.get("slots").size(), first.toString());
+        assertEquals("default", first.get("pool").asText());
+        assertTrue(first.get("live").asBoolean(), first.toString());
+        assertEquals("SAMPLE", first.at("/slots/0/handlers/0/type").asText(), "the warm handler's state: " + first);
+        Reply fleet = admin("GET", "fleet", null);
+        assertEquals("no Auto Scaling group", fleet.body().at("/autoScaling/note").asText());
+
+        // local-1's two slots take two long jobs; a second worker then takes the third.
+        List<String> onFirst = List.of(api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":8000}}").jobId(),
+                api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":8000}}").jobId());
+        await().atMost(FINISH).until(() -> busyJobs(fleetWorker("local-1")).containsAll(onFirst));
+        dev.ferry.worker.Worker second = stack.startWorker(Map.of());
+        String onSecond = api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":8000}}").jobId();
+        await().atMost(FINISH).until(() -> busyJobs(fleetWorker(second.workerId())).contains(onSecond));
+
+        // Drained with time to finish its job: it reads DRAINING, with why, while the job runs.
+        Thread drain = new Thread(() -> second.drain(Duration.ofSeconds(60), "operator test drain"));
+        drain.start();
+        JsonNode draining = await().atMost(FINISH).until(() -> fleetWorker(second.workerId()),
+                w -> w.get("state").asText().equals("DRAINING"));
+        assertTrue(draining.get("draining").asBoolean());
+        assertEquals("operator test drain", draining.get("drainReason").asText());
+        assertEquals(List.of(onSecond), busyJobs(draining), "its job runs on while it drains");
+        drain.join(FINISH.toMillis());
+        JsonNode stopped = await().atMost(FINISH).until(() -> fleetWorker(second.workerId()),
+                w -> w.get("state").asText().equals("STOPPED"));
+        assertFalse(stopped.get("live").asBoolean(), "a stopped worker is listed, not counted");
+        api.awaitStatus(onSecond, "SUCCEEDED", FINISH);
+        for (String jobId : onFirst) {
+            api.awaitStatus(jobId, "SUCCEEDED", FINISH);
+        }
+    }
+
     @Test
     void everyApiRoute_needsTheToken_butThePageLoads() throws Exception {
         assertEquals(401, admin("GET", "overview", null, null).status());

@@ -135,6 +135,54 @@ class AdminPageBrowserIT {
         assertNoContentSecurityPolicyViolation();
     }
 
+    @Test
+    void operator_seesTheFleet_itsWorkersSlotsAndJobs_aDrainingWorker_andWhyJobsWait() throws Exception {
+        Api api = new Api(stack.apiEndpoint());
+        String slow = "{\"type\":\"sample\",\"input\":{\"sleepMs\":10000}}";
+        // local-1's two slots take two long jobs; a second worker then takes the third, and a fourth waits.
+        List<String> onFirst = List.of(api.submit(slow).jobId(), api.submit(slow).jobId());
+        for (String jobId : onFirst) {
+            api.awaitStatus(jobId, "RUNNING", FINISH);
+        }
+        dev.ferry.worker.Worker second = stack.startWorker(Map.of(dev.ferry.worker.WorkerConfig.SLOTS, "1"));
+        String onSecond = api.submit(slow).jobId();
+        api.awaitStatus(onSecond, "RUNNING", FINISH);
+        Thread drain = new Thread(() -> second.drain(FINISH, "operator drain (browser test)"));
+        drain.start();
+        String waiting = api.submit(slow).jobId();
+        try {
+            WebDriverWait wait = new WebDriverWait(browser, FINISH, Duration.ofMillis(200));
+            signIn(wait);
+            By draining = By.cssSelector("#fleet tr[data-worker='" + second.workerId() + "']");
+            String drainingRow = wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class).until(d -> {
+                String text = d.findElements(draining).isEmpty() ? "" : d.findElement(draining).getText();
+                return text.contains("draining") ? text : null;
+            });
+            assertTrue(drainingRow.contains("operator drain (browser test)") && drainingRow.contains(onSecond)
+                    && drainingRow.contains("BUSY"), drainingRow);
+            String firstRow = wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class)
+                    .until(d -> d.findElement(By.cssSelector("#fleet tr[data-worker='local-1']")).getText());
+            assertTrue(firstRow.contains("running") && firstRow.contains("2 busy, 0 idle")
+                    && onFirst.stream().allMatch(firstRow::contains), firstRow);
+            assertTrue(firstRow.contains("handler SAMPLE READY, setup"), "the warm handler and its setup time: "
+                    + firstRow);
+            String diagnosis = wait.until(d -> {
+                String text = d.findElement(By.id("fleet-diagnosis")).getText();
+                return text.contains("no capacity") ? text : null;
+            });
+            assertTrue(diagnosis.contains("all 3 slot(s) busy"), diagnosis);
+            assertEquals("no Auto Scaling group", browser.findElement(By.id("fleet-group")).getText());
+            ((JavascriptExecutor) browser).executeScript("arguments[0].scrollIntoView()",
+                    browser.findElement(By.id("fleet-section")));
+            screenshot("admin-fleet.png");
+            assertNoContentSecurityPolicyViolation();
+        } finally {
+            drain.join(FINISH.toMillis());
+            ((JavascriptExecutor) browser).executeScript("sessionStorage.clear()");
+        }
+        api.awaitStatus(waiting, "SUCCEEDED", FINISH);
+    }
+
     /** Opens the admin page signed out, whatever an earlier test left in this tab, and signs in. */
     private static void signIn(WebDriverWait wait) {
         browser.get(stack.apiEndpoint() + "/admin");

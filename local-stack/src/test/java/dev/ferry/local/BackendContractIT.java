@@ -150,8 +150,8 @@ class BackendContractIT {
     void creatingAgain_usesWhatExists_andCreatesNothing() {
         SamTemplate first = template(Map.of("VisibilityTimeoutSeconds", "45"));
         LocalResources created = create(first);
-        assertEquals(7, created.created().size(), "four queues (jobs, webhooks, a DLQ each), two tables (jobs, webhook"
-                + " deliveries), the bucket: " + created.created());
+        assertEquals(8, created.created().size(), "four queues (jobs, webhooks, a DLQ each), three tables (jobs,"
+                + " webhook deliveries, workers), the bucket: " + created.created());
 
         LocalResources again = LocalResources.create(first, sqs, dynamoDb, s3);
 

@@ -336,6 +336,13 @@ class OpenApiIT {
         call("DELETE", "/admin/api/redrive", admin, null);
         call("GET", "/admin/api/overview", admin, null);
 
+        // The fleet (the local worker's heartbeat) and the API's health.
+        JsonNode fleet = call("GET", "/admin/api/fleet", admin, null);
+        assertTrue(fleet.get("workers").toString().contains("local-1"), fleet.toString());
+        JsonNode health = call("GET", "/health", Map.of(), null);
+        assertEquals("ok", health.get("status").asText(), health.toString());
+        refused("GET", "/admin/api/fleet", Map.of(), null);
+
         // Without the token, every route is a 401.
         refused("GET", "/admin/api/overview", Map.of(), null);
         refused("GET", "/admin/api/jobs", Map.of(), null);

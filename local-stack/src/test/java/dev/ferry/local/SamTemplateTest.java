@@ -72,6 +72,7 @@ class SamTemplateTest {
                 "GET /jobs/{jobId} v1 GetJobFunction dev.ferry.functions.GetJobHandler::handleRequest",
                 "GET /jobs v1 ListJobsFunction dev.ferry.functions.ListJobsHandler::handleRequest",
                 "POST /jobs/{jobId}/cancel v1 CancelJobFunction dev.ferry.functions.CancelJobHandler::handleRequest",
+                "GET /health v1 HealthFunction dev.ferry.functions.HealthHandler::handleRequest",
                 "GET /admin v1 AdminFunction dev.ferry.functions.AdminHandler::handleRequest",
                 "ANY /admin/{proxy+} v1 AdminFunction dev.ferry.functions.AdminHandler::handleRequest"), routes);
     }
@@ -99,7 +100,8 @@ class SamTemplateTest {
                 functions.get("CreateUploadFunction").environmentVariableNames());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY,
                         FerryEnv.QUEUE_URL, FerryEnv.DLQ_URL, AdminToken.SECRET_ARN, "FERRY_CURSOR_KEY",
-                        WebhookSettings.TABLE, WebhookSettings.QUEUE_URL, FerryEnv.LOG_FORMAT),
+                        WebhookSettings.TABLE, WebhookSettings.QUEUE_URL, FerryEnv.LOG_FORMAT, FerryEnv.WORKERS_TABLE,
+                        "FERRY_WORKER_GROUP"),
                 functions.get("AdminFunction").environmentVariableNames());
         assertEquals(Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.RETENTION_DAYS, WebhookSettings.QUEUE_URL,
                 FerryEnv.LOG_FORMAT),
@@ -295,7 +297,7 @@ class SamTemplateTest {
     @Test
     void table_isKeyedByJobId_withTtlOnExpiresAt() {
         List<SamTemplate.Table> tables = template(Map.of()).tables();
-        assertEquals(2, tables.size());
+        assertEquals(3, tables.size());
         SamTemplate.Table table = tables.get(0);
         assertEquals("JobsTable", table.logicalId());
         assertEquals("ferry-jobs", table.name());
@@ -309,6 +311,11 @@ class SamTemplateTest {
         assertEquals("jobId", deliveries.hashKeyName());
         assertEquals("expiresAt", deliveries.timeToLiveAttribute().orElseThrow());
         assertEquals(Optional.empty(), deliveries.streamViewType());
+        SamTemplate.Table workers = tables.get(2);
+        assertEquals("WorkersTable", workers.logicalId());
+        assertEquals("ferry-workers", workers.name());
+        assertEquals("workerId", workers.hashKeyName());
+        assertEquals("expiresAt", workers.timeToLiveAttribute().orElseThrow());
     }
 
     @Test
@@ -423,15 +430,22 @@ class SamTemplateTest {
                 "sqs:ListMessageMoveTasks", "sqs:CancelMessageMoveTask", "sqs:ReceiveMessage", "sqs:DeleteMessage",
                 "sqs:ChangeMessageVisibility", "sqs:SendMessage", "dynamodb:Query", "dynamodb:GetItem",
                 "dynamodb:UpdateItem", "s3:GetObject",
-                "dynamodb:BatchGetItem"), actions(resources, "AdminFunction")); // the history charts' attempt histories
+                "dynamodb:BatchGetItem", // the history charts' attempt histories
+                "dynamodb:Scan", "autoscaling:DescribeAutoScalingGroups"), // the fleet view
+                actions(resources, "AdminFunction"));
+        assertEquals(Set.of("dynamodb:GetItem", "sqs:GetQueueAttributes", "s3:ListBucket"),
+                actions(resources, "HealthFunction"));
         // On a resource of the template: !GetAtt, !Ref, objects of one ("${Bucket.Arn}/prefix/*"), or an
         // index of one ("${Table.Arn}/index/name").
         Pattern objects = Pattern.compile("\\$\\{(\\w+)\\.Arn}/([a-z]+/\\*|index/[a-zA-Z-]+)");
         for (String function : List.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "CancelJobFunction",
-                "AdminFunction",
+                "AdminFunction", "HealthFunction",
                 "CreateUploadFunction")) {
             for (Map<String, Object> statement : statements(resources, function)) {
                 Object resource = statement.get("Resource");
+                if ("*".equals(resource) && String.valueOf(statement.get("Action")).startsWith("autoscaling:Describe")) {
+                    continue; // IAM takes no resource for Auto Scaling's Describe actions
+                }
                 List<?> each = resource instanceof List<?> list ? list : List.of(resource);
                 for (Object one : each) {
                     boolean ofTheTemplate = one instanceof Map<?, ?> ref && (ref.get("Fn::GetAtt") instanceof List<?> getAtt

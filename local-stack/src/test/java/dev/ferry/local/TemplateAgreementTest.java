@@ -72,7 +72,9 @@ class TemplateAgreementTest {
      */
     private static final Map<String, Set<String>> GLOBALS_UNREAD = Map.of(
             // The stream function reads records and queues deliveries: no job files.
-            "WebhookEventsFunction", Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY));
+            "WebhookEventsFunction", Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY),
+            // The health checks head the bucket; they sign no URLs.
+            "HealthFunction", Set.of(FerryEnv.URL_EXPIRY));
 
     /**
      * Variables the template sets ahead of the code that will read them, and why. When the code
@@ -98,7 +100,8 @@ class TemplateAgreementTest {
             dev.ferry.worker.JobTypes.Kind.COG.prefix(), dev.ferry.worker.JobTypes.Kind.SAGEMAKER.prefix(),
             dev.ferry.worker.JobTypes.SETUP_TIMEOUT, dev.ferry.worker.JobTypes.SETUP_TIMEOUT_PREFIX,
             WorkerConfig.WORK_DIR, dev.ferry.worker.StackTarget.STACK, dev.ferry.core.FerryEnv.URL_EXPIRY,
-            FerryEnv.POOL);
+            FerryEnv.POOL, dev.ferry.worker.FleetSettings.FLEET_HEARTBEAT,
+            dev.ferry.worker.FleetSettings.HEALTH_PORT, dev.ferry.worker.FleetSettings.HEALTH_SETUP_LIMIT);
 
     /** Not read by the worker: set by it for each job's program. */
     private static final Set<String> WORKER_GIVES_JOBS = Set.of(CommandJobHandler.ENV_JOB_ID,
@@ -118,7 +121,7 @@ class TemplateAgreementTest {
         List<SamTemplate.Function> functions = template.functions();
         assertEquals(Set.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "CancelJobFunction", "AdminFunction",
                         "CreateUploadFunction",
-                        "WebhookEventsFunction", "DeliverWebhookFunction"),
+                        "WebhookEventsFunction", "DeliverWebhookFunction", "HealthFunction"),
                 functions.stream().map(SamTemplate.Function::logicalId).collect(Collectors.toSet()));
         for (SamTemplate.Function function : functions) {
             String what = function.logicalId() + " (" + function.handlerClass() + "::" + function.handlerMethod() + ")";
@@ -309,12 +312,15 @@ class TemplateAgreementTest {
     }
 
     @Test
-    void noFunctionScansTheTable_andQueriesReachOnlyItsIndexes() {
+    void noFunctionScansTheJobsTable_andQueriesReachOnlyItsIndexes() {
         List<String> indexArns = JobTable.INDEXES.stream().map(i -> "${JobsTable.Arn}/index/" + i.name()).toList();
         for (SamTemplate.Function function : template().functions()) {
             for (Map<String, Object> statement : functionStatements(function.logicalId())) {
                 TemplateFacts.Grant grant = TemplateFacts.grant(statement);
-                assertFalse(grant.actions().contains("dynamodb:Scan"), function.logicalId() + " " + grant.sid());
+                // The fleet view scans the workers table (one small item per worker), never the jobs.
+                assertFalse(grant.actions().contains("dynamodb:Scan") && !(grant.actions().equals(
+                        List.of("dynamodb:Scan")) && grant.resourceIds().equals(Set.of("WorkersTable"))),
+                        function.logicalId() + " " + grant.sid());
                 if (grant.actions().contains("dynamodb:Query")) {
                     assertEquals(List.of("dynamodb:Query"), grant.actions(), function.logicalId() + " " + grant.sid()
                             + ": Query in a statement of its own, on indexes");
@@ -383,7 +389,8 @@ class TemplateAgreementTest {
         assertEquals(Map.of(FerryEnv.QUEUE_URL, "${JobQueue}", FerryEnv.TABLE, "${JobsTable}",
                 FerryEnv.RETENTION_DAYS, "${JobRetentionDays}", FerryEnv.BUCKET, "${FilesBucket}",
                 FerryEnv.AWS_REGION, "${AWS::Region}", WorkerConfig.DRAIN_GRACE, "${DrainGraceSeconds}",
-                FerryEnv.LOG_FORMAT, "json", FerryEnv.METRICS_NAMESPACE, "Ferry/${AWS::StackName}"), stackEnv);
+                FerryEnv.LOG_FORMAT, "json", FerryEnv.METRICS_NAMESPACE, "Ferry/${AWS::StackName}",
+                FerryEnv.WORKERS_TABLE, "${WorkersTable}"), stackEnv);
         Set<String> read = TemplateFacts.reach(WorkerMain.class).variables();
         for (String name : stackEnv.keySet()) {
             if (AHEAD_OF_CODE.containsKey(name)) {
@@ -484,6 +491,8 @@ class TemplateAgreementTest {
                 // A job out of attempts: its message sent to the DLQ, whose URL the worker looks up.
                 "JobDeadLetterQueue", Set.of("sqs:SendMessage", "sqs:GetQueueUrl"),
                 "JobsTable", Set.of("dynamodb:UpdateItem", "dynamodb:DescribeTable"),
+                // Its own heartbeat item, put again and again.
+                "WorkersTable", Set.of("dynamodb:PutItem"),
                 // An attempt's files, written once; a client's uploads, read as inputs.
                 "${FilesBucket.Arn}/jobs/*", Set.of("s3:PutObject"),
                 "${FilesBucket.Arn}/uploads/*", Set.of("s3:GetObject"),
@@ -753,7 +762,7 @@ class TemplateAgreementTest {
                 groups++;
             }
         }
-        assertEquals(10, groups, "API access, eight functions, workers");
+        assertEquals(11, groups, "API access, nine functions, workers");
     }
 
     @Test
@@ -829,7 +838,8 @@ class TemplateAgreementTest {
     }
 
     /** Actions IAM authorises on no particular resource: the only ones a statement may grant on "*". */
-    private static final Set<String> RESOURCELESS_ACTIONS = Set.of("autoscaling:DescribeAutoScalingInstances");
+    private static final Set<String> RESOURCELESS_ACTIONS = Set.of("autoscaling:DescribeAutoScalingInstances",
+            "autoscaling:DescribeAutoScalingGroups");
 
     @Test
     void resourceStar_isGrantedOnlyForActionsThatTakeNoResource() {

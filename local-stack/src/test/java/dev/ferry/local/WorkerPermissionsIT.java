@@ -124,7 +124,7 @@ class WorkerPermissionsIT {
         Map<String, String> values = Map.of("JobQueue", stack.queueUrl(), "JobsTable", stack.tableName(),
                 "FilesBucket", stack.bucketName().orElseThrow(),
                 "AWS::Region", stack.environment().required(FerryEnv.AWS_REGION), "DrainGraceSeconds", drainGrace,
-                "JobRetentionDays", "30");
+                "JobRetentionDays", "30", "WorkersTable", stack.environment().required(FerryEnv.WORKERS_TABLE));
         Map<String, String> env = new HashMap<>();
         TemplateFacts.envLines(TemplateFacts.heredoc(TemplateFacts.userData(), "/etc/ferry/stack.env"))
                 .forEach((name, value) -> {
@@ -230,10 +230,29 @@ class WorkerPermissionsIT {
         dev.ferry.core.JobFiles files = new dev.ferry.core.JobFiles(s3Builder.build(),
                 dev.ferry.core.AwsClients.s3Presigner(ferryEnv), ferryEnv.required(FerryEnv.BUCKET),
                 java.time.Duration.ofMinutes(5), Clock.systemUTC());
+        List<GpuSlot> slots = List.of(new GpuSlot(0, "0"), new GpuSlot(1, "1"));
+        dev.ferry.worker.SlotActivity activity = new dev.ferry.worker.SlotActivity(Worker.handlers(env), slots,
+                Clock.systemUTC());
         Worker worker = new Worker(sqs, DynamoDbJobStore.fromEnvironment(dynamoDb, ferryEnv),
-                Worker.handlers(env), List.of(new GpuSlot(0, "0"), new GpuSlot(1, "1")),
+                activity, slots,
                 WorkerConfig.from(ferryEnv), QueueSettings.read(sqs, ferryEnv.required(FerryEnv.QUEUE_URL)),
                 Clock.systemUTC(), java.util.Optional.of(files));
+        // Its heartbeat, as Worker.fromEnvironment wires it, through the recording client.
+        dev.ferry.worker.WorkerStatus status = new dev.ferry.worker.WorkerStatus("recorded", "default",
+                java.time.Duration.ofSeconds(1), activity, new dev.ferry.worker.WorkerStatus.Lifecycle() {
+                    @Override
+                    public String drainReason() {
+                        return worker.draining() ? "shutdown" : null;
+                    }
+
+                    @Override
+                    public boolean stopped() {
+                        return false;
+                    }
+                }, Clock.systemUTC());
+        dev.ferry.worker.FleetReporter heartbeat = new dev.ferry.worker.FleetReporter(dynamoDb,
+                ferryEnv.required(FerryEnv.WORKERS_TABLE), status::snapshot, java.time.Duration.ofSeconds(1),
+                java.time.Duration.ofMinutes(2)).start();
         // A message received three times already (as if workers had vanished with it): on its last
         // receive the worker re-sends it as a fresh copy instead of running it.
         String rearmed = api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":200}}").jobId();
@@ -271,6 +290,7 @@ class WorkerPermissionsIT {
             api.awaitStatus(givenBack, "RUNNING", FINISH);
         } finally {
             worker.close();
+            heartbeat.close();
         }
         protectAndUnprotect();
 
@@ -289,7 +309,8 @@ class WorkerPermissionsIT {
         Map<String, Set<String>> targetsOf = Map.of(
                 "JobQueue", Set.of(stack.queueUrl()),
                 "JobDeadLetterQueue", Set.of(stack.deadLetterQueueUrl(), queueName(stack.deadLetterQueueUrl())),
-                "JobsTable", Set.of(stack.tableName()));
+                "JobsTable", Set.of(stack.tableName()),
+                "WorkersTable", Set.of(stack.environment().required(FerryEnv.WORKERS_TABLE)));
         String bucketArn = "arn:aws:s3:::" + stack.bucketName().orElseThrow();
         List<TemplateFacts.Grant> grants = TemplateFacts.grants("WorkerRole", "worker-process");
         for (Call call : RECORDER.calls) {

@@ -212,6 +212,9 @@ final class CogProcess extends ModelServerProcess {
         String status = prediction.path("status").asText("");
         switch (status) {
             case "succeeded" -> {
+                // Cog sends its webhooks at most every half second, so the last progress metric may
+                // come only with the answer: take it from there too (the same value twice is one).
+                log.update(null, prediction.get("metrics"));
                 log.finish(logsOf(prediction));
                 JsonNode output = prediction.has("output") ? prediction.get("output") : NullNode.getInstance();
                 try {

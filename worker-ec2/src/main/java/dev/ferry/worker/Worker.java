@@ -80,6 +80,10 @@ public final class Worker implements AutoCloseable {
     private final CountDownLatch drained = new CountDownLatch(1);
     /** When running jobs are given back ({@link System#nanoTime()}); a later drain may only bring it forward. */
     private long drainDeadline = Long.MAX_VALUE;
+    /** Why it drains (null while it takes jobs), and whether it has stopped: for its heartbeat. */
+    private volatile String drainReason;
+    private volatile boolean stopped;
+    private volatile WorkerFleet fleet;
 
     public Worker(SqsClient sqs, JobStore store, JobHandler handler, List<GpuSlot> slots,
                   WorkerConfig config, QueueSettings queue, Clock clock) {
@@ -154,8 +158,11 @@ public final class Worker implements AutoCloseable {
         JobStore store = DynamoDbJobStore.fromEnvironment(dynamoDb, env);
         List<GpuSlot> slots = GpuSlots.detect(environment, GpuSlots.NvidiaSmi.system());
         QueueSettings queue = readQueueSettings(sqs, config.queueUrl());
-        return new Worker(sqs, store, handlers(environment, config), slots, config, queue, Clock.systemUTC(),
+        SlotActivity activity = new SlotActivity(handlers(environment, config), slots, Clock.systemUTC());
+        Worker worker = new Worker(sqs, store, activity, slots, config, queue, Clock.systemUTC(),
                 dev.ferry.core.JobFiles.fromEnvironment(env), JobMetrics.fromEnvironment(env));
+        worker.fleet = WorkerFleet.of(FleetSettings.from(env), config, dynamoDb, activity, worker.lifecycle());
+        return worker;
     }
 
     /**
@@ -226,6 +233,26 @@ public final class Worker implements AutoCloseable {
         return slots;
     }
 
+    /** What it says about itself (heartbeat, health endpoint); empty for a worker not made {@link #fromEnvironment}. */
+    public java.util.Optional<WorkerStatus> status() {
+        WorkerFleet known = fleet;
+        return known == null ? java.util.Optional.empty() : java.util.Optional.of(known.status());
+    }
+
+    private WorkerStatus.Lifecycle lifecycle() {
+        return new WorkerStatus.Lifecycle() {
+            @Override
+            public String drainReason() {
+                return drainReason;
+            }
+
+            @Override
+            public boolean stopped() {
+                return stopped;
+            }
+        };
+    }
+
     /**
      * Told the number of jobs this worker holds (running, or finishing: their outcome not yet
      * written) whenever it changes (scale-in protection). Called
@@ -244,6 +271,9 @@ public final class Worker implements AutoCloseable {
             named("ferry-slot-setup").newThread(() -> putUp(slot)).start();
         }
         poller.start();
+        if (fleet != null) {
+            fleet.start();
+        }
     }
 
     /** Puts a slot up for messages once its handlers are ready (a warm handler's model loaded). */
@@ -396,6 +426,10 @@ public final class Worker implements AutoCloseable {
         }
         stopping = true;
         giveBackHeld();
+        drainReason = why;
+        if (fleet != null) {
+            fleet.changed();
+        }
         LOG.info("worker {} draining ({}): no new jobs, {} running, given back after {} ms unless done",
                 config.workerId(), why, runningCount(), Math.max(0, grace.toMillis()));
         try {
@@ -429,6 +463,10 @@ public final class Worker implements AutoCloseable {
             LOG.info("worker {} stopped; delete requests by the deletes each carried (1..10): {}", config.workerId(),
                     java.util.Arrays.toString(java.util.Arrays.copyOfRange(jobQueue.deleteRequestsBySize(), 1,
                             DeleteBatcher.MAX_ENTRIES + 1)));
+            stopped = true;
+            if (fleet != null) {
+                fleet.stopped();
+            }
             drained.countDown();
         }
     }

@@ -31,10 +31,12 @@ public final class WorkerMain {
     public static void main(String[] args) throws InterruptedException {
         Worker worker;
         WorkerConfig config;
+        FleetSettings fleet;
         Map<String, String> environment;
         try {
             environment = StackTarget.resolve(System.getenv());
             config = WorkerConfig.from(FerryEnv.of(environment));
+            fleet = FleetSettings.from(FerryEnv.of(environment));
             worker = Worker.fromEnvironment(environment);
         } catch (IllegalStateException | IllegalArgumentException e) {
             LOG.error("cannot start the worker: {}", e.getMessage());
@@ -49,9 +51,23 @@ public final class WorkerMain {
         Optional<InstanceNotices> notices = InstanceNotices.fromConfig(config,
                 notice -> onNotice(worker, config, notice));
         worker.start();
+        serveHealth(worker, fleet);
         notices.ifPresent(InstanceNotices::start);
         protectFromScaleIn(worker, config, FerryEnv.of(environment));
         stopped.await();
+    }
+
+    /** {@code GET /health} on 127.0.0.1 ({@link WorkerHealthServer}); a taken port is logged, never fatal. */
+    private static void serveHealth(Worker worker, FleetSettings fleet) {
+        if (fleet.healthPort() == 0 || worker.status().isEmpty()) {
+            LOG.info("no worker health endpoint ({}=0)", FleetSettings.HEALTH_PORT);
+            return;
+        }
+        try {
+            WorkerHealthServer.start(fleet.healthPort(), worker.status().get()::snapshot, fleet.setupLimit());
+        } catch (IllegalStateException e) {
+            LOG.warn("{}; the worker runs on without it", e.getMessage());
+        }
     }
 
     /** Finds the instance's Auto Scaling group off the start-up path, then keeps it protected while busy. */

@@ -1,0 +1,242 @@
+package dev.ferry.functions;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ferry.core.AwsClients;
+import dev.ferry.core.AwsErrors;
+import dev.ferry.core.FerryEnv;
+import dev.ferry.core.Job;
+import dev.ferry.core.JobQueries;
+import dev.ferry.core.JobStatus;
+import dev.ferry.core.Json;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
+import software.amazon.awssdk.services.autoscaling.model.AutoScalingGroup;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.ScanResponse;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
+
+/**
+ * {@code GET /admin/api/fleet}: the workers as their heartbeats say (the workers table), the Auto
+ * Scaling group's counts where there is one, the queue's backlog, and {@link FleetDiagnosis}'s
+ * answer to "why do jobs wait?".
+ *
+ * <p>The table is scanned: it holds one small item per worker process and nothing else, so a scan
+ * reads the fleet and no more. Paginated, and bounded at {@link #MAX_ITEMS} items (a fleet of at
+ * most the group's max, 100 by the template's bound, plus items of stopped workers that TTL has not
+ * deleted yet); past it the answer says {@code "truncated": true}. Eventually consistent reads
+ * (half the price): a heartbeat is seconds old anyway. Items whose {@code expiresAt} has passed are
+ * left out, since TTL deletes late.
+ */
+final class FleetView {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FleetView.class);
+    /** The group name ({@code AWS::StackName-workers} in the template); unset or blank: no group. */
+    static final String WORKER_GROUP = "FERRY_WORKER_GROUP";
+    /** The SDK's own name for an Auto Scaling endpoint override. */
+    static final String AUTO_SCALING_ENDPOINT = "AWS_ENDPOINT_URL_AUTO_SCALING";
+    static final int MAX_ITEMS = 2_000;
+    /** A worker not heard from for this many heartbeats is silent: not counted as live. */
+    static final int SILENT_AFTER_BEATS = 3;
+    static final Duration FAILURE_WINDOW = Duration.ofHours(1);
+
+    private final DynamoDbClient dynamoDb;
+    private final String table;
+    private final Optional<AutoScalingClient> autoScaling;
+    private final Optional<String> group;
+    private final SqsClient sqs;
+    private final String queueUrl;
+    private final Optional<JobQueries> jobs;
+    private final Clock clock;
+
+    FleetView(DynamoDbClient dynamoDb, String table, Optional<AutoScalingClient> autoScaling, Optional<String> group,
+              SqsClient sqs, String queueUrl, Optional<JobQueries> jobs, Clock clock) {
+        this.dynamoDb = Objects.requireNonNull(dynamoDb, "dynamoDb");
+        this.table = Objects.requireNonNull(table, "table");
+        this.autoScaling = Objects.requireNonNull(autoScaling, "autoScaling");
+        this.group = Objects.requireNonNull(group, "group");
+        this.sqs = Objects.requireNonNull(sqs, "sqs");
+        this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
+        this.jobs = Objects.requireNonNull(jobs, "jobs");
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /** Empty when {@code FERRY_WORKERS_TABLE} is not set (then the route says there is no fleet view). */
+    static Optional<FleetView> fromEnvironment(FerryEnv env, SqsClient sqs, DynamoDbClient dynamoDb, JobQueries jobs) {
+        Optional<String> table = env.optional(FerryEnv.WORKERS_TABLE);
+        if (table.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<String> group = env.optional(WORKER_GROUP);
+        Optional<AutoScalingClient> autoScaling = group.map(name -> AwsClients.configure(AutoScalingClient.builder(),
+                env, AUTO_SCALING_ENDPOINT).build());
+        return Optional.of(new FleetView(dynamoDb, table.get(), autoScaling, group, sqs,
+                env.required(FerryEnv.QUEUE_URL), Optional.of(jobs), Clock.systemUTC()));
+    }
+
+    ObjectNode fleet() {
+        Instant now = clock.instant();
+        ObjectNode out = Json.MAPPER.createObjectNode();
+        out.put("at", now.toString());
+        List<JsonNode> all = new ArrayList<>();
+        boolean truncated = scan(now, all);
+        all.sort(Comparator.comparing((JsonNode w) -> w.path("pool").asText())
+                .thenComparing(w -> w.path("workerId").asText()));
+        List<JsonNode> live = new ArrayList<>();
+        ArrayNode workers = out.putArray("workers");
+        int slots = 0;
+        int busy = 0;
+        for (JsonNode worker : all) {
+            workers.add(worker);
+            if (worker.path("live").asBoolean()) {
+                live.add(worker);
+                for (JsonNode slot : worker.path("slots")) {
+                    slots++;
+                    busy += slot.path("state").asText().equals("BUSY") ? 1 : 0;
+                }
+            }
+        }
+        out.put("truncated", truncated);
+        ObjectNode totals = out.putObject("totals");
+        totals.put("live", live.size());
+        totals.put("draining", live.stream().filter(w -> w.path("draining").asBoolean()).count());
+        totals.put("slots", slots);
+        totals.put("busy", busy);
+        Optional<FleetDiagnosis.Group> counts = autoScalingGroup(out);
+        long backlog = backlog(out);
+        out.set("diagnosis", FleetDiagnosis.diagnose(Math.max(0, backlog), live, all, counts,
+                failuresByType(now, backlog), now));
+        return out;
+    }
+
+    /** Every unexpired item, as its snapshot plus how old its heartbeat is; true when cut at {@link #MAX_ITEMS}. */
+    private boolean scan(Instant now, List<JsonNode> out) {
+        Map<String, AttributeValue> start = null;
+        do {
+            Map<String, AttributeValue> from = start;
+            ScanResponse page = dynamoDb.scan(r -> r.tableName(table).exclusiveStartKey(from));
+            for (Map<String, AttributeValue> item : page.items()) {
+                worker(item, now).ifPresent(out::add);
+                if (out.size() >= MAX_ITEMS) {
+                    return true;
+                }
+            }
+            start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
+        } while (start != null);
+        return false;
+    }
+
+    /** The item's snapshot with {@code heartbeatAgeSeconds} and {@code live}; empty when expired or unreadable. */
+    static Optional<JsonNode> worker(Map<String, AttributeValue> item, Instant now) {
+        AttributeValue expires = item.get("expiresAt");
+        AttributeValue snapshot = item.get("snapshot");
+        AttributeValue beat = item.get("heartbeatAt");
+        if (expires == null || expires.n() == null || snapshot == null || snapshot.s() == null || beat == null
+                || beat.n() == null) {
+            return Optional.empty();
+        }
+        try {
+            if (Long.parseLong(expires.n()) <= now.getEpochSecond()) {
+                return Optional.empty(); // TTL deletes late: an expired item is gone for the reader
+            }
+            JsonNode parsed = Json.parse(snapshot.s());
+            if (!(parsed instanceof ObjectNode node)) {
+                return Optional.empty();
+            }
+            long ageSeconds = Math.max(0, Duration.between(Instant.ofEpochMilli(Long.parseLong(beat.n())), now)
+                    .toSeconds());
+            long every = Math.max(1, node.path("heartbeatSeconds").asLong(20));
+            node.put("heartbeatAgeSeconds", ageSeconds);
+            node.put("silent", ageSeconds > SILENT_AFTER_BEATS * every);
+            node.put("live", !node.path("state").asText().equals("STOPPED") && ageSeconds <= SILENT_AFTER_BEATS * every);
+            return Optional.of(node);
+        } catch (IllegalArgumentException e) {
+            LOG.warn("fleet: heartbeat item {} cannot be read ({}); left out", item.get("workerId"),
+                    e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private Optional<FleetDiagnosis.Group> autoScalingGroup(ObjectNode out) {
+        ObjectNode node = out.putObject("autoScaling");
+        if (group.isEmpty() || autoScaling.isEmpty()) {
+            node.put("note", "no Auto Scaling group");
+            return Optional.empty();
+        }
+        node.put("group", group.get());
+        try {
+            List<AutoScalingGroup> groups = autoScaling.get().describeAutoScalingGroups(r ->
+                    r.autoScalingGroupNames(group.get())).autoScalingGroups();
+            if (groups.isEmpty()) {
+                node.put("note", "no Auto Scaling group named " + group.get());
+                return Optional.empty();
+            }
+            AutoScalingGroup found = groups.get(0);
+            int inService = (int) found.instances().stream()
+                    .filter(i -> "InService".equals(i.lifecycleStateAsString())).count();
+            node.put("desired", found.desiredCapacity());
+            node.put("inService", inService);
+            node.put("instances", found.instances().size());
+            node.put("min", found.minSize());
+            node.put("max", found.maxSize());
+            return Optional.of(new FleetDiagnosis.Group(found.desiredCapacity(), inService, found.minSize(),
+                    found.maxSize()));
+        } catch (SdkException e) {
+            LOG.warn("fleet: cannot read Auto Scaling group {}: {}", group.get(), AwsErrors.describe(e));
+            node.put("unavailable", "cannot read the Auto Scaling group: " + AwsErrors.describe(e));
+            return Optional.empty();
+        }
+    }
+
+    /** Messages waiting (visible) in the job queue; -1 when SQS cannot say. */
+    private long backlog(ObjectNode out) {
+        try {
+            Map<QueueAttributeName, String> attributes = sqs.getQueueAttributes(r -> r.queueUrl(queueUrl)
+                    .attributeNames(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
+                            QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED)).attributes();
+            long visible = Long.parseLong(attributes.getOrDefault(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, "0"));
+            out.put("waiting", visible);
+            out.put("delayed", Long.parseLong(attributes.getOrDefault(
+                    QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED, "0")));
+            return visible;
+        } catch (SdkException | NumberFormatException e) {
+            out.put("waitingUnavailable", "cannot read the job queue's depth: " + e.getMessage());
+            return -1;
+        }
+    }
+
+    /** Failed jobs of the last hour by type, from the newest failed jobs (one index query); only when jobs wait. */
+    private Map<String, Integer> failuresByType(Instant now, long backlog) {
+        Map<String, Integer> byType = new TreeMap<>();
+        if (backlog <= 0 || jobs.isEmpty()) {
+            return byType;
+        }
+        try {
+            for (Job job : jobs.get().list(JobQueries.Filter.status(JobStatus.FAILED), JobQueries.MAX_PAGE, null)
+                    .jobs()) {
+                Instant finished = job.finishedAt() != null ? job.finishedAt() : job.updatedAt();
+                if (finished != null && Duration.between(finished, now).compareTo(FAILURE_WINDOW) <= 0) {
+                    byType.merge(job.type(), 1, Integer::sum);
+                }
+            }
+        } catch (SdkException e) {
+            LOG.warn("fleet: cannot read the recent failures: {}", AwsErrors.describe(e));
+        }
+        return byType;
+    }
+}
