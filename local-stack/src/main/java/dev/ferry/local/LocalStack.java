@@ -74,7 +74,10 @@ public final class LocalStack implements AutoCloseable {
      */
     public static final Map<String, String> LOCAL_FUNCTION_ENVIRONMENT = Map.of("FERRY_MAX_WAIT", "60",
             // No Auto Scaling group locally: the fleet view says so, rather than ask AWS for the template's.
-            "FERRY_WORKER_GROUP", "");
+            "FERRY_WORKER_GROUP", "",
+            // No CloudWatch locally: embedded-metric lines would only clutter the readable log
+            // (a test or a user turns them on with an environment override).
+            dev.ferry.core.FerryEnv.METRICS_NAMESPACE, "");
 
     private static final Logger LOG = LoggerFactory.getLogger(LocalStack.class);
     private static final String SAMPLE_JOB_TYPE = "SAMPLE";

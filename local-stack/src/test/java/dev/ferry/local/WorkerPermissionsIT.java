@@ -124,7 +124,8 @@ class WorkerPermissionsIT {
         Map<String, String> values = Map.of("JobQueue", stack.queueUrl(), "JobsTable", stack.tableName(),
                 "FilesBucket", stack.bucketName().orElseThrow(),
                 "AWS::Region", stack.environment().required(FerryEnv.AWS_REGION), "DrainGraceSeconds", drainGrace,
-                "JobRetentionDays", "30", "WorkersTable", stack.environment().required(FerryEnv.WORKERS_TABLE));
+                "JobRetentionDays", "30", "WorkersTable", stack.environment().required(FerryEnv.WORKERS_TABLE),
+                "AWS::StackName", "ferry");
         Map<String, String> env = new HashMap<>();
         TemplateFacts.envLines(TemplateFacts.heredoc(TemplateFacts.userData(), "/etc/ferry/stack.env"))
                 .forEach((name, value) -> {
