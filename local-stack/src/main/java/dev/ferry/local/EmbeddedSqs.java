@@ -11,12 +11,15 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.http.scaladsl.Http;
 import org.elasticmq.NodeAddress;
 import org.elasticmq.rest.sqs.SQSRestServer;
 import org.elasticmq.rest.sqs.SQSRestServerBuilder;
 import org.elasticmq.rest.sqs.TheSQSRestServerBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.concurrent.duration.FiniteDuration;
+import scala.jdk.javaapi.FutureConverters;
 
 /**
  * SQS in this JVM: an ElasticMQ server on localhost. Queue URLs have the form
@@ -45,6 +48,8 @@ public final class EmbeddedSqs implements AutoCloseable {
     public static final String ACCOUNT_ID = "000000000000";
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedSqs.class);
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
+    /** How long a request still open at {@link #close()} may take before its connection is closed. */
+    private static final Duration REQUEST_GRACE = Duration.ofSeconds(5);
 
     private final ActorSystem actorSystem;
     private final SQSRestServer server;
@@ -102,13 +107,27 @@ public final class EmbeddedSqs implements AutoCloseable {
         return endpoint;
     }
 
-    /** Stops the server and its actor system; queued messages are gone. */
+    /**
+     * Stops the server and its actor system; queued messages are gone. Requests still open get
+     * {@link #REQUEST_GRACE} to finish, then their connections are closed: ElasticMQ's own stop
+     * waits a minute for them and then fails, so one client that left a request open (a long poll
+     * whose JVM is shutting down) made closing the whole local stack fail.
+     */
     @Override
     public void close() {
         try {
-            server.stopAndWait();
+            Http.ServerBinding binding = server.waitUntilStarted();
+            FutureConverters.asJava(binding.terminate(
+                            FiniteDuration.create(REQUEST_GRACE.toMillis(), TimeUnit.MILLISECONDS)))
+                    .toCompletableFuture()
+                    .get(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warn("ElasticMQ on {} did not close its connections within {}: {}", endpoint, STOP_TIMEOUT,
+                    e.toString());
         } finally {
-            terminate(actorSystem);
+            terminate(actorSystem); // ours (withActorSystem), so ElasticMQ leaves it running
         }
         LOG.debug("ElasticMQ on {} stopped", endpoint);
     }
