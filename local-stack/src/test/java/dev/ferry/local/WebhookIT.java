@@ -73,6 +73,19 @@ class WebhookIT {
         return api.get(jobId).body().get("webhook").get("deliveries");
     }
 
+    /** The job's deliveries, once one of them is of {@code event}. */
+    private static JsonNode deliveriesThrough(String jobId, String event) {
+        await().atMost(FINISH).pollInterval(Duration.ofMillis(100)).until(() -> {
+            for (JsonNode delivery : api.get(jobId).body().path("webhook").path("deliveries")) {
+                if (event.equals(delivery.path("event").asText())) {
+                    return true;
+                }
+            }
+            return false;
+        });
+        return api.get(jobId).body().get("webhook").get("deliveries");
+    }
+
     private JsonNode admin(String method, String path, int expected) {
         HttpRequest request = HttpRequest.newBuilder(stack.apiEndpoint().resolve("/admin/api/" + path))
                 .method(method, HttpRequest.BodyPublishers.noBody())
@@ -176,9 +189,18 @@ class WebhookIT {
         try (WebhookReceiver receiver = new WebhookReceiver().answer(410)) {
             String jobId = submit("{\"sleepMs\":300}", receiver.url(), "[\"started\",\"completed\"]");
             api.awaitStatus(jobId, "SUCCEEDED", FINISH);
-            JsonNode deliveries = deliveries(jobId, 2);
-            assertEquals(List.of("gave up", "skipped"), outcomes(deliveries), deliveries.toString());
+            JsonNode deliveries = deliveriesThrough(jobId, "completed");
+            // Normally [started: gave up, completed: skipped]. An attempt given back unrun (its slot's
+            // handler died between jobs, which a loaded machine shows now and then) makes one more
+            // "started" before the completion: skipped like every delivery after the 410.
+            List<String> outcomes = outcomes(deliveries);
+            assertEquals("gave up", outcomes.get(0), deliveries.toString());
+            assertEquals(List.of("skipped"), outcomes.subList(1, outcomes.size()).stream().distinct().toList(),
+                    deliveries.toString());
             assertEquals(1, receiver.deliveries.size(), "nothing after the 410");
+            String completedId = java.util.stream.StreamSupport.stream(deliveries.spliterator(), false)
+                    .filter(d -> d.get("event").asText().equals("completed")).findFirst().orElseThrow()
+                    .get("id").asText();
             assertTrue(api.get(jobId).body().get("webhook").has("goneAt"));
 
             JsonNode resent = admin("POST", "jobs/" + jobId + "/webhook/resend", 202);
@@ -186,7 +208,7 @@ class WebhookIT {
             assertEquals("completed", resent.get("event").asText(), "the latest event");
             WebhookReceiver.Delivery again = arrivals(receiver, "completed", 1).get(0);
             assertEquals(resent.get("deliveryId").asText(), again.id());
-            assertTrue(again.id().startsWith(jobId + "-completed-2-resend-"), again.id());
+            assertTrue(again.id().startsWith(completedId + "-resend-"), again.id() + " resends " + completedId);
             assertTrue(again.verifies(stack.webhookSecret()));
             JsonNode view = admin("GET", "jobs/" + jobId + "/webhook", 200);
             await().atMost(FINISH).until(() -> !admin("GET", "jobs/" + jobId + "/webhook", 200).get("webhook")
