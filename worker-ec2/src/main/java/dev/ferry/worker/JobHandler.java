@@ -34,6 +34,14 @@ public interface JobHandler {
     default void awaitReady(GpuSlot slot) throws InterruptedException {
     }
 
+    /**
+     * {@code listener} is told the job type of each process this handler starts again (a warm
+     * handler that died); the worker counts them as a metric. Nothing is restarted by default.
+     * A handler that wraps another passes the listener on.
+     */
+    default void onRestart(java.util.function.Consumer<String> listener) {
+    }
+
     /** Stops whatever it keeps running (warm handlers); the worker calls it once, as it stops. */
     default void close() {
     }

@@ -98,6 +98,11 @@ public final class SlotActivity implements JobHandler {
     }
 
     @Override
+    public void onRestart(java.util.function.Consumer<String> listener) {
+        handler.onRestart(listener);
+    }
+
+    @Override
     public void close() {
         handler.close();
     }

@@ -133,9 +133,7 @@ public final class Worker implements AutoCloseable {
                 leases, new OutcomeWriter(), handlerThreads, config.duplicateDefer(), clock, config.workDir(),
                 new AttemptFiles(files), new ProgressWriter(store, leases.executor(), ProgressWriter.DEFAULT_INTERVAL),
                 lookAhead, Objects.requireNonNull(metrics, "metrics"));
-        if (handler instanceof WarmHandler warm) {
-            warm.onRestart(metrics::handlerRestarted);
-        }
+        handler.onRestart(metrics::handlerRestarted); // through any wrapper (SlotActivity) to the warm handlers
         this.poller = named("ferry-poller").newThread(
                 new MessagePoller(freeSlots, jobQueue, lease, lookAhead, this::dispatch, () -> stopping));
     }

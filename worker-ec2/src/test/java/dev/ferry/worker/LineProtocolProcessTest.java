@@ -248,6 +248,9 @@ class LineProtocolProcessTest {
                 dir, Map.of(JobTypes.Kind.HANDLER, LineProtocolProcess::new), Clock.systemUTC());
         toClose.add(handler::close);
         GpuSlot slot = new GpuSlot(0, "0");
+        // The worker registers its restart metric on the SlotActivity that wraps the warm handler.
+        List<String> restarted = new java.util.concurrent.CopyOnWriteArrayList<>();
+        new SlotActivity(handler, List.of(slot), Clock.systemUTC()).onRestart(restarted::add);
         handler.awaitReady(slot);
 
         long pid = Json.parse(handler.run(new JobExecution("j1", "echo", "{}", 1, slot, dir.resolve("j1"),
@@ -262,6 +265,7 @@ class LineProtocolProcessTest {
         WarmHandler.Status status = handler.statuses().get(0);
         assertEquals(WarmHandler.State.READY, status.state());
         assertEquals(1, status.restarts());
+        assertEquals(List.of("ECHO"), restarted, "the restart reaches a listener given to the wrapper");
         assertTrue(status.lastError().contains("segfault"), status.lastError());
     }
 
