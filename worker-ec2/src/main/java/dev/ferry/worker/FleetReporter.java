@@ -19,17 +19,18 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
  * worker stops.
  *
  * <p>A plain {@code PutItem}, no condition: only this worker writes its item, from this one thread,
- * one write after another, so a retried write can never land after a newer one. Each item carries
- * {@code expiresAt} ({@link FleetSettings#expiry()} on): DynamoDB's TTL deletes it some time after,
- * and readers ignore it from then on. A failed write never touches a job: it is logged and tried
- * again after a back-off.
+ * one write after another (the last one, from {@link #close}, waits for any still under way), so a
+ * retried write can never land after a newer one. Each item carries {@code expiresAt}
+ * ({@link FleetSettings#expiry()} on): DynamoDB's TTL deletes it some time after, and readers
+ * ignore it from then on. A failed write never touches a job: it is logged and tried again at the
+ * next beat, never later (the SDK's own retries are the back-off): a longer pause would let the
+ * item expire while the worker is healthy, and the fleet view would call it gone.
  */
 public final class FleetReporter implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(FleetReporter.class);
     /** The shortest time between two writes that a change brings forward. */
     static final Duration MIN_GAP = Duration.ofSeconds(2);
-    static final Duration MAX_BACKOFF = Duration.ofMinutes(5);
     /** How long {@link #close} waits for the last write. */
     static final Duration LAST_WRITE_TIMEOUT = Duration.ofSeconds(10);
 
@@ -40,9 +41,11 @@ public final class FleetReporter implements AutoCloseable {
     private final Duration expiry;
     private final Thread thread;
     private final Object lock = new Object();
+    /** Held for each write: the last one never overtakes one still under way. */
+    private final Object writing = new Object();
     private boolean changed;
     private boolean closed;
-    private int failuresInRow;
+    private volatile int failuresInRow; // written under writing
     private long writes;
 
     public FleetReporter(DynamoDbClient dynamoDb, String table, Supplier<WorkerSnapshot> snapshots, Duration interval,
@@ -89,6 +92,12 @@ public final class FleetReporter implements AutoCloseable {
     }
 
     private boolean write() {
+        synchronized (writing) {
+            return writeNow();
+        }
+    }
+
+    private boolean writeNow() {
         WorkerSnapshot snapshot = snapshots.get();
         try {
             dynamoDb.putItem(r -> r.tableName(table).item(item(snapshot, expiry)));
@@ -115,23 +124,16 @@ public final class FleetReporter implements AutoCloseable {
         }
     }
 
-    private Duration pause() {
-        if (failuresInRow == 0) {
-            return interval;
-        }
-        Duration backoff = interval.multipliedBy(1L << Math.min(failuresInRow, 10));
-        return backoff.compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff;
-    }
-
     private void loop() {
         long lastWrite = System.nanoTime();
         write();
         while (true) {
-            long dueAt = lastWrite + pause().toNanos();
+            long dueAt = lastWrite + interval.toNanos();
             synchronized (lock) {
                 try {
                     while (!closed) {
                         long now = System.nanoTime();
+                        // While writes fail, changes wait for the beat: no burst of failing writes.
                         long earliest = failuresInRow == 0 && changed ? lastWrite + MIN_GAP.toNanos() : dueAt;
                         if (now >= earliest) {
                             break;

@@ -109,7 +109,7 @@ class FleetReporterTest {
         for (int i = 0; i < 8; i++) {
             slots.add(new WorkerSnapshot.Slot(i, "GPU-5a0f0b6e-1111-2222-3333-44445555666" + i, SlotActivity.State.BUSY,
                     "01JD3N3Y3ZX2W0K7Q8M9P4R5S" + i, "sd-xl", NOW, List.of(new WarmHandler.Status(i, "SD_XL",
-                    WarmHandler.State.READY, 41_250L, 1, "exited with 137", NOW))));
+                    WarmHandler.State.READY, 41_250L, 1, "exited with 137", NOW, null, 1))));
         }
         WorkerSnapshot snapshot = new WorkerSnapshot("ip-10-0-1-23-4242-1a2b3c4d", "gpu-a", "i-0123456789abcdef0",
                 "us-east-1a", "g6.48xlarge", "0.1.0", NOW, WorkerSnapshot.State.RUNNING, null, slots, NOW,
@@ -178,6 +178,25 @@ class FleetReporterTest {
         int written = dynamoDb.puts.size();
         Thread.sleep(200);
         assertEquals(written, dynamoDb.puts.size(), "no heartbeat after the last one");
+    }
+
+    @Test
+    void whileWritesFail_theBeatKeepsItsInterval_soAHealthyWorkersItemNeverExpires() throws Exception {
+        // Ten failures in a row: a growing back-off would wait 2+4+8+... intervals between tries, far
+        // past the item's expiry (4 intervals here), and the fleet view would call the worker gone.
+        RecordingDynamoDb dynamoDb = new RecordingDynamoDb(10);
+        SlotActivity activity = new SlotActivity(job -> "{}", List.of(new GpuSlot(0, "0")), Clock.systemUTC());
+        WorkerStatus status = new WorkerStatus("w-1", "default", Duration.ofMillis(100), activity, new Life(),
+                Clock.systemUTC());
+        FleetReporter reporter = new FleetReporter(dynamoDb, "t", status::snapshot, Duration.ofMillis(100),
+                Duration.ofMillis(400)).start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (reporter.writes() < 1 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        reporter.close();
+        assertTrue(reporter.writes() >= 1, "written once the failures end: " + dynamoDb.puts.size() + " tries");
+        assertTrue(dynamoDb.puts.size() >= 11, "ten failed tries, then a good one: " + dynamoDb.puts.size());
     }
 
     @Test
