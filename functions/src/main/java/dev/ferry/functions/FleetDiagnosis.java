@@ -24,7 +24,7 @@ final class FleetDiagnosis {
     /** What the diagnosis says, as a code for tests and scripts and a sentence for a person. */
     enum Code { OK, CRASH_LOOP, MODEL_LOADING, NO_CAPACITY, TYPE_FAILING, IDLE_WHILE_WAITING }
 
-    /** A handler started again this often, and not ready now, is looping. */
+    /** A handler started again this often within {@link #RECENT}, and not ready now, is looping. */
     static final int LOOPING_RESTARTS = 2;
     /** This many worker processes started on one instance within {@link #RECENT} is a loop. */
     static final int LOOPING_STARTS = 3;
@@ -55,11 +55,14 @@ final class FleetDiagnosis {
             for (JsonNode slot : worker.path("slots")) {
                 for (JsonNode handler : slot.path("handlers")) {
                     String state = handler.path("state").asText();
+                    // Restarts lately, not over the worker's life: one crash last week and a restart now
+                    // is a model loading, not a loop.
+                    int recent = handler.path("recentRestarts").asInt();
                     if (!state.equals("READY") && !state.equals("STOPPED")
-                            && (handler.path("restarts").asInt() >= LOOPING_RESTARTS || state.equals("FAILED"))) {
+                            && (recent >= LOOPING_RESTARTS || state.equals("FAILED"))) {
                         looping.add(handler.path("type").asText() + " on " + worker.path("workerId").asText()
-                                + "/slot-" + slot.path("index").asInt() + " (" + handler.path("restarts").asInt()
-                                + " restarts" + (handler.hasNonNull("lastError") ? ", last error: "
+                                + "/slot-" + slot.path("index").asInt() + " (" + recent + " restarts in "
+                                + RECENT.toMinutes() + " minutes" + (handler.hasNonNull("lastError") ? ", last error: "
                                 + handler.path("lastError").asText() : "") + ")");
                     }
                 }

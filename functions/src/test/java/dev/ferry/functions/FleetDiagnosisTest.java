@@ -76,11 +76,21 @@ class FleetDiagnosisTest {
     void aHandlerStartedAgainAndAgain_isACrashLoop_namingIt() {
         ObjectNode looping = worker("a", "i-1", NOW.minusSeconds(3600), false, "SETTING_UP");
         ObjectNode handler = (ObjectNode) looping.at("/slots/0/handlers/0");
-        handler.put("state", "RESTARTING").put("restarts", 4).put("lastError", "CUDA out of memory");
+        handler.put("state", "RESTARTING").put("restarts", 4).put("recentRestarts", 4)
+                .put("lastError", "CUDA out of memory");
         ObjectNode said = FleetDiagnosis.diagnose(3, List.of(looping), List.of(looping), Optional.empty(), Map.of(), NOW);
         assertEquals("CRASH_LOOP", said.get("code").asText(), "before model loading: the slot sets up again and again");
-        assertTrue(said.get("text").asText().contains("sd on a/slot-0 (4 restarts, last error: CUDA out of memory)"),
-                said.toString());
+        assertTrue(said.get("text").asText().contains(
+                "sd on a/slot-0 (4 restarts in 15 minutes, last error: CUDA out of memory)"), said.toString());
+    }
+
+    @Test
+    void aHandlerThatRestartedLongAgo_settingUpAgainNow_isModelLoading_notACrashLoop() {
+        ObjectNode worker = worker("a", "i-1", NOW.minusSeconds(7 * 86_400), false, "SETTING_UP");
+        ObjectNode handler = (ObjectNode) worker.at("/slots/0/handlers/0");
+        handler.put("state", "RESTARTING").put("restarts", 4).put("recentRestarts", 1)
+                .put("lastError", "CUDA out of memory");
+        assertEquals("MODEL_LOADING", code(3, List.of(worker), List.of(worker), Optional.empty(), Map.of()));
     }
 
     @Test

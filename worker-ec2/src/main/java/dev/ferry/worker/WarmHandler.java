@@ -33,9 +33,19 @@ public final class WarmHandler implements JobHandler {
     public enum State { STARTING, READY, RESTARTING, FAILED, STOPPED }
 
     /** One process's story: its state, how long its last setup took, how often it was started again. */
+    /**
+     * @param since when it entered {@code state}
+     * @param notReadySince when it last stopped being ready (or began its first setup); null while
+     *     ready: a handler that keeps failing to start moves {@code since} at every try, not this
+     * @param restarts starts again over the worker's life
+     * @param recentRestarts starts again within {@link #RECENT}: a loop now, not one long ago
+     */
     public record Status(int slot, String type, State state, Long setupMillis, int restarts, String lastError,
-                         Instant since) {
+                         Instant since, Instant notReadySince, int recentRestarts) {
     }
+
+    /** The window {@link Status#recentRestarts} counts over. */
+    public static final Duration RECENT = Duration.ofMinutes(15);
 
     private final Map<String, JobTypes.Spec> warm;
     private final JobHandler fallback;
@@ -61,16 +71,30 @@ public final class WarmHandler implements JobHandler {
         int failuresInRow;
         volatile String lastError;
         volatile Instant since;
+        volatile Instant notReadySince;
+        /** When it was started again, within {@link #RECENT}; guarded by itself. */
+        private final java.util.ArrayDeque<Instant> restartTimes = new java.util.ArrayDeque<>();
 
         Slot(GpuSlot slot, JobTypes.Spec spec) {
             this.slot = slot;
             this.spec = spec;
             this.since = clock.instant();
+            this.notReadySince = since;
+        }
+
+        private int recentRestarts(Instant now) {
+            synchronized (restartTimes) {
+                while (!restartTimes.isEmpty() && restartTimes.peekFirst().isBefore(now.minus(RECENT))) {
+                    restartTimes.removeFirst();
+                }
+                return restartTimes.size();
+            }
         }
 
         /** Not synchronized: read while a start holds the monitor for minutes. */
         Status status() {
-            return new Status(slot.index(), spec.name(), state, setupMillis, restarts, lastError, since);
+            return new Status(slot.index(), spec.name(), state, setupMillis, restarts, lastError, since, notReadySince,
+                    recentRestarts(clock.instant()));
         }
 
         /** Starts the process if it is not running; blocks until it is ready. */
@@ -86,6 +110,12 @@ public final class WarmHandler implements JobHandler {
                     onRestart.accept(spec.name());
                     state = State.RESTARTING;
                     since = clock.instant();
+                    if (notReadySince == null) {
+                        notReadySince = since;
+                    }
+                    synchronized (restartTimes) {
+                        restartTimes.addLast(since);
+                    }
                 }
                 if (failuresInRow > 0) {
                     Duration pause = Backoff.withJitter(RESTART_BASE, RESTART_MAX).delay(failuresInRow);
@@ -128,6 +158,7 @@ public final class WarmHandler implements JobHandler {
                 setupMillis = Duration.ofNanos(System.nanoTime() - started).toMillis();
                 state = State.READY;
                 since = clock.instant();
+                notReadySince = null;
                 LOG.info("handler {} ready after {} ms of setup{}", fresh.describe(), setupMillis,
                         again ? " (restart " + restarts + ")" : "");
             }
@@ -230,8 +261,8 @@ public final class WarmHandler implements JobHandler {
         return spec != null ? spec.timeout() : fallback.timeout(type);
     }
 
-    /** {@code listener} is told the type of each process started again from now on. */
-    void onRestart(java.util.function.Consumer<String> listener) {
+    @Override
+    public void onRestart(java.util.function.Consumer<String> listener) {
         this.onRestart = java.util.Objects.requireNonNull(listener, "listener");
     }
 

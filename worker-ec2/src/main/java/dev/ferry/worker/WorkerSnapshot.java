@@ -103,6 +103,10 @@ public record WorkerSnapshot(String workerId, String pool, String instanceId, St
                 putNullable(handler, "lastError", status.lastError() == null ? null
                         : status.lastError().substring(0, Math.min(300, status.lastError().length())));
                 handler.put("since", status.since().toString());
+                if (status.notReadySince() != null) { // left out while ready: the item stays small
+                    handler.put("notReadySince", status.notReadySince().toString());
+                }
+                handler.put("recentRestarts", status.recentRestarts());
             }
         }
         return json;

@@ -69,8 +69,10 @@ public final class WorkerStatus {
                         status.state() != WarmHandler.State.READY && status.state() != WarmHandler.State.STOPPED)
                         .findFirst();
                 if (starting.isPresent()) {
+                    // Since it stopped being ready, not since its latest try: a handler failing to
+                    // start again every minute is unhealthy after the setup limit, like one that hangs.
                     state = SlotActivity.State.SETTING_UP;
-                    since = starting.get().since();
+                    since = Objects.requireNonNullElse(starting.get().notReadySince(), starting.get().since());
                 }
             }
             slots.add(new WorkerSnapshot.Slot(slot.index(), slot.gpu(), state, slot.jobId(), slot.type(), since, own));
