@@ -2,9 +2,9 @@ package dev.ferry.functions;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ferry.core.AttemptRecord;
 import dev.ferry.core.AwsErrors;
 import dev.ferry.core.FerryEnv;
-import dev.ferry.core.AttemptRecord;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobFiles;
 import dev.ferry.core.JobMessage;
@@ -12,6 +12,7 @@ import dev.ferry.core.JobQueries;
 import dev.ferry.core.JobStatus;
 import dev.ferry.core.JobStore;
 import dev.ferry.core.Json;
+import dev.ferry.core.logging.LogContext;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -493,6 +494,8 @@ public final class AdminService {
             }
             sent.add(jobId);
             retried.add(jobId);
+            LogContext.aboutJob(jobId, record.type(), () -> LOG.info("job {} retried from the admin page (attempt {}"
+                    + " next)", jobId, record.attempts() + 1));
         }
         out.put("deadLetterMessagesRemoved", sent.isEmpty() ? 0 : removeFromDeadLetterQueue(sent));
         LOG.info("retried {} job(s), skipped {}", retried.size(), skipped.size());
@@ -513,7 +516,8 @@ public final class AdminService {
                     .orElse(job.status().name()) + ", not FAILED: only a failed job can be discarded");
         }
         int removed = removeFromDeadLetterQueue(Set.of(jobId));
-        LOG.info("job {} discarded, {} dead-letter message(s) removed", jobId, removed);
+        LogContext.aboutJob(jobId, job.type(), () -> LOG.info("job {} discarded, {} dead-letter message(s) removed",
+                jobId, removed));
         return JobView.of(store.get(jobId).orElseThrow()).put("deadLetterMessagesRemoved", removed);
     }
 

@@ -5,6 +5,7 @@ import dev.ferry.core.FerryEnv;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobStore;
 import dev.ferry.core.Json;
+import dev.ferry.core.logging.LogContext;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
@@ -71,7 +72,8 @@ final class WebhookAdmin {
                         + " delivered as they happen"));
         WebhookMessage message = WebhookMessage.resend(latest, jobId, clock.instant());
         queue.send(message, Duration.ZERO);
-        LOG.info("webhook {} of job {} resent as {}", latest.deliveryId(), jobId, message.deliveryId());
+        LogContext.aboutJob(jobId, null, () -> LOG.info("webhook {} of job {} resent as {}", latest.deliveryId(),
+                jobId, message.deliveryId()));
         return Json.MAPPER.createObjectNode().put("jobId", jobId).put("deliveryId", message.deliveryId())
                 .put("event", message.event());
     }

@@ -7,6 +7,7 @@ import com.amazonaws.services.lambda.runtime.events.StreamsEventResponse;
 import dev.ferry.core.AwsClients;
 import dev.ferry.core.AwsErrors;
 import dev.ferry.core.FerryEnv;
+import dev.ferry.core.logging.LogContext;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -68,10 +69,12 @@ public final class WebhookEventsHandler implements RequestHandler<DynamodbEvent,
             for (WebhookMessage message : messages) {
                 try {
                     queue.send(message, Duration.ZERO);
-                    LOG.info("webhook {} of job {} queued", message.event(), message.jobId());
+                    LogContext.aboutJob(message.jobId(), null, () -> LOG.info("webhook {} of job {} queued",
+                            message.event(), message.jobId()));
                 } catch (SdkException e) {
-                    LOG.warn("could not queue webhook {} of job {}; the stream retries from its record: {}",
-                            message.event(), message.jobId(), AwsErrors.describe(e));
+                    LogContext.aboutJob(message.jobId(), null, () -> LOG.warn(
+                            "could not queue webhook {} of job {}; the stream retries from its record: {}",
+                            message.event(), message.jobId(), AwsErrors.describe(e)));
                     return new StreamsEventResponse(List.of(new StreamsEventResponse.BatchItemFailure(
                             record.getDynamodb().getSequenceNumber())));
                 }

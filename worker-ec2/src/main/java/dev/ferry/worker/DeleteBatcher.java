@@ -1,5 +1,6 @@
 package dev.ferry.worker;
 
+import dev.ferry.core.logging.LogContext;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -43,6 +44,8 @@ final class DeleteBatcher {
     private static final class Pending {
         final Delivery delivery;
         final String jobId;
+        /** The asking thread's log fields: whichever thread sends the batch logs this entry under them. */
+        final Map<String, String> logFields = LogContext.capture();
         boolean done;
         boolean deleted;
 
@@ -119,7 +122,7 @@ final class DeleteBatcher {
         requestsBySize.incrementAndGet(batch.size());
         if (batch.size() == 1) {
             Pending only = batch.get(0);
-            settle(only, singleDelete.test(only.delivery, only.jobId));
+            settle(only, deleteAlone(only));
             return;
         }
         List<DeleteMessageBatchRequestEntry> entries = new ArrayList<>();
@@ -135,7 +138,7 @@ final class DeleteBatcher {
             LOG.warn("a batch of {} deletes failed ({}); deleting them one by one", batch.size(), e.toString());
             for (Pending each : batch) {
                 requestsBySize.incrementAndGet(1);
-                settle(each, singleDelete.test(each.delivery, each.jobId));
+                settle(each, deleteAlone(each));
             }
             return;
         }
@@ -153,13 +156,21 @@ final class DeleteBatcher {
             if (succeeded) {
                 settle(each, true);
             } else {
-                LOG.info("job {}: delete of message {} failed in its batch ({}); trying it alone", each.jobId,
+                LogContext.runWith(each.logFields, () -> LOG.info(
+                        "job {}: delete of message {} failed in its batch ({}); trying it alone", each.jobId,
                         each.delivery.messageId(), error == null ? "not answered" : error.code() + ": "
-                                + error.message());
+                                + error.message()));
                 requestsBySize.incrementAndGet(1);
-                settle(each, singleDelete.test(each.delivery, each.jobId));
+                settle(each, deleteAlone(each));
             }
         }
+    }
+
+    /** One message alone, its log lines under its own job's fields. */
+    private boolean deleteAlone(Pending entry) {
+        boolean[] deleted = new boolean[1];
+        LogContext.runWith(entry.logFields, () -> deleted[0] = singleDelete.test(entry.delivery, entry.jobId));
+        return deleted[0];
     }
 
     private synchronized void settle(Pending entry, boolean deleted) {

@@ -37,6 +37,8 @@ class DeleteBatcherTest {
     private final CountDownLatch releaseFirstDelete = new CountDownLatch(1);
     /** Receipt handles a batch reports failed, with their error code. */
     private volatile java.util.Map<String, String> batchFailures = java.util.Map.of();
+    /** The {@code jobId} log field each plain delete was made under, by receipt handle. */
+    private final java.util.Map<String, String> deletedUnder = new java.util.concurrent.ConcurrentHashMap<>();
     /** Receipt handles a plain delete refuses. */
     private volatile Set<String> singleFailures = Set.of();
 
@@ -44,6 +46,8 @@ class DeleteBatcherTest {
         @Override
         public DeleteMessageResponse deleteMessage(DeleteMessageRequest request) {
             calls.add("delete " + request.receiptHandle());
+            String jobId = org.slf4j.MDC.get(dev.ferry.core.logging.LogContext.JOB_ID);
+            deletedUnder.put(request.receiptHandle(), jobId == null ? "none" : jobId);
             if (request.receiptHandle().equals("rh-first")) {
                 firstDeleteHeld.countDown();
                 try {
@@ -112,7 +116,14 @@ class DeleteBatcherTest {
             assertTrue(firstDeleteHeld.await(5, TimeUnit.SECONDS));
             List<Future<Boolean>> rest = new ArrayList<>();
             for (String id : List.of("a", "b", "bad", "gone")) {
-                rest.add(threads.submit(() -> queue.delete(delivery(id), "job-" + id)));
+                rest.add(threads.submit(() -> {
+                    dev.ferry.core.logging.LogContext.job("job-" + id, "sample");
+                    try {
+                        return queue.delete(delivery(id), "job-" + id);
+                    } finally {
+                        dev.ferry.core.logging.LogContext.clear();
+                    }
+                }));
             }
             // All four wait behind the first request before it is let go.
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
@@ -130,6 +141,8 @@ class DeleteBatcherTest {
             threads.shutdownNow();
         }
         assertEquals(List.of("delete rh-first", "batch [rh-a, rh-b, rh-bad, rh-gone]", "delete rh-bad"), calls);
+        assertEquals("job-bad", deletedUnder.get("rh-bad"),
+                "whichever thread sent the batch, the failed entry's retry logs under its own job");
         long[] bySize = queue.deleteRequestsBySize();
         assertArrayEquals(new long[] {0, 2, 0, 0, 1, 0, 0, 0, 0, 0, 0}, bySize,
                 "two lone deletes (the first, the failed entry's retry) and one batch of four");

@@ -38,6 +38,23 @@ public final class LogContext {
         put(TYPE, type);
     }
 
+    /**
+     * Runs {@code task} with {@code jobId} and {@code type} (null leaves it out) beside this
+     * thread's other fields, which are as before afterwards: one line about one job among many
+     * (a stream batch, an admin action on several jobs) carries that job's id.
+     */
+    public static void aboutJob(String jobId, String type, Runnable task) {
+        Map<String, String> fields = capture();
+        fields = fields == null ? new java.util.HashMap<>() : fields;
+        fields.put(JOB_ID, jobId);
+        if (type == null) {
+            fields.remove(TYPE);
+        } else {
+            fields.put(TYPE, type);
+        }
+        runWith(fields, task);
+    }
+
     /** The worker and slot a job thread runs on. */
     public static void worker(String workerId, int slot) {
         put(WORKER, workerId);
@@ -56,16 +73,28 @@ public final class LogContext {
 
     /** {@code task}, run on another thread with the fields the calling thread holds now. */
     public static Runnable wrap(Runnable task) {
-        Map<String, String> fields = MDC.getCopyOfContextMap();
-        return () -> {
-            Map<String, String> before = MDC.getCopyOfContextMap();
-            set(fields);
-            try {
-                task.run();
-            } finally {
-                set(before);
-            }
-        };
+        Map<String, String> fields = capture();
+        return () -> runWith(fields, task);
+    }
+
+    /** The fields the calling thread holds now (null when none), for {@link #runWith}. */
+    public static Map<String, String> capture() {
+        return MDC.getCopyOfContextMap();
+    }
+
+    /**
+     * Runs {@code task} on this thread with {@code fields} (from {@link #capture}) in place of its
+     * own, which are back afterwards: work done on one job's thread for another job (a batch of
+     * deletes) logs under that job's fields.
+     */
+    public static void runWith(Map<String, String> fields, Runnable task) {
+        Map<String, String> before = MDC.getCopyOfContextMap();
+        set(fields);
+        try {
+            task.run();
+        } finally {
+            set(before);
+        }
     }
 
     /** {@code task}, run on another thread with the fields the calling thread holds now. */
