@@ -30,7 +30,7 @@ final class ApiMetrics {
     }
 
     static ApiMetrics fromEnvironment(FerryEnv env) {
-        return new ApiMetrics(EmfWriter.fromEnvironment(env), new BoundedDimension(BoundedDimension.DEFAULT_MAX_VALUES));
+        return new ApiMetrics(EmfWriter.fromEnvironment(env), BoundedDimension.jobTypes(env));
     }
 
     static ApiMetrics off() {

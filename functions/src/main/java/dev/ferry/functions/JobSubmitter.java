@@ -15,12 +15,10 @@ import dev.ferry.core.logging.LogContext;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.exception.SdkException;
@@ -104,12 +102,8 @@ public final class JobSubmitter {
     }
 
     public static JobSubmitter fromEnvironment(FerryEnv env, JobStore store, SqsClient sqs) {
-        Set<String> types = env.optional(FerryEnv.JOB_TYPES)
-                .map(list -> Arrays.stream(list.split(",")).map(String::trim).filter(t -> !t.isEmpty())
-                        .collect(Collectors.toSet()))
-                .orElse(Set.of());
         return new JobSubmitter(store, sqs, env.required(FerryEnv.QUEUE_URL), new JobIds(), Clock.systemUTC(),
-                env.intValue(FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.DEFAULT_MAX_MESSAGE_BYTES), types,
+                env.intValue(FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.DEFAULT_MAX_MESSAGE_BYTES), dev.ferry.core.AcceptedJobTypes.from(env),
                 d -> Thread.sleep(d.toMillis()), new UploadedInputs(JobFiles.fromEnvironment(env),
                         env.intValue(FerryEnv.MAX_INPUT_UPLOAD_BYTES, FerryEnv.DEFAULT_MAX_INPUT_UPLOAD_BYTES)),
                 Deadlines.fromEnvironment(env));

@@ -390,7 +390,7 @@ class TemplateAgreementTest {
                 FerryEnv.RETENTION_DAYS, "${JobRetentionDays}", FerryEnv.BUCKET, "${FilesBucket}",
                 FerryEnv.AWS_REGION, "${AWS::Region}", WorkerConfig.DRAIN_GRACE, "${DrainGraceSeconds}",
                 FerryEnv.LOG_FORMAT, "json", FerryEnv.METRICS_NAMESPACE, "Ferry/${AWS::StackName}",
-                FerryEnv.WORKERS_TABLE, "${WorkersTable}"), stackEnv);
+                FerryEnv.WORKERS_TABLE, "${WorkersTable}", FerryEnv.JOB_TYPES, "${JobTypes}"), stackEnv);
         Set<String> read = TemplateFacts.reach(WorkerMain.class).variables();
         for (String name : stackEnv.keySet()) {
             if (AHEAD_OF_CODE.containsKey(name)) {

@@ -125,7 +125,7 @@ class WorkerPermissionsIT {
                 "FilesBucket", stack.bucketName().orElseThrow(),
                 "AWS::Region", stack.environment().required(FerryEnv.AWS_REGION), "DrainGraceSeconds", drainGrace,
                 "JobRetentionDays", "30", "WorkersTable", stack.environment().required(FerryEnv.WORKERS_TABLE),
-                "AWS::StackName", "ferry");
+                "AWS::StackName", "ferry", "JobTypes", "");
         Map<String, String> env = new HashMap<>();
         TemplateFacts.envLines(TemplateFacts.heredoc(TemplateFacts.userData(), "/etc/ferry/stack.env"))
                 .forEach((name, value) -> {

@@ -49,7 +49,7 @@ final class JobMetrics {
 
     static JobMetrics fromEnvironment(FerryEnv env) {
         return new JobMetrics(EmfWriter.fromEnvironment(env), env.optional(FerryEnv.POOL).orElse(DEFAULT_POOL),
-                new BoundedDimension(BoundedDimension.DEFAULT_MAX_VALUES));
+                BoundedDimension.jobTypes(env));
     }
 
     static JobMetrics off() {
