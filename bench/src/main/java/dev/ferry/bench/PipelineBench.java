@@ -233,6 +233,9 @@ final class PipelineBench {
      */
     private FerryEnv workerEnvironment(String workerId, boolean warmPython) {
         Map<String, String> env = new LinkedHashMap<>(stack.environment().asMap());
+        // Deletes linger as deployed (1 s): the local stack sends each at once only so that its
+        // tests see a finished job's message gone at once.
+        env.remove(WorkerConfig.DELETE_LINGER);
         env.put(WorkerConfig.WORKER_ID, workerId);
         env.put(WorkerConfig.WORK_DIR, workRoot.resolve(workerId).toString());
         if (warmPython) {

@@ -123,20 +123,23 @@ public final class ChaosMain {
             + OVERSIZE_RESULT_CHARS + " characters\" >&2; printf '{\"jobId\":\"%s\",\"blob\":\"' \"$FERRY_JOB_ID\";"
             + " yes \"$FERRY_JOB_ID\" | tr -d '\\n' | head -c " + OVERSIZE_RESULT_CHARS + "; printf '\"}\\n'";
     /** The workers' timings: short, so that faults and their recovery are many within minutes. */
-    static final Map<String, String> WORKER_TIMINGS = Map.of(
-            WorkerConfig.LEASE, "3",
-            WorkerConfig.HEARTBEAT, "1",
-            WorkerConfig.RETRY_BASE, "0.5",
-            WorkerConfig.RETRY_MAX, "2",
-            WorkerConfig.DUPLICATE_DEFER, "3",
-            WorkerConfig.WAIT_SECONDS, "1",
-            WorkerConfig.DRAIN_GRACE, "1",
-            WorkerConfig.NOTICE_POLL, "0.5",
-            WorkerConfig.SPOT_MARGIN, "1",
-            WorkerConfig.JOB_TIMEOUT, "60");
+    static final Map<String, String> WORKER_TIMINGS = Map.ofEntries(
+            Map.entry(WorkerConfig.LEASE, "3"),
+            Map.entry(WorkerConfig.HEARTBEAT, "1"),
+            Map.entry(WorkerConfig.RETRY_BASE, "0.5"),
+            Map.entry(WorkerConfig.RETRY_MAX, "2"),
+            Map.entry(WorkerConfig.DUPLICATE_DEFER, "3"),
+            Map.entry(WorkerConfig.WAIT_SECONDS, "1"),
+            Map.entry(WorkerConfig.DRAIN_GRACE, "1"),
+            Map.entry(WorkerConfig.NOTICE_POLL, "0.5"),
+            Map.entry(WorkerConfig.SPOT_MARGIN, "1"),
+            Map.entry(WorkerConfig.JOB_TIMEOUT, "60"),
+            // Lingering deletes, as deployed: a worker killed with deletes waiting leaves their
+            // messages to come back (the local stack's own workers delete at once).
+            Map.entry(WorkerConfig.DELETE_LINGER, "0.5"));
     /** The workers' calls the proxies fault: every one a worker makes on the job's path. */
     static final List<String> WORKER_DYNAMODB_OPERATIONS = List.of("UpdateItem");
-    static final List<String> WORKER_SQS_OPERATIONS = List.of("SendMessage", "DeleteMessage",
+    static final List<String> WORKER_SQS_OPERATIONS = List.of("SendMessage", "DeleteMessage", "DeleteMessageBatch",
             "ChangeMessageVisibility", "ReceiveMessage", "GetQueueAttributes");
     /** The API's writes and sends. */
     static final List<String> API_DYNAMODB_OPERATIONS = List.of("PutItem", "UpdateItem", "DeleteItem");

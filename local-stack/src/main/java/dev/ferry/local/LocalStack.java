@@ -299,8 +299,10 @@ public final class LocalStack implements AutoCloseable {
     /**
      * What the local stack sets for every worker, before {@link Options#environmentOverrides()}:
      * short leases, heartbeats and retry delays; {@code workerSlots} slots; the {@code sample} job
-     * type as a warm handler ({@link SampleHandler}); a 1 s long poll, so that closing a worker does not wait out a 20 s one; and 5 s for
-     * running jobs to finish when it closes before they are given back.
+     * type as a warm handler ({@link SampleHandler}); a 1 s long poll, so that closing a worker does not wait out a 20 s one; 5 s for
+     * running jobs to finish when it closes before they are given back; and deletes sent at once
+     * (no linger), so that a finished job's message is gone when its job reads finished, as the
+     * tests look (the default, 1 s, is for fewer requests: RequestsPerJobIT and the soak run it).
      */
     static Map<String, String> localWorkerEnvironment(int workerSlots, Path sampleLedger) {
         Map<String, String> env = new LinkedHashMap<>();
@@ -309,6 +311,7 @@ public final class LocalStack implements AutoCloseable {
         env.put(WorkerConfig.RETRY_BASE, "1");
         env.put(WorkerConfig.RETRY_MAX, "5");
         env.put(WorkerConfig.WAIT_SECONDS, "1");
+        env.put(WorkerConfig.DELETE_LINGER, "0");
         env.put(WorkerConfig.DRAIN_GRACE, "5");
         env.put(dev.ferry.worker.FleetSettings.FLEET_HEARTBEAT, "5");
         env.put(GpuSlots.ENV_SLOTS, Integer.toString(workerSlots));

@@ -78,14 +78,15 @@ class RequestsPerJobIT {
     }
 
     @Test
-    void backlogOnFourSlots_costsOneClaimAndOneOutcomeWritePerJob_andAtMostOneReceiveAndOneDelete() {
+    void backlogOnFourSlots_costsOneClaimAndOneOutcomeWritePerJob_atMostOneReceive_andAShareOfADelete() {
         List<String> jobs = new ArrayList<>();
         for (int i = 0; i < JOBS; i++) {
             jobs.add(api.submit("{\"type\":\"sample\",\"input\":{\"output\":" + i + "}}").jobId());
         }
         Counter counter = new Counter();
+        // Deletes linger as deployed (the local stack's own workers send them at once).
         FerryEnv env = FerryEnv.of(FaultTestSupport.workerEnv(stack, "counted", Map.of(WorkerConfig.HEARTBEAT, "1",
-                WorkerConfig.LEASE, "5")));
+                WorkerConfig.LEASE, "5", WorkerConfig.DELETE_LINGER, "1")));
         SqsClient sqs = counted(AwsClients.configure(SqsClient.builder(), env, FerryEnv.AWS_ENDPOINT_URL_SQS), counter)
                 .build();
         DynamoDbClient dynamoDb = counted(AwsClients.configure(DynamoDbClient.builder(), env,
@@ -98,7 +99,7 @@ class RequestsPerJobIT {
                 new GpuSlot(3, "3"));
         Worker worker = new Worker(sqs, DynamoDbJobStore.fromEnvironment(dynamoDb, stack.environment()), handler,
                 slots, WorkerConfig.from(env), QueueSettings.read(sqs, stack.queueUrl()), Clock.systemUTC());
-        Map<String, Long> counts;
+        long receives;
         try {
             long before = counter.count("ReceiveMessage");
             worker.start();
@@ -106,12 +107,14 @@ class RequestsPerJobIT {
                 await().atMost(Duration.ofSeconds(60)).until(
                         () -> FaultTestSupport.job(stack, id).status() == JobStatus.SUCCEEDED);
             }
-            counts = new TreeMap<>();
-            counter.calls.forEach((op, n) -> counts.put(op, n.sum()));
-            counts.put("ReceiveMessage", counter.count("ReceiveMessage") - before);
+            receives = counter.count("ReceiveMessage") - before;
         } finally {
-            worker.close();
+            worker.close(); // sends the deletes still lingering
         }
+        Map<String, Long> counts = new TreeMap<>();
+        counter.calls.forEach((op, n) -> counts.put(op, n.sum()));
+        counts.put("ReceiveMessage", receives);
+        await().atMost(Duration.ofSeconds(10)).until(() -> Queues.depth(stack.sqs(), stack.queueUrl()) == 0);
         long deletes = counts.getOrDefault("DeleteMessage", 0L) + counts.getOrDefault("DeleteMessageBatch", 0L);
         System.out.printf("requests per job on the worker (%d jobs, 4 slots, 20 ms each): %s%n"
                         + "  UpdateItem %.2f, ReceiveMessage %.2f (incl. empty polls until the last finished),"
@@ -120,7 +123,7 @@ class RequestsPerJobIT {
                 counts.getOrDefault("ReceiveMessage", 0L) / (double) JOBS, deletes / (double) JOBS,
                 counts.getOrDefault("DeleteMessage", 0L), counts.getOrDefault("DeleteMessageBatch", 0L));
         assertEquals(2L * JOBS, counts.getOrDefault("UpdateItem", 0L), "a claim and an outcome per job, no more");
-        assertTrue(deletes <= JOBS, "at most one delete request per job: " + deletes);
+        assertTrue(deletes <= JOBS / 5, "lingering deletes share batches (ten a request at most): " + deletes);
         assertTrue(counts.getOrDefault("ReceiveMessage", 0L) <= JOBS + 10,
                 "about one receive per job at most (batched where several slots are free): " + counts);
         assertEquals(0L, counts.getOrDefault("SendMessage", 0L), "no copies: every job succeeded first time");

@@ -94,7 +94,7 @@ class TemplateAgreementTest {
     private static final Set<String> WORKER_OPTIONAL = Set.of(WorkerConfig.SLOTS, WorkerConfig.COMMAND_PREFIX,
             WorkerConfig.TIMEOUT_PREFIX, WorkerConfig.JOB_TIMEOUT, WorkerConfig.WORKER_ID, WorkerConfig.LEASE,
             WorkerConfig.HEARTBEAT, WorkerConfig.RETRY_BASE, WorkerConfig.RETRY_MAX, WorkerConfig.DUPLICATE_DEFER,
-            WorkerConfig.WAIT_SECONDS, WorkerConfig.NOTICE_POLL, WorkerConfig.SPOT_MARGIN,
+            WorkerConfig.WAIT_SECONDS, WorkerConfig.DELETE_LINGER, WorkerConfig.NOTICE_POLL, WorkerConfig.SPOT_MARGIN,
             WorkerConfig.DRAIN_ON_REBALANCE, dev.ferry.worker.ExitRules.VARIABLE, dev.ferry.worker.ExitRules.VARIABLE + "_",
             dev.ferry.worker.ScaleInProtection.ENABLED, dev.ferry.worker.JobTypes.Kind.HANDLER.prefix(),
             dev.ferry.worker.JobTypes.Kind.COG.prefix(), dev.ferry.worker.JobTypes.Kind.SAGEMAKER.prefix(),

@@ -1,6 +1,7 @@
 package dev.ferry.worker;
 
 import dev.ferry.core.logging.LogContext;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -21,12 +22,18 @@ import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchResponse;
 
 /**
- * Deletes that several finishing jobs ask for together go out as one DeleteMessageBatch (up to
- * SQS's 10 entries). No linger: a delete asked for while none is being sent is sent at once, alone
- * (a plain DeleteMessage); deletes asked for while one is being sent wait for it and go out
- * together next. So batching costs no delete any time it would not have waited anyway, and a busy
- * worker's deletes share requests. The caller waits for its own entry's answer, as with a plain
- * delete: its job's heartbeat runs until then.
+ * Deletes go out as DeleteMessageBatch requests (up to SQS's 10 entries), in one of two ways.
+ *
+ * <p><b>Lingering</b> ({@code linger} above zero, the worker's default): a delete is asked for and
+ * the caller goes on; one thread sends the deletes asked for once ten wait or the oldest has
+ * waited {@code linger}, as Spring Cloud AWS's acknowledgements do. A job's outcome is written
+ * before its delete is asked for, so nothing waits on the delete: a message whose delete is lost
+ * (the worker killed meanwhile) comes back after its visibility timeout, and the next receive
+ * finds its job finished and deletes it. {@link #close} sends what waits.
+ *
+ * <p><b>At once</b> ({@code linger} zero, and after {@link #close}): a delete asked for while none
+ * is being sent is sent at once, alone (a plain DeleteMessage); deletes asked for while one is
+ * being sent wait for it and go out together next. The caller waits for its own entry's answer.
  *
  * <p>A batch answers per entry. An entry that failed is sent again alone (through the plain
  * delete, which reports its own failure); only an entry that succeeded, or whose receipt handle SQS
@@ -44,6 +51,7 @@ final class DeleteBatcher {
     private static final class Pending {
         final Delivery delivery;
         final String jobId;
+        final long askedAt = System.nanoTime();
         /** The asking thread's log fields: whichever thread sends the batch logs this entry under them. */
         final Map<String, String> logFields = LogContext.capture();
         boolean done;
@@ -60,6 +68,12 @@ final class DeleteBatcher {
     private final BiPredicate<Delivery, String> singleDelete;
     private final Deque<Pending> pending = new ArrayDeque<>();
     private boolean sending;
+    private final Duration linger;
+    /** Sends lingering deletes; started with the first. */
+    private Thread flusher;
+    /** Send what waits now, however young ({@link #close}). */
+    private boolean flushNow;
+    private boolean closed;
     /** Requests sent, by how many deletes each carried (index 1-10). */
     private final AtomicLongArray requestsBySize = new AtomicLongArray(MAX_ENTRIES + 1);
 
@@ -67,13 +81,132 @@ final class DeleteBatcher {
      * @param singleDelete deletes one message with DeleteMessage; true when deleted
      */
     DeleteBatcher(SqsClient sqs, String queueUrl, BiPredicate<Delivery, String> singleDelete) {
+        this(sqs, queueUrl, singleDelete, Duration.ZERO);
+    }
+
+    /**
+     * @param singleDelete deletes one message with DeleteMessage; true when deleted
+     * @param linger how long a delete may wait for others to share its request; zero: none
+     */
+    DeleteBatcher(SqsClient sqs, String queueUrl, BiPredicate<Delivery, String> singleDelete, Duration linger) {
         this.sqs = Objects.requireNonNull(sqs, "sqs");
         this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
         this.singleDelete = Objects.requireNonNull(singleDelete, "singleDelete");
+        this.linger = Objects.requireNonNull(linger, "linger");
+        if (linger.isNegative()) {
+            throw new IllegalArgumentException("linger must not be negative: " + linger);
+        }
     }
 
-    /** Deletes the message, alone or in a batch with others asked for meanwhile; true when deleted. */
+    /**
+     * Deletes the message, in a batch with others asked for meanwhile. Lingering, it returns at
+     * once, true (asked for; a failure is logged, and the message comes back); at once, it
+     * returns when answered, true when deleted.
+     */
     boolean delete(Delivery delivery, String jobId) {
+        if (!linger.isZero()) {
+            synchronized (this) {
+                if (!closed) {
+                    pending.addLast(new Pending(delivery, jobId));
+                    if (flusher == null) {
+                        flusher = new Thread(this::flushLoop, "ferry-deletes");
+                        flusher.setDaemon(true);
+                        flusher.start();
+                    }
+                    notifyAll();
+                    return true;
+                }
+            }
+        }
+        return deleteNow(delivery, jobId);
+    }
+
+    /** Sends lingering deletes: ten at a time, or whatever waits once the oldest is {@code linger} old. */
+    private void flushLoop() {
+        while (true) {
+            List<Pending> batch = new ArrayList<>();
+            synchronized (this) {
+                while (true) {
+                    if (pending.isEmpty()) {
+                        flushNow = false;
+                        notifyAll(); // a close waiting for the last ones
+                        if (closed) {
+                            flusher = null;
+                            return;
+                        }
+                    }
+                    long wait = -1;
+                    if (!pending.isEmpty() && !sending) {
+                        long due = pending.peekFirst().askedAt + linger.toNanos();
+                        long now = System.nanoTime();
+                        if (pending.size() >= MAX_ENTRIES || flushNow || closed || now >= due) {
+                            break;
+                        }
+                        wait = Math.max(1, Duration.ofNanos(due - now).toMillis());
+                    }
+                    try {
+                        if (wait < 0) {
+                            wait();
+                        } else {
+                            wait(wait);
+                        }
+                    } catch (InterruptedException e) {
+                        closed = true; // send what waits, then end
+                    }
+                }
+                while (batch.size() < MAX_ENTRIES && !pending.isEmpty()) {
+                    batch.add(pending.removeFirst());
+                }
+                sending = true;
+            }
+            try {
+                send(batch);
+            } catch (RuntimeException e) {
+                LOG.warn("{} delete(s) not sent ({}); their messages come back and are deleted then", batch.size(),
+                        e.toString());
+            } finally {
+                synchronized (this) {
+                    sending = false;
+                    notifyAll();
+                }
+            }
+        }
+    }
+
+    /**
+     * Sends every lingering delete now and waits for them, up to {@code timeout}; deletes asked for
+     * from now on go out at once. True when none is left unsent.
+     */
+    boolean close(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (this) {
+            closed = true;
+            flushNow = true;
+            notifyAll();
+            boolean interrupted = false;
+            try {
+                while ((!pending.isEmpty() || flusher != null) && System.nanoTime() < deadline) {
+                    try {
+                        wait(Math.max(1, Duration.ofNanos(deadline - System.nanoTime()).toMillis()));
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            if (!pending.isEmpty()) {
+                LOG.warn("{} delete(s) not sent within {}; their messages come back and are deleted then",
+                        pending.size(), timeout);
+                return false;
+            }
+            return true;
+        }
+    }
+
+    private boolean deleteNow(Delivery delivery, String jobId) {
         Pending mine = new Pending(delivery, jobId);
         synchronized (this) {
             pending.addLast(mine);

@@ -50,12 +50,18 @@ final class JobQueue {
     private final DeleteBatcher deletes;
 
     JobQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl, int waitSeconds, Clock clock) {
+        this(sqs, queueUrl, deadLetterQueueUrl, waitSeconds, clock, Duration.ZERO);
+    }
+
+    /** @param deleteLinger how long a delete may wait to share a batch ({@link DeleteBatcher}); zero: none */
+    JobQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl, int waitSeconds, Clock clock,
+             Duration deleteLinger) {
         this.sqs = Objects.requireNonNull(sqs, "sqs");
         this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
         this.deadLetterQueueUrl = Objects.requireNonNull(deadLetterQueueUrl, "deadLetterQueueUrl");
         this.waitSeconds = waitSeconds;
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.deletes = new DeleteBatcher(sqs, queueUrl, this::deleteOne);
+        this.deletes = new DeleteBatcher(sqs, queueUrl, this::deleteOne, deleteLinger);
     }
 
     String url() {
@@ -120,13 +126,19 @@ final class JobQueue {
     }
 
     /**
-     * Deletes the message, in a batch with others that finish at the same moment
-     * ({@link DeleteBatcher}). (A delete with a receipt handle gone stale — the message was
-     * received again meanwhile — may silently not delete; the copy that comes back is handled by
-     * its job's state.)
+     * Deletes the message, in a batch with others ({@link DeleteBatcher}: lingering, this only asks
+     * for it). Every caller has written what the delete settles first, so a delete that never
+     * happens only brings the message back, to be deleted by the next receive. (A delete with a
+     * receipt handle gone stale — the message was received again meanwhile — may silently not
+     * delete; the copy that comes back is handled by its job's state.)
      */
     boolean delete(Delivery delivery, String jobId) {
         return deletes.delete(delivery, jobId);
+    }
+
+    /** Sends the deletes still lingering, waiting up to {@code timeout}; later deletes go out at once. */
+    boolean flushDeletes(Duration timeout) {
+        return deletes.close(timeout);
     }
 
     /** Delete requests sent so far by how many deletes each carried ({@link DeleteBatcher#requestsBySize}). */

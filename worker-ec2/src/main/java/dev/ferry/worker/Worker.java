@@ -54,6 +54,8 @@ public final class Worker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
     /** How long a drain waits for given-back jobs to be written back after their deadline. */
     static final Duration GIVE_BACK_TIMEOUT = Duration.ofSeconds(30);
+    /** How long a stopping worker waits for the deletes still lingering. */
+    static final Duration DELETE_FLUSH_TIMEOUT = Duration.ofSeconds(10);
     /** How long a starting worker keeps trying to reach its queue. */
     static final Duration START_RETRY_LIMIT = Duration.ofMinutes(5);
 
@@ -123,7 +125,8 @@ public final class Worker implements AutoCloseable {
         }
         this.lookAhead = new LookAhead(new RunTimes(), LookAhead.maxHold(lease, heartbeat), System::nanoTime);
         this.handlerThreads = Executors.newFixedThreadPool(slots.size(), named("ferry-handler"));
-        this.jobQueue = new JobQueue(sqs, config.queueUrl(), queue.deadLetterQueueUrl(), config.waitSeconds(), clock);
+        this.jobQueue = new JobQueue(sqs, config.queueUrl(), queue.deadLetterQueueUrl(), config.waitSeconds(), clock,
+                config.deleteLinger(queue));
         // Three threads per slot: a job's heartbeat and its progress writes never wait for each other, nor
         // for the heartbeat of the job the slot is finishing.
         this.leases = new LeaseKeeper(store, jobQueue, clock, lease, heartbeat, 3 * slots.size());
@@ -458,6 +461,7 @@ public final class Worker implements AutoCloseable {
             slotSetup.shutdownNow();
             handler.close();
             leases.close();
+            jobQueue.flushDeletes(DELETE_FLUSH_TIMEOUT); // the finished jobs' deletes still lingering
             LOG.info("worker {} stopped; delete requests by the deletes each carried (1..10): {}", config.workerId(),
                     java.util.Arrays.toString(java.util.Arrays.copyOfRange(jobQueue.deleteRequestsBySize(), 1,
                             DeleteBatcher.MAX_ENTRIES + 1)));

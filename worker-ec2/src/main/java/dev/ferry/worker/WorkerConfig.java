@@ -42,6 +42,10 @@ public final class WorkerConfig {
     public static final String WAIT_SECONDS = "FERRY_WAIT_SECONDS";
     /** On shutdown, how long running jobs may take to finish before they are given back. */
     public static final String DRAIN_GRACE = "FERRY_DRAIN_GRACE";
+    /** How long a finished job's delete may wait to share a DeleteMessageBatch (0: sent at once). */
+    public static final String DELETE_LINGER = "FERRY_DELETE_LINGER";
+    public static final Duration DEFAULT_DELETE_LINGER = Duration.ofSeconds(1);
+    public static final Duration MAX_DELETE_LINGER = Duration.ofSeconds(10);
     /**
      * How often the instance metadata service is asked for a Spot interruption notice, a
      * rebalance recommendation or an Auto Scaling termination; 0 turns the watch off.
@@ -87,6 +91,7 @@ public final class WorkerConfig {
     private final Duration duplicateDefer;
     private final int waitSeconds;
     private final Duration drainGrace;
+    private final Duration deleteLinger;
     private final Duration noticePoll;
     private final Duration spotMargin;
     private final boolean drainOnRebalance;
@@ -114,6 +119,10 @@ public final class WorkerConfig {
             throw new IllegalStateException(WAIT_SECONDS + " must be 0-20, but is " + waitSeconds);
         }
         this.drainGrace = env.duration(DRAIN_GRACE, DEFAULT_DRAIN_GRACE);
+        this.deleteLinger = env.duration(DELETE_LINGER, DEFAULT_DELETE_LINGER);
+        if (deleteLinger.isNegative() || deleteLinger.compareTo(MAX_DELETE_LINGER) > 0) {
+            throw new IllegalStateException(DELETE_LINGER + " must be 0-10 s, but is " + deleteLinger);
+        }
         this.noticePoll = env.duration(NOTICE_POLL, DEFAULT_NOTICE_POLL);
         this.spotMargin = env.duration(SPOT_MARGIN, DEFAULT_SPOT_MARGIN);
         this.drainOnRebalance = bool(env, DRAIN_ON_REBALANCE);
@@ -196,6 +205,16 @@ public final class WorkerConfig {
     public Duration duplicateDefer() { return duplicateDefer; }
     public int waitSeconds() { return waitSeconds; }
     public Duration drainGrace() { return drainGrace; }
+
+    /**
+     * How long a delete may linger: {@value #DELETE_LINGER} (1 s by default), but never more than
+     * half of what a running job's message keeps out of sight between two heartbeats (lease less
+     * heartbeat), so a finished job's message is deleted before it could be seen again.
+     */
+    public Duration deleteLinger(QueueSettings queue) {
+        Duration bound = lease(queue).minus(heartbeat(queue)).dividedBy(2);
+        return deleteLinger.compareTo(bound) > 0 ? bound : deleteLinger;
+    }
     /** How often notices are polled; zero when the watch is off. */
     public Duration noticePoll() { return noticePoll; }
     public Duration spotMargin() { return spotMargin; }

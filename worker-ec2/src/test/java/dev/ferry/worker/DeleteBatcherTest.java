@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -146,5 +147,41 @@ class DeleteBatcherTest {
         long[] bySize = queue.deleteRequestsBySize();
         assertArrayEquals(new long[] {0, 2, 0, 0, 1, 0, 0, 0, 0, 0, 0}, bySize,
                 "two lone deletes (the first, the failed entry's retry) and one batch of four");
+    }
+
+    @Test
+    void lingering_aDeleteReturnsAtOnce_andThoseAskedForWithinTheLingerShareOneBatch() throws Exception {
+        JobQueue lingering = new JobQueue(sqs, "q", "dlq", 1, Clock.systemUTC(), Duration.ofMillis(300));
+        for (String id : List.of("a", "b", "c")) {
+            assertTrue(lingering.delete(delivery(id), "job-" + id), "asked for");
+        }
+        assertEquals(List.of(), calls, "nothing sent before the oldest has waited the linger");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (calls.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(List.of("batch [rh-a, rh-b, rh-c]"), calls);
+        assertTrue(lingering.flushDeletes(Duration.ofSeconds(5)));
+    }
+
+    @Test
+    void lingering_tenWaitingGoOutAtOnce_andCloseSendsTheRest_thenDeletesGoOutUnbatched() throws Exception {
+        JobQueue lingering = new JobQueue(sqs, "q", "dlq", 1, Clock.systemUTC(), Duration.ofHours(1));
+        for (int i = 0; i < 12; i++) {
+            lingering.delete(delivery("m" + (char) ('a' + i)), "job-" + i);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (calls.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        Thread.sleep(100);
+        assertEquals(1, calls.size(), "ten go out without waiting an hour; two wait: " + calls);
+        assertTrue(calls.get(0).startsWith("batch [rh-ma, "), calls.toString());
+
+        assertTrue(lingering.flushDeletes(Duration.ofSeconds(5)), "the last two sent at the close");
+        assertEquals("batch [rh-mk, rh-ml]", calls.get(1));
+        assertTrue(lingering.delete(delivery("late"), "job-late"));
+        assertEquals("delete rh-late", calls.get(2), "after the close: at once, alone");
+        assertArrayEquals(new long[] {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1}, lingering.deleteRequestsBySize());
     }
 }

@@ -31,6 +31,17 @@ class WorkerConfigTest {
     }
 
     @Test
+    void deleteLinger_isASecondByDefault_boundedByHalfWhatAMessageKeepsOutOfSightBetweenBeats() {
+        assertEquals(Duration.ofSeconds(1), config(Map.of()).deleteLinger(QUEUE));
+        assertEquals(Duration.ZERO, config(Map.of(WorkerConfig.DELETE_LINGER, "0")).deleteLinger(QUEUE));
+        // A 1.2 s lease beaten every 0.4 s keeps the message hidden at least 0.8 s: linger at most 0.4 s.
+        assertEquals(Duration.ofMillis(400), config(Map.of(WorkerConfig.LEASE, "1.2")).deleteLinger(QUEUE));
+        IllegalStateException tooLong = assertThrows(IllegalStateException.class,
+                () -> config(Map.of(WorkerConfig.DELETE_LINGER, "20")));
+        assertTrue(tooLong.getMessage().contains("FERRY_DELETE_LINGER must be 0-10 s"), tooLong.getMessage());
+    }
+
+    @Test
     void overrides_acceptSecondsAndIsoDurations() {
         WorkerConfig config = config(Map.of(WorkerConfig.LEASE, "30", WorkerConfig.HEARTBEAT, "PT2.5S",
                 WorkerConfig.RETRY_BASE, "0.5", WorkerConfig.WORKER_ID, "gpu-7"));
