@@ -71,8 +71,6 @@ final class DeleteBatcher {
     private final Duration linger;
     /** Sends lingering deletes; started with the first. */
     private Thread flusher;
-    /** Send what waits now, however young ({@link #close}). */
-    private boolean flushNow;
     private boolean closed;
     /** Requests sent, by how many deletes each carried (index 1-10). */
     private final AtomicLongArray requestsBySize = new AtomicLongArray(MAX_ENTRIES + 1);
@@ -124,11 +122,10 @@ final class DeleteBatcher {
     /** Sends lingering deletes: ten at a time, or whatever waits once the oldest is {@code linger} old. */
     private void flushLoop() {
         while (true) {
-            List<Pending> batch = new ArrayList<>();
+            List<Pending> batch;
             synchronized (this) {
                 while (true) {
                     if (pending.isEmpty()) {
-                        flushNow = false;
                         notifyAll(); // a close waiting for the last ones
                         if (closed) {
                             flusher = null;
@@ -139,7 +136,7 @@ final class DeleteBatcher {
                     if (!pending.isEmpty() && !sending) {
                         long due = pending.peekFirst().askedAt + linger.toNanos();
                         long now = System.nanoTime();
-                        if (pending.size() >= MAX_ENTRIES || flushNow || closed || now >= due) {
+                        if (pending.size() >= MAX_ENTRIES || closed || now >= due) { // closed: send what waits now
                             break;
                         }
                         wait = Math.max(1, Duration.ofNanos(due - now).toMillis());
@@ -154,9 +151,7 @@ final class DeleteBatcher {
                         closed = true; // send what waits, then end
                     }
                 }
-                while (batch.size() < MAX_ENTRIES && !pending.isEmpty()) {
-                    batch.add(pending.removeFirst());
-                }
+                batch = takeBatch();
                 sending = true;
             }
             try {
@@ -181,7 +176,6 @@ final class DeleteBatcher {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (this) {
             closed = true;
-            flushNow = true;
             notifyAll();
             boolean interrupted = false;
             try {
@@ -229,14 +223,12 @@ final class DeleteBatcher {
         // This thread sends until its own entry is answered, then hands on to a waiting one.
         try {
             while (true) {
-                List<Pending> batch = new ArrayList<>();
+                List<Pending> batch;
                 synchronized (this) {
                     if (mine.done) {
                         return mine.deleted;
                     }
-                    while (batch.size() < MAX_ENTRIES && !pending.isEmpty()) {
-                        batch.add(pending.removeFirst());
-                    }
+                    batch = takeBatch();
                 }
                 send(batch);
                 synchronized (this) {
@@ -297,6 +289,15 @@ final class DeleteBatcher {
                 settle(each, deleteAlone(each));
             }
         }
+    }
+
+    /** The oldest deletes asked for, up to a batch; the caller holds the monitor. */
+    private List<Pending> takeBatch() {
+        List<Pending> batch = new ArrayList<>();
+        while (batch.size() < MAX_ENTRIES && !pending.isEmpty()) {
+            batch.add(pending.removeFirst());
+        }
+        return batch;
     }
 
     /** One message alone, its log lines under its own job's fields. */
