@@ -212,7 +212,7 @@ public final class WorkerConfig {
      * heartbeat), so a finished job's message is deleted before it could be seen again.
      */
     public Duration deleteLinger(QueueSettings queue) {
-        Duration bound = lease(queue).minus(heartbeat(queue)).dividedBy(2);
+        Duration bound = LookAhead.maxHold(lease(queue), heartbeat(queue)); // the look-ahead's own bound
         return deleteLinger.compareTo(bound) > 0 ? bound : deleteLinger;
     }
     /** How often notices are polled; zero when the watch is off. */
