@@ -1,5 +1,6 @@
 package dev.ferry.functions;
 
+import dev.ferry.core.AcceptedJobTypes;
 import dev.ferry.core.AwsErrors;
 import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.FerryEnv;
@@ -103,7 +104,7 @@ public final class JobSubmitter {
 
     public static JobSubmitter fromEnvironment(FerryEnv env, JobStore store, SqsClient sqs) {
         return new JobSubmitter(store, sqs, env.required(FerryEnv.QUEUE_URL), new JobIds(), Clock.systemUTC(),
-                env.intValue(FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.DEFAULT_MAX_MESSAGE_BYTES), dev.ferry.core.AcceptedJobTypes.from(env),
+                env.intValue(FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.DEFAULT_MAX_MESSAGE_BYTES), AcceptedJobTypes.from(env),
                 d -> Thread.sleep(d.toMillis()), new UploadedInputs(JobFiles.fromEnvironment(env),
                         env.intValue(FerryEnv.MAX_INPUT_UPLOAD_BYTES, FerryEnv.DEFAULT_MAX_INPUT_UPLOAD_BYTES)),
                 Deadlines.fromEnvironment(env));

@@ -1,5 +1,7 @@
 package dev.ferry.core.metrics;
 
+import dev.ferry.core.AcceptedJobTypes;
+import dev.ferry.core.FerryEnv;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -36,8 +38,8 @@ public final class BoundedDimension {
     }
 
     /** The job type dimension: the configured types ({@code FERRY_JOB_TYPES}) where set, else the first 20. */
-    public static BoundedDimension jobTypes(dev.ferry.core.FerryEnv env) {
-        return new BoundedDimension(DEFAULT_MAX_VALUES, dev.ferry.core.AcceptedJobTypes.from(env));
+    public static BoundedDimension jobTypes(FerryEnv env) {
+        return new BoundedDimension(DEFAULT_MAX_VALUES, AcceptedJobTypes.from(env));
     }
 
     /** {@code value}, or {@value #OTHER} when it is not a known value, or {@code max} other values were seen. */
