@@ -117,6 +117,8 @@ public final class DynamoDbJobStore implements JobStore {
     static final String CANCEL_SET = OUTCOME_SET + ", #cancelReason = if_not_exists(#cancelReason, :reason),"
             + " #finishedAt = :nowIso, #expiresAt = :expiresAt";
     static final String CANCEL_UNRUN_UPDATE = CANCEL_SET + ", #attempts = #attempts - :one" + RELEASE_LEASE;
+    /** A claim made ahead and given back unrun: not counted, and the job waits as it did before it. */
+    static final String UNCLAIM_UPDATE = OUTCOME_SET + ", #attempts = #attempts - :one" + RELEASE_LEASE + ", #claimedAt";
     /** A client's cancel of a job no worker holds: only while it waits, and is not past its TTL. */
     static final String CANCEL_WAITING_CONDITION = "attribute_exists(#jobId) AND #status IN (:pending, :queued)"
             + " AND (attribute_not_exists(#expiresAt) OR #expiresAt >= :nowSeconds)";
@@ -459,6 +461,12 @@ public final class DynamoDbJobStore implements JobStore {
         String expression = OUTCOME_SET + ", #preemptions = if_not_exists(#preemptions, :zero) + :one"
                 + history(attempt, names, values) + RELEASE_LEASE;
         return outcome(lease, JobStatus.QUEUED, expression, now, names, values);
+    }
+
+    @Override
+    public boolean unclaim(Lease lease, Instant now) {
+        return outcome(lease, JobStatus.QUEUED, UNCLAIM_UPDATE, now, u -> u
+                .name("#attempts", ATTEMPTS).name("#claimedAt", JobTable.CLAIMED_AT));
     }
 
     @Override

@@ -141,6 +141,15 @@ public interface JobStore {
     boolean release(Lease lease, AttemptRecord attempt, Instant now);
 
     /**
+     * RUNNING → QUEUED as if never claimed, if the lease holds and no client asked to cancel the
+     * job: a claim made ahead, for a slot whose job overran or a worker that began to drain
+     * before the claimed job could start. The claim is not counted (attempts - 1, no preemption,
+     * nothing in the history); the token moves on. A refusal means the lease was lost or a cancel
+     * was requested (then {@link #cancelUnrun}).
+     */
+    boolean unclaim(Lease lease, Instant now);
+
+    /**
      * RUNNING → CANCELLED, if the lease holds, whether or not a cancel was requested: a client's
      * cancel, or the job's deadline. The TTL starts; {@code cancelReason} becomes {@code reason}
      * unless the record has one (the client's); {@code attempt} (nullable) joins the history.

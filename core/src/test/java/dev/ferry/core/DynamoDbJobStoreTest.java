@@ -393,6 +393,7 @@ class DynamoDbJobStoreTest {
         updatesFailOn(queuedByUs);
         assertTrue(store.retryLater(lease, "exit 1", null, NOW));
         assertTrue(store.release(lease, null, NOW));
+        assertTrue(store.unclaim(lease, NOW));
         assertFalse(store.fail(lease, "exit 1", null, NOW), "QUEUED is not what fail writes");
 
         updatesFailOn(failedByUs);
@@ -552,6 +553,17 @@ class DynamoDbJobStoreTest {
                 + " #cancelReason = if_not_exists(#cancelReason, :reason), #finishedAt = :nowIso,"
                 + " #expiresAt = :expiresAt, #attempts = #attempts - :one"
                 + " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId", update.updateExpression());
+    }
+
+    @Test
+    void unclaim_givesAClaimMadeAheadBack_uncounted_fencedAndNotOverACancelRequest() {
+        store.unclaim(new Lease("01JOB", "w1", 3L, "l"), NOW);
+
+        UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
+        assertEquals(OUTCOME_FENCE, update.conditionExpression());
+        assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one, #attempts = #attempts - :one"
+                + " REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId, #claimedAt", update.updateExpression());
+        assertEquals("QUEUED", update.expressionAttributeValues().get(":to").s());
     }
 
     @Test

@@ -260,6 +260,12 @@ final class InMemoryJobStore implements JobStore {
     }
 
     @Override
+    public boolean unclaim(Lease lease, Instant now) {
+        return outcome(lease, j -> unleased(j, JobStatus.QUEUED, now).attempts(j.attempts() - 1).claimedAt(null)
+                .build());
+    }
+
+    @Override
     public boolean release(Lease lease, AttemptRecord attempt, Instant now) {
         return outcome(lease, j -> unleased(j, JobStatus.QUEUED, now).preemptions(j.preemptions() + 1)
                 .history(appended(j, attempt)).build());

@@ -58,6 +58,7 @@ class ForwardingJobStore implements JobStore {
     @Override public boolean failUnrun(Lease lease, String error, Instant now) {
         return delegate.failUnrun(lease, error, now);
     }
+    @Override public boolean unclaim(Lease lease, Instant now) { return delegate.unclaim(lease, now); }
     @Override public boolean release(Lease lease, AttemptRecord attempt, Instant now) {
         return delegate.release(lease, attempt, now);
     }

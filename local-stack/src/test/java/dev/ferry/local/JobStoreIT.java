@@ -167,6 +167,33 @@ class JobStoreIT {
     }
 
     @Test
+    void unclaim_ofAClaimMadeAhead_leavesTheJobAsIfNeverClaimed_recognisesItsOwnWrite_andIsFenced() {
+        Job job = newJob();
+        Lease ahead = claim(job, "w1", T0);
+
+        assertTrue(store.unclaim(ahead, T0.plusSeconds(1)));
+        assertTrue(store.unclaim(ahead, T0.plusSeconds(1)), "a retry after a lost response finds its own write");
+
+        Job back = store.get(job.jobId()).orElseThrow();
+        assertEquals(JobStatus.QUEUED, back.status());
+        assertEquals(0, back.attempts(), "the claim made ahead is not counted");
+        assertEquals(0, back.preemptions());
+        assertEquals(java.util.List.of(), back.history());
+        assertEquals(null, back.claimedAt());
+        assertEquals(null, back.leaseOwner());
+        assertEquals(ahead.token() + 1, back.version(), "the token moved on: the old lease writes nothing more");
+        assertFalse(store.complete(ahead, JobStore.Completion.of("{}"), T0.plusSeconds(2)));
+
+        Lease next = claim(job, "w2", T0.plusSeconds(2));
+        assertEquals(1, store.get(job.jobId()).orElseThrow().attempts());
+        assertFalse(store.unclaim(ahead, T0.plusSeconds(3)), "a stale lease cannot give the new claim back");
+        store.requestCancel(job.jobId(), Job.CANCELLED_BY_CLIENT, T0.plusSeconds(3));
+        assertFalse(store.unclaim(next, T0.plusSeconds(4)), "asked to cancel: only a cancel may end the lease");
+        assertTrue(store.cancelUnrun(next, Job.CANCELLED_BY_CLIENT, T0.plusSeconds(4)));
+        assertEquals(0, store.get(job.jobId()).orElseThrow().attempts());
+    }
+
+    @Test
     void progress_isWrittenUnderTheLease_clearedByTheNextClaim() {
         Job job = newJob();
         Lease first = claim(job, "w1", T0);

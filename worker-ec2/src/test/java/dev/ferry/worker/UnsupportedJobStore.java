@@ -43,6 +43,7 @@ class UnsupportedJobStore implements JobStore {
     @Override public boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now) { throw unexpected("retryLater"); }
     @Override public boolean fail(Lease lease, String error, AttemptRecord attempt, Instant now) { throw unexpected("fail"); }
     @Override public boolean failUnrun(Lease lease, String error, Instant now) { throw unexpected("failUnrun"); }
+    @Override public boolean unclaim(Lease lease, Instant now) { throw unexpected("unclaim"); }
     @Override public boolean release(Lease lease, AttemptRecord attempt, Instant now) { throw unexpected("release"); }
     @Override public boolean requestRedrive(String jobId, Instant now) { throw unexpected("requestRedrive"); }
     @Override public boolean cancelFailed(String jobId, Instant now) { throw unexpected("cancelFailed"); }
