@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 /**
  * No hoarding, with look-ahead: a one-slot worker holds at most one message beyond the job it
  * runs and the one whose outcome it is writing, however many wait (seven here), and none through
- * a job that runs long.
+ * a job that runs long: the job claimed ahead for it is given back, uncounted, once it overruns.
  */
 class NoHoardingIT {
 
@@ -98,5 +98,9 @@ class NoHoardingIT {
         awaitAll(List.of(longJob, next), Duration.ofSeconds(60), new int[] {0});
         assertEquals("SUCCEEDED", status(longJob));
         assertEquals("SUCCEEDED", status(next));
+        // Claimed ahead, then given back unrun as the long job overran: that claim spent nothing.
+        var done = api.get(next).body();
+        assertEquals(1, done.get("attempts").asInt(), done.toString());
+        assertEquals(1, done.get("history").size(), done.toString());
     }
 }

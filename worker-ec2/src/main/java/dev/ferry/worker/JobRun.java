@@ -51,6 +51,12 @@ import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
  *
  * <p>A run that ends before any handler runs (not claimable, cancelled or failed unrun, re-armed)
  * frees its slot when it ends.
+ *
+ * <p>A run started ahead ({@link LookAhead}) claims its job while its slot's previous job still
+ * runs, then waits for the slot ({@link SlotHandoff}) before its handler starts. Where the slot
+ * does not come in time (that job overran), or the worker drains, it gives the claim back
+ * ({@link JobStore#unclaim}: not counted as an attempt) and its message with it. Until the slot is
+ * handed over it is not the run's to free.
  */
 final class JobRun {
 
@@ -84,6 +90,8 @@ final class JobRun {
     /** Frees the slot; called once, when the handler is done, or as the run ends where none ran. */
     private final Runnable slotDone;
     private final AtomicBoolean slotFreed = new AtomicBoolean();
+    /** For a run started ahead: the slot it waits for, still busy with its previous job. */
+    private final Optional<SlotHandoff> handoff;
 
     private Lease lease;
     private Future<String> execution;
@@ -97,8 +105,14 @@ final class JobRun {
     private boolean cancelRequested;
 
     JobRun(Delivery delivery, GpuSlot slot, Context context, Runnable slotDone) {
+        this(delivery, slot, Optional.empty(), context, slotDone);
+    }
+
+    /** @param handoff for a run started ahead, the handoff of its slot, busy until then */
+    JobRun(Delivery delivery, GpuSlot slot, Optional<SlotHandoff> handoff, Context context, Runnable slotDone) {
         this.delivery = delivery;
         this.slot = slot;
+        this.handoff = handoff;
         this.context = context;
         this.slotDone = slotDone;
     }
@@ -115,9 +129,9 @@ final class JobRun {
         }
     }
 
-    /** The slot is no longer this run's (once). */
+    /** The slot is no longer this run's (once); a run started ahead frees it only if it was handed over. */
     private void freeSlot() {
-        if (slotFreed.compareAndSet(false, true)) {
+        if (slotFreed.compareAndSet(false, true) && handoff.map(SlotHandoff::release).orElse(true)) {
             slotDone.run();
         }
     }
@@ -169,11 +183,12 @@ final class JobRun {
         } else if (claim instanceof JobStore.Claimed claimed) {
             Job claimedJob = claimed.job();
             LogContext.attempt(claimedJob.attempts());
-            context.metrics().claimed(claimedJob);
             Optional<String> notToRun = cancelledBeforeStart(claimedJob, now);
             if (notToRun.isPresent()) {
+                context.metrics().claimed(claimedJob);
                 cancelUnrun(claimedJob, notToRun.get());
             } else if (context.attempts().pastBudget(claimedJob)) {
+                context.metrics().claimed(claimedJob);
                 failUnrun(claimedJob);
             } else {
                 execute(claimedJob, leaseUntil);
@@ -307,12 +322,71 @@ final class JobRun {
         } catch (java.io.IOException e) {
             LOG.warn("job {}: cannot create its work directory {}: {}", job.jobId(), workDir, e.toString());
         }
-        log = new AttemptLog(AttemptLog.DEFAULT_MAX_BYTES, context.clock());
-        startedAt = context.clock().instant();
         try {
+            if (handoff.isPresent() && !awaitSlot(job)) {
+                return;
+            }
+            context.metrics().claimed(job);
+            log = new AttemptLog(AttemptLog.DEFAULT_MAX_BYTES, context.clock());
+            startedAt = context.clock().instant();
             run(job, leaseUntil);
         } finally {
             WorkDirs.delete(workDir);
+        }
+    }
+
+    /**
+     * A run started ahead, claimed and ready: waits for its slot. False where the slot did not
+     * come in time or the worker drains: the claim and the message have been given back.
+     */
+    private boolean awaitSlot(Job job) {
+        SlotHandoff slotHandoff = handoff.orElseThrow();
+        boolean handedOver;
+        try {
+            handedOver = slotHandoff.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            handedOver = false;
+        }
+        boolean givenBack;
+        synchronized (this) {
+            if (handedOver && stop == null) {
+                return true;
+            }
+            givenBack = stop == Stop.GIVEN_BACK;
+        }
+        if (handedOver && slotFreed.compareAndSet(false, true) && slotHandoff.release()) {
+            slotDone.run(); // handed over as the drain gave jobs back: the slot goes back, the job too
+        }
+        unclaim(job, givenBack || slotHandoff.withdrawn());
+        return false;
+    }
+
+    /**
+     * Gives a claim made ahead back unrun: the record as if never claimed (fenced, not counted),
+     * then the message: a fresh copy where the worker drains (as for any job it gives back), else
+     * visible again at once. A refused write means a client asked to cancel the job meanwhile
+     * (then it is cancelled unrun); a write that cannot be made leaves both to run out, as after
+     * a crash: the next claim takes the lease over.
+     */
+    private void unclaim(Job job, boolean draining) {
+        Lease claimedLease = job.lease().orElseThrow();
+        OutcomeWriter.Written written = context.outcomes().write(job.jobId(), "unclaim",
+                () -> context.store().unclaim(claimedLease, context.clock().instant()), RELEASE_WITHIN);
+        switch (written.result()) {
+            case APPLIED -> {
+                LOG.info("job {}: claimed ahead, given back unrun ({})", job.jobId(),
+                        draining ? "the worker drains" : "its slot's job overran");
+                if (draining) {
+                    context.queue().requeueFresh(delivery, "claimed ahead while the worker drains");
+                } else {
+                    context.queue().changeVisibility(delivery, Duration.ZERO, "claimed ahead, its slot's job overran");
+                }
+            }
+            case LEASE_LOST -> cancelUnrun(job, job.cancelReason() != null ? job.cancelReason()
+                    : Job.CANCELLED_BY_CLIENT);
+            default -> LOG.warn("job {}: its claim made ahead could not be given back ({}); it comes back once its"
+                    + " lease runs out", job.jobId(), written.reason());
         }
     }
 

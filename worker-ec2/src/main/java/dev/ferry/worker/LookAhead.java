@@ -1,9 +1,7 @@
 package dev.ferry.worker;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -22,20 +20,21 @@ import java.util.function.LongSupplier;
  *       jobs is a small share of their run, and a message held through them would be hoarded.</li>
  *   <li>One look-ahead receive per job run: the window closes once a receive was made for it,
  *       whether it brought a message or not.</li>
- *   <li>A held message goes back at once (visibility 0, no attempt spent: the attempt budget is
- *       the record's claims, and a held message was never claimed) when its slot's job overruns its
- *       expected end by {@code max(expected, }{@link #MIN_OVERRUN}{@code )}, and never stays held
- *       longer than half of what its visibility leaves for its claim's first heartbeat
- *       ({@link #maxHold}). A draining worker gives every held
- *       message back at once.</li>
+ *   <li>A message received ahead is claimed at once (its own {@link JobRun}), and its job then
+ *       waits for the slot ({@link SlotHandoff}); it starts the moment the slot's handler returns.
+ *       It waits no longer than until its slot's job overruns its expected end by
+ *       {@code max(expected, }{@link #MIN_OVERRUN}{@code )}, and never longer than half of what
+ *       its lease leaves for its first heartbeat ({@link #maxHold}); then it gives the claim back
+ *       ({@link dev.ferry.core.JobStore#unclaim}: no attempt spent, nothing in its history) and
+ *       its message with it (visibility 0). A draining worker withdraws every wait at once.</li>
  * </ul>
  *
- * <p>Held messages are received, not claimed: the claim is the first thing the slot does when it
- * frees. A claim made ahead would have the record read RUNNING (its {@code startedAt} and queue
- * wait wrong) while the job waits for a GPU, and would need a lease and heartbeat of its own, a
- * cancel handled while held, and a lease given back on overrun (a preemption in its history). A
- * received message needs nothing until it is claimed: it is still QUEUED, and going back costs one
- * ChangeMessageVisibility. The price is one claim write (a few ms) between jobs.
+ * <p>Why claimed ahead, not only received: the claim is a conditional write (3 to 20 ms on AWS),
+ * and it is all the slot would wait for between two jobs. What it costs, and how each is bounded:
+ * the record reads RUNNING (its {@code claimedAt}, and so its queue wait, early) for the few
+ * fetch latencies the job waits for its slot; a client's cancel in that time is found by the
+ * job's first heartbeat, as for a job that just started; a claim given back is one more fenced
+ * write, only for a job that overran its type's recent run times.
  *
  * <p>Thread-safe: the slots' job threads report starts and ends, the poller asks and holds.
  */
@@ -60,9 +59,9 @@ final class LookAhead {
         final GpuSlot slot;
         /** When its look-ahead may start; {@link Long#MAX_VALUE}: never. */
         final long opensAt;
-        /** When a message held for it goes back (its job overran). */
+        /** When a job claimed ahead for it stops waiting (its job overran). */
         long holdUntil;
-        Delivery held;
+        SlotHandoff held;
         boolean tried;
 
         Busy(GpuSlot slot, long opensAt, long holdUntil) {
@@ -133,9 +132,9 @@ final class LookAhead {
 
     /**
      * The job on {@code slot} has ended (its handler returned or was stopped): the slot is no
-     * longer busy. Returns the message held for it, which is now the slot's to claim.
+     * longer busy. Returns the handoff to the job claimed ahead for it, if any: offer it the slot.
      */
-    synchronized Optional<Delivery> ended(GpuSlot slot) {
+    synchronized Optional<SlotHandoff> ended(GpuSlot slot) {
         changed();
         Busy ended = busy.remove(slot.index());
         return ended == null ? Optional.empty() : Optional.ofNullable(ended.held);
@@ -158,20 +157,20 @@ final class LookAhead {
     }
 
     /**
-     * Holds {@code delivery} for a busy slot whose window is open (closing it); false where none
-     * is (then the caller gives it back).
+     * Promises a busy slot whose window is open (closing it) to the job of a message just received
+     * ahead; empty where none is open (then the caller hands the message on or gives it back).
      */
-    synchronized boolean hold(Delivery delivery) {
+    synchronized Optional<SlotHandoff> hold() {
         long now = nanoClock.getAsLong();
         for (Busy b : busy.values()) {
             if (open(b, now)) {
-                b.held = delivery;
                 b.tried = true;
                 b.holdUntil = Math.min(b.holdUntil, now + maxHold.toNanos());
-                return true;
+                b.held = new SlotHandoff(b.slot, b.holdUntil);
+                return Optional.of(b.held);
             }
         }
-        return false;
+        return Optional.empty();
     }
 
     /** A look-ahead receive was made: every window open now is closed for this job run. */
@@ -184,53 +183,34 @@ final class LookAhead {
         }
     }
 
-    /** Takes the messages held for jobs that overran: they go back now. */
-    synchronized List<Delivery> overrun() {
-        long now = nanoClock.getAsLong();
-        List<Delivery> overrun = new ArrayList<>();
+    /** Withdraws every wait for a slot (a drain): the jobs claimed ahead give their claims back. */
+    synchronized void withdrawAll() {
         for (Busy b : busy.values()) {
-            if (b.held != null && now >= b.holdUntil) {
-                overrun.add(b.held);
-                b.held = null;
-            }
-        }
-        return overrun;
-    }
-
-    /** Takes every held message (a drain). */
-    synchronized List<Delivery> takeAll() {
-        List<Delivery> all = new ArrayList<>();
-        for (Busy b : busy.values()) {
+            b.tried = true;
             if (b.held != null) {
-                all.add(b.held);
-                b.held = null;
-                b.tried = true;
+                b.held.withdraw();
             }
         }
-        return all;
     }
 
-    /** Messages held now. */
+    /** Jobs claimed ahead waiting for their slots now. */
     synchronized int held() {
         int held = 0;
         for (Busy b : busy.values()) {
-            if (b.held != null) {
+            if (b.held != null && b.held.waiting()) {
                 held++;
             }
         }
         return held;
     }
 
-    /** Nanoseconds until the next window opens or held message is due back; {@link Long#MAX_VALUE}: none. */
+    /** Nanoseconds until the next window opens; {@link Long#MAX_VALUE}: none. */
     synchronized long nanosToNext() {
         long now = nanoClock.getAsLong();
         long next = Long.MAX_VALUE;
         for (Busy b : busy.values()) {
             if (!b.tried && b.held == null && b.opensAt != Long.MAX_VALUE && b.opensAt > now) {
                 next = Math.min(next, b.opensAt - now);
-            }
-            if (b.held != null) {
-                next = Math.min(next, Math.max(0, b.holdUntil - now));
             }
         }
         return next;

@@ -8,6 +8,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiPredicate;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.exception.SdkException;
@@ -16,11 +17,11 @@ import software.amazon.awssdk.core.exception.SdkException;
  * The receive loop. Capacity first: it takes free slots (waiting for one, then as many more as are
  * free), adds the look-aheads {@link LookAhead} allows now (busy slots whose jobs are about to
  * end), and only then polls for at most that many messages (SQS's 10 at most), each handed on with
- * a slot of its own or held for a busy slot. With a free slot it long-polls; for look-aheads alone
- * it short-polls (a held message is only worth having now). So the worker holds at most one
- * message per free slot plus one per busy slot about to finish. Messages held through a job that
- * overran go back at once (visibility 0). After a failed receive it backs off exponentially (1 s
- * doubling to 30 s, with jitter) and resets after a success; an interrupt stops it.
+ * a slot of its own or started ahead for a busy slot (its job claimed, then waiting for the slot).
+ * With a free slot it long-polls; for look-aheads alone it short-polls (a look-ahead is only worth
+ * having now). So the worker holds at most one message per free slot plus one per busy slot about
+ * to finish. After a failed receive it backs off exponentially (1 s doubling to 30 s, with jitter)
+ * and resets after a success; an interrupt stops it.
  */
 final class MessagePoller implements Runnable {
 
@@ -41,19 +42,24 @@ final class MessagePoller implements Runnable {
     private final Duration lease;
     private final LookAhead lookAhead;
     private final BiPredicate<Delivery, GpuSlot> dispatch;
+    private final Predicate<Delivery> dispatchAhead;
     private final BooleanSupplier stopping;
     private final Backoff backoff = Backoff.withJitter(Duration.ofSeconds(1), MAX_POLL_BACKOFF);
 
     /**
      * @param dispatch starts a job for the delivery on the slot; false if it did not take the slot
+     * @param dispatchAhead starts a job for the delivery ahead, for a busy slot whose look-ahead
+     *     window is open; false where none is (the job it was received for just ended)
      */
     MessagePoller(BlockingQueue<GpuSlot> freeSlots, JobQueue queue, Duration lease, LookAhead lookAhead,
-                  BiPredicate<Delivery, GpuSlot> dispatch, BooleanSupplier stopping) {
+                  BiPredicate<Delivery, GpuSlot> dispatch, Predicate<Delivery> dispatchAhead,
+                  BooleanSupplier stopping) {
         this.freeSlots = Objects.requireNonNull(freeSlots, "freeSlots");
         this.queue = Objects.requireNonNull(queue, "queue");
         this.lease = Objects.requireNonNull(lease, "lease");
         this.lookAhead = Objects.requireNonNull(lookAhead, "lookAhead");
         this.dispatch = Objects.requireNonNull(dispatch, "dispatch");
+        this.dispatchAhead = Objects.requireNonNull(dispatchAhead, "dispatchAhead");
         this.stopping = Objects.requireNonNull(stopping, "stopping");
     }
 
@@ -63,7 +69,6 @@ final class MessagePoller implements Runnable {
         while (!stopping.getAsBoolean()) {
             List<GpuSlot> taken = new ArrayList<>();
             try {
-                giveBackOverrun();
                 long next = lookAhead.nanosToNext();
                 long waitMillis = Math.max(1, Math.min(TICK.toMillis(), next == Long.MAX_VALUE ? Long.MAX_VALUE
                         : TimeUnit.NANOSECONDS.toMillis(next) + 1));
@@ -99,7 +104,7 @@ final class MessagePoller implements Runnable {
                         if (!dispatch.test(delivery, slot)) {
                             taken.add(slot);
                         }
-                    } else if (!lookAhead.hold(delivery)) {
+                    } else if (!dispatchAhead.test(delivery)) {
                         handOn(delivery);
                     }
                 }
@@ -141,13 +146,5 @@ final class MessagePoller implements Runnable {
             return;
         }
         queue.changeVisibility(delivery, Duration.ZERO, "look-ahead no longer wanted");
-    }
-
-    /** A slot never holds a message through a long job: one held past its job's expected end goes back now. */
-    private void giveBackOverrun() {
-        for (Delivery held : lookAhead.overrun()) {
-            LOG.debug("message {} held for a job that overran: back to the queue", held.messageId());
-            queue.changeVisibility(held, Duration.ZERO, "look-ahead held through an overrunning job");
-        }
     }
 }

@@ -47,7 +47,8 @@ import software.amazon.awssdk.services.sqs.SqsClient;
  * would let a worker run job after job whose results it cannot record, each holding a message and
  * a lease. Finishing jobs count as held (scale-in protection, a drain waits for them). While a
  * slot's job is about to end, the poller may receive its next message ahead ({@link LookAhead}):
- * it is handed to the slot the moment the slot frees.
+ * that job is claimed at once and waits for the slot ({@link SlotHandoff}), which is handed to it
+ * the moment the running job's handler returns.
  */
 public final class Worker implements AutoCloseable {
 
@@ -117,8 +118,8 @@ public final class Worker implements AutoCloseable {
         Duration heartbeat = config.heartbeat(queue); // fails fast on a heartbeat not shorter than the lease
         this.slots = List.copyOf(slots);
         this.freeSlots = new LinkedBlockingQueue<>(); // a slot is put up once its handlers are ready (start)
-        // Two per slot: the job it runs and the one it finishes.
-        this.jobThreads = Executors.newFixedThreadPool(2 * slots.size(), named("ferry-job"));
+        // Three per slot: the job it runs, the one it finishes, and the one claimed ahead for it.
+        this.jobThreads = Executors.newFixedThreadPool(3 * slots.size(), named("ferry-job"));
         this.slotSetup = Executors.newCachedThreadPool(named("ferry-slot-setup"));
         for (GpuSlot slot : this.slots) {
             finishing.put(slot.index(), new Semaphore(1));
@@ -138,7 +139,8 @@ public final class Worker implements AutoCloseable {
                 lookAhead, Objects.requireNonNull(metrics, "metrics"));
         handler.onRestart(metrics::handlerRestarted); // through any wrapper (SlotActivity) to the warm handlers
         this.poller = named("ferry-poller").newThread(
-                new MessagePoller(freeSlots, jobQueue, lease, lookAhead, this::dispatch, () -> stopping));
+                new MessagePoller(freeSlots, jobQueue, lease, lookAhead, this::dispatch, this::dispatchAhead,
+                        () -> stopping));
     }
 
     /**
@@ -312,8 +314,27 @@ public final class Worker implements AutoCloseable {
      * False when not started (the slot stays free).
      */
     private boolean dispatch(Delivery delivery, GpuSlot slot) {
+        return start(delivery, slot, java.util.Optional.empty());
+    }
+
+    /**
+     * Starts a job ahead for a busy slot whose look-ahead window is open: claimed now, run once the
+     * slot's handler returns. False where no window is open (the job it was received for ended).
+     */
+    private boolean dispatchAhead(Delivery delivery) {
+        java.util.Optional<SlotHandoff> handoff = lookAhead.hold();
+        if (handoff.isEmpty()) {
+            return false;
+        }
+        if (!start(delivery, handoff.get().slot(), handoff) && handoff.get().release()) {
+            freeSlots.add(handoff.get().slot()); // offered meanwhile, to a job that will not run: the worker stops
+        }
+        return true;
+    }
+
+    private boolean start(Delivery delivery, GpuSlot slot, java.util.Optional<SlotHandoff> handoff) {
         AtomicBoolean finishPermit = new AtomicBoolean();
-        JobRun run = new JobRun(delivery, slot, runs, () -> {
+        JobRun run = new JobRun(delivery, slot, handoff, runs, () -> {
             // The bound: wait until this slot's previous job has finished writing its outcome.
             finishing.get(slot.index()).acquireUninterruptibly();
             finishPermit.set(true);
@@ -354,12 +375,12 @@ public final class Worker implements AutoCloseable {
     }
 
     /**
-     * The slot's job no longer needs it: the message held for it, if any, starts there now;
+     * The slot's job no longer needs it: the job claimed ahead for it, if any, starts there now;
      * otherwise the slot is put up for the poller. Off the ending job's thread: a handler that died
      * is started again first, which may take long, and the ending job has its outcome to write.
      */
     private void freeSlot(GpuSlot slot) {
-        java.util.Optional<Delivery> next = lookAhead.ended(slot);
+        java.util.Optional<SlotHandoff> next = lookAhead.ended(slot);
         try {
             slotSetup.execute(() -> {
                 if (next.isEmpty()) {
@@ -370,17 +391,19 @@ public final class Worker implements AutoCloseable {
                     handler.awaitReady(slot);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    jobQueue.changeVisibility(next.get(), Duration.ZERO, "worker stopping");
+                    next.get().withdraw(); // the worker stops: the job gives its claim back
                     return;
                 } catch (RuntimeException e) {
-                    jobQueue.changeVisibility(next.get(), Duration.ZERO, "slot not ready");
+                    next.get().withdraw();
                     putUp(slot);
                     return;
                 }
-                dispatch(next.get(), slot);
+                if (!next.get().offer()) {
+                    putUp(slot); // the job waiting for it gave up (overran), or will not run
+                }
             });
         } catch (RejectedExecutionException e) {
-            next.ifPresent(held -> jobQueue.changeVisibility(held, Duration.ZERO, "worker stopped"));
+            next.ifPresent(SlotHandoff::withdraw);
         }
     }
 
@@ -473,11 +496,9 @@ public final class Worker implements AutoCloseable {
         }
     }
 
-    /** A draining worker holds nothing it will not run: look-ahead messages go back at once, fresh. */
+    /** A draining worker holds nothing it will not run: jobs claimed ahead give their claims back at once. */
     private void giveBackHeld() {
-        for (Delivery held : lookAhead.takeAll()) {
-            jobQueue.requeueFresh(held, "held ahead while the worker drains");
-        }
+        lookAhead.withdrawAll();
     }
 
     private void awaitDrained() {

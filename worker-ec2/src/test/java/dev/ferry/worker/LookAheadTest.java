@@ -2,16 +2,14 @@ package dev.ferry.worker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import java.time.Instant;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.services.sqs.model.Message;
 
-/** The look-ahead rule: one message per busy slot, only near its job's expected end, never through a long job. */
+/** The look-ahead rule: one job claimed ahead per busy slot, only near its job's expected end, never through a long job. */
 class LookAheadTest {
 
     private static final GpuSlot SLOT = new GpuSlot(0, "0");
@@ -19,11 +17,6 @@ class LookAheadTest {
     private final AtomicLong now = new AtomicLong(1_000_000_000L);
     private final RunTimes times = new RunTimes();
     private final LookAhead lookAhead = new LookAhead(times, Duration.ofSeconds(30), now::get);
-
-    private static Delivery delivery(String id) {
-        return new Delivery(Message.builder().messageId(id).receiptHandle("rh-" + id).body("{}").build(), 1,
-                Instant.now());
-    }
 
     private void advance(Duration by) {
         now.addAndGet(by.toNanos());
@@ -45,7 +38,7 @@ class LookAheadTest {
         lookAhead.started(SLOT, "new");
         advance(Duration.ofHours(1));
         assertEquals(0, lookAhead.wanted());
-        assertFalse(lookAhead.hold(delivery("m")));
+        assertTrue(lookAhead.hold().isEmpty());
         assertEquals(Long.MAX_VALUE, lookAhead.nanosToNext());
     }
 
@@ -55,7 +48,7 @@ class LookAheadTest {
         lookAhead.started(SLOT, "long");
         advance(LookAhead.LONG_JOB);
         assertEquals(0, lookAhead.wanted());
-        assertFalse(lookAhead.hold(delivery("m")));
+        assertTrue(lookAhead.hold().isEmpty());
     }
 
     @Test
@@ -68,11 +61,12 @@ class LookAheadTest {
         assertTrue(toNext > 0 && toNext <= Duration.ofMillis(11).toNanos(), "wakes when the window opens: " + toNext);
         advance(Duration.ofMillis(11));
         assertEquals(1, lookAhead.wanted());
-        assertTrue(lookAhead.hold(delivery("m1")));
+        SlotHandoff held = lookAhead.hold().orElseThrow();
+        assertEquals(SLOT, held.slot());
         assertEquals(0, lookAhead.wanted(), "one look-ahead per busy slot");
-        assertFalse(lookAhead.hold(delivery("m2")));
+        assertTrue(lookAhead.hold().isEmpty());
         assertEquals(1, lookAhead.held());
-        assertEquals("m1", lookAhead.ended(SLOT).orElseThrow().messageId(), "the slot's next job");
+        assertSame(held, lookAhead.ended(SLOT).orElseThrow(), "the slot goes to the job claimed ahead for it");
         assertEquals(0, lookAhead.held());
     }
 
@@ -91,64 +85,46 @@ class LookAheadTest {
     }
 
     @Test
-    void heldMessage_goesBack_whenTheJobOverrunsItsExpectedEnd() {
+    void jobClaimedAhead_waitsOnlyUntilItsSlotsJobOverrunsItsExpectedEnd() {
+        long started = now.get();
         history();
         lookAhead.started(SLOT, "t");
         lookAhead.started(OTHER, "t");
         advance(Duration.ofMillis(80));
         assertEquals(2, lookAhead.wanted());
-        assertTrue(lookAhead.hold(delivery("m1")));
-        // Expected end at 100 ms, overrun margin max(100 ms, 1 s): back at 1.1 s.
-        advance(Duration.ofMillis(900));
-        assertTrue(lookAhead.overrun().isEmpty());
-        advance(Duration.ofMillis(200));
+        SlotHandoff held = lookAhead.hold().orElseThrow();
+        // Expected end at 100 ms, overrun margin max(100 ms, 1 s): it gives up at 1.1 s.
+        assertEquals(started + Duration.ofMillis(1_100).toNanos(), held.deadlineNanos());
+        advance(Duration.ofMillis(1_100));
         assertEquals(0, lookAhead.wanted(), "the other slot's window closed as its job overran too");
-        List<Delivery> back = lookAhead.overrun();
-        assertEquals(1, back.size());
-        assertEquals("m1", back.get(0).messageId());
-        assertEquals(0, lookAhead.held());
-        assertTrue(lookAhead.ended(SLOT).isEmpty(), "given back, so not the slot's any more");
     }
 
     @Test
-    void noMessageIsHeldLongerThanHalfWhatItsVisibilityLeavesForTheFirstHeartbeat() {
+    void noJobWaitsLongerThanHalfWhatItsLeaseLeavesForTheFirstHeartbeat() {
         assertEquals(Duration.ofSeconds(1), LookAhead.maxHold(Duration.ofSeconds(3), Duration.ofSeconds(1)));
         LookAhead shortLease = new LookAhead(times, LookAhead.maxHold(Duration.ofSeconds(3), Duration.ofSeconds(1)),
                 now::get);
         times.ran("t", Duration.ofSeconds(20));
         shortLease.started(SLOT, "t");
         advance(Duration.ofSeconds(20));
-        assertTrue(shortLease.hold(delivery("m")));
-        advance(Duration.ofMillis(999));
-        assertTrue(shortLease.overrun().isEmpty());
-        advance(Duration.ofMillis(2));
-        assertEquals(1, shortLease.overrun().size());
+        long heldAt = now.get();
+        assertEquals(heldAt + Duration.ofSeconds(1).toNanos(), shortLease.hold().orElseThrow().deadlineNanos());
     }
 
     @Test
-    void takeAll_returnsEveryHeldMessage_andNoWindowReopens() {
+    void withdrawAll_endsEveryWait_andNoWindowReopens() throws InterruptedException {
         history();
         lookAhead.started(SLOT, "t");
         lookAhead.started(OTHER, "t");
         advance(Duration.ofMillis(80));
-        assertTrue(lookAhead.hold(delivery("a")));
-        assertTrue(lookAhead.hold(delivery("b")));
-        assertEquals(2, lookAhead.takeAll().size());
+        SlotHandoff a = lookAhead.hold().orElseThrow();
+        SlotHandoff b = lookAhead.hold().orElseThrow();
+        assertEquals(2, lookAhead.held());
+        lookAhead.withdrawAll();
         assertEquals(0, lookAhead.held());
         assertEquals(0, lookAhead.wanted());
-    }
-
-    @Test
-    void runTimes_expectTheMedianOfTheLastRuns() {
-        RunTimes t = new RunTimes();
-        assertTrue(t.expected("x").isEmpty());
-        for (int ms : new int[] {10, 1000, 20, 30, 25}) {
-            t.ran("x", Duration.ofMillis(ms));
-        }
-        assertEquals(Duration.ofMillis(25), t.expected("x").orElseThrow());
-        for (int i = 0; i < RunTimes.WINDOW; i++) {
-            t.ran("x", Duration.ofMillis(5));
-        }
-        assertEquals(Duration.ofMillis(5), t.expected("x").orElseThrow(), "only the last runs count");
+        assertFalse(a.await(), "a withdrawn wait ends at once");
+        assertTrue(a.withdrawn());
+        assertFalse(b.offer(), "its slot is put up instead");
     }
 }

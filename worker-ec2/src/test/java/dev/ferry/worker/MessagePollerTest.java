@@ -20,7 +20,7 @@ import software.amazon.awssdk.services.sqs.model.Message;
 import software.amazon.awssdk.services.sqs.model.ReceiveMessageRequest;
 import software.amazon.awssdk.services.sqs.model.ReceiveMessageResponse;
 
-/** The poller asks for look-aheads only when a busy slot's window is open, short-polls for them, and returns overruns. */
+/** The poller asks for look-aheads only when a busy slot's window is open, short-polls for them, and starts their jobs ahead. */
 class MessagePollerTest {
 
     private static final GpuSlot SLOT = new GpuSlot(0, "0");
@@ -73,14 +73,18 @@ class MessagePollerTest {
     }
 
     @Test
-    void busySlot_looksAheadOnceNearItsJobsEnd_withAShortPoll_andGivesTheMessageBackWhenTheJobOverruns()
-            throws Exception {
+    void busySlot_looksAheadOnceNearItsJobsEnd_withAShortPoll_andStartsThatJobAheadForIt() throws Exception {
         RunTimes times = new RunTimes();
         times.ran("t", Duration.ofSeconds(10));
         LookAhead lookAhead = new LookAhead(times, Duration.ofSeconds(30), now::get);
         JobQueue queue = new JobQueue(sqs, "q", "dlq", 20, Clock.systemUTC());
+        List<String> startedAhead = new CopyOnWriteArrayList<>();
+        List<SlotHandoff> handoffs = new CopyOnWriteArrayList<>();
         MessagePoller poller = new MessagePoller(new LinkedBlockingQueue<>(), queue, Duration.ofSeconds(60), lookAhead,
-                (delivery, slot) -> true, stopping::get);
+                (delivery, slot) -> true, delivery -> lookAhead.hold().map(handoff -> {
+                    handoffs.add(handoff);
+                    return startedAhead.add(delivery.messageId());
+                }).orElse(false), stopping::get);
         lookAhead.started(SLOT, "t"); // the only slot is busy: no free slot to receive for
         thread = new Thread(poller, "test-poller");
         thread.start();
@@ -90,20 +94,32 @@ class MessagePollerTest {
 
         now.addAndGet(Duration.ofMillis(9_900).toNanos());
         lookAhead.changed();
-        eventually(() -> lookAhead.held() == 1, "a look-ahead is held");
+        eventually(() -> startedAhead.size() == 1, "the look-ahead's job is started ahead");
+        assertEquals(List.of("m1"), startedAhead);
+        assertEquals(SLOT, handoffs.get(0).slot(), "for the busy slot");
         assertEquals(1, receives.size());
         assertEquals(1, receives.get(0).maxNumberOfMessages(), "one per busy slot");
         assertEquals(0, receives.get(0).waitTimeSeconds(), "a short poll: a look-ahead is only worth having now");
         Thread.sleep(300);
         assertEquals(1, receives.size(), "one look-ahead receive per job run");
+        assertEquals(0, visibility.size(), "nothing given back by the poller: the job claimed ahead does that");
+    }
 
-        // Expected end at 10 s; overrun margin max(10 s, 1 s): back at 20 s.
-        now.addAndGet(Duration.ofMillis(10_200).toNanos());
-        lookAhead.changed();
-        eventually(() -> visibility.size() == 1, "the held message goes back");
+    @Test
+    void lookAheadWhoseJobEndedMeanwhile_goesBack_whenNoSlotFrees() throws Exception {
+        RunTimes times = new RunTimes();
+        times.ran("t", Duration.ofSeconds(10));
+        LookAhead lookAhead = new LookAhead(times, Duration.ofSeconds(30), now::get);
+        JobQueue queue = new JobQueue(sqs, "q", "dlq", 20, Clock.systemUTC());
+        MessagePoller poller = new MessagePoller(new LinkedBlockingQueue<>(), queue, Duration.ofSeconds(60), lookAhead,
+                (delivery, slot) -> true, delivery -> false, stopping::get);
+        lookAhead.started(SLOT, "t");
+        now.addAndGet(Duration.ofMillis(9_900).toNanos());
+        thread = new Thread(poller, "test-poller");
+        thread.start();
+
+        eventually(() -> visibility.size() == 1, "the message goes back");
         assertEquals("rh1", visibility.get(0).receiptHandle());
         assertEquals(0, visibility.get(0).visibilityTimeout());
-        assertEquals(0, lookAhead.held());
-        assertEquals(1, receives.size());
     }
 }
