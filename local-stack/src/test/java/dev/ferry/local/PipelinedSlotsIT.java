@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Pipelined slots: a slot is free once its handler returns, and takes the next job while the
  * previous job's outcome is still being written; the outcome is still written once, and a drain
- * waits for it. At most one job per slot finishes at a time.
+ * waits for it. At most two jobs per slot finish at a time.
  */
 class PipelinedSlotsIT {
 
@@ -64,7 +64,10 @@ class PipelinedSlotsIT {
         }
     }
 
-    /** A one-slot worker whose handler returns at once and whose first result write blocks until released. */
+    /** Result writes held until released: the first {@value #HELD_COMPLETES}. */
+    private static final int HELD_COMPLETES = 2;
+
+    /** A one-slot worker whose handler returns at once and whose first result writes block until released. */
     private Worker startWorker(String id) {
         JobHandler handler = new JobHandler() {
             @Override
@@ -77,7 +80,7 @@ class PipelinedSlotsIT {
             @Override
             public boolean complete(Lease lease, JobStore.Completion completion, Instant now) {
                 completes.computeIfAbsent(lease.jobId(), k -> new AtomicInteger()).incrementAndGet();
-                if (completeCalls.getAndIncrement() == 0) {
+                if (completeCalls.getAndIncrement() < HELD_COMPLETES) {
                     firstCompleteHeld.countDown();
                     try {
                         releaseFirstComplete.await();
@@ -157,18 +160,23 @@ class PipelinedSlotsIT {
         String second = submit("second");
         await().atMost(WAIT).until(() -> started.contains(second));
         assertEquals(JobStatus.RUNNING, status(first), "the first job's outcome is still being written");
-        // The bound: the second job's slot waits for the first job's finish before taking a third.
+        await().atMost(WAIT).until(() -> completeCalls.get() == HELD_COMPLETES);
         String third = submit("third");
+        await().atMost(WAIT).until(() -> started.contains(third));
+        // The bound: two jobs finishing; the third's handler is done, and the slot takes no fourth.
+        String fourth = submit("fourth");
         Thread.sleep(1_000);
-        assertFalse(started.contains(third), "one finishing job per slot: the slot waits while two would finish");
+        assertFalse(started.contains(fourth), "two finishing jobs per slot: the slot waits while three would finish");
+        assertEquals(HELD_COMPLETES, completeCalls.get(), "the third job waits to write its outcome");
         assertEquals(JobStatus.RUNNING, status(first));
+        assertEquals(JobStatus.RUNNING, status(second));
 
         releaseFirstComplete.countDown();
-        for (String id : List.of(first, second, third)) {
+        for (String id : List.of(first, second, third, fourth)) {
             await().atMost(WAIT).until(() -> status(id) == JobStatus.SUCCEEDED);
             assertEquals(1, completes.get(id).get(), "job " + id + ": its outcome written once");
         }
-        assertEquals(List.of(first, second, third), started);
+        assertEquals(List.of(first, second, third, fourth), started);
         await().atMost(WAIT).until(() -> Queues.depth(stack.sqs(), stack.queueUrl()) == 0
                 && Queues.inFlight(stack.sqs(), stack.queueUrl()) == 0);
     }

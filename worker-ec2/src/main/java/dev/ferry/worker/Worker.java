@@ -42,10 +42,11 @@ import software.amazon.awssdk.services.sqs.SqsClient;
  * <p>Pipelined slots. A slot is free again as soon as its handler returns: the job's outcome (the
  * fenced write, then its message deleted, re-sent or dead-lettered) is written on the job's own
  * thread, off the slot's path, with its heartbeat running until then, while the slot runs the
- * next job. At most one finishing job per slot: a slot whose previous job is still finishing
- * waits for it before it takes another. Without that bound a table that cannot be written to
- * would let a worker run job after job whose results it cannot record, each holding a message and
- * a lease. Finishing jobs count as held (scale-in protection, a drain waits for them). While a
+ * next job. At most {@value #FINISHING_PER_SLOT} finishing jobs per slot: a slot whose previous
+ * jobs are still finishing waits for the older before it takes another. Without that bound a
+ * table that cannot be written to would let a worker run job after job whose results it cannot
+ * record, each holding a message and a lease. Two, not one: a job shorter than an outcome write
+ * (a few ms) would otherwise run no faster than one write after another. Finishing jobs count as held (scale-in protection, a drain waits for them). While a
  * slot's job is about to end, the poller may receive its next message ahead ({@link LookAhead}):
  * that job is claimed at once and waits for the slot ({@link SlotHandoff}), which is handed to it
  * the moment the running job's handler returns.
@@ -59,6 +60,8 @@ public final class Worker implements AutoCloseable {
     static final Duration DELETE_FLUSH_TIMEOUT = Duration.ofSeconds(10);
     /** How long a starting worker keeps trying to reach its queue. */
     static final Duration START_RETRY_LIMIT = Duration.ofMinutes(5);
+    /** How many jobs of one slot may be writing their outcomes while it runs the next. */
+    static final int FINISHING_PER_SLOT = 2;
 
     private final WorkerConfig config;
     private final QueueSettings queue;
@@ -72,7 +75,7 @@ public final class Worker implements AutoCloseable {
     private final JobHandler handler;
     private final Thread poller;
     private final List<JobRun> running = new ArrayList<>();
-    /** Per slot (by index): held by its job from its handler's end until its outcome is written. */
+    /** Per slot (by index): a permit held by each job from its handler's end until its outcome is written. */
     private final Map<Integer, Semaphore> finishing = new java.util.HashMap<>();
     private final LookAhead lookAhead;
     /** Frees slots (a warm handler made ready again first) without holding up a job's finish. */
@@ -118,19 +121,19 @@ public final class Worker implements AutoCloseable {
         Duration heartbeat = config.heartbeat(queue); // fails fast on a heartbeat not shorter than the lease
         this.slots = List.copyOf(slots);
         this.freeSlots = new LinkedBlockingQueue<>(); // a slot is put up once its handlers are ready (start)
-        // Three per slot: the job it runs, the one it finishes, and the one claimed ahead for it.
-        this.jobThreads = Executors.newFixedThreadPool(3 * slots.size(), named("ferry-job"));
+        // Per slot: the job it runs, those it finishes, and the one claimed ahead for it.
+        this.jobThreads = Executors.newFixedThreadPool((2 + FINISHING_PER_SLOT) * slots.size(), named("ferry-job"));
         this.slotSetup = Executors.newCachedThreadPool(named("ferry-slot-setup"));
         for (GpuSlot slot : this.slots) {
-            finishing.put(slot.index(), new Semaphore(1));
+            finishing.put(slot.index(), new Semaphore(FINISHING_PER_SLOT, true));
         }
         this.lookAhead = new LookAhead(new RunTimes(), LookAhead.maxHold(lease, heartbeat), System::nanoTime);
         this.handlerThreads = Executors.newFixedThreadPool(slots.size(), named("ferry-handler"));
         this.jobQueue = new JobQueue(sqs, config.queueUrl(), queue.deadLetterQueueUrl(), config.waitSeconds(), clock,
                 config.deleteLinger(queue));
-        // Three threads per slot: a job's heartbeat and its progress writes never wait for each other, nor
-        // for the heartbeat of the job the slot is finishing.
-        this.leases = new LeaseKeeper(store, jobQueue, clock, lease, heartbeat, 3 * slots.size());
+        // Per slot: a job's heartbeat and its progress writes never wait for each other, nor for the
+        // heartbeats of the jobs the slot is finishing.
+        this.leases = new LeaseKeeper(store, jobQueue, clock, lease, heartbeat, (2 + FINISHING_PER_SLOT) * slots.size());
         this.handler = handler;
         this.runs = new JobRun.Context(config.workerId(), store, jobQueue, handler,
                 new AttemptPolicy(queue.maxReceiveCount(), Backoff.withJitter(config.retryBase(), config.retryMax())),
@@ -335,7 +338,7 @@ public final class Worker implements AutoCloseable {
     private boolean start(Delivery delivery, GpuSlot slot, java.util.Optional<SlotHandoff> handoff) {
         AtomicBoolean finishPermit = new AtomicBoolean();
         JobRun run = new JobRun(delivery, slot, handoff, runs, () -> {
-            // The bound: wait until this slot's previous job has finished writing its outcome.
+            // The bound: wait while this slot's previous jobs are still writing their outcomes.
             finishing.get(slot.index()).acquireUninterruptibly();
             finishPermit.set(true);
             freeSlot(slot);
