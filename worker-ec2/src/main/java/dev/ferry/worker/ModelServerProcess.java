@@ -34,6 +34,8 @@ abstract class ModelServerProcess implements WarmProcess {
     private static final Logger LOG = LoggerFactory.getLogger(ModelServerProcess.class);
     /** How often readiness is asked, and a running request's process looked at. */
     static final Duration POLL = Duration.ofMillis(200);
+    /** How long a server that dropped a job's request is given to be seen exiting (so the error says it died). */
+    static final Duration EXIT_SEEN_WAIT = Duration.ofSeconds(2);
     /** How long a health check or a cancel may take. */
     static final Duration CONTROL_TIMEOUT = Duration.ofSeconds(5);
     /** Added to a job's own timeout for its HTTP request: Ferry's timeout decides, never the client's. */
@@ -177,8 +179,9 @@ abstract class ModelServerProcess implements WarmProcess {
                     return null;
                 }
             } catch (ExecutionException e) {
-                Thread.sleep(POLL.toMillis()); // a server that died: let the exit be seen
-                String why = kindName + " server " + name + (process.alive()
+                // A dropped connection is most often a server that died: its exit may take a moment to be seen.
+                boolean exited = process.waitFor(EXIT_SEEN_WAIT);
+                String why = kindName + " server " + name + (!exited
                         ? " dropped the job's request (" + e.getCause() + ")"
                         : " exited with " + process.exitCode() + " while it ran the job");
                 stopForGood(why);
