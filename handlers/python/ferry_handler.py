@@ -77,7 +77,13 @@ def serve(handler):
             protocol.write(line + "\n")
             protocol.flush()
 
-    send({"ready": True})
+    def end_log(job):
+        # The job's log lines go out before its answer, then the mark that says they have: the worker
+        # reads stderr and stdout on two threads, and waits for the mark rather than for a quiet pipe.
+        sys.stderr.flush()
+        os.write(2, ("\x1eferry-log-end %s\n" % job.id).encode("utf-8"))
+
+    send({"ready": True, "logEnd": True})
     requests = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")  # whatever the locale says
     for line in requests:
         line = line.strip()
@@ -87,18 +93,19 @@ def serve(handler):
         job = Job(request, send)
         try:
             result = handler(job)
-            sys.stderr.flush()  # the job's log lines go out before its result
         except NoRetry as e:
+            end_log(job)
             send({"id": job.id, "error": str(e) or type(e).__name__, "retry": False})
         except Exception as e:  # noqa: BLE001 - any failure of the handler is the job's failure
             traceback.print_exc()
+            end_log(job)
             send({"id": job.id, "error": "%s: %s" % (type(e).__name__, e), "retry": True})
         else:
+            end_log(job)
             try:
                 send({"id": job.id, "result": {} if result is None else result})
             except (TypeError, ValueError) as e:  # not JSON: NaN, a set, an object; the same every time
                 send({"id": job.id, "error": "the result is not JSON: %s" % e, "retry": False})
-        sys.stderr.flush()
 
 
 if __name__ == "__main__":

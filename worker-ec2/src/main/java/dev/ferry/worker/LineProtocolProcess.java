@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * time, simple enough for a 20-line Python handler.
  *
  * <pre>
- * handler → worker   {"ready": true}                                   once, when its model is loaded
+ * handler → worker   {"ready": true, "logEnd": true}                   once, when its model is loaded
  * worker → handler   {"id": "01J...:2", "jobId": "01J...", "type": "sd", "attempt": 2,
  *                     "input": {...}, "outputDir": "/var/lib/ferry/work/01J...-2/outputs"}
  * handler → worker   {"id": "01J...:2", "progress": 0.4, "message": "step 8 of 20"}   any number
@@ -32,7 +32,11 @@ import org.slf4j.LoggerFactory;
  * </pre>
  *
  * <p>Its stderr is the job's log. A stdout line that is not one of these (a stray print) is kept
- * as a log line too. A handler that exits while it runs a job fails that attempt with the end of
+ * as a log line too. The two pipes are read by two threads, so a log line written just before the
+ * answer may be read just after it: a handler that says {@code "logEnd": true} in its ready line
+ * writes the line {@value #LOG_END}{@code <id>} on stderr before each answer, and the answer waits
+ * for it ({@link #LOG_READ_WAIT} at most); for one that does not, the answer waits until the
+ * stderr reader has sat idle for {@link HandlerProcess#LOG_QUIET} (10 ms or more a job). A handler that exits while it runs a job fails that attempt with the end of
  * its output as the error; one that runs past the job's timeout, or whose job the worker stops,
  * is stopped (and started again, model and all, before the slot takes another job): a Python
  * handler cannot be interrupted mid-call more gently than that. An error with {@code "retry":
@@ -63,6 +67,14 @@ final class LineProtocolProcess implements WarmProcess {
     private volatile JobEvents lastLog;
     /** The longest an answer waits for the log lines written before it to be read ({@link HandlerProcess#awaitLogRead}). */
     static final Duration LOG_READ_WAIT = Duration.ofMillis(250);
+
+    /** Starts the stderr line a handler that said {@code "logEnd": true} writes after a job's log (RS, then a name). */
+    static final String LOG_END = "\u001eferry-log-end ";
+    /** Whether the handler marks the end of each job's log ({@code "logEnd": true} when ready). */
+    private volatile boolean marksLogEnd;
+    /** The id of the last job whose log-end mark was read. */
+    private String logEndedFor;
+    private final Object logEnds = new Object();
 
     private record Running(String id, JobExecution job, CompletableFuture<String> outcome) {
     }
@@ -232,8 +244,15 @@ final class LineProtocolProcess implements WarmProcess {
         return tail.isEmpty() ? "it wrote nothing on stderr" : tail;
     }
 
-    /** A stderr line: the running (or last) job's log. */
+    /** A stderr line: the running (or last) job's log, or the mark that a job's log is complete. */
     private void stderr(String line) {
+        if (line.startsWith(LOG_END)) {
+            synchronized (logEnds) {
+                logEndedFor = line.substring(LOG_END.length()).strip();
+                logEnds.notifyAll();
+            }
+            return;
+        }
         JobEvents log = lastLog;
         if (log != null) {
             log.log(line);
@@ -271,6 +290,7 @@ final class LineProtocolProcess implements WarmProcess {
             return;
         }
         if (message.path("ready").asBoolean(false)) {
+            marksLogEnd = message.path("logEnd").asBoolean(false);
             ready.countDown();
             return;
         }
@@ -285,10 +305,7 @@ final class LineProtocolProcess implements WarmProcess {
         }
         if (message.has("result") || message.has("error")) {
             // What it wrote on stderr before its answer belongs to this job's log, not the next one's.
-            HandlerProcess handler = process;
-            if (handler != null) {
-                handler.awaitLogRead(LOG_READ_WAIT);
-            }
+            awaitLogEnd(current.id());
         }
         if (message.has("result")) {
             current.outcome().complete(message.get("result").toString());
@@ -302,6 +319,35 @@ final class LineProtocolProcess implements WarmProcess {
                     message.path("message").isMissingNode() ? null : message.path("message").asText());
         } else {
             stderr(line);
+        }
+    }
+
+    /**
+     * Until what the handler wrote on stderr before answering job {@code id} has been read: its
+     * log-end mark where it writes one, else a quiet stderr reader; {@link #LOG_READ_WAIT} at most.
+     */
+    private void awaitLogEnd(String id) {
+        if (!marksLogEnd) {
+            HandlerProcess handler = process;
+            if (handler != null) {
+                handler.awaitLogRead(LOG_READ_WAIT);
+            }
+            return;
+        }
+        long deadline = System.nanoTime() + LOG_READ_WAIT.toNanos();
+        synchronized (logEnds) {
+            long left;
+            while (!id.equals(logEndedFor) && (left = deadline - System.nanoTime()) > 0) {
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(logEnds, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+            if (!id.equals(logEndedFor)) {
+                LOG.debug("handler {}: no log-end mark for {} within {}", name, id, LOG_READ_WAIT);
+            }
         }
     }
 

@@ -147,6 +147,38 @@ class LineProtocolProcessTest {
     }
 
     @Test
+    void aHandlerThatMarksTheEndOfEachJobsLog_isWaitedForUntilTheMark_andTheMarkIsNotLogged() throws Exception {
+        // Its answer first, its last log line 150 ms later, then the mark: a quiet pipe would have
+        // been taken for a complete log; the mark is exact.
+        LineProtocolProcess process = startedScript("MARKED", Duration.ofSeconds(30),
+                "import json, os, sys, time",
+                "print(json.dumps({'ready': True, 'logEnd': True}), flush=True)",
+                "for line in sys.stdin:",
+                "    request = json.loads(line)",
+                "    sys.stdout.write(json.dumps({'id': request['id'], 'result': {}}) + '\\n'); sys.stdout.flush()",
+                "    time.sleep(0.15)",
+                "    sys.stderr.write('late words of ' + request['id'] + '\\n'); sys.stderr.flush()",
+                "    os.write(2, ('\\x1eferry-log-end ' + request['id'] + '\\n').encode())");
+
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            Events events = new Events();
+            process.run(job("{}", attempt, events), Duration.ofSeconds(30));
+            assertEquals(List.of("late words of 01JOB:" + attempt), events.log, "attempt " + attempt);
+        }
+    }
+
+    @Test
+    void theShippedPythonHelper_marksTheEndOfEachJobsLog() throws Exception {
+        LineProtocolProcess process = started(Map.of(), Duration.ofSeconds(30));
+        for (int attempt = 1; attempt <= 20; attempt++) {
+            Events events = new Events();
+            process.run(job("{\"n\":" + attempt + "}", attempt, events), Duration.ofSeconds(30));
+            assertTrue(events.log.contains("working on 01JOB attempt " + attempt), events.log.toString());
+            assertTrue(events.log.stream().noneMatch(line -> line.contains("ferry-log-end")), events.log.toString());
+        }
+    }
+
+    @Test
     void filesWrittenToTheOutputDirectory_areThere() throws Exception {
         LineProtocolProcess process = started(Map.of(), Duration.ofSeconds(30));
         JobExecution job = job("{\"do\":\"file\"}", 1, new Events());
