@@ -69,6 +69,10 @@ class ClaimAheadIT {
 
     /** A one-slot worker: a job whose output is "block" waits for the test; every other one runs 1 s. */
     private Worker startWorker(String id) {
+        return startWorker(id, TIMINGS);
+    }
+
+    private Worker startWorker(String id, Map<String, String> timings) {
         JobHandler handler = new JobHandler() {
             @Override
             public String run(JobExecution execution) throws InterruptedException {
@@ -81,7 +85,7 @@ class ClaimAheadIT {
                 return "{\"ok\":true}";
             }
         };
-        Worker worker = FaultTestSupport.worker(stack, id, handler, TIMINGS, store -> new ForwardingJobStore(store) {
+        Worker worker = FaultTestSupport.worker(stack, id, handler, timings, store -> new ForwardingJobStore(store) {
             @Override
             public ClaimResult claim(String jobId, String workerId, String messageId, Instant leaseUntil,
                                      Instant now) {
@@ -167,6 +171,31 @@ class ClaimAheadIT {
     }
 
     @Test
+    void clientCancelsAJobWaitingForItsSlot_itsHeartbeatFindsIt_andItEndsCancelledUnrun_atOnce() throws Exception {
+        // A heartbeat every 0.5 s: the cancel is found well before the running job overruns (at 2 s).
+        startWorker("ahead-4", Map.of(WorkerConfig.LEASE, "20", WorkerConfig.HEARTBEAT, "0.5"));
+        warmUp();
+        String running = submit("block");
+        await().atMost(WAIT).until(() -> started.contains(running));
+        String next = submit("next");
+        awaitClaimed(next);
+        assertEquals(202, api.cancel(next).status());
+
+        await().atMost(WAIT).until(() -> status(next) == JobStatus.CANCELLED);
+        assertEquals(JobStatus.RUNNING, status(running), "its slot never came: the running job still runs");
+        JsonNode cancelled = job(next);
+        assertEquals(0, cancelled.get("attempts").asInt(), cancelled.toString());
+        assertEquals(0, unclaims.get(), "cancelled, not given back");
+        assertFalse(started.contains(next));
+
+        releaseBlocked.countDown();
+        api.awaitStatus(running, "SUCCEEDED", WAIT);
+        assertFalse(started.contains(next), "the slot, freed, does not run a cancelled job");
+        await().atMost(WAIT).until(() -> Queues.depth(stack.sqs(), stack.queueUrl()) == 0
+                && Queues.inFlight(stack.sqs(), stack.queueUrl()) == 0);
+    }
+
+    @Test
     void clientCancelsAJobWaitingForItsSlot_itEndsCancelledUnrun_whenItsSlotsJobOverruns() throws Exception {
         startWorker("ahead-3");
         warmUp();
@@ -182,7 +211,7 @@ class ClaimAheadIT {
         JsonNode cancelled = job(next);
         assertEquals(0, cancelled.get("attempts").asInt(), cancelled.toString());
         assertFalse(started.contains(next));
-        assertEquals(1, unclaims.get(), "the give-back was tried, and refused");
+        assertTrue(unclaims.get() <= 1, "given back at most once, and refused: " + unclaims.get());
 
         releaseBlocked.countDown();
         api.awaitStatus(running, "SUCCEEDED", WAIT);

@@ -161,6 +161,15 @@ final class JobRun {
             context.queue().rearm(delivery, job.jobId(), context.attempts().putOffDelay());
             return;
         }
+        if (handoff.isPresent() && !handoff.get().waiting()) {
+            // Its slot's wait ended before the claim (a drain, or the slot's job overran): nothing to claim it for.
+            if (handoff.get().withdrawn()) {
+                context.queue().requeueFresh(delivery, "received ahead while the worker drains");
+            } else {
+                context.queue().changeVisibility(delivery, Duration.ZERO, "received ahead, its slot's job overran");
+            }
+            return;
+        }
         Instant now = context.clock().instant();
         Instant leaseUntil = now.plus(context.leases().leaseLength());
         JobStore.ClaimResult claim;
@@ -315,6 +324,18 @@ final class JobRun {
     }
 
     private void execute(Job job, Instant leaseUntil) {
+        LeaseKeeper.Heartbeat early = null;
+        if (handoff.isPresent()) {
+            // Claimed ahead: its heartbeat starts now (the lease, the message, a client's cancel), not once it runs.
+            synchronized (this) {
+                this.lease = job.lease().orElseThrow();
+            }
+            early = context.leases().keep(lease, delivery, leaseUntil, this::leaseLost, this::cancelRequested);
+            if (!awaitSlot(job, early)) {
+                return;
+            }
+        }
+        // Made once the slot is its own: a claim given back may be claimed again on this worker, same attempt number.
         workDir = context.workRoot().resolve("jobs").resolve(job.jobId() + "-" + job.attempts());
         try {
             java.nio.file.Files.createDirectories(workDir.resolve("outputs"));
@@ -323,23 +344,23 @@ final class JobRun {
             LOG.warn("job {}: cannot create its work directory {}: {}", job.jobId(), workDir, e.toString());
         }
         try {
-            if (handoff.isPresent() && !awaitSlot(job)) {
-                return;
-            }
             context.metrics().claimed(job);
             log = new AttemptLog(AttemptLog.DEFAULT_MAX_BYTES, context.clock());
             startedAt = context.clock().instant();
-            run(job, leaseUntil);
+            run(job, leaseUntil, early);
         } finally {
             WorkDirs.delete(workDir);
         }
     }
 
     /**
-     * A run started ahead, claimed and ready: waits for its slot. False where the slot did not
-     * come in time or the worker drains: the claim and the message have been given back.
+     * A run started ahead, claimed and ready: waits for its slot, its heartbeat running. True: the
+     * slot is its own, and the job is to run. False: the claim has been given back (the slot did
+     * not come in time, or the worker drains), or the job ended unrun (a client's cancel or its
+     * deadline came while it waited), or its lease was lost; then the heartbeat is stopped, and a
+     * slot handed over meanwhile freed.
      */
-    private boolean awaitSlot(Job job) {
+    private boolean awaitSlot(Job job, LeaseKeeper.Heartbeat heartbeat) {
         SlotHandoff slotHandoff = handoff.orElseThrow();
         boolean handedOver;
         try {
@@ -348,17 +369,39 @@ final class JobRun {
             Thread.currentThread().interrupt();
             handedOver = false;
         }
-        boolean givenBack;
+        Stop reason;
+        boolean cancelled;
         synchronized (this) {
-            if (handedOver && stop == null) {
-                return true;
+            reason = stop;
+            cancelled = cancelRequested;
+        }
+        // The claim found no cancel request (or it would not have waited): only its deadline can have come since.
+        Optional<String> deadlinePassed = cancelledBeforeStart(job, context.clock().instant());
+        if (handedOver && reason == null && !cancelled && deadlinePassed.isEmpty()) {
+            return true;
+        }
+        // Written before the slot goes back: a slot freed takes a finishing permit, which may wait.
+        boolean interrupted = Thread.interrupted(); // a stopping worker's interrupt must not abort these writes
+        try {
+            if (cancelled) {
+                cancelUnrun(job, job.cancelReason() != null ? job.cancelReason() : Job.CANCELLED_BY_CLIENT);
+            } else if (deadlinePassed.isPresent()) {
+                cancelUnrun(job, deadlinePassed.get());
+            } else if (reason == Stop.LEASE_LOST) {
+                LOG.warn("job {}: its lease (token {}) was lost while it waited for its slot; left alone", job.jobId(),
+                        job.version());
+            } else {
+                unclaim(job, reason == Stop.GIVEN_BACK || slotHandoff.withdrawn());
             }
-            givenBack = stop == Stop.GIVEN_BACK;
+        } finally {
+            heartbeat.stop();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
-        if (handedOver && slotFreed.compareAndSet(false, true) && slotHandoff.release()) {
-            slotDone.run(); // handed over as the drain gave jobs back: the slot goes back, the job too
+        if (handedOver) {
+            freeSlot(); // handed over as it was stopped: the slot goes back
         }
-        unclaim(job, givenBack || slotHandoff.withdrawn());
         return false;
     }
 
@@ -376,7 +419,7 @@ final class JobRun {
         switch (written.result()) {
             case APPLIED -> {
                 LOG.info("job {}: claimed ahead, given back unrun ({})", job.jobId(),
-                        draining ? "the worker drains" : "its slot's job overran");
+                        draining ? "the worker drains, or its slot could not be made ready" : "its slot's job overran");
                 if (draining) {
                     context.queue().requeueFresh(delivery, "claimed ahead while the worker drains");
                 } else {
@@ -390,7 +433,8 @@ final class JobRun {
         }
     }
 
-    private void run(Job job, Instant leaseUntil) {
+    /** @param early the heartbeat of a job claimed ahead, started at its claim; null: start one now */
+    private void run(Job job, Instant leaseUntil, LeaseKeeper.Heartbeat early) {
         LOG.info("job {} ({}) attempt {} claimed on slot {} with token {} (receive {} of {})", job.jobId(), job.type(),
                 job.attempts(), slot.index(), job.version(), delivery.receiveCount(),
                 context.attempts().maxReceiveCount());
@@ -414,7 +458,8 @@ final class JobRun {
             if (stop != null) {
                 execution.cancel(true);
             }
-            heartbeat = context.leases().keep(lease, delivery, leaseUntil, this::leaseLost, this::cancelRequested);
+            heartbeat = early != null ? early
+                    : context.leases().keep(lease, delivery, leaseUntil, this::leaseLost, this::cancelRequested);
         }
         long handlerStarted = System.nanoTime();
         context.lookAhead().started(slot, job.type());
@@ -747,7 +792,16 @@ final class JobRun {
             return;
         }
         stop = Stop.CANCELLED;
-        execution.cancel(true);
+        stopWaitingOrRunning();
+    }
+
+    /** Stops the handler, or a job claimed ahead from waiting for its slot (it has no handler yet). */
+    private void stopWaitingOrRunning() {
+        if (execution != null) {
+            execution.cancel(true);
+        } else {
+            handoff.ifPresent(SlotHandoff::withdraw);
+        }
     }
 
     /** From the heartbeat: stop the handler, unless it is done (then the outcome's fence decides). */
@@ -756,7 +810,7 @@ final class JobRun {
             return;
         }
         stop = Stop.LEASE_LOST;
-        execution.cancel(true);
+        stopWaitingOrRunning();
     }
 
     /** Asked by a draining worker: stop the handler and give the job back. */
@@ -765,9 +819,7 @@ final class JobRun {
             return;
         }
         stop = Stop.GIVEN_BACK;
-        if (execution != null) {
-            execution.cancel(true);
-        }
+        stopWaitingOrRunning();
     }
 
     private static int utf8Length(String text) {

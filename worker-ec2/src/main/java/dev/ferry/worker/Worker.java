@@ -132,8 +132,8 @@ public final class Worker implements AutoCloseable {
         this.jobQueue = new JobQueue(sqs, config.queueUrl(), queue.deadLetterQueueUrl(), config.waitSeconds(), clock,
                 config.deleteLinger(queue));
         // Per slot: a job's heartbeat and its progress writes never wait for each other, nor for the
-        // heartbeats of the jobs the slot is finishing.
-        this.leases = new LeaseKeeper(store, jobQueue, clock, lease, heartbeat, (2 + FINISHING_PER_SLOT) * slots.size());
+        // heartbeats of the jobs the slot is finishing or of the one claimed ahead for it.
+        this.leases = new LeaseKeeper(store, jobQueue, clock, lease, heartbeat, (3 + FINISHING_PER_SLOT) * slots.size());
         this.handler = handler;
         this.runs = new JobRun.Context(config.workerId(), store, jobQueue, handler,
                 new AttemptPolicy(queue.maxReceiveCount(), Backoff.withJitter(config.retryBase(), config.retryMax())),
@@ -401,7 +401,9 @@ public final class Worker implements AutoCloseable {
                     putUp(slot);
                     return;
                 }
-                if (!next.get().offer()) {
+                if (stopping) {
+                    next.get().withdraw(); // no job starts once the worker drains: its claim goes back
+                } else if (!next.get().offer()) {
                     putUp(slot); // the job waiting for it gave up (overran), or will not run
                 }
             });
