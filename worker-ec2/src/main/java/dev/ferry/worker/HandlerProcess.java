@@ -184,7 +184,11 @@ final class HandlerProcess {
         Thread reader = new Thread(() -> {
             try (stream) {
                 BoundedLines.read(stream, maxLineBytes, carriageReturnEndsLine, (line, cut) -> {
-                    remember(line.length() <= TAIL_CHARS ? line : line.substring(0, TAIL_CHARS) + "…");
+                    int mark = line.indexOf(LineProtocolProcess.LOG_END); // a protocol mark, not output to quote
+                    String kept = mark < 0 ? line : line.substring(0, mark);
+                    if (mark != 0) {
+                        remember(kept.length() <= TAIL_CHARS ? kept : kept.substring(0, TAIL_CHARS) + "…");
+                    }
                     sink.line(line, cut);
                 });
             } catch (IOException e) {

@@ -246,9 +246,13 @@ final class LineProtocolProcess implements WarmProcess {
 
     /** A stderr line: the running (or last) job's log, or the mark that a job's log is complete. */
     private void stderr(String line) {
-        if (line.startsWith(LOG_END)) {
+        int mark = line.indexOf(LOG_END);
+        if (mark >= 0) {
+            if (mark > 0) {
+                stderr(line.substring(0, mark)); // the job's last words, written without a newline
+            }
             synchronized (logEnds) {
-                logEndedFor = line.substring(LOG_END.length()).strip();
+                logEndedFor = line.substring(mark + LOG_END.length()).strip();
                 logEnds.notifyAll();
             }
             return;
@@ -346,7 +350,10 @@ final class LineProtocolProcess implements WarmProcess {
                 }
             }
             if (!id.equals(logEndedFor)) {
-                LOG.debug("handler {}: no log-end mark for {} within {}", name, id, LOG_READ_WAIT);
+                // A handler that said logEnd but does not write the marks would cost every job this wait.
+                marksLogEnd = false;
+                LOG.warn("handler {}: no log-end mark for {} within {} although it said \"logEnd\": true; waiting"
+                        + " for a quiet stderr from now on", name, id, LOG_READ_WAIT);
             }
         }
     }

@@ -168,6 +168,42 @@ class LineProtocolProcessTest {
     }
 
     @Test
+    void aMarkAfterLogTextWithoutANewline_stillEndsTheLog_andTheTextIsKept() throws Exception {
+        LineProtocolProcess process = startedScript("GLUED", Duration.ofSeconds(30),
+                "import json, os, sys",
+                "print(json.dumps({'ready': True, 'logEnd': True}), flush=True)",
+                "for line in sys.stdin:",
+                "    request = json.loads(line)",
+                "    sys.stderr.write('no newline here'); sys.stderr.flush()",
+                "    os.write(2, ('\\x1eferry-log-end ' + request['id'] + '\\n').encode())",
+                "    sys.stdout.write(json.dumps({'id': request['id'], 'result': {}}) + '\\n'); sys.stdout.flush()");
+
+        Events events = new Events();
+        long started = System.nanoTime();
+        process.run(job("{}", 1, events), Duration.ofSeconds(30));
+        assertEquals(List.of("no newline here"), events.log);
+        assertTrue(System.nanoTime() - started < LineProtocolProcess.LOG_READ_WAIT.toNanos() * 4,
+                "the mark was seen, not waited out");
+    }
+
+    @Test
+    void aHandlerThatSaysLogEndButWritesNoMarks_isWaitedForOnce_thenByAQuietStderr() throws Exception {
+        LineProtocolProcess process = startedScript("UNMARKED", Duration.ofSeconds(30),
+                "import json, sys",
+                "print(json.dumps({'ready': True, 'logEnd': True}), flush=True)",
+                "for line in sys.stdin:",
+                "    request = json.loads(line)",
+                "    sys.stderr.write('words of ' + request['id'] + '\\n'); sys.stderr.flush()",
+                "    sys.stdout.write(json.dumps({'id': request['id'], 'result': {}}) + '\\n'); sys.stdout.flush()");
+
+        for (int attempt = 1; attempt <= 5; attempt++) {
+            Events events = new Events();
+            process.run(job("{}", attempt, events), Duration.ofSeconds(30));
+            assertTrue(events.log.contains("words of 01JOB:" + attempt), "attempt " + attempt + ": " + events.log);
+        }
+    }
+
+    @Test
     void theShippedPythonHelper_marksTheEndOfEachJobsLog() throws Exception {
         LineProtocolProcess process = started(Map.of(), Duration.ofSeconds(30));
         for (int attempt = 1; attempt <= 20; attempt++) {
