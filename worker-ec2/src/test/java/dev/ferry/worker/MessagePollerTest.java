@@ -72,15 +72,23 @@ class MessagePollerTest {
         }
     }
 
-    @Test
-    void busySlot_looksAheadOnceNearItsJobsEnd_withAShortPoll_andStartsThatJobAheadForIt() throws Exception {
+    /** A look-ahead rule that knows jobs of type "t" to run 10 s. */
+    private LookAhead lookAheadFor10sJobs() {
         RunTimes times = new RunTimes();
         times.ran("t", Duration.ofSeconds(10));
-        LookAhead lookAhead = new LookAhead(times, Duration.ofSeconds(30), now::get);
-        JobQueue queue = new JobQueue(sqs, "q", "dlq", 20, Clock.systemUTC());
+        return new LookAhead(times, Duration.ofSeconds(30), now::get);
+    }
+
+    private JobQueue queue() {
+        return new JobQueue(sqs, "q", "dlq", 20, Clock.systemUTC());
+    }
+
+    @Test
+    void busySlot_looksAheadOnceNearItsJobsEnd_withAShortPoll_andStartsThatJobAheadForIt() throws Exception {
+        LookAhead lookAhead = lookAheadFor10sJobs();
         List<String> startedAhead = new CopyOnWriteArrayList<>();
         List<SlotHandoff> handoffs = new CopyOnWriteArrayList<>();
-        MessagePoller poller = new MessagePoller(new LinkedBlockingQueue<>(), queue, Duration.ofSeconds(60), lookAhead,
+        MessagePoller poller = new MessagePoller(new LinkedBlockingQueue<>(), queue(), Duration.ofSeconds(60), lookAhead,
                 (delivery, slot) -> true, delivery -> lookAhead.hold().map(handoff -> {
                     handoffs.add(handoff);
                     return startedAhead.add(delivery.messageId());
@@ -107,11 +115,8 @@ class MessagePollerTest {
 
     @Test
     void lookAheadWhoseJobEndedMeanwhile_goesBack_whenNoSlotFrees() throws Exception {
-        RunTimes times = new RunTimes();
-        times.ran("t", Duration.ofSeconds(10));
-        LookAhead lookAhead = new LookAhead(times, Duration.ofSeconds(30), now::get);
-        JobQueue queue = new JobQueue(sqs, "q", "dlq", 20, Clock.systemUTC());
-        MessagePoller poller = new MessagePoller(new LinkedBlockingQueue<>(), queue, Duration.ofSeconds(60), lookAhead,
+        LookAhead lookAhead = lookAheadFor10sJobs();
+        MessagePoller poller = new MessagePoller(new LinkedBlockingQueue<>(), queue(), Duration.ofSeconds(60), lookAhead,
                 (delivery, slot) -> true, delivery -> false, stopping::get);
         lookAhead.started(SLOT, "t");
         now.addAndGet(Duration.ofMillis(9_900).toNanos());
