@@ -32,9 +32,9 @@ import java.util.function.LongSupplier;
  * <p>Why claimed ahead, not only received: the claim is a conditional write (3 to 20 ms on AWS),
  * and it is all the slot would wait for between two jobs. What it costs, and how each is bounded:
  * the record reads RUNNING (its {@code claimedAt}, and so its queue wait, early) for the few
- * fetch latencies the job waits for its slot; a client's cancel in that time is found by the
- * job's first heartbeat, as for a job that just started; a claim given back is one more fenced
- * write, only for a job that overran its type's recent run times.
+ * fetch latencies the job waits for its slot; its heartbeat runs from the claim, so a client's
+ * cancel in that time ends it CANCELLED unrun; a claim given back is one more fenced write, only
+ * for a job that overran its type's recent run times.
  *
  * <p>Thread-safe: the slots' job threads report starts and ends, the poller asks and holds.
  */
