@@ -99,6 +99,7 @@ public final class SamTemplate {
     private final Path path;
     private final PseudoParameters pseudoParameters;
     private final Map<String, String> parameters;
+    private final Map<String, Object> mappings;
     private final Map<String, String> resourceTypes;
     private final List<Queue> queues;
     private final List<Table> tables;
@@ -108,11 +109,13 @@ public final class SamTemplate {
     private final List<Route> routes = new ArrayList<>();
     private final List<EventSource> eventSources = new ArrayList<>();
 
-    private SamTemplate(Path path, Map<String, Object> root, Map<String, String> parameterOverrides,
+    private SamTemplate(Path path, Map<String, Object> template, Map<String, String> parameterOverrides,
             PseudoParameters pseudoParameters) {
         this.path = path;
         this.pseudoParameters = pseudoParameters;
-        this.parameters = resolveParameters(optionalMap(root.get("Parameters"), "Parameters"), parameterOverrides);
+        this.parameters = resolveParameters(optionalMap(template.get("Parameters"), "Parameters"), parameterOverrides);
+        Map<String, Object> root = LanguageExtensions.expand(template, parameters, this::error);
+        this.mappings = optionalMap(root.get("Mappings"), "Mappings");
         Map<String, Object> resources = map(root.get("Resources"), "Resources");
         this.resourceTypes = new LinkedHashMap<>();
         resources.forEach((id, resource) -> resourceTypes.put(id,
@@ -854,9 +857,52 @@ public final class SamTemplate {
                 yield attribute(scalar(parts.get(0), where), scalar(parts.get(1), where), values, where);
             }
             case "Fn::Sub" -> sub(argument, values, where);
+            case "Fn::FindInMap" -> findInMap(argument, values, where);
+            case "Fn::Join" -> join(argument, values, where);
             default -> throw error(where, "uses " + function + ", which the local stack does not evaluate (it"
-                    + " evaluates Ref, Fn::GetAtt and Fn::Sub); rewrite it with those or teach SamTemplate " + function);
+                    + " evaluates Ref, Fn::GetAtt, Fn::Sub, Fn::FindInMap and Fn::Join); rewrite it with those or"
+                    + " teach SamTemplate " + function);
         };
+    }
+
+    /**
+     * {@code Fn::Join: [delimiter, values]}: a list of strings (or intrinsics giving them), or a
+     * {@code Ref} to a {@code CommaDelimitedList} parameter (whose value is its items joined by commas).
+     */
+    private String join(Object argument, ResourceValues values, String where) {
+        List<Object> parts = list(argument, where + ".Fn::Join");
+        if (parts.size() != 2) {
+            throw error(where, "Fn::Join needs [delimiter, values], but is " + argument);
+        }
+        String delimiter = scalar(parts.get(0), where + ".Fn::Join[0]");
+        Object items = evaluate(parts.get(1), values, where + ".Fn::Join[1]");
+        if (items instanceof String list) {
+            return String.join(delimiter, list.split(",", -1));
+        }
+        List<String> strings = new ArrayList<>();
+        for (Object item : list(items, where + ".Fn::Join[1]")) {
+            strings.add(scalar(item, where + ".Fn::Join[1]"));
+        }
+        return String.join(delimiter, strings);
+    }
+
+    /** {@code Fn::FindInMap: [MapName, TopLevelKey, SecondLevelKey]}, each a string or an intrinsic giving one. */
+    private String findInMap(Object argument, ResourceValues values, String where) {
+        List<Object> parts = list(argument, where + ".Fn::FindInMap");
+        if (parts.size() != 3) {
+            throw error(where, "Fn::FindInMap needs [MapName, TopLevelKey, SecondLevelKey], but is " + argument);
+        }
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            keys.add(scalar(evaluate(parts.get(i), values, where + ".Fn::FindInMap[" + i + "]"), where));
+        }
+        Object map = mappings.get(keys.get(0));
+        Object top = map instanceof Map<?, ?> m ? m.get(keys.get(1)) : null;
+        Object value = top instanceof Map<?, ?> t ? t.get(keys.get(2)) : null;
+        if (value == null) {
+            throw error(where, "Fn::FindInMap " + keys + ": the template's Mappings have no such value");
+        }
+        return scalar(value, "Mappings." + String.join(".", keys));
     }
 
     private String ref(String name, ResourceValues values, String where) {

@@ -535,6 +535,80 @@ class SamTemplateTest {
         assertEquals("ferry-Fleet.Arn", env.get("FLEET_ARN"));
     }
 
+    private static final String POOLS_TEMPLATE = """
+            Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]
+            Parameters:
+              GpuPools: {Type: CommaDelimitedList, Default: "Large,Small"}
+            Mappings:
+              Pools:
+                Large: {JobTypes: "sd-xl,train-*", MaxReceiveCount: "5"}
+                Small: {JobTypes: "sd-turbo", MaxReceiveCount: "3"}
+            Resources:
+              Fn::ForEach::PoolQueues:
+                - Pool
+                - !Ref GpuPools
+                - "${Pool}DeadLetterQueue":
+                    Type: AWS::SQS::Queue
+                    Properties:
+                      MessageRetentionPeriod: 1209600
+                  "${Pool}JobQueue":
+                    Type: AWS::SQS::Queue
+                    Properties:
+                      QueueName: !Sub "${AWS::StackName}-&{Pool}-jobs"
+                      VisibilityTimeout: 120
+                      RedrivePolicy:
+                        deadLetterTargetArn: !GetAtt [!Sub "${Pool}DeadLetterQueue", Arn]
+                        maxReceiveCount: !FindInMap [Pools, !Ref Pool, MaxReceiveCount]
+              Fn:
+                Type: AWS::Serverless::Function
+                Properties:
+                  Handler: example.Handler
+                  Environment:
+                    Variables:
+                      FERRY_POOLS: !Join [";", !Ref GpuPools]
+                      Fn::ForEach::PoolEnvironment:
+                        - Pool
+                        - !Ref GpuPools
+                        - "FERRY_POOL_${Pool}_QUEUE_URL": !Ref
+                            Fn::Sub: "${Pool}JobQueue"
+                          "FERRY_POOL_${Pool}_TYPES": !FindInMap [Pools, !Ref Pool, JobTypes]
+            """;
+
+    @Test
+    void languageExtensions_forEachMakesEachPoolsQueues_andFindInMapReadsItsSettings() throws IOException {
+        Path file = Files.writeString(temp.resolve("pools.yaml"), POOLS_TEMPLATE);
+        SamTemplate template = SamTemplate.load(file, Map.of(), LOCAL);
+
+        assertEquals(List.of("LargeDeadLetterQueue", "LargeJobQueue", "SmallDeadLetterQueue", "SmallJobQueue"),
+                template.queues().stream().map(SamTemplate.Queue::logicalId).sorted().toList());
+        assertEquals(new SamTemplate.Redrive("SmallDeadLetterQueue", 3),
+                template.queue("SmallJobQueue").redrive().orElseThrow());
+        assertEquals("ferry-Small-jobs", template.queue("SmallJobQueue").name());
+        Map<String, String> env = template.environment("Fn", NAMED);
+        assertEquals("ref:LargeJobQueue", env.get("FERRY_POOL_Large_QUEUE_URL"));
+        assertEquals("sd-xl,train-*", env.get("FERRY_POOL_Large_TYPES"));
+        assertEquals("sd-turbo", env.get("FERRY_POOL_Small_TYPES"));
+        assertEquals("Large;Small", env.get("FERRY_POOLS"));
+
+        SamTemplate one = SamTemplate.load(file, Map.of("GpuPools", "Large"), LOCAL);
+        assertEquals(List.of("LargeDeadLetterQueue", "LargeJobQueue"),
+                one.queues().stream().map(SamTemplate.Queue::logicalId).sorted().toList(),
+                "the pools deployed are the parameter's");
+    }
+
+    @Test
+    void languageExtensions_aLoopWithoutTheTransform_orMakingAKeyTwice_isRefused() throws IOException {
+        TemplateException undeclared = assertThrows(TemplateException.class, () -> inline(
+                POOLS_TEMPLATE.replace("Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]",
+                        "Transform: AWS::Serverless-2016-10-31")));
+        assertTrue(undeclared.getMessage().contains("needs Transform: AWS::LanguageExtensions"),
+                undeclared.getMessage());
+
+        TemplateException twice = assertThrows(TemplateException.class, () -> inline(
+                POOLS_TEMPLATE.replace("Default: \"Large,Small\"", "Default: \"Large,Large\"")));
+        assertTrue(twice.getMessage().contains("'LargeDeadLetterQueue' is made twice"), twice.getMessage());
+    }
+
     private static final String BUCKET_TEMPLATE = """
             Parameters:
               RetentionDays: {Type: Number, Default: 30, MinValue: 1, MaxValue: 3650}
