@@ -28,8 +28,10 @@ import java.util.regex.Pattern;
  *
  * <p>Parameters take their defaults unless overridden, and are checked as CloudFormation checks
  * them ({@code Type: Number}, {@code MinValue}, {@code MaxValue}, {@code AllowedValues}). The
- * intrinsic functions the local stack evaluates are {@code Ref}, {@code Fn::GetAtt} and
- * {@code Fn::Sub}; pseudo parameters come from {@link PseudoParameters}. Values that only exist
+ * intrinsic functions the local stack evaluates are {@code Ref}, {@code Fn::GetAtt},
+ * {@code Fn::Sub}, {@code Fn::FindInMap} and {@code Fn::Join}, after expanding the
+ * {@code Fn::ForEach} loops of a template that declares {@code AWS::LanguageExtensions}
+ * ({@link LanguageExtensions}); pseudo parameters come from {@link PseudoParameters}. Values that only exist
  * once resources do (a queue's URL, a table's ARN) come from a {@link ResourceValues}.
  *
  * <p>A queue, table or bucket property this class does not know fails loudly rather than being
