@@ -6,10 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ferry.core.JobQueries;
 import dev.ferry.core.JobStatus;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -21,6 +19,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
+import org.threeten.extra.MutableClock;
 import software.amazon.awssdk.core.exception.SdkClientException;
 
 /**
@@ -32,31 +31,7 @@ class JobWaiterTest {
 
     private static final Instant T0 = Instant.parse("2026-11-22T10:00:00Z");
 
-    /** A clock the test moves. */
-    private static final class MovingClock extends Clock {
-        Instant now = T0;
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        void advance(Duration by) {
-            now = now.plus(by);
-        }
-    }
-
-    private final MovingClock clock = new MovingClock();
+    private final MutableClock clock = MutableClock.of(T0, ZoneOffset.UTC);
     private final Map<String, JobStatus> statuses = new HashMap<>();
     private final Set<String> unprocessed = new HashSet<>();
     private final List<Set<String>> reads = new ArrayList<>();
@@ -80,7 +55,7 @@ class JobWaiterTest {
     }
 
     private void tickAfter(Duration duration) {
-        clock.advance(duration);
+        clock.add(duration);
         waiter.tick();
     }
 
@@ -142,7 +117,7 @@ class JobWaiterTest {
             int before = reads.size();
             tickAfter(JobWaiter.TICK);
             if (reads.size() > before) {
-                readAt.add(clock.now);
+                readAt.add(clock.instant());
             }
         }
         List<Long> gaps = new ArrayList<>();

@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.threeten.extra.MutableClock;
 import software.amazon.awssdk.core.exception.SdkClientException;
 
 /** A queued job's position and ETA: the formula, and what is left out when it cannot be known. */
@@ -123,26 +124,6 @@ class QueueEstimatorTest {
         assertEquals(1, reads.get());
     }
 
-    /** A clock the test moves. */
-    private static final class MovingClock extends Clock {
-        Instant now = T0;
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return java.time.ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
     @Test
     void aTypeWithoutRuns_isReadAgainSoon_soItsFirstRunShowsWithinSeconds() {
         AtomicInteger reads = new AtomicInteger();
@@ -152,15 +133,15 @@ class QueueEstimatorTest {
                 return reads.incrementAndGet() == 1 ? List.of() : List.of(Duration.ofSeconds(3));
             }
         };
-        MovingClock clock = new MovingClock();
+        MutableClock clock = MutableClock.of(T0, java.time.ZoneOffset.UTC);
         QueueEstimator kept = new QueueEstimator(counting, () -> slots, clock);
 
         assertNull(kept.estimate(queued(1, "sd")).orElseThrow().etaSeconds(), "no run yet");
         assertNull(kept.estimate(queued(2, "sd")).orElseThrow().etaSeconds(), "none, kept a moment");
-        clock.now = clock.now.plus(QueueEstimator.EMPTY_KEPT).plusMillis(1);
+        clock.add(QueueEstimator.EMPTY_KEPT.plusMillis(1));
         assertEquals(6L, kept.estimate(queued(3, "sd")).orElseThrow().etaSeconds(),
                 "the first run, seconds later: (2 ahead / 2 slots + 1) x 3 s");
-        clock.now = clock.now.plus(QueueEstimator.EMPTY_KEPT).plusMillis(1);
+        clock.add(QueueEstimator.EMPTY_KEPT.plusMillis(1));
         kept.estimate(queued(4, "sd"));
 
         assertEquals(2, reads.get(), "runs found are kept longer than none found");
@@ -189,16 +170,16 @@ class QueueEstimatorTest {
             public void close() {
             }
         };
-        MovingClock clock = new MovingClock();
+        MutableClock clock = MutableClock.of(T0, java.time.ZoneOffset.UTC);
         QueueEstimator.Slots working = QueueEstimator.inFlight(counting, "q", clock);
 
         assertEquals(OptionalInt.empty(), working.working());
         inFlight.set("3");
         assertEquals(OptionalInt.empty(), working.working(), "none working, kept a moment");
-        clock.now = clock.now.plus(QueueEstimator.EMPTY_KEPT).plusMillis(1);
+        clock.add(QueueEstimator.EMPTY_KEPT.plusMillis(1));
         assertEquals(OptionalInt.of(3), working.working());
         inFlight.set("5");
-        clock.now = clock.now.plus(QueueEstimator.EMPTY_KEPT).plusMillis(1);
+        clock.add(QueueEstimator.EMPTY_KEPT.plusMillis(1));
         assertEquals(OptionalInt.of(3), working.working(), "slots working, kept longer");
         assertEquals(2, reads.get());
     }

@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +15,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.threeten.extra.MutableClock;
 
 /**
  * What a worker says of itself while a warm handler cannot be made ready: the health endpoint
@@ -29,30 +28,6 @@ class WorkerStatusTest {
 
     @TempDir
     Path dir;
-
-    /** A clock the test moves. */
-    private static final class MovableClock extends Clock {
-        volatile Instant now;
-
-        MovableClock(Instant now) {
-            this.now = now;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
 
     /** A warm process that starts, or fails to, as told, and dies when told. */
     private static final class FakeProcess implements WarmProcess {
@@ -107,7 +82,7 @@ class WorkerStatusTest {
     @Test
     void aHandlerThatKeepsFailingToStart_isUnhealthyAfterTheSetupLimit_countedFromWhenItStoppedBeingReady()
             throws Exception {
-        MovableClock clock = new MovableClock(T0);
+        MutableClock clock = MutableClock.of(T0, ZoneOffset.UTC);
         AtomicBoolean failStarts = new AtomicBoolean();
         List<FakeProcess> processes = new CopyOnWriteArrayList<>();
         WarmProcess.Factory factory = context -> {
@@ -129,7 +104,7 @@ class WorkerStatusTest {
         // The process dies while idle; every start from now on fails (the model no longer loads).
         failStarts.set(true);
         processes.get(0).alive = false;
-        clock.now = T0.plus(Duration.ofMinutes(1));
+        clock.setInstant(T0.plus(Duration.ofMinutes(1)));
         Thread setup = new Thread(() -> {
             try {
                 activity.awaitReady(gpu);
@@ -142,8 +117,8 @@ class WorkerStatusTest {
             awaitStatus(handler, s -> s.state() == WarmHandler.State.FAILED);
             assertEquals(1, handler.statuses().get(0).recentRestarts(), "started again once, just now");
             // Twenty minutes on, it is still trying: each failed try moves its state's "since" on.
-            clock.now = T0.plus(Duration.ofMinutes(20));
-            awaitStatus(handler, s -> s.since().equals(clock.now));
+            clock.setInstant(T0.plus(Duration.ofMinutes(20)));
+            awaitStatus(handler, s -> s.since().equals(clock.instant()));
             WarmHandler.Status failing = handler.statuses().get(0);
             assertEquals(T0.plus(Duration.ofMinutes(1)), failing.notReadySince());
             assertEquals(0, failing.recentRestarts(), "that restart is past the window; failed starts are not restarts");
