@@ -164,10 +164,7 @@ class FleetReporterTest {
                 Clock.systemUTC());
         FleetReporter reporter = new FleetReporter(dynamoDb, "ferry-workers", status::snapshot, Duration.ofMillis(50),
                 Duration.ofMinutes(2)).start();
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (reporter.writes() < 2 && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        awaitWrites(reporter, 2, Duration.ofSeconds(10));
         assertTrue(reporter.writes() >= 2, "after two throttled writes, heartbeats go on: " + dynamoDb.puts.size());
         life.drainReason = "shutdown";
         life.stopped = true;
@@ -190,10 +187,7 @@ class FleetReporterTest {
                 Clock.systemUTC());
         FleetReporter reporter = new FleetReporter(dynamoDb, "t", status::snapshot, Duration.ofMillis(100),
                 Duration.ofMillis(400)).start();
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (reporter.writes() < 1 && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        awaitWrites(reporter, 1, Duration.ofSeconds(20));
         reporter.close();
         assertTrue(reporter.writes() >= 1, "written once the failures end: " + dynamoDb.puts.size() + " tries");
         assertTrue(dynamoDb.puts.size() >= 11, "ten failed tries, then a good one: " + dynamoDb.puts.size());
@@ -208,18 +202,20 @@ class FleetReporterTest {
                 Clock.systemUTC());
         FleetReporter reporter = new FleetReporter(dynamoDb, "t", status::snapshot, Duration.ofHours(1),
                 Duration.ofHours(6)).start();
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (reporter.writes() < 1 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        awaitWrites(reporter, 1, Duration.ofSeconds(5));
         life.drainReason = "shutdown";
         reporter.changed();
-        deadline = System.nanoTime() + FleetReporter.MIN_GAP.plusSeconds(3).toNanos();
-        while (reporter.writes() < 2 && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        awaitWrites(reporter, 2, FleetReporter.MIN_GAP.plusSeconds(3));
         assertEquals(2, reporter.writes(), "the drain is written within MIN_GAP, not an hour later");
         assertEquals("DRAINING", dynamoDb.puts.get(1).item().get("state").s());
         reporter.close();
+    }
+
+    /** Until the reporter has written {@code count} items, or {@code within} has passed (the caller asserts). */
+    private static void awaitWrites(FleetReporter reporter, int count, Duration within) throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (reporter.writes() < count && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
     }
 }
