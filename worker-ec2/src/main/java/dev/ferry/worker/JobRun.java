@@ -161,8 +161,9 @@ final class JobRun {
             context.queue().rearm(delivery, job.jobId(), context.attempts().putOffDelay());
             return;
         }
-        if (handoff.isPresent() && !handoff.get().waiting()) {
+        if (handoff.isPresent() && handoff.get().gone()) {
             // Its slot's wait ended before the claim (a drain, or the slot's job overran): nothing to claim it for.
+            // (A slot already offered is no reason to stop: the job claims it and runs there at once.)
             if (handoff.get().withdrawn()) {
                 context.queue().requeueFresh(delivery, "received ahead while the worker drains");
             } else {

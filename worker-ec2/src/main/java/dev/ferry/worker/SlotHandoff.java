@@ -98,6 +98,11 @@ final class SlotHandoff {
         return offered;
     }
 
+    /** Whether the wait is over without the slot: its deadline passed, or it was withdrawn or released. */
+    synchronized boolean gone() {
+        return state == State.GONE;
+    }
+
     /** Whether a job still waits for the slot. */
     synchronized boolean waiting() {
         return state == State.WAITING;

@@ -38,6 +38,7 @@ class SlotHandoffTest {
     void offeredBeforeTheJobIsReady_itsWaitEndsAtOnce() throws InterruptedException {
         SlotHandoff handoff = dueIn(Duration.ofSeconds(30));
         assertTrue(handoff.offer());
+        assertFalse(handoff.gone(), "offered, not gone: the job still claims and runs");
         assertFalse(handoff.offer(), "offered once");
         assertTrue(handoff.await());
     }
@@ -47,6 +48,7 @@ class SlotHandoffTest {
         SlotHandoff handoff = dueIn(Duration.ofMillis(50));
         long started = System.nanoTime();
         assertFalse(handoff.await());
+        assertTrue(handoff.gone());
         assertTrue(System.nanoTime() - started >= Duration.ofMillis(45).toNanos(), "waited until its deadline");
         assertFalse(handoff.withdrawn());
         assertFalse(handoff.offer(), "the slot stays its running job's, to be put up as usual");
