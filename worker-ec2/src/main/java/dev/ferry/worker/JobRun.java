@@ -332,8 +332,13 @@ final class JobRun {
                 this.lease = job.lease().orElseThrow();
             }
             early = context.leases().keep(lease, delivery, leaseUntil, this::leaseLost, this::cancelRequested);
-            if (!awaitSlot(job, early)) {
-                return;
+            try {
+                if (!awaitSlot(job, early)) {
+                    return;
+                }
+            } catch (RuntimeException | Error e) {
+                early.stop();
+                throw e;
             }
         }
         // Made once the slot is its own: a claim given back may be claimed again on this worker, same attempt number.
@@ -350,6 +355,9 @@ final class JobRun {
             startedAt = context.clock().instant();
             run(job, leaseUntil, early);
         } finally {
+            if (early != null) {
+                early.stop(); // run() stops it; this is for a throw before run() got that far
+            }
             WorkDirs.delete(workDir);
         }
     }
@@ -384,15 +392,15 @@ final class JobRun {
         // Written before the slot goes back: a slot freed takes a finishing permit, which may wait.
         boolean interrupted = Thread.interrupted(); // a stopping worker's interrupt must not abort these writes
         try {
-            if (cancelled) {
-                cancelUnrun(job, job.cancelReason() != null ? job.cancelReason() : Job.CANCELLED_BY_CLIENT);
-            } else if (deadlinePassed.isPresent()) {
-                cancelUnrun(job, deadlinePassed.get());
+            if (cancelled || deadlinePassed.isPresent()) {
+                context.metrics().claimed(job);
+                cancelUnrun(job, cancelled ? (job.cancelReason() != null ? job.cancelReason() : Job.CANCELLED_BY_CLIENT)
+                        : deadlinePassed.get());
             } else if (reason == Stop.LEASE_LOST) {
                 LOG.warn("job {}: its lease (token {}) was lost while it waited for its slot; left alone", job.jobId(),
                         job.version());
             } else {
-                unclaim(job, reason == Stop.GIVEN_BACK || slotHandoff.withdrawn());
+                unclaim(job, reason == Stop.GIVEN_BACK || slotHandoff.withdrawn(), heartbeat);
             }
         } finally {
             heartbeat.stop();
@@ -413,12 +421,13 @@ final class JobRun {
      * (then it is cancelled unrun); a write that cannot be made leaves both to run out, as after
      * a crash: the next claim takes the lease over.
      */
-    private void unclaim(Job job, boolean draining) {
+    private void unclaim(Job job, boolean draining, LeaseKeeper.Heartbeat heartbeat) {
         Lease claimedLease = job.lease().orElseThrow();
         OutcomeWriter.Written written = context.outcomes().write(job.jobId(), "unclaim",
                 () -> context.store().unclaim(claimedLease, context.clock().instant()), RELEASE_WITHIN);
         switch (written.result()) {
             case APPLIED -> {
+                heartbeat.stop(); // its next beat would hide the message again after it is made visible below
                 LOG.info("job {}: claimed ahead, given back unrun ({})", job.jobId(),
                         draining ? "the worker drains, or its slot could not be made ready" : "its slot's job overran");
                 if (draining) {

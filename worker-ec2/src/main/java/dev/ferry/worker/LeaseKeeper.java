@@ -95,6 +95,8 @@ final class LeaseKeeper implements AutoCloseable {
         private volatile boolean stopped;
         private boolean cancelRequested;
         private ScheduledFuture<?> future;
+        /** Held by a beat while it runs: {@link #stop} waits for one under way. */
+        private final Object beating = new Object();
 
         private Heartbeat(Lease lease, Delivery delivery, Instant leaseUntil, Runnable onLost,
                           Runnable onCancelRequested) {
@@ -105,6 +107,10 @@ final class LeaseKeeper implements AutoCloseable {
             this.onCancelRequested = onCancelRequested;
         }
 
+        /**
+         * No beat after this returns: one under way is waited for, so that its visibility change
+         * cannot land after what the caller does with the message next (give it back at once, say).
+         */
         void stop() {
             stopped = true;
             synchronized (this) {
@@ -112,9 +118,18 @@ final class LeaseKeeper implements AutoCloseable {
                     future.cancel(false);
                 }
             }
+            synchronized (beating) {
+                // a beat under way has ended (or this is its own thread: lost())
+            }
         }
 
         private void beat() {
+            synchronized (beating) {
+                beatOnce();
+            }
+        }
+
+        private void beatOnce() {
             if (stopped) {
                 return;
             }

@@ -98,8 +98,14 @@ final class SlotHandoff {
         return offered;
     }
 
-    /** Whether the wait is over without the slot: its deadline passed, or it was withdrawn or released. */
+    /**
+     * Whether the wait is over without the slot: withdrawn or released, or its deadline has passed
+     * without an offer (then no offer is taken any more).
+     */
     synchronized boolean gone() {
+        if (state == State.WAITING && System.nanoTime() - deadlineNanos >= 0) {
+            state = State.GONE;
+        }
         return state == State.GONE;
     }
 
