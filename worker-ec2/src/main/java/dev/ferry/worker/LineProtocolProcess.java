@@ -70,8 +70,10 @@ final class LineProtocolProcess implements WarmProcess {
 
     /** Starts the stderr line a handler that said {@code "logEnd": true} writes after a job's log (RS, then a name). */
     static final String LOG_END = "\u001eferry-log-end ";
-    /** Whether the handler marks the end of each job's log ({@code "logEnd": true} when ready). */
+    /** Whether the answers wait for the handler's log-end marks: it said {@code "logEnd": true}, and marks come. */
     private volatile boolean marksLogEnd;
+    /** Whether it said {@code "logEnd": true} when ready. */
+    private volatile boolean declaredLogEnd;
     /** The id of the last job whose log-end mark was read. */
     private String logEndedFor;
     private final Object logEnds = new Object();
@@ -255,6 +257,9 @@ final class LineProtocolProcess implements WarmProcess {
                 logEndedFor = line.substring(mark + LOG_END.length()).strip();
                 logEnds.notifyAll();
             }
+            if (declaredLogEnd) {
+                marksLogEnd = true; // marks come again after one was missed (a stall, a cut line)
+            }
             return;
         }
         JobEvents log = lastLog;
@@ -294,7 +299,8 @@ final class LineProtocolProcess implements WarmProcess {
             return;
         }
         if (message.path("ready").asBoolean(false)) {
-            marksLogEnd = message.path("logEnd").asBoolean(false);
+            declaredLogEnd = message.path("logEnd").asBoolean(false);
+            marksLogEnd = declaredLogEnd;
             ready.countDown();
             return;
         }
@@ -353,7 +359,7 @@ final class LineProtocolProcess implements WarmProcess {
                 // A handler that said logEnd but does not write the marks would cost every job this wait.
                 marksLogEnd = false;
                 LOG.warn("handler {}: no log-end mark for {} within {} although it said \"logEnd\": true; waiting"
-                        + " for a quiet stderr from now on", name, id, LOG_READ_WAIT);
+                        + " for a quiet stderr until a mark comes again", name, id, LOG_READ_WAIT);
             }
         }
     }
