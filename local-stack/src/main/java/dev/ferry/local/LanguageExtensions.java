@@ -144,17 +144,38 @@ final class LanguageExtensions {
                 throw error.apply(where, "needs [Identifier, Collection, {OutputKey: OutputValue}], but is "
                         + declaration);
             }
+            if (reusesIdentifier(fragment, id)) {
+                throw error.apply(where, "a loop inside it uses its identifier '" + id + "' too; give the inner loop"
+                        + " an identifier of its own");
+            }
             Map<String, Object> copies = new LinkedHashMap<>();
             for (String item : collection(parts.get(1), where)) {
                 Function<String, String> replace = text -> text.replace("${" + id + "}", item)
                         .replace("&{" + id + "}", item.replaceAll("[^A-Za-z0-9]", ""));
-                for (Map.Entry<?, ?> entry : fragment.entrySet()) {
-                    String key = replace.apply(String.valueOf(entry.getKey()));
-                    Object value = node(substitute(entry.getValue(), id, item, replace), where + "." + key);
-                    put(copies, key, value, where);
-                }
+                // The whole fragment, item in place, expanded as any node: a loop that is a key of the
+                // fragment itself (a loop directly inside a loop) is expanded too.
+                Object copy = node(substitute(fragment, id, item, replace), where);
+                ((Map<?, ?>) copy).forEach((key, value) -> put(copies, String.valueOf(key), value, where));
             }
             return copies;
+        }
+
+        /** Whether a loop nested anywhere in {@code node} declares {@code id} as its identifier. */
+        private static boolean reusesIdentifier(Object node, String id) {
+            if (node instanceof Map<?, ?> map) {
+                for (Map.Entry<?, ?> entry : map.entrySet()) {
+                    if (String.valueOf(entry.getKey()).startsWith(FOR_EACH) && entry.getValue() instanceof List<?> inner
+                            && !inner.isEmpty() && id.equals(inner.get(0))) {
+                        return true;
+                    }
+                    if (reusesIdentifier(entry.getValue(), id)) {
+                        return true;
+                    }
+                }
+            } else if (node instanceof List<?> list) {
+                return list.stream().anyMatch(item -> reusesIdentifier(item, id));
+            }
+            return false;
         }
 
         private List<String> collection(Object node, String where) {
@@ -189,7 +210,13 @@ final class LanguageExtensions {
                     return item;
                 }
                 Map<String, Object> result = new LinkedHashMap<>();
-                map.forEach((k, v) -> result.put(replace.apply(String.valueOf(k)), substitute(v, id, item, replace)));
+                map.forEach((k, v) -> {
+                    String key = replace.apply(String.valueOf(k));
+                    if (result.putIfAbsent(key, substitute(v, id, item, replace)) != null) {
+                        throw new TemplateException("Fn::ForEach: '" + key + "' is made twice by one copy of a loop's"
+                                + " fragment (item '" + item + "')");
+                    }
+                });
                 return result;
             }
             if (node instanceof List<?> list) {

@@ -879,7 +879,7 @@ public final class SamTemplate {
         String delimiter = scalar(parts.get(0), where + ".Fn::Join[0]");
         Object items = evaluate(parts.get(1), values, where + ".Fn::Join[1]");
         if (items instanceof String list) {
-            return String.join(delimiter, list.split(",", -1));
+            return String.join(delimiter, java.util.Arrays.stream(list.split(",", -1)).map(String::trim).toList());
         }
         List<String> strings = new ArrayList<>();
         for (Object item : list(items, where + ".Fn::Join[1]")) {

@@ -597,6 +597,40 @@ class SamTemplateTest {
     }
 
     @Test
+    void languageExtensions_aLoopDirectlyInsideALoop_expandsEveryPair() throws IOException {
+        SamTemplate template = inline("""
+                Transform: AWS::LanguageExtensions
+                Resources:
+                  Fn::ForEach::Pools:
+                    - Pool
+                    - [Large, Small]
+                    - Fn::ForEach::Lanes:
+                        - Lane
+                        - [Normal, High]
+                        - "${Pool}${Lane}Queue":
+                            Type: AWS::SQS::Queue
+                            Properties:
+                              QueueName: !Sub "${AWS::StackName}-${Pool}-${Lane}"
+                """);
+        assertEquals(List.of("LargeHighQueue", "LargeNormalQueue", "SmallHighQueue", "SmallNormalQueue"),
+                template.queues().stream().map(SamTemplate.Queue::logicalId).sorted().toList());
+        assertEquals("ferry-Small-High", template.queue("SmallHighQueue").name());
+
+        TemplateException reused = assertThrows(TemplateException.class, () -> inline("""
+                Transform: AWS::LanguageExtensions
+                Resources:
+                  Fn::ForEach::Outer:
+                    - Pool
+                    - [A, B]
+                    - Fn::ForEach::Inner:
+                        - Pool
+                        - [C]
+                        - "${Pool}Queue": {Type: AWS::SQS::Queue}
+                """));
+        assertTrue(reused.getMessage().contains("uses its identifier 'Pool' too"), reused.getMessage());
+    }
+
+    @Test
     void languageExtensions_aLoopWithoutTheTransform_orMakingAKeyTwice_isRefused() throws IOException {
         TemplateException undeclared = assertThrows(TemplateException.class, () -> inline(
                 POOLS_TEMPLATE.replace("Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]",
