@@ -164,11 +164,7 @@ final class JobRun {
         if (handoff.isPresent() && handoff.get().gone()) {
             // Its slot's wait ended before the claim (a drain, or the slot's job overran): nothing to claim it for.
             // (A slot already offered is no reason to stop: the job claims it and runs there at once.)
-            if (handoff.get().withdrawn()) {
-                context.queue().requeueFresh(delivery, "received ahead while the worker drains");
-            } else {
-                context.queue().changeVisibility(delivery, Duration.ZERO, "received ahead, its slot's job overran");
-            }
+            giveMessageBack(handoff.get().withdrawn(), "received ahead");
             return;
         }
         Instant now = context.clock().instant();
@@ -326,39 +322,36 @@ final class JobRun {
 
     private void execute(Job job, Instant leaseUntil) {
         LeaseKeeper.Heartbeat early = null;
-        if (handoff.isPresent()) {
-            // Claimed ahead: its heartbeat starts now (the lease, the message, a client's cancel), not once it runs.
-            synchronized (this) {
-                this.lease = job.lease().orElseThrow();
-            }
-            early = context.leases().keep(lease, delivery, leaseUntil, this::leaseLost, this::cancelRequested);
-            try {
+        try {
+            if (handoff.isPresent()) {
+                // Claimed ahead: its heartbeat starts now (the lease, the message, a client's cancel), not once it runs.
+                synchronized (this) {
+                    this.lease = job.lease().orElseThrow();
+                }
+                early = context.leases().keep(lease, delivery, leaseUntil, this::leaseLost, this::cancelRequested);
                 if (!awaitSlot(job, early)) {
                     return;
                 }
-            } catch (RuntimeException | Error e) {
-                early.stop();
-                throw e;
             }
-        }
-        // Made once the slot is its own: a claim given back may be claimed again on this worker, same attempt number.
-        workDir = context.workRoot().resolve("jobs").resolve(job.jobId() + "-" + job.attempts());
-        try {
-            java.nio.file.Files.createDirectories(workDir.resolve("outputs"));
-            java.nio.file.Files.createDirectories(workDir.resolve("inputs"));
-        } catch (java.io.IOException e) {
-            LOG.warn("job {}: cannot create its work directory {}: {}", job.jobId(), workDir, e.toString());
-        }
-        try {
+            // Made once the slot is its own: a claim given back may be claimed again here, same attempt number.
+            workDir = context.workRoot().resolve("jobs").resolve(job.jobId() + "-" + job.attempts());
+            try {
+                java.nio.file.Files.createDirectories(workDir.resolve("outputs"));
+                java.nio.file.Files.createDirectories(workDir.resolve("inputs"));
+            } catch (java.io.IOException e) {
+                LOG.warn("job {}: cannot create its work directory {}: {}", job.jobId(), workDir, e.toString());
+            }
             context.metrics().claimed(job);
             log = new AttemptLog(AttemptLog.DEFAULT_MAX_BYTES, context.clock());
             startedAt = context.clock().instant();
             run(job, leaseUntil, early);
         } finally {
             if (early != null) {
-                early.stop(); // run() stops it; this is for a throw before run() got that far
+                early.stop(); // run() and awaitSlot() stop it; this is for a throw before they got that far
             }
-            WorkDirs.delete(workDir);
+            if (workDir != null) {
+                WorkDirs.delete(workDir);
+            }
         }
     }
 
@@ -394,8 +387,7 @@ final class JobRun {
         try {
             if (cancelled || deadlinePassed.isPresent()) {
                 context.metrics().claimed(job);
-                cancelUnrun(job, cancelled ? (job.cancelReason() != null ? job.cancelReason() : Job.CANCELLED_BY_CLIENT)
-                        : deadlinePassed.get());
+                cancelUnrun(job, cancelled ? Job.CANCELLED_BY_CLIENT : deadlinePassed.get()); // a client's reason stays
             } else if (reason == Stop.LEASE_LOST) {
                 LOG.warn("job {}: its lease (token {}) was lost while it waited for its slot; left alone", job.jobId(),
                         job.version());
@@ -430,16 +422,24 @@ final class JobRun {
                 heartbeat.stop(); // its next beat would hide the message again after it is made visible below
                 LOG.info("job {}: claimed ahead, given back unrun ({})", job.jobId(),
                         draining ? "the worker drains, or its slot could not be made ready" : "its slot's job overran");
-                if (draining) {
-                    context.queue().requeueFresh(delivery, "claimed ahead while the worker drains");
-                } else {
-                    context.queue().changeVisibility(delivery, Duration.ZERO, "claimed ahead, its slot's job overran");
-                }
+                giveMessageBack(draining, "claimed ahead");
             }
-            case LEASE_LOST -> cancelUnrun(job, job.cancelReason() != null ? job.cancelReason()
-                    : Job.CANCELLED_BY_CLIENT);
+            case LEASE_LOST -> cancelUnrun(job, Job.CANCELLED_BY_CLIENT); // a client's reason stays
             default -> LOG.warn("job {}: its claim made ahead could not be given back ({}); it comes back once its"
                     + " lease runs out", job.jobId(), written.reason());
+        }
+    }
+
+    /**
+     * The message of a job received ahead that will not run here: a fresh copy where the worker
+     * drains (as for any job it gives back, its receive count left as it was), else visible again
+     * at once.
+     */
+    private void giveMessageBack(boolean draining, String what) {
+        if (draining) {
+            context.queue().requeueFresh(delivery, what + " while the worker drains");
+        } else {
+            context.queue().changeVisibility(delivery, Duration.ZERO, what + ", its slot's job overran");
         }
     }
 

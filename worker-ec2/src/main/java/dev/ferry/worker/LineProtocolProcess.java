@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  * answer may be read just after it: a handler that says {@code "logEnd": true} in its ready line
  * writes the line {@value #LOG_END}{@code <id>} on stderr before each answer, and the answer waits
  * for it ({@link #LOG_READ_WAIT} at most); for one that does not, the answer waits until the
- * stderr reader has sat idle for {@link HandlerProcess#LOG_QUIET} (10 ms or more a job). A handler that exits while it runs a job fails that attempt with the end of
- * its output as the error; one that runs past the job's timeout, or whose job the worker stops,
+ * stderr reader has sat idle for {@link HandlerProcess#LOG_QUIET} (10 ms or more a job). A
+ * handler that exits while it runs a job fails that attempt with the end of its output as the error; one that runs past the job's timeout, or whose job the worker stops,
  * is stopped (and started again, model and all, before the slot takes another job): a Python
  * handler cannot be interrupted mid-call more gently than that. An error with {@code "retry":
  * false} fails the job at once; any other error is an attempt that failed.

@@ -46,7 +46,8 @@ import software.amazon.awssdk.services.sqs.SqsClient;
  * jobs are still finishing waits for the older before it takes another. Without that bound a
  * table that cannot be written to would let a worker run job after job whose results it cannot
  * record, each holding a message and a lease. Two, not one: a job shorter than an outcome write
- * (a few ms) would otherwise run no faster than one write after another. Finishing jobs count as held (scale-in protection, a drain waits for them). While a
+ * (a few ms) would otherwise run no faster than one write after another. Finishing jobs count as
+ * held (scale-in protection, a drain waits for them). While a
  * slot's job is about to end, the poller may receive its next message ahead ({@link LookAhead}):
  * that job is claimed at once and waits for the slot ({@link SlotHandoff}), which is handed to it
  * the moment the running job's handler returns.
