@@ -23,6 +23,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.services.cloudformation.CloudFormationClient;
+import software.amazon.awssdk.services.cloudformation.model.AlreadyExistsException;
 import software.amazon.awssdk.services.dynamodb.model.KeyType;
 import software.amazon.awssdk.services.dynamodb.model.ScalarAttributeType;
 
@@ -136,13 +137,20 @@ class WorkerAnywhereIT {
         try (CloudFormationClient cloudFormation = dev.ferry.core.AwsClients.configure(CloudFormationClient.builder(),
                 stack.environment(), StackTarget.CLOUDFORMATION_ENDPOINT).build()) {
             // A stand-in for a deployed Ferry stack: what the worker reads of it is its two outputs.
-            cloudFormation.createStack(r -> r.stackName(cfnStack).templateBody("""
+            String template = """
                     Resources:
                       Marker: {Type: AWS::SQS::Queue, Properties: {QueueName: %s-marker}}
                     Outputs:
                       JobQueueUrl: {Value: "%s"}
                       JobsTableName: {Value: "%s"}
-                    """.formatted(cfnStack, stack.queueUrl(), stack.tableName())));
+                    """.formatted(cfnStack, stack.queueUrl(), stack.tableName());
+            try {
+                cloudFormation.createStack(r -> r.stackName(cfnStack).templateBody(template)
+                        .clientRequestToken(cfnStack));
+            } catch (AlreadyExistsException ownEarlierAttempt) {
+                // The name is this run's own: an SDK retry after a lost response finds the stack its first
+                // attempt made (moto ignores the request token that spares AWS this).
+            }
             try {
                 await().atMost(WAIT).until(() -> cloudFormation.describeStacks(r -> r.stackName(cfnStack)).stacks()
                         .get(0).stackStatusAsString().equals("CREATE_COMPLETE"));
