@@ -16,6 +16,7 @@ public final class Job {
     public static final String CANCELLED_BY_CLIENT = "cancelled by the client";
     private final String jobId;
     private final String type;
+    private final String pool;
     private final String input;
     private final String requestHash;
     private final String idempotencyKey;
@@ -55,6 +56,7 @@ public final class Job {
     private Job(Builder b) {
         this.jobId = Objects.requireNonNull(b.jobId, "jobId");
         this.type = b.type;
+        this.pool = b.pool;
         this.input = b.input;
         this.requestHash = b.requestHash;
         this.idempotencyKey = b.idempotencyKey;
@@ -97,7 +99,7 @@ public final class Job {
 
     public Builder toBuilder() {
         return new Builder()
-                .jobId(jobId).type(type).input(input).requestHash(requestHash).idempotencyKey(idempotencyKey)
+                .jobId(jobId).type(type).pool(pool).input(input).requestHash(requestHash).idempotencyKey(idempotencyKey)
                 .status(status).attempts(attempts).preemptions(preemptions).redrives(redrives).version(version)
                 .leaseOwner(leaseOwner).leaseExpiresAt(leaseExpiresAt).leaseMessageId(leaseMessageId)
                 .leaseId(leaseId).result(result).error(error)
@@ -111,6 +113,8 @@ public final class Job {
 
     public String jobId() { return jobId; }
     public String type() { return type; }
+    /** The pool its type was routed to at submit; null on a record from before pools. */
+    public String pool() { return pool; }
     /** The job's input, a JSON document as text. */
     public String input() { return input; }
     /** SHA-256 of the canonical request body: an idempotent replay must match it. */
@@ -212,7 +216,7 @@ public final class Job {
         if (!(o instanceof Job other)) return false;
         return attempts == other.attempts && version == other.version && preemptions == other.preemptions
                 && redrives == other.redrives
-                && jobId.equals(other.jobId) && Objects.equals(type, other.type)
+                && jobId.equals(other.jobId) && Objects.equals(type, other.type) && Objects.equals(pool, other.pool)
                 && Objects.equals(input, other.input) && Objects.equals(requestHash, other.requestHash)
                 && Objects.equals(idempotencyKey, other.idempotencyKey) && status == other.status
                 && Objects.equals(leaseOwner, other.leaseOwner) && Objects.equals(leaseExpiresAt, other.leaseExpiresAt)
@@ -275,6 +279,7 @@ public final class Job {
         private java.util.List<AttemptRecord> history;
         private String webhookUrl;
         private java.util.List<String> webhookEvents;
+        private String pool;
         private Instant claimedAt;
         private Instant cancelRequestedAt;
         private String cancelReason;
@@ -285,6 +290,7 @@ public final class Job {
 
         public Builder jobId(String v) { this.jobId = v; return this; }
         public Builder type(String v) { this.type = v; return this; }
+        public Builder pool(String v) { this.pool = v; return this; }
         public Builder input(String v) { this.input = v; return this; }
         public Builder requestHash(String v) { this.requestHash = v; return this; }
         public Builder idempotencyKey(String v) { this.idempotencyKey = v; return this; }

@@ -34,6 +34,8 @@ public final class JobTable {
     public static final String EXPIRES_AT = "expiresAt";
 
     public static final String TYPE = "type";
+    /** The pool the job was routed to (issue 14). */
+    public static final String POOL = "pool";
     public static final String INPUT = "input";
     public static final String REQUEST_HASH = "requestHash";
     public static final String IDEMPOTENCY_KEY = "idempotencyKey";
@@ -120,6 +122,7 @@ public final class JobTable {
             .addAttribute(String.class, a -> a.name(JOB_ID).getter(Job::jobId).setter(Job.Builder::jobId)
                     .tags(primaryPartitionKey()))
             .addAttribute(String.class, a -> a.name(TYPE).getter(Job::type).setter(Job.Builder::type))
+            .addAttribute(String.class, a -> a.name(POOL).getter(Job::pool).setter(Job.Builder::pool))
             .addAttribute(String.class, a -> a.name(INPUT).getter(Job::input).setter(Job.Builder::input))
             .addAttribute(String.class, a -> a.name(REQUEST_HASH).getter(Job::requestHash).setter(Job.Builder::requestHash))
             .addAttribute(String.class, a -> a.name(IDEMPOTENCY_KEY).getter(Job::idempotencyKey)

@@ -1,6 +1,5 @@
 package dev.ferry.functions;
 
-import dev.ferry.core.AcceptedJobTypes;
 import dev.ferry.core.AwsErrors;
 import dev.ferry.core.DynamoDbJobStore;
 import dev.ferry.core.FerryEnv;
@@ -11,11 +10,13 @@ import dev.ferry.core.JobMessage;
 import dev.ferry.core.JobStatus;
 import dev.ferry.core.JobStore;
 import dev.ferry.core.Json;
+import dev.ferry.core.Pools;
 import dev.ferry.core.SqsMessageText;
 import dev.ferry.core.logging.LogContext;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -61,11 +62,10 @@ public final class JobSubmitter {
 
     private final JobStore store;
     private final SqsClient sqs;
-    private final String queueUrl;
+    private final Pools pools;
     private final JobIds ids;
     private final Clock clock;
     private final int maxMessageBytes;
-    private final Set<String> allowedTypes;
     private final Sleeper sleeper;
     private final UploadedInputs uploads;
     private final Deadlines deadlines;
@@ -86,25 +86,35 @@ public final class JobSubmitter {
         this(store, sqs, queueUrl, ids, clock, maxMessageBytes, allowedTypes, sleeper, uploads, Deadlines.none());
     }
 
-    /** @param deadlines each job type's default deadline (and the rules every deadline follows) */
+    /** One pool, {@value Pools#DEFAULT_POOL}: this queue, serving these types (empty: every type). */
     JobSubmitter(JobStore store, SqsClient sqs, String queueUrl, JobIds ids, Clock clock,
                  int maxMessageBytes, Set<String> allowedTypes, Sleeper sleeper, UploadedInputs uploads,
                  Deadlines deadlines) {
+        this(store, sqs, Pools.of(List.of(new Pools.Pool(Pools.DEFAULT_POOL, queueUrl, Optional.empty(),
+                        allowedTypes.isEmpty() ? List.of("#") : allowedTypes.stream().sorted().toList()))),
+                ids, clock, maxMessageBytes, sleeper, uploads, deadlines);
+    }
+
+    /**
+     * @param pools where each job type is sent; a type no pool serves is refused
+     * @param deadlines each job type's default deadline (and the rules every deadline follows)
+     */
+    JobSubmitter(JobStore store, SqsClient sqs, Pools pools, JobIds ids, Clock clock, int maxMessageBytes,
+                 Sleeper sleeper, UploadedInputs uploads, Deadlines deadlines) {
         this.deadlines = Objects.requireNonNull(deadlines, "deadlines");
         this.store = Objects.requireNonNull(store, "store");
         this.sqs = Objects.requireNonNull(sqs, "sqs");
-        this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
+        this.pools = Objects.requireNonNull(pools, "pools");
         this.ids = Objects.requireNonNull(ids, "ids");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.maxMessageBytes = maxMessageBytes;
-        this.allowedTypes = Set.copyOf(allowedTypes);
         this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
         this.uploads = Objects.requireNonNull(uploads, "uploads");
     }
 
     public static JobSubmitter fromEnvironment(FerryEnv env, JobStore store, SqsClient sqs) {
-        return new JobSubmitter(store, sqs, env.required(FerryEnv.QUEUE_URL), new JobIds(), Clock.systemUTC(),
-                env.intValue(FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.DEFAULT_MAX_MESSAGE_BYTES), AcceptedJobTypes.from(env),
+        return new JobSubmitter(store, sqs, Pools.from(env), new JobIds(), Clock.systemUTC(),
+                env.intValue(FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.DEFAULT_MAX_MESSAGE_BYTES),
                 d -> Thread.sleep(d.toMillis()), new UploadedInputs(JobFiles.fromEnvironment(env),
                         env.intValue(FerryEnv.MAX_INPUT_UPLOAD_BYTES, FerryEnv.DEFAULT_MAX_INPUT_UPLOAD_BYTES)),
                 Deadlines.fromEnvironment(env));
@@ -120,10 +130,10 @@ public final class JobSubmitter {
      *     dependency failed and retrying is safe; 502 when it refused for good
      */
     public Submitted submit(SubmitRequest request, String scope) {
-        if (!allowedTypes.isEmpty() && !allowedTypes.contains(request.type())) {
-            throw ApiException.badRequest("field \"type\": unknown job type \"" + request.type()
-                    + "\"; this deployment accepts " + allowedTypes.stream().sorted().toList());
-        }
+        // Nothing is written for a type no pool serves: refused here, not accepted and dead-lettered later.
+        Pools.Pool pool = pools.route(request.type()).orElseThrow(() -> ApiException.badRequest(
+                "field \"type\": unknown job type \"" + request.type() + "\"; no pool serves it. This deployment"
+                        + " serves " + pools.describeServed()));
         Optional<SqsMessageText.Refused> refused = SqsMessageText.firstRefused(request.input(), "input");
         if (refused.isPresent()) {
             throw ApiException.badRequest(refused.get().message());
@@ -163,6 +173,7 @@ public final class JobSubmitter {
         Job job = Job.builder()
                 .jobId(jobId)
                 .type(request.type())
+                .pool(pool.name())
                 .input(request.input().toString())
                 .requestHash(request.fingerprint())
                 .idempotencyKey(request.idempotencyKey().orElse(null))
@@ -262,7 +273,8 @@ public final class JobSubmitter {
     /** Sends the job's message while holding the right to, then marks the record QUEUED. */
     private Job send(Job job, JobMessage message, Instant holdUntil) {
         try {
-            sqs.sendMessage(SendMessageRequest.builder().queueUrl(queueUrl).messageBody(message.toJson()).build());
+            sqs.sendMessage(SendMessageRequest.builder().queueUrl(queueUrlOf(job)).messageBody(message.toJson())
+                    .build());
         } catch (SdkException e) {
             LOG.warn("job {} recorded but its message was not sent: {}", job.jobId(), AwsErrors.describe(e));
             return unsent(job, e);
@@ -279,6 +291,18 @@ public final class JobSubmitter {
             LOG.warn("job {} queued, but marking its record QUEUED failed: {}", job.jobId(), AwsErrors.describe(e));
             return queued(job, now);
         }
+    }
+
+    /**
+     * The queue of the pool the job was recorded for; a replay sends there too, even if the pools
+     * changed since (a record from before pools, or of a pool no longer configured, goes by its type).
+     */
+    private String queueUrlOf(Job job) {
+        return Optional.ofNullable(job.pool()).flatMap(pools::pool).or(() -> pools.route(job.type()))
+                .orElseThrow(() -> ApiException.badRequest("field \"type\": job " + job.jobId() + " is of type \""
+                        + job.type() + "\", which no pool serves any more; submit it with a type this deployment"
+                        + " serves: " + pools.describeServed()))
+                .queueUrl();
     }
 
     private static Job queued(Job job, Instant now) {

@@ -26,6 +26,9 @@ final class JobView {
         ObjectNode node = Json.MAPPER.createObjectNode();
         node.put("jobId", job.jobId());
         node.put("type", job.type());
+        if (job.pool() != null) {
+            node.put("pool", job.pool());
+        }
         node.put("status", job.status().name());
         node.put("attempts", job.attempts());
         if (job.preemptions() > 0) {
