@@ -2,6 +2,7 @@ package dev.ferry.local;
 
 import dev.ferry.core.AwsClients;
 import dev.ferry.core.FerryEnv;
+import dev.ferry.core.Pools;
 import dev.ferry.functions.AdminToken;
 import dev.ferry.functions.WebhookSettings;
 import dev.ferry.worker.CommandJobHandler;
@@ -106,9 +107,7 @@ public final class LocalStack implements AutoCloseable {
     private ApiServer api;
     private FerryEnv environment;
     private Path sampleLedger;
-    private String queueUrl;
-    private String deadLetterQueueUrl;
-    private int maxReceiveCount;
+    private List<LocalPool> pools;
     private int workerCount;
     private boolean up;
     private boolean closed;
@@ -228,7 +227,7 @@ public final class LocalStack implements AutoCloseable {
         }
         all.putAll(overrides);
         environment = FerryEnv.of(all);
-        findJobQueue(resources);
+        pools = findPools(resources);
 
         Map<String, LocalFunction> functions = new LinkedHashMap<>();
         List<ApiServer.Route> routes = new ArrayList<>();
@@ -241,12 +240,15 @@ public final class LocalStack implements AutoCloseable {
         api.serve(routes);
         startEventSources(functions, functionEnvironments, clientEnv);
 
-        for (int i = 0; i < options.workers(); i++) {
-            startWorker(Map.of());
+        for (LocalPool pool : pools) {
+            for (int i = 0; i < options.workers(); i++) {
+                startWorker(pools.size() > 1 ? Map.of(FerryEnv.POOL, pool.name()) : Map.of());
+            }
         }
         up = true;
-        LOG.info("local stack {} up on {}: API {}, {} worker(s) with {} slot(s) each", options.stackName(),
-                backend.describe(), api.endpoint(), options.workers(), options.workerSlots());
+        LOG.info("local stack {} up on {}: API {}, {} worker(s) with {} slot(s) each{}", options.stackName(),
+                backend.describe(), api.endpoint(), options.workers() * pools.size(), options.workerSlots(),
+                pools.size() > 1 ? ", " + options.workers() + " a pool" : "");
     }
 
     /**
@@ -344,18 +346,46 @@ public final class LocalStack implements AutoCloseable {
         return environment.required(WebhookSettings.SECRET);
     }
 
-    /** The job queue is the one the functions send to; its dead-letter queue is its redrive target. */
-    private void findJobQueue(LocalResources resources) {
-        queueUrl = environment.required(FerryEnv.QUEUE_URL);
-        SamTemplate.Queue jobQueue = template.queues().stream()
-                .filter(queue -> resources.queueUrl(queue.logicalId()).equals(queueUrl))
-                .findFirst()
-                .orElseThrow(() -> new TemplateException(FerryEnv.QUEUE_URL + " is " + queueUrl + ", which is none of"
-                        + " the template's queues"));
-        SamTemplate.Redrive redrive = jobQueue.redrive().orElseThrow(() -> new TemplateException(
-                "the job queue " + jobQueue.logicalId() + " has no RedrivePolicy, so failed jobs would never leave it"));
-        deadLetterQueueUrl = resources.queueUrl(redrive.deadLetterQueueLogicalId());
-        maxReceiveCount = redrive.maxReceiveCount();
+    /**
+     * The pools the functions route jobs to ({@link Pools}: {@code FERRY_POOLS}, else the one queue
+     * of {@code FERRY_QUEUE_URL}), each with its job queue, that queue's dead-letter queue (its
+     * redrive target) and receive count.
+     */
+    private List<LocalPool> findPools(LocalResources resources) {
+        List<LocalPool> found = new ArrayList<>();
+        for (Pools.Pool pool : Pools.from(environment).all()) {
+            String variable = pool.name().equals(Pools.DEFAULT_POOL) && environment.optional(Pools.POOLS).isEmpty()
+                    ? FerryEnv.QUEUE_URL : Pools.queueVariable(pool.name());
+            SamTemplate.Queue jobQueue = template.queues().stream()
+                    .filter(queue -> resources.queueUrl(queue.logicalId()).equals(pool.queueUrl()))
+                    .findFirst()
+                    .orElseThrow(() -> new TemplateException(variable + " is " + pool.queueUrl() + ", which is none of"
+                            + " the template's queues"));
+            SamTemplate.Redrive redrive = jobQueue.redrive().orElseThrow(() -> new TemplateException("the job queue "
+                    + jobQueue.logicalId() + " has no RedrivePolicy, so failed jobs would never leave it"));
+            found.add(new LocalPool(pool.name(), pool.queueUrl(), resources.queueUrl(redrive.deadLetterQueueLogicalId()),
+                    redrive.maxReceiveCount()));
+        }
+        return List.copyOf(found);
+    }
+
+    /**
+     * One pool of the local stack: its name, its job queue and dead-letter queue, and how many
+     * receives a job's message gets before it moves there.
+     */
+    public record LocalPool(String name, String queueUrl, String deadLetterQueueUrl, int maxReceiveCount) {
+    }
+
+    /** The pools, as the functions route to them: one, {@value Pools#DEFAULT_POOL}, unless the template declares pools. */
+    public List<LocalPool> pools() {
+        return pools;
+    }
+
+    /** The pool of this name. */
+    public LocalPool pool(String name) {
+        return pools.stream().filter(pool -> pool.name().equals(name)).findFirst().orElseThrow(() ->
+                new IllegalArgumentException("no pool " + name + "; the pools are "
+                        + pools.stream().map(LocalPool::name).toList()));
     }
 
     private Path createLedger() {
@@ -404,14 +434,14 @@ public final class LocalStack implements AutoCloseable {
         return options.backend();
     }
 
-    /** URL of the queue jobs are sent to. */
+    /** URL of the queue jobs are sent to (of the first pool, where the template declares several). */
     public String queueUrl() {
-        return queueUrl;
+        return pools.get(0).queueUrl();
     }
 
-    /** URL of the job queue's dead-letter queue. */
+    /** URL of the job queue's dead-letter queue (of the first pool, where there are several). */
     public String deadLetterQueueUrl() {
-        return deadLetterQueueUrl;
+        return pools.get(0).deadLetterQueueUrl();
     }
 
     /** Name of the job table. */
@@ -421,7 +451,7 @@ public final class LocalStack implements AutoCloseable {
 
     /** Receives of a job's message before it moves to the dead-letter queue (3 unless overridden). */
     public int maxReceiveCount() {
-        return maxReceiveCount;
+        return pools.get(0).maxReceiveCount();
     }
 
     /** An SQS client on the stack's backend; closed by {@link #close()}. */
@@ -480,7 +510,10 @@ public final class LocalStack implements AutoCloseable {
             throw new IllegalStateException("the local stack is closed");
         }
         Map<String, String> env = new LinkedHashMap<>(environment.asMap());
-        env.put(WorkerConfig.WORKER_ID, "local-" + (++workerCount));
+        Optional<String> pool = Optional.ofNullable(envOverrides.get(FerryEnv.POOL));
+        // A worker serves its pool's queue (the functions' variables name the first pool's as FERRY_QUEUE_URL).
+        pool.ifPresent(name -> env.put(FerryEnv.QUEUE_URL, pool(name).queueUrl()));
+        env.put(WorkerConfig.WORKER_ID, "local-" + pool.map(name -> name + "-").orElse("") + (++workerCount));
         env.putAll(envOverrides);
         Worker worker = Worker.fromEnvironment(env);
         workers.add(worker);

@@ -200,11 +200,14 @@ public final class LocalStackMain {
                 .append("  Backend   ").append(stack.backend().describe()).append('\n')
                 .append("  API       ").append(api).append("   ").append(routes).append('\n')
                 .append("  SQS       ").append(stack.environment().optional(FerryEnv.AWS_ENDPOINT_URL_SQS)
-                        .orElse("AWS")).append('\n')
-                .append("    jobs    ").append(stack.queueUrl()).append('\n')
-                .append("    DLQ     ").append(stack.deadLetterQueueUrl())
-                .append("   (after ").append(stack.maxReceiveCount()).append(" receives)\n")
-                .append("  DynamoDB  ").append(stack.environment().optional(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB)
+                        .orElse("AWS")).append('\n');
+        for (LocalStack.LocalPool pool : stack.pools()) {
+            String name = stack.pools().size() > 1 ? " (pool " + pool.name() + ")" : "";
+            text.append("    jobs    ").append(pool.queueUrl()).append(name).append('\n')
+                    .append("    DLQ     ").append(pool.deadLetterQueueUrl())
+                    .append("   (after ").append(pool.maxReceiveCount()).append(" receives)\n");
+        }
+        text.append("  DynamoDB  ").append(stack.environment().optional(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB)
                         .orElse("AWS"))
                 .append("   table ").append(stack.tableName()).append('\n');
         stack.bucketName().ifPresent(bucket -> text

@@ -1,6 +1,7 @@
 package dev.ferry.worker;
 
 import dev.ferry.core.FerryEnv;
+import dev.ferry.core.Pools;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.URI;
@@ -100,7 +101,7 @@ public final class WorkerConfig {
     private final java.nio.file.Path workDir;
 
     private WorkerConfig(FerryEnv env) {
-        this.queueUrl = env.required(FerryEnv.QUEUE_URL);
+        this.queueUrl = queueUrl(env);
         this.workerId = env.optional(WORKER_ID).orElseGet(WorkerConfig::defaultWorkerId);
         this.workDir = env.optional(WORK_DIR).map(java.nio.file.Path::of).orElseGet(() -> java.nio.file.Path.of(
                 System.getProperty("java.io.tmpdir"), "ferry-" + workerId.replaceAll("[^A-Za-z0-9._-]", "_")));
@@ -172,6 +173,24 @@ public final class WorkerConfig {
     }
 
     public String queueUrl() { return queueUrl; }
+
+    /**
+     * {@code FERRY_QUEUE_URL} if set; else, in a deployment with pools ({@value Pools#POOLS}), the
+     * queue of the pool this worker serves ({@code FERRY_POOL}, which must then be one of them).
+     */
+    static String queueUrl(FerryEnv env) {
+        Optional<String> direct = env.optional(FerryEnv.QUEUE_URL);
+        if (direct.isPresent() || env.optional(Pools.POOLS).isEmpty()) {
+            return env.required(FerryEnv.QUEUE_URL);
+        }
+        Pools pools = Pools.from(env);
+        String pool = env.optional(FerryEnv.POOL).orElseThrow(() -> new IllegalStateException(FerryEnv.POOL
+                + " is not set: this deployment has pools (" + pools.all().stream().map(Pools.Pool::name).toList()
+                + ") and a worker serves one of them; set " + FerryEnv.POOL + " or " + FerryEnv.QUEUE_URL));
+        return pools.pool(pool).orElseThrow(() -> new IllegalStateException(FerryEnv.POOL + " is " + pool
+                + ", which is none of this deployment's pools " + pools.all().stream().map(Pools.Pool::name).toList()))
+                .queueUrl();
+    }
     /** Where jobs and warm handlers get directories of their own. */
     public java.nio.file.Path workDir() { return workDir; }
     public String workerId() { return workerId; }

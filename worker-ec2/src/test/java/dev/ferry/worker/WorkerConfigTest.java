@@ -21,6 +21,25 @@ class WorkerConfigTest {
     }
 
     @Test
+    void inADeploymentWithPools_aWorkerServesTheQueueOfItsPool() {
+        Map<String, String> env = Map.of(dev.ferry.core.Pools.POOLS, "Large,Light",
+                "FERRY_POOL_Large_QUEUE_URL", "https://sqs.local/large", "FERRY_POOL_Large_TYPES", "sd.#",
+                "FERRY_POOL_Light_QUEUE_URL", "https://sqs.local/light", "FERRY_POOL_Light_TYPES", "resize");
+        Map<String, String> light = new HashMap<>(env);
+        light.put(FerryEnv.POOL, "Light");
+
+        assertEquals("https://sqs.local/light", WorkerConfig.from(FerryEnv.of(light)).queueUrl());
+        assertTrue(assertThrows(IllegalStateException.class, () -> WorkerConfig.from(FerryEnv.of(env))).getMessage()
+                .contains("FERRY_POOL is not set"));
+        light.put(FerryEnv.POOL, "Heavy");
+        assertTrue(assertThrows(IllegalStateException.class, () -> WorkerConfig.from(FerryEnv.of(light))).getMessage()
+                .contains("Heavy, which is none of this deployment's pools [Large, Light]"));
+        light.put(FerryEnv.QUEUE_URL, "https://sqs.local/given");
+        assertEquals("https://sqs.local/given", WorkerConfig.from(FerryEnv.of(light)).queueUrl(),
+                "a queue given directly wins");
+    }
+
+    @Test
     void defaults_followTheQueue() {
         WorkerConfig config = config(Map.of());
 
