@@ -14,9 +14,12 @@ public final class Job {
 
     /** The {@code cancelReason} of a job its client cancelled. */
     public static final String CANCELLED_BY_CLIENT = "cancelled by the client";
+    /** {@link #priority()} of a job sent to its pool's high-priority lane (issue 14). */
+    public static final String HIGH_PRIORITY = "high";
     private final String jobId;
     private final String type;
     private final String pool;
+    private final String priority;
     private final String input;
     private final String requestHash;
     private final String idempotencyKey;
@@ -57,6 +60,7 @@ public final class Job {
         this.jobId = Objects.requireNonNull(b.jobId, "jobId");
         this.type = b.type;
         this.pool = b.pool;
+        this.priority = b.priority;
         this.input = b.input;
         this.requestHash = b.requestHash;
         this.idempotencyKey = b.idempotencyKey;
@@ -99,7 +103,7 @@ public final class Job {
 
     public Builder toBuilder() {
         return new Builder()
-                .jobId(jobId).type(type).pool(pool).input(input).requestHash(requestHash).idempotencyKey(idempotencyKey)
+                .jobId(jobId).type(type).pool(pool).priority(priority).input(input).requestHash(requestHash).idempotencyKey(idempotencyKey)
                 .status(status).attempts(attempts).preemptions(preemptions).redrives(redrives).version(version)
                 .leaseOwner(leaseOwner).leaseExpiresAt(leaseExpiresAt).leaseMessageId(leaseMessageId)
                 .leaseId(leaseId).result(result).error(error)
@@ -115,6 +119,13 @@ public final class Job {
     public String type() { return type; }
     /** The pool its type was routed to at submit; null on a record from before pools. */
     public String pool() { return pool; }
+    /**
+     * The lane it was sent to: {@value #HIGH_PRIORITY} for its pool's high-priority lane, null for
+     * the pool's queue (normal; every record from before lanes).
+     */
+    public String priority() { return priority; }
+    /** Whether it was sent to its pool's high-priority lane. */
+    public boolean highPriority() { return HIGH_PRIORITY.equals(priority); }
     /** The job's input, a JSON document as text. */
     public String input() { return input; }
     /** SHA-256 of the canonical request body: an idempotent replay must match it. */
@@ -217,6 +228,7 @@ public final class Job {
         return attempts == other.attempts && version == other.version && preemptions == other.preemptions
                 && redrives == other.redrives
                 && jobId.equals(other.jobId) && Objects.equals(type, other.type) && Objects.equals(pool, other.pool)
+                && Objects.equals(priority, other.priority)
                 && Objects.equals(input, other.input) && Objects.equals(requestHash, other.requestHash)
                 && Objects.equals(idempotencyKey, other.idempotencyKey) && status == other.status
                 && Objects.equals(leaseOwner, other.leaseOwner) && Objects.equals(leaseExpiresAt, other.leaseExpiresAt)
@@ -280,6 +292,7 @@ public final class Job {
         private String webhookUrl;
         private java.util.List<String> webhookEvents;
         private String pool;
+        private String priority;
         private Instant claimedAt;
         private Instant cancelRequestedAt;
         private String cancelReason;
@@ -291,6 +304,7 @@ public final class Job {
         public Builder jobId(String v) { this.jobId = v; return this; }
         public Builder type(String v) { this.type = v; return this; }
         public Builder pool(String v) { this.pool = v; return this; }
+        public Builder priority(String v) { this.priority = v; return this; }
         public Builder input(String v) { this.input = v; return this; }
         public Builder requestHash(String v) { this.requestHash = v; return this; }
         public Builder idempotencyKey(String v) { this.idempotencyKey = v; return this; }

@@ -36,6 +36,8 @@ public final class JobTable {
     public static final String TYPE = "type";
     /** The pool the job was routed to (issue 14). */
     public static final String POOL = "pool";
+    /** {@code high} for a job sent to its pool's high-priority lane; absent (normal) otherwise. */
+    public static final String PRIORITY = "priority";
     public static final String INPUT = "input";
     public static final String REQUEST_HASH = "requestHash";
     public static final String IDEMPOTENCY_KEY = "idempotencyKey";
@@ -123,6 +125,7 @@ public final class JobTable {
                     .tags(primaryPartitionKey()))
             .addAttribute(String.class, a -> a.name(TYPE).getter(Job::type).setter(Job.Builder::type))
             .addAttribute(String.class, a -> a.name(POOL).getter(Job::pool).setter(Job.Builder::pool))
+            .addAttribute(String.class, a -> a.name(PRIORITY).getter(Job::priority).setter(Job.Builder::priority))
             .addAttribute(String.class, a -> a.name(INPUT).getter(Job::input).setter(Job.Builder::input))
             .addAttribute(String.class, a -> a.name(REQUEST_HASH).getter(Job::requestHash).setter(Job.Builder::requestHash))
             .addAttribute(String.class, a -> a.name(IDEMPOTENCY_KEY).getter(Job::idempotencyKey)

@@ -15,9 +15,12 @@ import java.util.regex.Pattern;
  * <p>Read from the environment the template gives the functions and the workers:
  * {@value #POOLS} names the pools ({@code Large,Small}); for each pool {@code P},
  * {@code FERRY_POOL_P_QUEUE_URL} is its job queue, {@code FERRY_POOL_P_DLQ_URL} that queue's
- * dead-letter queue and {@code FERRY_POOL_P_TYPES} the job types it serves, comma-separated. Without
+ * dead-letter queue and {@code FERRY_POOL_P_TYPES} the job types it serves, comma-separated; a pool
+ * may have a high-priority lane, {@code FERRY_POOL_P_PRIORITY_QUEUE_URL}, a second queue that
+ * redrives to the same dead-letter queue and that the pool's workers receive from first. Without
  * {@value #POOLS} there is one pool, {@value #DEFAULT_POOL}: {@code FERRY_QUEUE_URL},
- * {@code FERRY_DLQ_URL} and the types of {@code FERRY_JOB_TYPES} (unset: every type).
+ * {@code FERRY_DLQ_URL}, {@value #PRIORITY_QUEUE_URL} (optional) and the types of
+ * {@code FERRY_JOB_TYPES} (unset: every type).
  *
  * <p>A type is named exactly ({@code sd.xl}) or by a pattern of dot-separated segments, as a topic
  * exchange routes: {@code *} stands for one segment ({@code sd.*} serves {@code sd.xl}, not
@@ -34,19 +37,32 @@ public final class Pools {
     public static final String POOLS = "FERRY_POOLS";
     /** The pool of a deployment that declares none. */
     public static final String DEFAULT_POOL = "default";
+    /** The high-priority lane of the one pool of a deployment that declares none (optional). */
+    public static final String PRIORITY_QUEUE_URL = "FERRY_PRIORITY_QUEUE_URL";
     private static final Pattern NAME = Pattern.compile("[A-Za-z][A-Za-z0-9]{0,63}");
     private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9_-]+|\\*|#");
 
     /**
-     * One pool: its name, queue, dead-letter queue and the job types it serves ({@link #types()},
-     * exact names and patterns as configured).
+     * One pool: its name, queue, dead-letter queue, the job types it serves ({@link #types()},
+     * exact names and patterns as configured) and its high-priority lane, if it has one.
      */
-    public record Pool(String name, String queueUrl, Optional<String> deadLetterQueueUrl, List<String> types) {
+    public record Pool(String name, String queueUrl, Optional<String> deadLetterQueueUrl, List<String> types,
+                       Optional<String> priorityQueueUrl) {
         public Pool {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(queueUrl, "queueUrl");
             Objects.requireNonNull(deadLetterQueueUrl, "deadLetterQueueUrl");
+            Objects.requireNonNull(priorityQueueUrl, "priorityQueueUrl");
             types = List.copyOf(types);
+            if (priorityQueueUrl.isPresent() && priorityQueueUrl.get().equals(queueUrl)) {
+                throw new IllegalStateException("pool " + name + ": its high-priority lane is its queue " + queueUrl
+                        + "; the lane must be a queue of its own");
+            }
+        }
+
+        /** A pool without a high-priority lane. */
+        public Pool(String name, String queueUrl, Optional<String> deadLetterQueueUrl, List<String> types) {
+            this(name, queueUrl, deadLetterQueueUrl, types, Optional.empty());
         }
     }
 
@@ -98,7 +114,7 @@ public final class Pools {
         if (names.isEmpty()) {
             List<String> types = list(env.optional(FerryEnv.JOB_TYPES).orElse(""));
             return of(List.of(new Pool(DEFAULT_POOL, env.required(FerryEnv.QUEUE_URL), env.optional(FerryEnv.DLQ_URL),
-                    types.isEmpty() ? List.of("#") : types)));
+                    types.isEmpty() ? List.of("#") : types, env.optional(PRIORITY_QUEUE_URL))));
         }
         List<Pool> pools = new ArrayList<>();
         for (String name : list(names.get())) {
@@ -111,7 +127,8 @@ public final class Pools {
                 throw new IllegalStateException(typesVariable(name) + " is not set: pool " + name
                         + " would serve no job type");
             }
-            pools.add(new Pool(name, env.required(queueVariable(name)), env.optional(deadLetterVariable(name)), types));
+            pools.add(new Pool(name, env.required(queueVariable(name)), env.optional(deadLetterVariable(name)), types,
+                    env.optional(priorityQueueVariable(name))));
         }
         return of(pools);
     }
@@ -119,6 +136,11 @@ public final class Pools {
     /** {@code FERRY_POOL_<name>_QUEUE_URL}. */
     public static String queueVariable(String pool) {
         return "FERRY_POOL_" + pool + "_QUEUE_URL";
+    }
+
+    /** {@code FERRY_POOL_<name>_PRIORITY_QUEUE_URL}: the pool's high-priority lane (optional). */
+    public static String priorityQueueVariable(String pool) {
+        return "FERRY_POOL_" + pool + "_PRIORITY_QUEUE_URL";
     }
 
     /** {@code FERRY_POOL_<name>_DLQ_URL}. */

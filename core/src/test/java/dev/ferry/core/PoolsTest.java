@@ -121,4 +121,38 @@ class PoolsTest {
     void describeServed_namesEachTypeWithItsPool() {
         assertEquals("sd.# (Large), resize (Light)", pools("Large", "sd.#", "Light", "resize").describeServed());
     }
+
+    @Test
+    void aPoolsPriorityLane_isReadFromItsOwnVariable_andIsOptional() {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put(Pools.POOLS, "Large,Small");
+        env.put(Pools.queueVariable("Large"), "https://sqs.local/large");
+        env.put(Pools.typesVariable("Large"), "sd.#");
+        env.put(Pools.priorityQueueVariable("Large"), "https://sqs.local/large-high");
+        env.put(Pools.queueVariable("Small"), "https://sqs.local/small");
+        env.put(Pools.typesVariable("Small"), "tts");
+
+        Pools pools = Pools.from(FerryEnv.of(env));
+
+        assertEquals("FERRY_POOL_Large_PRIORITY_QUEUE_URL", Pools.priorityQueueVariable("Large"));
+        assertEquals(Optional.of("https://sqs.local/large-high"), pools.pool("Large").orElseThrow().priorityQueueUrl());
+        assertEquals(Optional.empty(), pools.pool("Small").orElseThrow().priorityQueueUrl());
+    }
+
+    @Test
+    void withoutPools_theOnePoolsLaneIsFerryPriorityQueueUrl() {
+        Pools withLane = Pools.from(FerryEnv.of(Map.of("FERRY_QUEUE_URL", "https://sqs.local/jobs",
+                Pools.PRIORITY_QUEUE_URL, "https://sqs.local/jobs-high")));
+        Pools without = Pools.from(FerryEnv.of(Map.of("FERRY_QUEUE_URL", "https://sqs.local/jobs")));
+
+        assertEquals(Optional.of("https://sqs.local/jobs-high"), withLane.all().get(0).priorityQueueUrl());
+        assertEquals(Optional.empty(), without.all().get(0).priorityQueueUrl());
+    }
+
+    @Test
+    void aLaneThatIsThePoolsOwnQueue_isRefused() {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Pools.from(FerryEnv.of(Map.of(
+                "FERRY_QUEUE_URL", "https://sqs.local/jobs", Pools.PRIORITY_QUEUE_URL, "https://sqs.local/jobs"))));
+        assertTrue(e.getMessage().contains("a queue of its own"), e.getMessage());
+    }
 }
