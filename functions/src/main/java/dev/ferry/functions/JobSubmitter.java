@@ -134,6 +134,12 @@ public final class JobSubmitter {
         Pools.Pool pool = pools.route(request.type()).orElseThrow(() -> ApiException.badRequest(
                 "field \"type\": unknown job type \"" + request.type() + "\"; no pool serves it. This deployment"
                         + " serves " + pools.describeServed()));
+        if (request.highPriority() && pool.priorityQueueUrl().isEmpty()) {
+            // Refused, not sent to the normal queue: a client that asked for high would believe its job jumps the queue.
+            throw ApiException.badRequest("field \"" + SubmitRequest.PRIORITY + "\": pool " + pool.name()
+                    + " (which serves job type \"" + request.type() + "\") has no high-priority lane; send \""
+                    + SubmitRequest.NORMAL + "\" or leave the field out");
+        }
         Optional<SqsMessageText.Refused> refused = SqsMessageText.firstRefused(request.input(), "input");
         if (refused.isPresent()) {
             throw ApiException.badRequest(refused.get().message());
@@ -174,6 +180,7 @@ public final class JobSubmitter {
                 .jobId(jobId)
                 .type(request.type())
                 .pool(pool.name())
+                .priority(request.highPriority() ? Job.HIGH_PRIORITY : null)
                 .input(request.input().toString())
                 .requestHash(request.fingerprint())
                 .idempotencyKey(request.idempotencyKey().orElse(null))
@@ -294,15 +301,24 @@ public final class JobSubmitter {
     }
 
     /**
-     * The queue of the pool the job was recorded for; a replay sends there too, even if the pools
-     * changed since (a record from before pools, or of a pool no longer configured, goes by its type).
+     * The queue of the pool the job was recorded for, in the lane recorded: a replay that takes the
+     * sending over sends there too, even if the pools changed since (a record from before pools, or
+     * of a pool no longer configured, goes by its type). A job recorded high whose pool has lost its
+     * lane since goes to the pool's queue: it was accepted, and running later beats never running.
      */
     private String queueUrlOf(Job job) {
-        return Optional.ofNullable(job.pool()).flatMap(pools::pool).or(() -> pools.route(job.type()))
+        Pools.Pool pool = Optional.ofNullable(job.pool()).flatMap(pools::pool).or(() -> pools.route(job.type()))
                 .orElseThrow(() -> ApiException.badRequest("field \"type\": job " + job.jobId() + " is of type \""
                         + job.type() + "\", which no pool serves any more; submit it with a type this deployment"
-                        + " serves: " + pools.describeServed()))
-                .queueUrl();
+                        + " serves: " + pools.describeServed()));
+        if (!job.highPriority()) {
+            return pool.queueUrl();
+        }
+        return pool.priorityQueueUrl().orElseGet(() -> {
+            LOG.warn("job {} was accepted for the high-priority lane of pool {}, which has none now: sent to its"
+                    + " queue", job.jobId(), pool.name());
+            return pool.queueUrl();
+        });
     }
 
     private static Job queued(Job job, Instant now) {

@@ -29,6 +29,9 @@ final class JobView {
         if (job.pool() != null) {
             node.put("pool", job.pool());
         }
+        if (job.highPriority()) {
+            node.put(SubmitRequest.PRIORITY, SubmitRequest.HIGH); // normal, the default, is not shown
+        }
         node.put("status", job.status().name());
         node.put("attempts", job.attempts());
         if (job.preemptions() > 0) {

@@ -17,12 +17,23 @@ import java.util.Optional;
  * @param deadline the deadline it asked for (field {@code deadline} or header {@code Cancel-After}),
  *     checked for form; {@link Deadlines} decides the instant. Not part of the fingerprint: a
  *     replay's {@code Cancel-After} counts from a later moment, and it gets the job as first accepted
+ * @param highPriority whether it asked for its pool's high-priority lane ({@code "priority": "high"})
  */
 record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKey, Optional<WebhookRequest> webhook,
-                     Deadlines.Requested deadline) {
+                     Deadlines.Requested deadline, boolean highPriority) {
+
+    /** The body's field naming the lane: {@value #HIGH} or {@value #NORMAL} (the default). */
+    static final String PRIORITY = "priority";
+    static final String HIGH = "high";
+    static final String NORMAL = "normal";
 
     SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKey) {
-        this(type, input, idempotencyKey, Optional.empty(), Deadlines.Requested.NONE);
+        this(type, input, idempotencyKey, Optional.empty(), Deadlines.Requested.NONE, false);
+    }
+
+    SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKey, Optional<WebhookRequest> webhook,
+                  Deadlines.Requested deadline) {
+        this(type, input, idempotencyKey, webhook, deadline, false);
     }
 
     /** The upload the input was sent as, if it was. */
@@ -34,7 +45,7 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
 
     /** The fields a submit's body may have. */
     private static final java.util.Set<String> FIELDS = java.util.Set.of("type", "input", "inputUpload",
-            "webhookUrl", "webhookEvents", Deadlines.FIELD);
+            "webhookUrl", "webhookEvents", Deadlines.FIELD, PRIORITY);
 
     /** As {@link #parse(String, String, WebhookUrlPolicy)} under AWS's webhook rules. */
     static SubmitRequest parse(String body, String idempotencyKey) {
@@ -67,7 +78,8 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
             String name = names.next();
             if (!FIELDS.contains(name)) {
                 throw ApiException.badRequest("unknown field \"" + name + "\"; a job has \"type\" and \"input\""
-                        + " (or \"inputUpload\"), and may have \"webhookUrl\", \"webhookEvents\" and \"deadline\"");
+                        + " (or \"inputUpload\"), and may have \"webhookUrl\", \"webhookEvents\", \"deadline\" and"
+                        + " \"priority\"");
             }
         }
         JsonNode type = root.get("type");
@@ -100,7 +112,21 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
         }
         Optional<WebhookRequest> webhook = WebhookRequest.parse(root, webhooks);
         return new SubmitRequest(type.asText(), input, checkKey(idempotencyKey), webhook,
-                deadline(root, cancelAfter));
+                deadline(root, cancelAfter), highPriority(root));
+    }
+
+    /** The body's {@code priority}: {@value #HIGH}, or {@value #NORMAL} where absent or null. */
+    private static boolean highPriority(JsonNode root) {
+        JsonNode field = root.get(PRIORITY);
+        if (field == null || field.isNull()) {
+            return false;
+        }
+        if (field.isTextual() && (field.asText().equals(HIGH) || field.asText().equals(NORMAL))) {
+            return field.asText().equals(HIGH);
+        }
+        String shown = field.toString();
+        throw ApiException.badRequest("field \"" + PRIORITY + "\" must be \"" + HIGH + "\" or \"" + NORMAL
+                + "\" (the default), but is " + (shown.length() <= 40 ? shown : shown.substring(0, 40) + "…"));
     }
 
     /** The body's {@code deadline} or the {@code Cancel-After} header, checked for form; not both. */
@@ -143,11 +169,17 @@ record SubmitRequest(String type, JsonNode input, Optional<String> idempotencyKe
     }
 
     /**
-     * What an idempotent replay must match: the type and the input, keys sorted, and the webhook
-     * where there is one (a job without one keeps the fingerprint it always had).
+     * What an idempotent replay must match: the type and the input, keys sorted, the webhook where
+     * there is one and the lane where it is high (a job without either keeps the fingerprint it
+     * always had, so records from before them still match their replays). The lane is part of it,
+     * unlike the deadline: a retry of one request asks for the same lane, so a key sent again with
+     * another lane is another request, and answering it with the job as first accepted would let a
+     * client believe its job jumps the queue when it waits in the normal one (or the reverse); a
+     * {@code 409} says so instead.
      */
     String fingerprint() {
         return Json.sha256Hex(type + "\n" + Json.canonical(input)
-                + webhook.map(w -> "\nwebhook " + w.fingerprint()).orElse(""));
+                + webhook.map(w -> "\nwebhook " + w.fingerprint()).orElse("")
+                + (highPriority ? "\npriority " + HIGH : ""));
     }
 }
