@@ -10,9 +10,12 @@ import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
 /**
  * One received message, with what the worker reads off it: how often SQS has delivered it, when
  * it was first received (SQS keeps a message out of sight for at most 12 hours from then), and
- * whether it is a copy of a job given back by a worker whose machine went away.
+ * whether it is a copy of a job given back by a worker whose machine went away; and the queue it
+ * came from, where everything done with it is done (deleted, made visible, copied for a retry or a
+ * give-back): a worker with a high-priority lane receives from two queues, and a receipt handle
+ * means nothing to the other one.
  */
-record Delivery(Message message, int receiveCount, Instant firstReceivedAt) {
+record Delivery(Message message, int receiveCount, Instant firstReceivedAt, JobQueue queue) {
 
     /**
      * Message attribute of a copy sent when a job is given back: the lease id it was given back
@@ -26,10 +29,11 @@ record Delivery(Message message, int receiveCount, Instant firstReceivedAt) {
     Delivery {
         Objects.requireNonNull(message, "message");
         Objects.requireNonNull(firstReceivedAt, "firstReceivedAt");
+        Objects.requireNonNull(queue, "queue");
     }
 
-    /** Reads the system attributes the worker asks for on every receive. */
-    static Delivery of(Message message, Instant receivedAt) {
+    /** Reads the system attributes the worker asks for on every receive; {@code queue}: where it came from. */
+    static Delivery of(Message message, Instant receivedAt, JobQueue queue) {
         String count = message.attributes().get(MessageSystemAttributeName.APPROXIMATE_RECEIVE_COUNT);
         String first = message.attributes().get(MessageSystemAttributeName.APPROXIMATE_FIRST_RECEIVE_TIMESTAMP);
         Instant firstReceived;
@@ -44,7 +48,7 @@ record Delivery(Message message, int receiveCount, Instant firstReceivedAt) {
         } catch (NumberFormatException e) {
             receives = 1;
         }
-        return new Delivery(message, receives, firstReceived);
+        return new Delivery(message, receives, firstReceived, queue);
     }
 
     String messageId() {

@@ -97,7 +97,7 @@ final class JobQueue {
                         .overrideConfiguration(o -> o.apiCallTimeout(RECEIVE_CALL_TIMEOUT)
                                 .apiCallAttemptTimeout(RECEIVE_CALL_TIMEOUT))
                         .build())
-                .messages().stream().map(message -> Delivery.of(message, now)).toList();
+                .messages().stream().map(message -> Delivery.of(message, now, this)).toList();
     }
 
     /** How long this delivery may still be kept out of sight. */

@@ -72,7 +72,7 @@ final class JobRun {
     static final Duration HANDLER_STOP_WAIT = CommandJobHandler.KILL_GRACE.multipliedBy(2).plusSeconds(1);
 
     /** What every run of a worker shares. */
-    record Context(String workerId, JobStore store, JobQueue queue, JobHandler handler, AttemptPolicy attempts,
+    record Context(String workerId, JobStore store, JobHandler handler, AttemptPolicy attempts,
                    LeaseKeeper leases, OutcomeWriter outcomes, ExecutorService handlerThreads,
                    Duration duplicateDefer, java.time.Clock clock, java.nio.file.Path workRoot, AttemptFiles files,
                    ProgressWriter progress, LookAhead lookAhead, JobMetrics metrics) {
@@ -85,6 +85,8 @@ final class JobRun {
     private enum Stop { LEASE_LOST, GIVEN_BACK, CANCELLED, DEADLINE }
 
     private final Delivery delivery;
+    /** The queue (lane) the message came from: everything done with the message is done there. */
+    private final JobQueue queue;
     private final GpuSlot slot;
     private final Context context;
     /** Frees the slot; called once, when the handler is done, or as the run ends where none ran. */
@@ -111,6 +113,7 @@ final class JobRun {
     /** @param handoff for a run started ahead, the handoff of its slot, busy until then */
     JobRun(Delivery delivery, GpuSlot slot, Optional<SlotHandoff> handoff, Context context, Runnable slotDone) {
         this.delivery = delivery;
+        this.queue = delivery.queue();
         this.slot = slot;
         this.handoff = handoff;
         this.context = context;
@@ -143,7 +146,7 @@ final class JobRun {
         } catch (IllegalArgumentException e) {
             LOG.error("message {} is not a Ferry job ({}); moving it to the dead-letter queue", delivery.messageId(),
                     e.getMessage());
-            context.queue().moveToDeadLetter(delivery, "-", "not a Ferry job: " + e.getMessage(),
+            queue.moveToDeadLetter(delivery, "-", "not a Ferry job: " + e.getMessage(),
                     context.attempts().putOffDelay());
             return;
         }
@@ -151,14 +154,14 @@ final class JobRun {
         LogContext.worker(context.workerId(), slot.index());
         synchronized (this) {
             if (stop == Stop.GIVEN_BACK) {
-                context.queue().requeueFresh(delivery, "worker draining before job " + job.jobId() + " was claimed");
+                queue.requeueFresh(delivery, "worker draining before job " + job.jobId() + " was claimed");
                 return;
             }
         }
         Duration runFor = runLimit(job.type(), job.deadline(), context.clock().instant())
                 .plus(context.leases().leaseLength());
-        if (context.attempts().mustRearm(delivery, context.queue().visibilityLeft(delivery), runFor)) {
-            context.queue().rearm(delivery, job.jobId(), context.attempts().putOffDelay());
+        if (context.attempts().mustRearm(delivery, queue.visibilityLeft(delivery), runFor)) {
+            queue.rearm(delivery, job.jobId(), context.attempts().putOffDelay());
             return;
         }
         if (handoff.isPresent() && handoff.get().gone()) {
@@ -177,13 +180,13 @@ final class JobRun {
         } catch (SdkException e) {
             LOG.warn("could not claim job {} (message {}): {}; it will come back", job.jobId(), delivery.messageId(),
                     AwsErrors.describe(e));
-            context.queue().changeVisibility(delivery, context.attempts().putOffDelay(), "claim failed");
+            queue.changeVisibility(delivery, context.attempts().putOffDelay(), "claim failed");
             return;
         }
         if (claim instanceof JobStore.Missing) {
             LOG.warn("message {} names job {}, which has no record (expired or never accepted); deleting it",
                     delivery.messageId(), job.jobId());
-            context.queue().delete(delivery, job.jobId());
+            queue.delete(delivery, job.jobId());
         } else if (claim instanceof JobStore.NotClaimable notClaimable) {
             leaveAlone(notClaimable.current(), now);
         } else if (claim instanceof JobStore.Claimed claimed) {
@@ -239,7 +242,7 @@ final class JobRun {
                 context.leases().leaseLength());
         if (written.result() == OutcomeWriter.Result.APPLIED) {
             LOG.info("job {} CANCELLED without running: {}", job.jobId(), reason);
-            context.queue().delete(delivery, job.jobId());
+            queue.delete(delivery, job.jobId());
         } else {
             LOG.warn("job {}: its cancel could not be written ({}); the message comes back and the next claim"
                     + " decides again", job.jobId(), written.reason());
@@ -262,7 +265,6 @@ final class JobRun {
 
     /** A delivery of a job this run may not take. */
     private void leaveAlone(Job current, Instant now) {
-        JobQueue queue = context.queue();
         switch (current.status()) {
             case FAILED -> {
                 LOG.info("job {} is FAILED: moving its message {} to the dead-letter queue", current.jobId(),
@@ -306,7 +308,7 @@ final class JobRun {
         if (written.result() == OutcomeWriter.Result.APPLIED) {
             LOG.warn("job {} FAILED: {}", job.jobId(), error);
             context.metrics().ended(job, AttemptRecord.FAILED, null, context.clock().instant());
-            context.queue().moveToDeadLetter(delivery, job.jobId(), error, context.attempts().putOffDelay());
+            queue.moveToDeadLetter(delivery, job.jobId(), error, context.attempts().putOffDelay());
         } else if (written.result() == OutcomeWriter.Result.LEASE_LOST) {
             // A client's cancel may have come since the claim: then only CANCELLED can be written.
             OutcomeWriter.Written cancelled = context.outcomes().write(job.jobId(), "cancel",
@@ -314,7 +316,7 @@ final class JobRun {
                     context.leases().leaseLength());
             if (cancelled.result() == OutcomeWriter.Result.APPLIED) {
                 LOG.info("job {} CANCELLED without running: its client cancelled it", job.jobId());
-                context.queue().delete(delivery, job.jobId());
+                queue.delete(delivery, job.jobId());
             }
         }
         // Otherwise the message comes back when its lease runs out, and the next claim decides again.
@@ -437,9 +439,9 @@ final class JobRun {
      */
     private void giveMessageBack(boolean draining, String what) {
         if (draining) {
-            context.queue().requeueFresh(delivery, what + " while the worker drains");
+            queue.requeueFresh(delivery, what + " while the worker drains");
         } else {
-            context.queue().changeVisibility(delivery, Duration.ZERO, what + ", its slot's job overran");
+            queue.changeVisibility(delivery, Duration.ZERO, what + ", its slot's job overran");
         }
     }
 
@@ -619,7 +621,7 @@ final class JobRun {
                 LOG.info("job {} SUCCEEDED on attempt {}{}", job.jobId(), job.attempts(),
                         stored.resultKey() != null ? " (result stored by reference: " + stored.resultKey() + ")" : "");
                 context.metrics().ended(job, AttemptRecord.SUCCEEDED, startedAt, context.clock().instant());
-                context.queue().delete(delivery, job.jobId());
+                queue.delete(delivery, job.jobId());
             }
             case LEASE_LOST -> {
                 if (!cancelInstead(job)) {
@@ -672,10 +674,10 @@ final class JobRun {
                 context.attempts().budget(job), delay.toMillis(), error);
         context.metrics().ended(job, AttemptRecord.RETRYING, startedAt, context.clock().instant());
         // A fresh copy, delayed: the message's own receive count stays low (see AttemptPolicy).
-        if (context.queue().sendCopy(delivery, Map.of(), delay, "retry back-off")) {
-            context.queue().delete(delivery, job.jobId());
+        if (queue.sendCopy(delivery, Map.of(), delay, "retry back-off")) {
+            queue.delete(delivery, job.jobId());
         } else {
-            context.queue().changeVisibility(delivery, delay, "retry back-off");
+            queue.changeVisibility(delivery, delay, "retry back-off");
         }
     }
 
@@ -701,7 +703,7 @@ final class JobRun {
             case APPLIED -> {
                 LOG.warn("job {} FAILED {}: {}", job.jobId(), when, error);
                 context.metrics().ended(job, AttemptRecord.FAILED, startedAt, context.clock().instant());
-                context.queue().moveToDeadLetter(delivery, job.jobId(), error, context.attempts().putOffDelay());
+                queue.moveToDeadLetter(delivery, job.jobId(), error, context.attempts().putOffDelay());
             }
             case LEASE_LOST -> {
                 if (!cancelInstead(job)) {
@@ -726,7 +728,7 @@ final class JobRun {
     private void giveBackNow(Job job) {
         Map<String, MessageAttributeValue> givenBack = Map.of(Delivery.GIVEN_BACK,
                 MessageAttributeValue.builder().dataType("String").stringValue(String.valueOf(lease.leaseId())).build());
-        if (!context.queue().sendCopy(delivery, givenBack, Duration.ZERO, "given back")) {
+        if (!queue.sendCopy(delivery, givenBack, Duration.ZERO, "given back")) {
             LOG.warn("job {}: could not give it back (no copy sent); it comes back once its lease and message"
                     + " visibility run out", job.jobId());
             return;
@@ -742,7 +744,7 @@ final class JobRun {
         if (released.result() == OutcomeWriter.Result.APPLIED) {
             context.metrics().ended(job, AttemptRecord.GIVEN_BACK, startedAt, context.clock().instant());
         }
-        context.queue().delete(delivery, job.jobId());
+        queue.delete(delivery, job.jobId());
         LOG.info("job {} given back (message {} re-sent as a fresh copy)", job.jobId(), delivery.messageId());
     }
 
@@ -765,7 +767,7 @@ final class JobRun {
             case APPLIED -> {
                 LOG.info("job {} CANCELLED on attempt {}: {}", job.jobId(), job.attempts(), reason);
                 context.metrics().ended(job, AttemptRecord.CANCELLED, startedAt, context.clock().instant());
-                context.queue().delete(delivery, job.jobId());
+                queue.delete(delivery, job.jobId());
             }
             case LEASE_LOST -> LOG.warn("job {}: its cancel not recorded, the lease (token {}) was taken over",
                     job.jobId(), lease.token());
@@ -791,7 +793,7 @@ final class JobRun {
         }
         LOG.info("job {} CANCELLED on attempt {}: its client cancelled it as it ended", job.jobId(), job.attempts());
         context.metrics().ended(job, AttemptRecord.CANCELLED, startedAt, context.clock().instant());
-        context.queue().delete(delivery, job.jobId());
+        queue.delete(delivery, job.jobId());
         return true;
     }
 

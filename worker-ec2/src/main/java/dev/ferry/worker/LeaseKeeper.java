@@ -32,15 +32,13 @@ final class LeaseKeeper implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LeaseKeeper.class);
 
     private final JobStore store;
-    private final JobQueue queue;
     private final Clock clock;
     private final Duration leaseLength;
     private final Duration interval;
     private final ScheduledExecutorService beats;
 
-    LeaseKeeper(JobStore store, JobQueue queue, Clock clock, Duration leaseLength, Duration interval, int threads) {
+    LeaseKeeper(JobStore store, Clock clock, Duration leaseLength, Duration interval, int threads) {
         this.store = Objects.requireNonNull(store, "store");
-        this.queue = Objects.requireNonNull(queue, "queue");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.leaseLength = Objects.requireNonNull(leaseLength, "leaseLength");
         this.interval = Objects.requireNonNull(interval, "interval");
@@ -158,7 +156,7 @@ final class LeaseKeeper implements AutoCloseable {
                         Duration.between(now, leaseUntil).toMillis(), e.toString());
             }
             if (!stopped) {
-                queue.changeVisibility(delivery, leaseLength, "heartbeat");
+                delivery.queue().changeVisibility(delivery, leaseLength, "heartbeat"); // in the lane it came from
             }
         }
 

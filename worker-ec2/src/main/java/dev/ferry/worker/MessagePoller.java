@@ -20,7 +20,8 @@ import software.amazon.awssdk.core.exception.SdkException;
  * a slot of its own or started ahead for a busy slot (its job claimed, then waiting for the slot).
  * With a free slot it long-polls; for look-aheads alone it short-polls (a look-ahead is only worth
  * having now). So the worker holds at most one message per free slot plus one per busy slot about
- * to finish. After a failed receive it backs off exponentially (1 s doubling to 30 s, with jitter)
+ * to finish, from whichever queue: where the pool has a high-priority lane, {@link Lanes} decides
+ * which one a receive asks first and how long it waits. After a failed receive it backs off exponentially (1 s doubling to 30 s, with jitter)
  * and resets after a success; an interrupt stops it.
  */
 final class MessagePoller implements Runnable {
@@ -38,7 +39,7 @@ final class MessagePoller implements Runnable {
     private static final Duration LATENCY_SAMPLE_LIMIT = Duration.ofSeconds(1);
 
     private final BlockingQueue<GpuSlot> freeSlots;
-    private final JobQueue queue;
+    private final Lanes lanes;
     private final Duration lease;
     private final LookAhead lookAhead;
     private final BiPredicate<Delivery, GpuSlot> dispatch;
@@ -54,8 +55,15 @@ final class MessagePoller implements Runnable {
     MessagePoller(BlockingQueue<GpuSlot> freeSlots, JobQueue queue, Duration lease, LookAhead lookAhead,
                   BiPredicate<Delivery, GpuSlot> dispatch, Predicate<Delivery> dispatchAhead,
                   BooleanSupplier stopping) {
+        this(freeSlots, Lanes.of(queue), lease, lookAhead, dispatch, dispatchAhead, stopping);
+    }
+
+    /** @param lanes the queues it receives from, and their order */
+    MessagePoller(BlockingQueue<GpuSlot> freeSlots, Lanes lanes, Duration lease, LookAhead lookAhead,
+                  BiPredicate<Delivery, GpuSlot> dispatch, Predicate<Delivery> dispatchAhead,
+                  BooleanSupplier stopping) {
         this.freeSlots = Objects.requireNonNull(freeSlots, "freeSlots");
-        this.queue = Objects.requireNonNull(queue, "queue");
+        this.lanes = Objects.requireNonNull(lanes, "lanes");
         this.lease = Objects.requireNonNull(lease, "lease");
         this.lookAhead = Objects.requireNonNull(lookAhead, "lookAhead");
         this.dispatch = Objects.requireNonNull(dispatch, "dispatch");
@@ -91,8 +99,7 @@ final class MessagePoller implements Runnable {
                     break;
                 }
                 long started = System.nanoTime();
-                List<Delivery> deliveries = queue.receive(taken.size() + ahead, lease,
-                        taken.isEmpty() ? 0 : queue.waitSeconds());
+                List<Delivery> deliveries = lanes.receive(taken.size() + ahead, lease, !taken.isEmpty());
                 Duration took = Duration.ofNanos(System.nanoTime() - started);
                 if (!deliveries.isEmpty() && took.compareTo(LATENCY_SAMPLE_LIMIT) < 0) {
                     lookAhead.times().received(took);
@@ -117,7 +124,7 @@ final class MessagePoller implements Runnable {
             } catch (SdkException e) {
                 failuresInRow++;
                 Duration pause = backoff.delay(failuresInRow);
-                LOG.warn("receive from {} failed ({} in a row), next try in {} ms: {}", queue.url(), failuresInRow,
+                LOG.warn("receive from {} failed ({} in a row), next try in {} ms: {}", lanes.describe(), failuresInRow,
                         pause.toMillis(), e.toString());
                 try {
                     Thread.sleep(pause.toMillis());
@@ -129,7 +136,7 @@ final class MessagePoller implements Runnable {
                 freeSlots.addAll(taken);
             }
         }
-        LOG.info("stopped receiving from {}", queue.url());
+        LOG.info("stopped receiving from {}", lanes.describe());
     }
 
     /**
@@ -145,6 +152,6 @@ final class MessagePoller implements Runnable {
             }
             return;
         }
-        queue.changeVisibility(delivery, Duration.ZERO, "look-ahead no longer wanted");
+        delivery.queue().changeVisibility(delivery, Duration.ZERO, "look-ahead no longer wanted");
     }
 }

@@ -73,4 +73,27 @@ public record QueueSettings(Duration visibilityTimeout, int maxReceiveCount, Str
                 Duration.ofSeconds(Long.parseLong(attributes.get(QueueAttributeName.VISIBILITY_TIMEOUT))),
                 maxReceiveCount.asInt(), deadLetterQueueUrl);
     }
+
+    /**
+     * Checks a high-priority lane's settings against these, the job queue's: the lane must redrive to
+     * the same dead-letter queue (a failed job's message goes to the pool's one DLQ, where the admin
+     * page shows it and Redrive DLQ brings it back) with the same {@code maxReceiveCount} (a job's
+     * attempt budget, and the receive on which a message is re-armed rather than run, must not
+     * depend on the lane it was sent to).
+     *
+     * @throws IllegalStateException naming both queues and what differs
+     */
+    public void checkPriorityLane(String queueUrl, String laneUrl, QueueSettings lane) {
+        if (!lane.deadLetterQueueUrl().equals(deadLetterQueueUrl)) {
+            throw new IllegalStateException("the high-priority lane " + laneUrl + " redrives to "
+                    + lane.deadLetterQueueUrl() + ", but the job queue " + queueUrl + " to " + deadLetterQueueUrl
+                    + "; both lanes of a pool must redrive to its one dead-letter queue, where a failed job's"
+                    + " message is moved and from which Redrive DLQ sends it back");
+        }
+        if (lane.maxReceiveCount() != maxReceiveCount) {
+            throw new IllegalStateException("the high-priority lane " + laneUrl + " has maxReceiveCount "
+                    + lane.maxReceiveCount() + ", but the job queue " + queueUrl + " " + maxReceiveCount
+                    + "; a job's attempt budget is its queue's maxReceiveCount and must not depend on its lane");
+        }
+    }
 }

@@ -70,7 +70,8 @@ public final class Worker implements AutoCloseable {
     private final BlockingQueue<GpuSlot> freeSlots;
     private final ExecutorService jobThreads;
     private final ExecutorService handlerThreads;
-    private final JobQueue jobQueue;
+    /** The pool's queue and, where it has one, its high-priority lane: each a JobQueue (and DeleteBatcher) of its own. */
+    private final Lanes lanes;
     private final LeaseKeeper leases;
     private final JobRun.Context runs;
     private final JobHandler handler;
@@ -103,12 +104,18 @@ public final class Worker implements AutoCloseable {
      */
     public Worker(SqsClient sqs, JobStore store, JobHandler handler, List<GpuSlot> slots,
                   WorkerConfig config, QueueSettings queue, Clock clock, java.util.Optional<dev.ferry.core.JobFiles> files) {
-        this(sqs, store, handler, slots, config, queue, clock, files, JobMetrics.off());
+        this(sqs, store, handler, slots, config, queue, readPriorityLane(sqs, config, queue), clock, files,
+                JobMetrics.off());
     }
 
-    /** @param metrics what it writes as metrics (embedded metric format lines) */
+    /**
+     * @param priorityLane the settings of the high-priority lane {@link WorkerConfig#priorityQueueUrl()}
+     *     names, checked ({@link #readPriorityLane}); empty where it names none
+     * @param metrics what it writes as metrics (embedded metric format lines)
+     */
     Worker(SqsClient sqs, JobStore store, JobHandler handler, List<GpuSlot> slots, WorkerConfig config,
-           QueueSettings queue, Clock clock, java.util.Optional<dev.ferry.core.JobFiles> files, JobMetrics metrics) {
+           QueueSettings queue, java.util.Optional<QueueSettings> priorityLane, Clock clock,
+           java.util.Optional<dev.ferry.core.JobFiles> files, JobMetrics metrics) {
         Objects.requireNonNull(sqs, "sqs");
         Objects.requireNonNull(store, "store");
         Objects.requireNonNull(handler, "handler");
@@ -130,20 +137,28 @@ public final class Worker implements AutoCloseable {
         }
         this.lookAhead = new LookAhead(new RunTimes(), LookAhead.maxHold(lease, heartbeat), System::nanoTime);
         this.handlerThreads = Executors.newFixedThreadPool(slots.size(), named("ferry-handler"));
-        this.jobQueue = new JobQueue(sqs, config.queueUrl(), queue.deadLetterQueueUrl(), config.waitSeconds(), clock,
-                config.deleteLinger(queue));
+        if (config.priorityQueueUrl().isPresent() != priorityLane.isPresent()) {
+            throw new IllegalArgumentException("the high-priority lane's settings must be given exactly where the"
+                    + " configuration names a lane (" + config.priorityQueueUrl().orElse("none") + ")");
+        }
+        JobQueue jobQueue = new JobQueue(sqs, config.queueUrl(), queue.deadLetterQueueUrl(), config.waitSeconds(),
+                clock, config.deleteLinger(queue));
+        // Both lanes dead-letter to the pool's one DLQ (checked at start); each acknowledges its own messages.
+        this.lanes = config.priorityQueueUrl().map(laneUrl -> Lanes.withPriority(jobQueue, new JobQueue(sqs, laneUrl,
+                queue.deadLetterQueueUrl(), config.waitSeconds(), clock, config.deleteLinger(queue))))
+                .orElseGet(() -> Lanes.of(jobQueue));
         // Per slot: a job's heartbeat and its progress writes never wait for each other, nor for the
         // heartbeats of the jobs the slot is finishing or of the one claimed ahead for it.
-        this.leases = new LeaseKeeper(store, jobQueue, clock, lease, heartbeat, (3 + FINISHING_PER_SLOT) * slots.size());
+        this.leases = new LeaseKeeper(store, clock, lease, heartbeat, (3 + FINISHING_PER_SLOT) * slots.size());
         this.handler = handler;
-        this.runs = new JobRun.Context(config.workerId(), store, jobQueue, handler,
+        this.runs = new JobRun.Context(config.workerId(), store, handler,
                 new AttemptPolicy(queue.maxReceiveCount(), Backoff.withJitter(config.retryBase(), config.retryMax())),
                 leases, new OutcomeWriter(), handlerThreads, config.duplicateDefer(), clock, config.workDir(),
                 new AttemptFiles(files), new ProgressWriter(store, leases.executor(), ProgressWriter.DEFAULT_INTERVAL),
                 lookAhead, Objects.requireNonNull(metrics, "metrics"));
         handler.onRestart(metrics::handlerRestarted); // through any wrapper (SlotActivity) to the warm handlers
         this.poller = named("ferry-poller").newThread(
-                new MessagePoller(freeSlots, jobQueue, lease, lookAhead, this::dispatch, this::dispatchAhead,
+                new MessagePoller(freeSlots, lanes, lease, lookAhead, this::dispatch, this::dispatchAhead,
                         () -> stopping));
     }
 
@@ -165,8 +180,9 @@ public final class Worker implements AutoCloseable {
         JobStore store = DynamoDbJobStore.fromEnvironment(dynamoDb, env);
         List<GpuSlot> slots = GpuSlots.detect(environment, GpuSlots.NvidiaSmi.system());
         QueueSettings queue = readQueueSettings(sqs, config.queueUrl());
+        java.util.Optional<QueueSettings> priorityLane = readPriorityLane(sqs, config, queue);
         SlotActivity activity = new SlotActivity(handlers(environment, config), slots, Clock.systemUTC());
-        Worker worker = new Worker(sqs, store, activity, slots, config, queue, Clock.systemUTC(),
+        Worker worker = new Worker(sqs, store, activity, slots, config, queue, priorityLane, Clock.systemUTC(),
                 dev.ferry.core.JobFiles.fromEnvironment(env), JobMetrics.fromEnvironment(env));
         worker.fleet = WorkerFleet.of(FleetSettings.from(env), config, dynamoDb, activity, worker.lifecycle());
         return worker;
@@ -232,6 +248,29 @@ public final class Worker implements AutoCloseable {
         }
     }
 
+    /**
+     * The settings of the high-priority lane the configuration names, if any, read at start like the
+     * job queue's and checked against them ({@link QueueSettings#checkPriorityLane}): a lane without a
+     * redrive policy, or one to another dead-letter queue, is refused, saying why.
+     */
+    static java.util.Optional<QueueSettings> readPriorityLane(SqsClient sqs, WorkerConfig config, QueueSettings queue) {
+        if (config.priorityQueueUrl().isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        String laneUrl = config.priorityQueueUrl().get();
+        QueueSettings lane;
+        try {
+            lane = readQueueSettings(sqs, laneUrl);
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException("cannot use the high-priority lane " + laneUrl + " ("
+                    + WorkerConfig.PRIORITY_QUEUE_URL + ", or the pool's FERRY_POOL_<P>_PRIORITY_QUEUE_URL): "
+                    + e.getMessage() + "; the lane must redrive to the job queue's dead-letter queue "
+                    + queue.deadLetterQueueUrl(), e);
+        }
+        queue.checkPriorityLane(config.queueUrl(), laneUrl, lane);
+        return java.util.Optional.of(lane);
+    }
+
     public String workerId() {
         return config.workerId();
     }
@@ -272,7 +311,7 @@ public final class Worker implements AutoCloseable {
     public void start() {
         LOG.info("worker {} starting: {} slot(s) {}, queue {}, lease {}, heartbeat {}, maxReceiveCount {}, DLQ {}",
                 config.workerId(), slots.size(), slots.stream().map(GpuSlot::cudaVisibleDevices).toList(),
-                config.queueUrl(), config.lease(queue), config.heartbeat(queue), queue.maxReceiveCount(),
+                lanes.describe(), config.lease(queue), config.heartbeat(queue), queue.maxReceiveCount(),
                 queue.deadLetterQueueUrl());
         for (GpuSlot slot : slots) {
             named("ferry-slot-setup").newThread(() -> putUp(slot)).start();
@@ -354,7 +393,7 @@ public final class Worker implements AutoCloseable {
             }
         }
         if (refused) {
-            jobQueue.requeueFresh(delivery, "received while the worker drains");
+            delivery.queue().requeueFresh(delivery, "received while the worker drains");
             return false;
         }
         try {
@@ -373,7 +412,7 @@ public final class Worker implements AutoCloseable {
         } catch (RejectedExecutionException e) {
             // The drain shut the pool between the check above and here: hand the message back.
             finished(run);
-            jobQueue.requeueFresh(delivery, "received while the worker stops");
+            delivery.queue().requeueFresh(delivery, "received while the worker stops");
             return false;
         }
     }
@@ -490,10 +529,12 @@ public final class Worker implements AutoCloseable {
             slotSetup.shutdownNow();
             handler.close();
             leases.close();
-            jobQueue.flushDeletes(DELETE_FLUSH_TIMEOUT); // the finished jobs' deletes still lingering
-            LOG.info("worker {} stopped; delete requests by the deletes each carried (1..10): {}", config.workerId(),
-                    java.util.Arrays.toString(java.util.Arrays.copyOfRange(jobQueue.deleteRequestsBySize(), 1,
-                            DeleteBatcher.MAX_ENTRIES + 1)));
+            for (JobQueue lane : lanes.all()) {
+                lane.flushDeletes(DELETE_FLUSH_TIMEOUT); // the finished jobs' deletes still lingering
+                LOG.info("worker {} stopped; delete requests to {} by the deletes each carried (1..10): {}",
+                        config.workerId(), lane.url(), java.util.Arrays.toString(java.util.Arrays.copyOfRange(
+                                lane.deleteRequestsBySize(), 1, DeleteBatcher.MAX_ENTRIES + 1)));
+            }
             stopped = true;
             if (fleet != null) {
                 fleet.stopped();

@@ -39,6 +39,11 @@ public final class WorkerConfig {
     public static final String RETRY_MAX = "FERRY_RETRY_MAX";
     /** How long a duplicate message of a job running elsewhere is put out of sight. */
     public static final String DUPLICATE_DEFER = "FERRY_DUPLICATE_DEFER";
+    /**
+     * The high-priority lane's queue (optional; {@link Pools#PRIORITY_QUEUE_URL}): received from
+     * first, redriving to the same dead-letter queue as the job queue.
+     */
+    public static final String PRIORITY_QUEUE_URL = Pools.PRIORITY_QUEUE_URL;
     /** Long-poll wait per receive, seconds, 0-20. */
     public static final String WAIT_SECONDS = "FERRY_WAIT_SECONDS";
     /** On shutdown, how long running jobs may take to finish before they are given back. */
@@ -84,6 +89,7 @@ public final class WorkerConfig {
     public static final Duration MAX_LEASE = Duration.ofHours(1);
 
     private final String queueUrl;
+    private final Optional<String> priorityQueueUrl;
     private final String workerId;
     private final Optional<Duration> lease;
     private final Optional<Duration> heartbeat;
@@ -102,6 +108,12 @@ public final class WorkerConfig {
 
     private WorkerConfig(FerryEnv env) {
         this.queueUrl = queueUrl(env);
+        this.priorityQueueUrl = priorityQueueUrl(env);
+        if (priorityQueueUrl.isPresent() && priorityQueueUrl.get().equals(queueUrl)) {
+            throw new IllegalStateException("the high-priority lane (" + PRIORITY_QUEUE_URL + " or the pool's "
+                    + "FERRY_POOL_<P>_PRIORITY_QUEUE_URL) is the job queue itself, " + queueUrl
+                    + "; the lane must be a queue of its own");
+        }
         this.workerId = env.optional(WORKER_ID).orElseGet(WorkerConfig::defaultWorkerId);
         this.workDir = env.optional(WORK_DIR).map(java.nio.file.Path::of).orElseGet(() -> java.nio.file.Path.of(
                 System.getProperty("java.io.tmpdir"), "ferry-" + workerId.replaceAll("[^A-Za-z0-9._-]", "_")));
@@ -183,13 +195,33 @@ public final class WorkerConfig {
         if (direct.isPresent() || env.optional(Pools.POOLS).isEmpty()) {
             return env.required(FerryEnv.QUEUE_URL);
         }
+        return servedPool(env).queueUrl();
+    }
+
+    /**
+     * The high-priority lane this worker receives from first ({@link Lanes}), if its pool has one:
+     * {@value #PRIORITY_QUEUE_URL} if set; else, where {@code FERRY_QUEUE_URL} is unset in a
+     * deployment with pools, its pool's {@code FERRY_POOL_<P>_PRIORITY_QUEUE_URL}. (A worker given
+     * its queue directly is given its lane directly too: the pool's lane may not be its queue's.)
+     */
+    public Optional<String> priorityQueueUrl() { return priorityQueueUrl; }
+
+    static Optional<String> priorityQueueUrl(FerryEnv env) {
+        Optional<String> direct = env.optional(PRIORITY_QUEUE_URL);
+        if (direct.isPresent() || env.optional(FerryEnv.QUEUE_URL).isPresent() || env.optional(Pools.POOLS).isEmpty()) {
+            return direct;
+        }
+        return servedPool(env).priorityQueueUrl();
+    }
+
+    /** The pool this worker serves, in a deployment with pools ({@code FERRY_POOL}). */
+    private static Pools.Pool servedPool(FerryEnv env) {
         Pools pools = Pools.from(env);
         String pool = env.optional(FerryEnv.POOL).orElseThrow(() -> new IllegalStateException(FerryEnv.POOL
                 + " is not set: this deployment has pools (" + pools.all().stream().map(Pools.Pool::name).toList()
                 + ") and a worker serves one of them; set " + FerryEnv.POOL + " or " + FerryEnv.QUEUE_URL));
         return pools.pool(pool).orElseThrow(() -> new IllegalStateException(FerryEnv.POOL + " is " + pool
-                + ", which is none of this deployment's pools " + pools.all().stream().map(Pools.Pool::name).toList()))
-                .queueUrl();
+                + ", which is none of this deployment's pools " + pools.all().stream().map(Pools.Pool::name).toList()));
     }
     /** Where jobs and warm handlers get directories of their own. */
     public java.nio.file.Path workDir() { return workDir; }

@@ -25,7 +25,16 @@ class AttemptPolicyTest {
     private static Delivery delivery(int receiveCount) {
         return Delivery.of(Message.builder().messageId("m").body("{}").attributes(Map.of(
                 MessageSystemAttributeName.APPROXIMATE_RECEIVE_COUNT, Integer.toString(receiveCount))).build(),
-                Instant.now());
+                Instant.now(), new JobQueue(new software.amazon.awssdk.services.sqs.SqsClient() {
+                    @Override
+                    public String serviceName() {
+                        return "sqs";
+                    }
+
+                    @Override
+                    public void close() {
+                    }
+                }, "q", "dlq", 0, java.time.Clock.systemUTC()));
     }
 
     @Test

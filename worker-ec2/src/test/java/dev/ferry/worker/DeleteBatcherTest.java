@@ -95,9 +95,9 @@ class DeleteBatcherTest {
 
     private final JobQueue queue = new JobQueue(sqs, "q", "dlq", 1, Clock.systemUTC());
 
-    private static Delivery delivery(String id) {
+    private Delivery delivery(String id) {
         return new Delivery(Message.builder().messageId(id).receiptHandle("rh-" + id).body("{}").build(), 1,
-                Instant.now());
+                Instant.now(), queue);
     }
 
     @Test

@@ -59,8 +59,9 @@ class LeaseKeeperTest {
 
     private final JobQueue queue = new JobQueue(sqs, "q", "dlq", 1, Clock.systemUTC());
 
-    private static Delivery delivery(String handle) {
-        return Delivery.of(Message.builder().messageId(handle).receiptHandle(handle).body("{}").build(), Instant.now());
+    private Delivery delivery(String handle) {
+        return Delivery.of(Message.builder().messageId(handle).receiptHandle(handle).body("{}").build(), Instant.now(),
+                queue);
     }
 
     private static Lease lease(String jobId) {
@@ -68,7 +69,7 @@ class LeaseKeeperTest {
     }
 
     private LeaseKeeper keeper(UnsupportedJobStore store, int threads) {
-        return new LeaseKeeper(store, queue, Clock.systemUTC(), Duration.ofSeconds(30), Duration.ofMillis(50), threads);
+        return new LeaseKeeper(store, Clock.systemUTC(), Duration.ofSeconds(30), Duration.ofMillis(50), threads);
     }
 
     private UnsupportedJobStore renewing() {

@@ -127,4 +127,22 @@ class MessagePollerTest {
         assertEquals("rh1", visibility.get(0).receiptHandle());
         assertEquals(0, visibility.get(0).visibilityTimeout());
     }
+
+    @Test
+    void withALane_theHighLaneIsAskedFirst_andALookAheadGoesBackToTheLaneItCameFrom() throws Exception {
+        LookAhead lookAhead = lookAheadFor10sJobs();
+        JobQueue high = new JobQueue(sqs, "q-high", "dlq", 20, Clock.systemUTC());
+        MessagePoller poller = new MessagePoller(new LinkedBlockingQueue<>(), Lanes.withPriority(queue(), high),
+                Duration.ofSeconds(60), lookAhead, (delivery, slot) -> true, delivery -> false, stopping::get);
+        lookAhead.started(SLOT, "t");
+        now.addAndGet(Duration.ofMillis(9_900).toNanos());
+        thread = new Thread(poller, "test-poller");
+        thread.start();
+
+        eventually(() -> visibility.size() == 1, "the message goes back");
+        assertEquals("q-high", receives.get(0).queueUrl(), "the high lane first");
+        assertEquals(0, receives.get(0).waitTimeSeconds(), "a look-ahead never waits, in either lane");
+        assertEquals("q-high", visibility.get(0).queueUrl(), "its receipt handle means something only there");
+        assertEquals("rh1", visibility.get(0).receiptHandle());
+    }
 }

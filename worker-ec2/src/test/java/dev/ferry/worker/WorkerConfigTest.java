@@ -133,4 +133,43 @@ class WorkerConfigTest {
                 () -> WorkerConfig.from(FerryEnv.of(Map.of())));
         assertTrue(missing.getMessage().contains("FERRY_QUEUE_URL"), missing.getMessage());
     }
+
+    @Test
+    void theHighPriorityLane_isFerryPriorityQueueUrl_elseItsPoolsLaneWhenTheQueueComesFromThePool() {
+        Map<String, String> pools = new HashMap<>(Map.of(dev.ferry.core.Pools.POOLS, "Large,Light",
+                "FERRY_POOL_Large_QUEUE_URL", "https://sqs.local/large", "FERRY_POOL_Large_TYPES", "sd.#",
+                "FERRY_POOL_Large_PRIORITY_QUEUE_URL", "https://sqs.local/large-high",
+                "FERRY_POOL_Light_QUEUE_URL", "https://sqs.local/light", "FERRY_POOL_Light_TYPES", "resize"));
+        pools.put(FerryEnv.POOL, "Large");
+        Map<String, String> light = new HashMap<>(pools);
+        light.put(FerryEnv.POOL, "Light");
+        Map<String, String> direct = new HashMap<>(pools);
+        direct.put(FerryEnv.QUEUE_URL, "https://sqs.local/other");
+
+        assertEquals(java.util.Optional.of("https://sqs.local/large-high"),
+                WorkerConfig.from(FerryEnv.of(pools)).priorityQueueUrl());
+        assertEquals(java.util.Optional.empty(), WorkerConfig.from(FerryEnv.of(light)).priorityQueueUrl());
+        assertEquals(java.util.Optional.empty(), WorkerConfig.from(FerryEnv.of(direct)).priorityQueueUrl(),
+                "a queue given directly takes its lane directly too");
+        assertEquals(java.util.Optional.of("https://sqs.local/q-high"), config(Map.of(WorkerConfig.PRIORITY_QUEUE_URL,
+                "https://sqs.local/q-high")).priorityQueueUrl());
+        assertEquals(java.util.Optional.empty(), config(Map.of()).priorityQueueUrl());
+        assertTrue(assertThrows(IllegalStateException.class, () -> config(Map.of(WorkerConfig.PRIORITY_QUEUE_URL,
+                "http://localhost:9324/000000000000/ferry-jobs"))).getMessage().contains("a queue of its own"));
+    }
+
+    @Test
+    void aLaneRedrivingElsewhere_orWithAnotherBudget_isRefusedSayingWhy() {
+        String dlq = QUEUE.deadLetterQueueUrl();
+        QUEUE.checkPriorityLane("q", "q-high", new QueueSettings(Duration.ofSeconds(30), 5, dlq)); // visibility may differ
+
+        String other = assertThrows(IllegalStateException.class, () -> QUEUE.checkPriorityLane("q", "q-high",
+                new QueueSettings(Duration.ofSeconds(120), 5, "http://localhost:9324/000000000000/other-dlq")))
+                .getMessage();
+        assertTrue(other.contains("q-high") && other.contains("other-dlq") && other.contains("one dead-letter queue"),
+                other);
+        String budget = assertThrows(IllegalStateException.class, () -> QUEUE.checkPriorityLane("q", "q-high",
+                new QueueSettings(Duration.ofSeconds(120), 3, dlq))).getMessage();
+        assertTrue(budget.contains("maxReceiveCount 3"), budget);
+    }
 }
