@@ -101,7 +101,8 @@ public final class CompletionWitness {
      * What the stream shows of one job's attempts.
      *
      * @param retries failed attempts sent back to wait: RUNNING to QUEUED without a preemption
-     *     counted (a give-back counts one)
+     *     counted (a give-back counts one), but not a claim given back unrun ({@code unclaim}: its
+     *     attempt taken back, the job never ran)
      * @param takeovers claims of a RUNNING record whose lease ran out (its worker died or stalled),
      *     not counting a take-over of a lease given back
      * @param redriveRounds claims of a FAILED record: rounds an operator's redrive asked for
@@ -201,7 +202,9 @@ public final class CompletionWitness {
         } else if (running.equals(to) && running.equals(from) && !preempted
                 && !Objects.equals(text(before, JobTable.LEASE_ID), text(now, JobTable.LEASE_ID))) {
             tally.takeovers++;
-        } else if (JobStatus.QUEUED.name().equals(to) && running.equals(from) && !preempted) {
+        } else if (JobStatus.QUEUED.name().equals(to) && running.equals(from) && !preempted
+                && number(now, JobTable.ATTEMPTS) >= number(before, JobTable.ATTEMPTS)) {
+            // (A claim given back unrun, JobStore.unclaim, takes its attempt back: not a retry.)
             tally.retries++;
         }
         if (JobStatus.FAILED.name().equals(to) && !JobStatus.FAILED.name().equals(from)) {
