@@ -168,6 +168,15 @@ public final class Pools {
         return Optional.empty();
     }
 
+    /**
+     * The pool a recorded job belongs to: the one it was routed to at submit ({@link Job#pool()}),
+     * else (a record from before pools, or of a pool no longer configured) the one its type routes
+     * to now; empty when neither serves it.
+     */
+    public Optional<Pool> poolOf(Job job) {
+        return Optional.ofNullable(job.pool()).flatMap(this::pool).or(() -> route(job.type()));
+    }
+
     /** The pool of this name. */
     public Optional<Pool> pool(String name) {
         return Optional.ofNullable(byName.get(name));

@@ -142,7 +142,7 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
             case "POST api/redrive":
                 return redrive(event);
             case "DELETE api/redrive":
-                service.cancelRedrive();
+                service.cancelRedrive(pool(event));
                 return ApiResponses.json(200, Json.MAPPER.createObjectNode().put("status", "CANCELLING"));
             case "GET api/jobs":
                 return ApiResponses.json(200, service.list(JobListing.parse(event)));
@@ -223,15 +223,26 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
                 : ApiResponses.json(200, webhooks.get().show(jobId));
     }
 
-    /** Without a body: the whole DLQ (202, a move task). With {@code {"jobIds": [...]}}: just those jobs. */
+    /**
+     * Without a body: every pool's DLQ, or with {@code ?pool=<name>} that pool's (202, a move task per
+     * pool). With {@code {"jobIds": [...]}}: just those jobs, each to its own pool.
+     */
     private APIGatewayProxyResponseEvent redrive(APIGatewayProxyRequestEvent event) {
         String body = Requests.body(event);
         if (body == null || body.isBlank()) {
-            AdminService.RedriveStarted started = service.redriveAll();
-            return ApiResponses.json(202, Json.MAPPER.createObjectNode()
-                    .put("taskHandle", started.taskHandle())
-                    .put("status", "RUNNING")
-                    .put("requeuedJobs", started.requeuedJobs()));
+            AdminService.RedriveStarted started = service.redrive(pool(event));
+            ObjectNode answer = Json.MAPPER.createObjectNode();
+            if (started.taskHandle() != null) {
+                answer.put("taskHandle", started.taskHandle());
+            }
+            answer.put("status", "RUNNING").put("requeuedJobs", started.requeuedJobs());
+            ObjectNode tasks = answer.putObject("tasks");
+            started.tasks().forEach(tasks::put);
+            if (!started.failed().isEmpty()) {
+                ObjectNode failed = answer.putObject("failed");
+                started.failed().forEach(failed::put);
+            }
+            return ApiResponses.json(202, answer);
         }
         JsonNode request;
         try {
@@ -256,6 +267,19 @@ public final class AdminHandler implements RequestHandler<APIGatewayProxyRequest
                     + AdminService.FAILED_JOBS_SHOWN + " per call (use Redrive DLQ for everything)");
         }
         return ApiResponses.json(200, service.retry(jobIds));
+    }
+
+    /** The {@code pool} query parameter: the pool a redrive (or its cancel) is for; absent: every pool. */
+    private static Optional<String> pool(APIGatewayProxyRequestEvent event) {
+        Map<String, String> query = event.getQueryStringParameters();
+        String pool = query == null ? null : query.get("pool");
+        if (pool == null) {
+            return Optional.empty();
+        }
+        if (pool.isBlank()) {
+            throw ApiException.badRequest("parameter \"pool\" is empty; name a pool, or leave it out for every pool");
+        }
+        return Optional.of(pool);
     }
 
     /** The part of the path after {@code /admin/}: from {proxy+} behind API Gateway, else from the path. */

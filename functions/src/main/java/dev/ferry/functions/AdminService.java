@@ -1,5 +1,6 @@
 package dev.ferry.functions;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ferry.core.AttemptRecord;
@@ -12,6 +13,7 @@ import dev.ferry.core.JobQueries;
 import dev.ferry.core.JobStatus;
 import dev.ferry.core.JobStore;
 import dev.ferry.core.Json;
+import dev.ferry.core.Pools;
 import dev.ferry.core.logging.LogContext;
 import java.time.Clock;
 import java.time.Duration;
@@ -32,10 +34,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.sqs.SqsClient;
-import software.amazon.awssdk.services.sqs.model.ChangeMessageVisibilityBatchRequestEntry;
-import software.amazon.awssdk.services.sqs.model.ListMessageMoveTasksResultEntry;
-import software.amazon.awssdk.services.sqs.model.Message;
-import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 /**
  * What the admin page does, knowing nothing of Lambda: an overview of queues and jobs, a redrive
@@ -61,17 +59,14 @@ public final class AdminService {
     private static final Pattern VARIABLE_PARTS = Pattern.compile(
             "\\b[0-9A-HJKMNP-TV-Z]{26}\\b|\\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\b|\\d+");
 
-    private final SqsClient sqs;
     private final JobStore store;
     private final JobQueries queries;
     private final JobListing listing;
-    private final String queueUrl;
-    private final String deadLetterQueueUrl;
+    private final Pools pools;
+    /** Each pool's queues, in the pools' order. */
+    private final Map<String, PoolDeadLetters> byPool = new LinkedHashMap<>();
     private final Clock clock;
     private final Optional<JobFiles> files;
-    private String deadLetterQueueArn;
-    /** The latest redrive Ferry moves itself, where the backend has no message move tasks. */
-    private volatile DeadLetterMover mover;
 
     /**
      * @param queries the table's indexes: every list, count and search of the page reads them
@@ -81,22 +76,35 @@ public final class AdminService {
     /** How a retry whose fresh message SQS did not take is reported (the job is left as it was). */
     static final String NOT_SENT = "its message could not be sent";
 
+    /** One pool, {@value Pools#DEFAULT_POOL}, serving every type: a deployment without pools. */
     public AdminService(SqsClient sqs, JobStore store, JobQueries queries, JobListing listing, String queueUrl,
                         String deadLetterQueueUrl, Clock clock, Optional<JobFiles> files) {
+        this(sqs, store, queries, listing, Pools.of(List.of(new Pools.Pool(Pools.DEFAULT_POOL, queueUrl,
+                Optional.of(deadLetterQueueUrl), List.of("#")))), clock, files);
+    }
+
+    /** @param pools every pool, each with its dead-letter queue */
+    public AdminService(SqsClient sqs, JobStore store, JobQueries queries, JobListing listing, Pools pools,
+                        Clock clock, Optional<JobFiles> files) {
         this.files = Objects.requireNonNull(files, "files");
-        this.sqs = Objects.requireNonNull(sqs, "sqs");
+        Objects.requireNonNull(sqs, "sqs");
         this.store = Objects.requireNonNull(store, "store");
         this.queries = Objects.requireNonNull(queries, "queries");
         this.listing = Objects.requireNonNull(listing, "listing");
-        this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
-        this.deadLetterQueueUrl = Objects.requireNonNull(deadLetterQueueUrl, "deadLetterQueueUrl");
+        this.pools = Objects.requireNonNull(pools, "pools");
         this.clock = Objects.requireNonNull(clock, "clock");
+        for (Pools.Pool pool : pools.all()) {
+            byPool.put(pool.name(), new PoolDeadLetters(sqs, pool.name(), pool.queueUrl(), pool.priorityQueueUrl(),
+                    pool.deadLetterQueueUrl().orElseThrow(() -> new IllegalStateException("pool " + pool.name()
+                            + " has no dead-letter queue (" + Pools.deadLetterVariable(pool.name()) + ", or "
+                            + FerryEnv.DLQ_URL + " without pools); the admin page redrives from it")),
+                    clock));
+        }
     }
 
     public static AdminService fromEnvironment(FerryEnv env, SqsClient sqs, JobStore store, JobQueries queries) {
         return new AdminService(sqs, store, queries, new JobListing(queries, ListCursor.fromEnvironment(env)),
-                env.required(FerryEnv.QUEUE_URL), env.required(FerryEnv.DLQ_URL), Clock.systemUTC(),
-                JobFiles.fromEnvironment(env));
+                Pools.from(env), Clock.systemUTC(), JobFiles.fromEnvironment(env));
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -123,9 +131,7 @@ public final class AdminService {
     public ObjectNode overview() {
         Instant now = clock.instant();
         ObjectNode out = Json.MAPPER.createObjectNode();
-        ObjectNode queues = out.putObject("queues");
-        queues.set("jobs", panel(() -> depth(queueUrl)));
-        queues.set("deadLetter", panel(() -> depth(deadLetterQueueUrl)));
+        queues(out.putObject("queues"));
         try {
             ObjectNode byStatus = out.putObject("jobsByStatus");
             ArrayNode more = out.putArray("jobsByStatusMore");
@@ -275,18 +281,46 @@ public final class AdminService {
         return node;
     }
 
-    private ObjectNode depth(String url) {
-        Map<QueueAttributeName, String> a = sqs.getQueueAttributes(r -> r.queueUrl(url).attributeNames(
-                QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
-                QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE,
-                QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED)).attributes();
-        return Json.MAPPER.createObjectNode()
-                .put("url", url)
-                .put("visible", Integer.parseInt(a.getOrDefault(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, "0")))
-                .put("inFlight", Integer.parseInt(
-                        a.getOrDefault(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE, "0")))
-                .put("delayed", Integer.parseInt(
-                        a.getOrDefault(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED, "0")));
+    /**
+     * The queues panel: {@code pools}, each pool's job queue, high-priority lane (where it has one)
+     * and dead-letter queue, each read on its own; and {@code jobs} and {@code deadLetter}, the sums
+     * over the pools (a pool's queue that cannot be read makes the sum unavailable too).
+     */
+    private void queues(ObjectNode queues) {
+        ArrayNode list = queues.putArray("pools");
+        List<JsonNode> jobs = new ArrayList<>();
+        List<JsonNode> deadLetters = new ArrayList<>();
+        for (PoolDeadLetters pool : byPool.values()) {
+            ObjectNode node = list.addObject().put("pool", pool.pool());
+            JsonNode queue = panel(() -> pool.depth(pool.queueUrl()));
+            node.set("jobs", queue);
+            jobs.add(queue);
+            pool.priorityQueueUrl().ifPresent(url -> {
+                JsonNode lane = panel(() -> pool.depth(url));
+                node.set("priority", lane);
+                jobs.add(lane);
+            });
+            JsonNode dead = panel(() -> pool.depth(pool.deadLetterQueueUrl()));
+            node.set("deadLetter", dead);
+            deadLetters.add(dead);
+        }
+        queues.set("jobs", byPool.size() == 1 && byPool.values().iterator().next().priorityQueueUrl().isEmpty()
+                ? jobs.get(0) : sum(jobs));
+        queues.set("deadLetter", byPool.size() == 1 ? deadLetters.get(0) : sum(deadLetters));
+    }
+
+    /** Queue depths added up; the first unavailable one if any is. */
+    private static JsonNode sum(List<JsonNode> depths) {
+        ObjectNode total = Json.MAPPER.createObjectNode().put("visible", 0).put("inFlight", 0).put("delayed", 0);
+        for (JsonNode depth : depths) {
+            if (depth.has("unavailable")) {
+                return depth;
+            }
+            for (String field : List.of("visible", "inFlight", "delayed")) {
+                total.put(field, total.get(field).asInt() + depth.path(field).asInt());
+            }
+        }
+        return total;
     }
 
     /** Failures with the same error once ids and numbers are taken out, largest group first. */
@@ -318,38 +352,48 @@ public final class AdminService {
     // ---------------------------------------------------------------------------------------------
     // Redrive of the whole DLQ
 
-    /** The result of {@link #redriveAll}. */
-    public record RedriveStarted(String taskHandle, int requeuedJobs) {
+    /**
+     * The result of {@link #redrive}: each pool's task handle, or why its move did not start, and
+     * how many failed jobs were marked to run again. {@code taskHandle} is the one task's handle
+     * when one pool was redriven (null with several).
+     */
+    public record RedriveStarted(String taskHandle, int requeuedJobs, Map<String, String> tasks,
+                                 Map<String, String> failed) {
+        public RedriveStarted(String taskHandle, int requeuedJobs) {
+            this(taskHandle, requeuedJobs, Map.of(), Map.of());
+        }
+    }
+
+    /** {@link #redrive} of every pool. */
+    public RedriveStarted redriveAll() {
+        return redrive(Optional.empty());
     }
 
     /**
-     * Sends the whole DLQ back to work. Every FAILED job is first marked "redrive requested" (it
-     * stays FAILED, a redrive counted), then an SQS message move task moves the DLQ's messages to
-     * the job queue, where a worker may claim a marked job from its moved message. So whatever
-     * fails (the task does not start, one is already running, a message expired), every job is
-     * still FAILED with its message in the DLQ, or on its way to run: none reads QUEUED with
-     * nothing left to run it. New message ids do not matter: workers deduplicate by job id.
+     * Sends a pool's DLQ (or every pool's) back to work. Every FAILED job of those pools is first
+     * marked "redrive requested" (it stays FAILED, a redrive counted), then an SQS message move task
+     * per pool moves its DLQ's messages to its job queue, where a worker may claim a marked job from
+     * its moved message. So whatever fails (a task does not start, one is already running, a message
+     * expired), every job is still FAILED with its message in the DLQ, or on its way to run: none
+     * reads QUEUED with nothing left to run it. New message ids do not matter: workers deduplicate by
+     * job id. A failed job's pool is the one its record names, else its type's ({@link Pools#poolOf}).
      *
-     * @throws ApiException 409 if a move task is already running; 503/502 if it cannot start
+     * @param pool the pool to redrive; empty: every pool
+     * @throws ApiException 404 for a pool there is not; 409 if a move task of one of them is already
+     *     running; 503/502 if no move could start (a pool whose move did start is in {@code tasks}, one
+     *     whose move did not in {@code failed})
      */
-    public RedriveStarted redriveAll() {
-        DeadLetterMover current = mover;
-        if (current != null && current.running()) {
-            throw new ApiException(409, "a redrive is already running (" + current.handle() + "); wait for it or"
-                    + " cancel it");
+    public RedriveStarted redrive(Optional<String> pool) {
+        List<PoolDeadLetters> chosen = chosen(pool);
+        for (PoolDeadLetters each : chosen) {
+            Optional<String> running = each.running();
+            if (running.isPresent()) {
+                throw new ApiException(409, "a redrive " + (byPool.size() > 1 ? "of pool " + each.pool() + " " : "")
+                        + "is already running (task " + running.get() + "); wait for it or cancel it");
+            }
         }
-        Optional<ListMessageMoveTasksResultEntry> running;
-        try {
-            running = latestTask().filter(t -> "RUNNING".equals(t.status()));
-        } catch (SdkException e) {
-            // Cannot tell (a role or backend without ListMessageMoveTasks): the start will say if one runs.
-            LOG.warn("redrive: could not list move tasks, starting anyway: {}", AwsErrors.describe(e));
-            running = Optional.empty();
-        }
-        if (running.isPresent()) {
-            throw new ApiException(409, "a redrive is already running (task " + running.get().taskHandle()
-                    + "); wait for it or cancel it");
-        }
+        Set<String> names = new HashSet<>();
+        chosen.forEach(each -> names.add(each.pool()));
         int marked = 0;
         Instant now = clock.instant();
         // Every failed job, page by page through the status index: however many there are.
@@ -357,103 +401,103 @@ public final class AdminService {
         do {
             JobQueries.Page page = queries.list(JobQueries.Filter.status(JobStatus.FAILED), JobQueries.MAX_PAGE, after);
             for (Job job : page.jobs()) {
-                if (store.requestRedrive(job.jobId(), now)) {
+                boolean ours = byPool.size() == 1 || pools.poolOf(job).map(p -> names.contains(p.name()))
+                        .orElse(pool.isEmpty());
+                if (ours && store.requestRedrive(job.jobId(), now)) {
                     marked++;
                 }
             }
             after = page.next();
         } while (after != null);
-        try {
-            String handle = sqs.startMessageMoveTask(r -> r.sourceArn(deadLetterQueueArn())).taskHandle();
-            LOG.info("redrive started: task {}, {} failed job(s) may run again", handle, marked);
-            return new RedriveStarted(handle, marked);
-        } catch (SdkException e) {
-            if (DeadLetterMover.unsupported(e)) {
-                DeadLetterMover started = DeadLetterMover.start(sqs, deadLetterQueueUrl, queueUrl, clock);
-                mover = started;
-                LOG.info("redrive started: this backend has no message move tasks ({}), so Ferry moves the messages"
-                        + " itself ({}); {} failed job(s) may run again", AwsErrors.describe(e), started.handle(), marked);
-                return new RedriveStarted(started.handle(), marked);
+        Map<String, String> tasks = new LinkedHashMap<>();
+        Map<String, String> failed = new LinkedHashMap<>();
+        SdkException firstFailure = null;
+        for (PoolDeadLetters each : chosen) {
+            try {
+                tasks.put(each.pool(), each.startMove());
+            } catch (SdkException e) {
+                LOG.warn("redrive of pool {} could not start: {}", each.pool(), AwsErrors.describe(e));
+                failed.put(each.pool(), AwsErrors.describe(e));
+                firstFailure = firstFailure == null ? e : firstFailure;
             }
-            LOG.warn("redrive could not start ({} job(s) marked): {}", marked, AwsErrors.describe(e));
-            throw ApiException.fromAws("the message move task did not start; every failed job still reads FAILED"
-                    + " with its message in the dead-letter queue, nothing was lost", e);
         }
+        if (tasks.isEmpty()) {
+            LOG.warn("redrive could not start ({} job(s) marked): {}", marked, AwsErrors.describe(firstFailure));
+            throw ApiException.fromAws("the message move task did not start; every failed job still reads FAILED"
+                    + " with its message in the dead-letter queue, nothing was lost", firstFailure);
+        }
+        LOG.info("redrive started: {}, {} failed job(s) may run again{}", tasks, marked,
+                failed.isEmpty() ? "" : "; not started: " + failed);
+        return new RedriveStarted(tasks.size() == 1 && failed.isEmpty() ? tasks.values().iterator().next() : null,
+                marked, tasks, failed);
     }
 
-    /** The latest move task out of the DLQ (or Ferry's own move, where there are none), as the page shows it. */
-    public Optional<ObjectNode> latestRedrive() {
-        DeadLetterMover current = mover;
-        if (current != null) {
-            return Optional.of(current.progress());
+    /** The pool named, or every pool. */
+    private List<PoolDeadLetters> chosen(Optional<String> pool) {
+        if (pool.isEmpty()) {
+            return List.copyOf(byPool.values());
         }
-        Optional<ListMessageMoveTasksResultEntry> latest;
-        try {
-            latest = latestTask();
-        } catch (SdkException e) {
-            if (DeadLetterMover.unsupported(e)) {
-                return Optional.empty(); // no move tasks here, and Ferry has moved nothing yet
-            }
-            throw e;
+        PoolDeadLetters named = byPool.get(pool.get());
+        if (named == null) {
+            throw new ApiException(404, "parameter \"pool\": no pool \"" + pool.get() + "\"; the pools are "
+                    + byPool.keySet());
         }
-        return latest.map(task -> {
-            ObjectNode node = Json.MAPPER.createObjectNode()
-                    .put("status", task.status())
-                    .put("approximateNumberOfMessagesMoved", task.approximateNumberOfMessagesMoved());
-            if (task.taskHandle() != null) {
-                node.put("taskHandle", task.taskHandle());
-            }
-            if (task.approximateNumberOfMessagesToMove() != null) {
-                node.put("approximateNumberOfMessagesToMove", task.approximateNumberOfMessagesToMove());
-            }
-            if (task.failureReason() != null) {
-                node.put("failureReason", task.failureReason());
-            }
-            if (task.startedTimestamp() != null) {
-                node.put("startedAt", Instant.ofEpochMilli(task.startedTimestamp()).toString());
-            }
-            return node;
-        });
+        return List.of(named);
     }
 
     /**
-     * Stops the running move task; messages moved already stay moved.
-     *
-     * @throws ApiException 409 if none is running
+     * The latest move out of the DLQ (or Ferry's own move, where there are none), as the page shows
+     * it. With several pools: {@code status} RUNNING while any pool's runs (else the latest's), the
+     * counts summed, and each pool's under {@code pools}.
      */
-    public void cancelRedrive() {
-        DeadLetterMover current = mover;
-        if (current != null && current.running()) {
-            current.cancel();
-            LOG.info("redrive {} cancelled", current.handle());
-            return;
+    public Optional<ObjectNode> latestRedrive() {
+        if (byPool.size() == 1) {
+            return byPool.values().iterator().next().latest();
         }
-        Optional<ListMessageMoveTasksResultEntry> latest;
-        try {
-            latest = latestTask();
-        } catch (SdkException e) {
-            if (DeadLetterMover.unsupported(e)) {
-                throw new ApiException(409, "no redrive is running");
+        ObjectNode all = Json.MAPPER.createObjectNode();
+        ObjectNode each = Json.MAPPER.createObjectNode();
+        String status = null;
+        long moved = 0;
+        long toMove = 0;
+        for (PoolDeadLetters pool : byPool.values()) {
+            Optional<ObjectNode> latest = pool.latest();
+            if (latest.isEmpty()) {
+                continue;
             }
-            throw e;
+            each.set(pool.pool(), latest.get());
+            String its = latest.get().path("status").asText();
+            status = status == null || "RUNNING".equals(its) ? its : status;
+            moved += latest.get().path("approximateNumberOfMessagesMoved").asLong();
+            toMove += latest.get().path("approximateNumberOfMessagesToMove").asLong();
         }
-        ListMessageMoveTasksResultEntry task = latest.filter(t -> "RUNNING".equals(t.status()))
-                .orElseThrow(() -> new ApiException(409, "no redrive is running"));
-        sqs.cancelMessageMoveTask(r -> r.taskHandle(task.taskHandle()));
-        LOG.info("redrive {} cancelled", task.taskHandle());
+        if (status == null) {
+            return Optional.empty();
+        }
+        all.put("status", status).put("approximateNumberOfMessagesMoved", moved)
+                .put("approximateNumberOfMessagesToMove", toMove);
+        all.set("pools", each);
+        return Optional.of(all);
     }
 
-    private Optional<ListMessageMoveTasksResultEntry> latestTask() {
-        return sqs.listMessageMoveTasks(r -> r.sourceArn(deadLetterQueueArn()).maxResults(1)).results().stream()
-                .findFirst();
+    /** {@link #cancelRedrive(Optional)} of every pool. */
+    public void cancelRedrive() {
+        cancelRedrive(Optional.empty());
     }
 
-    private synchronized String deadLetterQueueArn() {
-        if (deadLetterQueueArn == null) {
-            deadLetterQueueArn = sqs.getQueueAttributes(r -> r.queueUrl(deadLetterQueueUrl)
-                    .attributeNames(QueueAttributeName.QUEUE_ARN)).attributes().get(QueueAttributeName.QUEUE_ARN);
+    /**
+     * Stops the running move task (of the pool named, or of every pool); messages moved already stay
+     * moved.
+     *
+     * @throws ApiException 404 for a pool there is not; 409 if none is running
+     */
+    public void cancelRedrive(Optional<String> pool) {
+        boolean cancelled = false;
+        for (PoolDeadLetters each : chosen(pool)) {
+            cancelled |= each.cancel();
         }
-        return deadLetterQueueArn;
+        if (!cancelled) {
+            throw new ApiException(409, "no redrive is running");
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -470,7 +514,7 @@ public final class AdminService {
         ObjectNode out = Json.MAPPER.createObjectNode();
         ArrayNode retried = out.putArray("retried");
         ArrayNode skipped = out.putArray("skipped");
-        Set<String> sent = new HashSet<>();
+        Map<PoolDeadLetters, Set<String>> sent = new LinkedHashMap<>();
         Instant now = clock.instant();
         for (String jobId : new LinkedHashSet<>(jobIds)) {
             Optional<Job> job = store.get(jobId);
@@ -484,20 +528,25 @@ public final class AdminService {
                 continue;
             }
             Job record = job.get();
+            PoolDeadLetters pool = poolOf(record);
             try {
-                sqs.sendMessage(r -> r.queueUrl(queueUrl).messageBody(
-                        new JobMessage(record.jobId(), record.type(), Json.parse(record.input())).toJson()));
+                pool.send(new JobMessage(record.jobId(), record.type(), Json.parse(record.input())),
+                        record.highPriority());
             } catch (SdkException e) {
                 skipped.addObject().put("jobId", jobId).put("reason", NOT_SENT + " ("
                         + AwsErrors.describe(e) + "); it still reads FAILED with its message in the dead-letter queue");
                 continue;
             }
-            sent.add(jobId);
+            sent.computeIfAbsent(pool, p -> new HashSet<>()).add(jobId);
             retried.add(jobId);
             LogContext.aboutJob(jobId, record.type(), () -> LOG.info("job {} retried from the admin page (attempt {}"
                     + " next)", jobId, record.attempts() + 1));
         }
-        out.put("deadLetterMessagesRemoved", sent.isEmpty() ? 0 : removeFromDeadLetterQueue(sent));
+        int removed = 0;
+        for (Map.Entry<PoolDeadLetters, Set<String>> each : sent.entrySet()) {
+            removed += each.getKey().remove(each.getValue(), DLQ_SEARCH_LIMIT, DLQ_SEARCH_HIDE);
+        }
+        out.put("deadLetterMessagesRemoved", removed);
         LOG.info("retried {} job(s), skipped {}", retried.size(), skipped.size());
         return out;
     }
@@ -515,65 +564,26 @@ public final class AdminService {
             throw new ApiException(409, "job " + jobId + " is " + store.get(jobId).map(j -> j.status().name())
                     .orElse(job.status().name()) + ", not FAILED: only a failed job can be discarded");
         }
-        int removed = removeFromDeadLetterQueue(Set.of(jobId));
+        int removed = poolOf(job).remove(Set.of(jobId), DLQ_SEARCH_LIMIT, DLQ_SEARCH_HIDE);
         LogContext.aboutJob(jobId, job.type(), () -> LOG.info("job {} discarded, {} dead-letter message(s) removed",
                 jobId, removed));
         return JobView.of(store.get(jobId).orElseThrow()).put("deadLetterMessagesRemoved", removed);
     }
 
     /**
-     * Looks through the DLQ for messages of these jobs and deletes them. Every other message it
-     * received is made visible again right away, untouched. Bounded by {@link #DLQ_SEARCH_LIMIT}.
+     * The queues of a job's pool: the one its record names, else its type's; the first pool when
+     * neither is configured any more (its messages then are where that pool's were).
      */
+    private PoolDeadLetters poolOf(Job job) {
+        return pools.poolOf(job).map(pool -> byPool.get(pool.name())).orElseGet(() -> byPool.values().iterator().next());
+    }
+
+    /** Looks through the DLQ of each pool for messages of these jobs and deletes them (tests). */
     int removeFromDeadLetterQueue(Set<String> jobIds) {
-        List<Message> others = new ArrayList<>();
         int removed = 0;
-        int seen = 0;
-        try {
-            while (seen < DLQ_SEARCH_LIMIT) {
-                List<Message> batch = sqs.receiveMessage(r -> r.queueUrl(deadLetterQueueUrl).maxNumberOfMessages(10)
-                        .waitTimeSeconds(1).visibilityTimeout((int) DLQ_SEARCH_HIDE.toSeconds())).messages();
-                if (batch.isEmpty()) {
-                    break;
-                }
-                seen += batch.size();
-                for (Message message : batch) {
-                    if (jobIds.contains(jobIdOf(message))) {
-                        sqs.deleteMessage(r -> r.queueUrl(deadLetterQueueUrl).receiptHandle(message.receiptHandle()));
-                        removed++;
-                    } else {
-                        others.add(message);
-                    }
-                }
-            }
-        } finally {
-            release(others);
+        for (PoolDeadLetters pool : byPool.values()) {
+            removed += pool.remove(jobIds, DLQ_SEARCH_LIMIT, DLQ_SEARCH_HIDE);
         }
         return removed;
-    }
-
-    private static String jobIdOf(Message message) {
-        try {
-            return JobMessage.parse(message.body()).jobId();
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
-    }
-
-    private void release(List<Message> messages) {
-        for (int from = 0; from < messages.size(); from += 10) {
-            List<ChangeMessageVisibilityBatchRequestEntry> entries = new ArrayList<>();
-            List<Message> chunk = messages.subList(from, Math.min(messages.size(), from + 10));
-            for (int i = 0; i < chunk.size(); i++) {
-                entries.add(ChangeMessageVisibilityBatchRequestEntry.builder().id(Integer.toString(i))
-                        .receiptHandle(chunk.get(i).receiptHandle()).visibilityTimeout(0).build());
-            }
-            try {
-                sqs.changeMessageVisibilityBatch(r -> r.queueUrl(deadLetterQueueUrl).entries(entries));
-            } catch (SdkException e) {
-                LOG.warn("could not make {} dead-letter message(s) visible again; they reappear within {}: {}",
-                        entries.size(), DLQ_SEARCH_HIDE, e.toString());
-            }
-        }
     }
 }

@@ -10,6 +10,7 @@ import dev.ferry.core.Job;
 import dev.ferry.core.JobQueries;
 import dev.ferry.core.JobStatus;
 import dev.ferry.core.Json;
+import dev.ferry.core.Pools;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -46,7 +47,10 @@ import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 final class FleetView {
 
     private static final Logger LOG = LoggerFactory.getLogger(FleetView.class);
-    /** The group name ({@code AWS::StackName-workers} in the template); unset or blank: no group. */
+    /**
+     * The group of a deployment without pools; unset or blank: no group. With pools, each pool's is
+     * {@code FERRY_POOL_<name>_WORKER_GROUP} ({@code <stack>-<pool>-workers} in the template).
+     */
     static final String WORKER_GROUP = "FERRY_WORKER_GROUP";
     /** The SDK's own name for an Auto Scaling endpoint override. */
     static final String AUTO_SCALING_ENDPOINT = "AWS_ENDPOINT_URL_AUTO_SCALING";
@@ -58,22 +62,42 @@ final class FleetView {
     private final DynamoDbClient dynamoDb;
     private final String table;
     private final Optional<AutoScalingClient> autoScaling;
-    private final Optional<String> group;
+    private final List<Pool> pools;
     private final SqsClient sqs;
-    private final String queueUrl;
     private final Optional<JobQueries> jobs;
     private final Clock clock;
 
+    /**
+     * One pool as the fleet view reads it: its name, its job queue (the backlog), its group if any,
+     * and which (failed) jobs are its own.
+     */
+    record Pool(String name, String queueUrl, Optional<String> group, java.util.function.Predicate<Job> owns) {
+    }
+
+    /** One pool, {@code default}: the fleet of a deployment without pools. */
     FleetView(DynamoDbClient dynamoDb, String table, Optional<AutoScalingClient> autoScaling, Optional<String> group,
               SqsClient sqs, String queueUrl, Optional<JobQueries> jobs, Clock clock) {
+        this(dynamoDb, table, autoScaling, List.of(new Pool(Pools.DEFAULT_POOL, queueUrl, group, job -> true)), sqs,
+                jobs, clock);
+    }
+
+    FleetView(DynamoDbClient dynamoDb, String table, Optional<AutoScalingClient> autoScaling, List<Pool> pools,
+              SqsClient sqs, Optional<JobQueries> jobs, Clock clock) {
         this.dynamoDb = Objects.requireNonNull(dynamoDb, "dynamoDb");
         this.table = Objects.requireNonNull(table, "table");
         this.autoScaling = Objects.requireNonNull(autoScaling, "autoScaling");
-        this.group = Objects.requireNonNull(group, "group");
+        this.pools = List.copyOf(pools);
+        if (this.pools.isEmpty()) {
+            throw new IllegalArgumentException("a fleet view needs a pool");
+        }
         this.sqs = Objects.requireNonNull(sqs, "sqs");
-        this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
         this.jobs = Objects.requireNonNull(jobs, "jobs");
         this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /** {@code FERRY_POOL_<name>_WORKER_GROUP}. */
+    static String workerGroupVariable(String pool) {
+        return "FERRY_POOL_" + pool + "_WORKER_GROUP";
     }
 
     /** Empty when {@code FERRY_WORKERS_TABLE} is not set (then the route says there is no fleet view). */
@@ -82,11 +106,17 @@ final class FleetView {
         if (table.isEmpty()) {
             return Optional.empty();
         }
-        Optional<String> group = env.optional(WORKER_GROUP);
-        Optional<AutoScalingClient> autoScaling = group.map(name -> AwsClients.configure(AutoScalingClient.builder(),
-                env, AUTO_SCALING_ENDPOINT).build());
-        return Optional.of(new FleetView(dynamoDb, table.get(), autoScaling, group, sqs,
-                env.required(FerryEnv.QUEUE_URL), Optional.of(jobs), Clock.systemUTC()));
+        boolean named = env.optional(Pools.POOLS).isPresent();
+        Pools configured = Pools.from(env);
+        // A failed job's own pool: listings do not hold it, so by its type's route (Pools.poolOf).
+        List<Pool> pools = configured.all().stream().map(pool -> new Pool(pool.name(), pool.queueUrl(),
+                env.optional(named ? workerGroupVariable(pool.name()) : WORKER_GROUP),
+                job -> configured.poolOf(job).map(Pools.Pool::name).orElse("").equals(pool.name()))).toList();
+        Optional<AutoScalingClient> autoScaling = pools.stream().anyMatch(pool -> pool.group().isPresent())
+                ? Optional.of(AwsClients.configure(AutoScalingClient.builder(), env, AUTO_SCALING_ENDPOINT).build())
+                : Optional.empty();
+        return Optional.of(new FleetView(dynamoDb, table.get(), autoScaling, pools, sqs, Optional.of(jobs),
+                Clock.systemUTC()));
     }
 
     ObjectNode fleet() {
@@ -117,11 +147,35 @@ final class FleetView {
         totals.put("draining", live.stream().filter(w -> w.path("draining").asBoolean()).count());
         totals.put("slots", slots);
         totals.put("busy", busy);
-        Optional<FleetDiagnosis.Group> counts = autoScalingGroup(out);
-        long backlog = backlog(out);
-        out.set("diagnosis", FleetDiagnosis.diagnose(Math.max(0, backlog), live, all, counts,
-                failuresByType(now, backlog), now));
+        // Each pool: its group, its backlog and a diagnosis over its own workers. The first pool's is also
+        // the answer's own (autoScaling, waiting, diagnosis), as for a deployment of one pool.
+        ArrayNode byPool = out.putArray("pools");
+        for (Pool pool : pools) {
+            ObjectNode node = pools.get(0) == pool ? out : Json.MAPPER.createObjectNode();
+            node.put("pool", pool.name());
+            boolean single = pools.size() == 1;
+            List<JsonNode> own = live.stream().filter(w -> single || pool.name().equals(w.path("pool").asText()))
+                    .toList();
+            List<JsonNode> starts = all.stream().filter(w -> single || pool.name().equals(w.path("pool").asText()))
+                    .toList();
+            Optional<FleetDiagnosis.Group> counts = autoScalingGroup(pool, node);
+            long backlog = backlog(pool, node);
+            node.set("diagnosis", FleetDiagnosis.diagnose(Math.max(0, backlog), own, starts, counts,
+                    failuresByType(pool, now, backlog), now));
+            byPool.add(node == out ? poolPart(out) : node);
+        }
         return out;
+    }
+
+    /** The pool's own part of the answer, for the {@code pools} list. */
+    private static ObjectNode poolPart(ObjectNode out) {
+        ObjectNode part = Json.MAPPER.createObjectNode();
+        for (String field : List.of("pool", "autoScaling", "waiting", "delayed", "waitingUnavailable", "diagnosis")) {
+            if (out.has(field)) {
+                part.set(field, out.get(field));
+            }
+        }
+        return part;
     }
 
     /** Every unexpired item, as its snapshot plus how old its heartbeat is; true when cut at {@link #MAX_ITEMS}. */
@@ -172,8 +226,9 @@ final class FleetView {
         }
     }
 
-    private Optional<FleetDiagnosis.Group> autoScalingGroup(ObjectNode out) {
+    private Optional<FleetDiagnosis.Group> autoScalingGroup(Pool pool, ObjectNode out) {
         ObjectNode node = out.putObject("autoScaling");
+        Optional<String> group = pool.group();
         if (group.isEmpty() || autoScaling.isEmpty()) {
             node.put("note", "no Auto Scaling group");
             return Optional.empty();
@@ -203,10 +258,10 @@ final class FleetView {
         }
     }
 
-    /** Messages waiting (visible) in the job queue; -1 when SQS cannot say. */
-    private long backlog(ObjectNode out) {
+    /** Messages waiting (visible) in the pool's job queue; -1 when SQS cannot say. */
+    private long backlog(Pool pool, ObjectNode out) {
         try {
-            Map<QueueAttributeName, String> attributes = sqs.getQueueAttributes(r -> r.queueUrl(queueUrl)
+            Map<QueueAttributeName, String> attributes = sqs.getQueueAttributes(r -> r.queueUrl(pool.queueUrl())
                     .attributeNames(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
                             QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED)).attributes();
             long visible = Long.parseLong(attributes.getOrDefault(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, "0"));
@@ -220,8 +275,11 @@ final class FleetView {
         }
     }
 
-    /** Failed jobs of the last hour by type, from the newest failed jobs (one index query); only when jobs wait. */
-    private Map<String, Integer> failuresByType(Instant now, long backlog) {
+    /**
+     * The pool's failed jobs of the last hour by type, from the newest failed jobs (one index query);
+     * only when jobs wait.
+     */
+    private Map<String, Integer> failuresByType(Pool pool, Instant now, long backlog) {
         Map<String, Integer> byType = new TreeMap<>();
         if (backlog <= 0 || jobs.isEmpty()) {
             return byType;
@@ -230,7 +288,8 @@ final class FleetView {
             for (Job job : jobs.get().list(JobQueries.Filter.status(JobStatus.FAILED), JobQueries.MAX_PAGE, null)
                     .jobs()) {
                 Instant finished = job.finishedAt() != null ? job.finishedAt() : job.updatedAt();
-                if (finished != null && Duration.between(finished, now).compareTo(FAILURE_WINDOW) <= 0) {
+                boolean ours = pools.size() == 1 || pool.owns().test(job);
+                if (ours && finished != null && Duration.between(finished, now).compareTo(FAILURE_WINDOW) <= 0) {
                     byType.merge(job.type(), 1, Integer::sum);
                 }
             }

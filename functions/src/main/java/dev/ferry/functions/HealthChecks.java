@@ -3,6 +3,7 @@ package dev.ferry.functions;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ferry.core.AwsErrors;
 import dev.ferry.core.FerryEnv;
+import dev.ferry.core.Pools;
 import dev.ferry.core.Json;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -80,10 +81,17 @@ final class HealthChecks {
         String table = env.required(FerryEnv.TABLE);
         probes.put("jobsTable", () -> dynamoDb.getItem(r -> r.tableName(table)
                 .key(Map.of("jobId", AttributeValue.fromS(PROBE_KEY)))));
-        String queue = env.required(FerryEnv.QUEUE_URL);
-        probes.put("jobQueue", () -> queueAttributes(sqs, queue));
-        String deadLetters = env.required(FerryEnv.DLQ_URL);
-        probes.put("deadLetterQueue", () -> queueAttributes(sqs, deadLetters));
+        // Each pool's queues; a deployment without pools has one, named as before pools.
+        boolean named = env.optional(Pools.POOLS).isPresent();
+        for (Pools.Pool pool : Pools.from(env).all()) {
+            String prefix = named ? pool.name() + "." : "";
+            probes.put(prefix + "jobQueue", () -> queueAttributes(sqs, pool.queueUrl()));
+            pool.priorityQueueUrl().ifPresent(url -> probes.put(prefix + "priorityQueue", () -> queueAttributes(sqs, url)));
+            String deadLetters = pool.deadLetterQueueUrl().orElseThrow(() -> new IllegalStateException(
+                    (named ? Pools.deadLetterVariable(pool.name()) : FerryEnv.DLQ_URL) + " is not set; Ferry needs it"
+                            + " (see README, Configuration)"));
+            probes.put(prefix + "deadLetterQueue", () -> queueAttributes(sqs, deadLetters));
+        }
         env.optional(FerryEnv.BUCKET).ifPresent(bucket -> s3.ifPresent(client ->
                 probes.put("filesBucket", () -> client.headBucket(r -> r.bucket(bucket)))));
         return new HealthChecks(probes, TIMEOUT, CACHE_FOR);

@@ -307,8 +307,7 @@ public final class JobSubmitter {
      * lane since goes to the pool's queue: it was accepted, and running later beats never running.
      */
     private String queueUrlOf(Job job) {
-        Pools.Pool pool = Optional.ofNullable(job.pool()).flatMap(pools::pool).or(() -> pools.route(job.type()))
-                .orElseThrow(() -> ApiException.badRequest("field \"type\": job " + job.jobId() + " is of type \""
+        Pools.Pool pool = pools.poolOf(job).orElseThrow(() -> ApiException.badRequest("field \"type\": job " + job.jobId() + " is of type \""
                         + job.type() + "\", which no pool serves any more; submit it with a type this deployment"
                         + " serves: " + pools.describeServed()));
         if (!job.highPriority()) {

@@ -30,7 +30,7 @@ final class JobView {
             node.put("pool", job.pool());
         }
         if (job.highPriority()) {
-            node.put(SubmitRequest.PRIORITY, SubmitRequest.HIGH); // normal, the default, is not shown
+            node.put("priority", Job.HIGH_PRIORITY); // normal, the default, is not shown
         }
         node.put("status", job.status().name());
         node.put("attempts", job.attempts());

@@ -5,6 +5,7 @@ import dev.ferry.core.FerryEnv;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobQueries;
 import dev.ferry.core.JobStatus;
+import dev.ferry.core.Pools;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -64,7 +65,7 @@ final class QueueEstimator {
     }
 
     private final JobQueries queries;
-    private final Slots slots;
+    private final java.util.function.Function<Job, Slots> slots;
     private final Clock clock;
     private final Map<String, Kept<List<Duration>>> runTimes = new ConcurrentHashMap<>();
 
@@ -72,25 +73,49 @@ final class QueueEstimator {
     }
 
     QueueEstimator(JobQueries queries, Slots slots, Clock clock) {
+        this(queries, job -> slots, clock);
+        Objects.requireNonNull(slots, "slots");
+    }
+
+    /** @param slots the slots working the queue of a job's pool */
+    QueueEstimator(JobQueries queries, java.util.function.Function<Job, Slots> slots, Clock clock) {
         this.queries = Objects.requireNonNull(queries, "queries");
         this.slots = Objects.requireNonNull(slots, "slots");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
-    /** {@value #FLEET_SLOTS} if set, else the in-flight messages of {@code FERRY_QUEUE_URL}. */
+    /**
+     * {@value #FLEET_SLOTS} if set, else the in-flight messages of the queues of the job's pool (its
+     * job queue and its high-priority lane: the slots working that pool).
+     */
     static QueueEstimator fromEnvironment(FerryEnv env, JobQueries queries, SqsClient sqs) {
         int fixed = env.intValue(FLEET_SLOTS, 0);
         if (fixed < 0) {
             throw new IllegalStateException("environment variable " + FLEET_SLOTS + " must be a number of slots"
                     + " (or unset: the job queue's in-flight messages), but is " + fixed);
         }
-        Slots slots = fixed > 0 ? () -> OptionalInt.of(fixed)
-                : inFlight(sqs, env.required(FerryEnv.QUEUE_URL), Clock.systemUTC());
-        return new QueueEstimator(queries, slots, Clock.systemUTC());
+        if (fixed > 0) {
+            return new QueueEstimator(queries, () -> OptionalInt.of(fixed), Clock.systemUTC());
+        }
+        Pools pools = Pools.from(env);
+        Map<String, Slots> byPool = new ConcurrentHashMap<>();
+        for (Pools.Pool pool : pools.all()) {
+            List<String> lanes = new ArrayList<>(List.of(pool.queueUrl()));
+            pool.priorityQueueUrl().ifPresent(lanes::add);
+            byPool.put(pool.name(), inFlight(sqs, lanes, Clock.systemUTC()));
+        }
+        Slots none = OptionalInt::empty;
+        return new QueueEstimator(queries, job -> pools.poolOf(job).map(pool -> byPool.get(pool.name())).orElse(none),
+                Clock.systemUTC());
     }
 
-    /** The queue's in-flight messages, read at most every {@link #SLOTS_KEPT}; empty when there are none. */
+    /** One queue's in-flight messages (see {@link #inFlight(SqsClient, List, Clock)}). */
     static Slots inFlight(SqsClient sqs, String queueUrl, Clock clock) {
+        return inFlight(sqs, List.of(queueUrl), clock);
+    }
+
+    /** The queues' in-flight messages, summed, read at most every {@link #SLOTS_KEPT}; empty when there are none. */
+    static Slots inFlight(SqsClient sqs, List<String> queueUrls, Clock clock) {
         return new Slots() {
             private volatile Kept<Integer> kept;
 
@@ -98,10 +123,12 @@ final class QueueEstimator {
             public OptionalInt working() {
                 Kept<Integer> current = kept;
                 if (current == null || clock.instant().isAfter(current.until())) {
-                    String count = sqs.getQueueAttributes(r -> r.queueUrl(queueUrl).attributeNames(
-                            QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE)).attributes()
-                            .getOrDefault(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE, "0");
-                    int working = Integer.parseInt(count);
+                    int working = 0;
+                    for (String queueUrl : queueUrls) {
+                        working += Integer.parseInt(sqs.getQueueAttributes(r -> r.queueUrl(queueUrl).attributeNames(
+                                QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE)).attributes()
+                                .getOrDefault(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE, "0"));
+                    }
                     current = new Kept<>(working, clock.instant().plus(working > 0 ? SLOTS_KEPT : EMPTY_KEPT));
                     kept = current;
                 }
@@ -127,7 +154,7 @@ final class QueueEstimator {
         }
         Long eta = null;
         try {
-            OptionalInt working = slots.working();
+            OptionalInt working = slots.apply(job).working();
             Optional<Duration> runTime = median(runTimes(job.type()));
             if (working.isPresent() && runTime.isPresent()) {
                 eta = eta(ahead.value(), working.getAsInt(), runTime.get());

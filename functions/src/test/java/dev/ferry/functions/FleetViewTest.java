@@ -30,7 +30,12 @@ class FleetViewTest {
 
     private static Map<String, AttributeValue> item(String workerId, String state, Instant beat, Instant expires,
                                                     String... slotStates) {
-        ObjectNode snapshot = Json.MAPPER.createObjectNode().put("workerId", workerId).put("pool", "default")
+        return item("default", workerId, state, beat, expires, slotStates);
+    }
+
+    private static Map<String, AttributeValue> item(String pool, String workerId, String state, Instant beat,
+                                                    Instant expires, String... slotStates) {
+        ObjectNode snapshot = Json.MAPPER.createObjectNode().put("workerId", workerId).put("pool", pool)
                 .put("state", state).put("draining", state.equals("DRAINING")).put("heartbeatSeconds", 20)
                 .put("startedAt", NOW.minusSeconds(3600).toString());
         var slots = snapshot.putArray("slots");
@@ -125,6 +130,46 @@ class FleetViewTest {
                 Optional.empty(), Clock.fixed(NOW, ZoneOffset.UTC)).fleet();
         assertEquals(12, fleet.get("waiting").asInt());
         assertEquals("NO_CAPACITY", fleet.at("/diagnosis/code").asText());
+    }
+
+    @Test
+    void eachPool_isDiagnosedOverItsOwnWorkers_andItsOwnBacklog() {
+        DynamoDbClient dynamoDb = table(List.of(item("Gpu", "a", "RUNNING", NOW.minusSeconds(5), NOW.plusSeconds(100),
+                "BUSY"), item("Large", "b", "RUNNING", NOW.minusSeconds(5), NOW.plusSeconds(100), "IDLE")), List.of(),
+                new ArrayList<>());
+        SqsClient sqs = new SqsClient() {
+            @Override
+            public GetQueueAttributesResponse getQueueAttributes(GetQueueAttributesRequest request) {
+                String visible = request.queueUrl().endsWith("/gpu") ? "12" : "0";
+                return GetQueueAttributesResponse.builder().attributes(Map.of(
+                        QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, visible,
+                        QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED, "0")).build();
+            }
+
+            @Override
+            public String serviceName() {
+                return "sqs";
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        ObjectNode fleet = new FleetView(dynamoDb, "t", Optional.empty(), List.of(
+                new FleetView.Pool("Gpu", "https://sqs/gpu", Optional.empty(), job -> true),
+                new FleetView.Pool("Large", "https://sqs/large", Optional.empty(), job -> false)), sqs, Optional.empty(),
+                Clock.fixed(NOW, ZoneOffset.UTC)).fleet();
+
+        assertEquals(2, fleet.get("pools").size());
+        assertEquals("Gpu", fleet.at("/pools/0/pool").asText());
+        assertEquals(12, fleet.at("/pools/0/waiting").asInt());
+        assertEquals("NO_CAPACITY", fleet.at("/pools/0/diagnosis/code").asText(),
+                "Gpu's jobs wait and its one slot is busy, whatever Large's idle slot does: " + fleet);
+        assertEquals("Large", fleet.at("/pools/1/pool").asText());
+        assertEquals(0, fleet.at("/pools/1/waiting").asInt());
+        assertTrue(!"NO_CAPACITY".equals(fleet.at("/pools/1/diagnosis/code").asText()), fleet.toString());
+        assertEquals(2, fleet.at("/totals/live").asInt(), "the totals are over every pool");
+        assertEquals("NO_CAPACITY", fleet.at("/diagnosis/code").asText(), "the answer's own is the first pool's");
     }
 
     @Test

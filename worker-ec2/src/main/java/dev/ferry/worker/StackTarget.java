@@ -24,8 +24,9 @@ import software.amazon.awssdk.services.dynamodb.model.TableDescription;
 
 /**
  * Which deployed stack a worker serves, for a worker that runs anywhere (an on-premises GPU box,
- * another cloud): by the stack's name ({@value #STACK}: its {@code JobQueueUrl} and
- * {@code JobsTableName} outputs, read with CloudFormation's {@code DescribeStacks}), or by queue
+ * another cloud): by the stack's name ({@value #STACK}: its pool's {@code <Pool>JobQueueUrl} and
+ * {@code <Pool>PriorityQueueUrl}, and {@code JobsTableName}, outputs read with CloudFormation's
+ * {@code DescribeStacks}; the pool is {@code FERRY_POOL}, or the stack's only one), or by queue
  * URL and table ({@code FERRY_QUEUE_URL}, {@code FERRY_TABLE}) directly. And the check that the
  * table is one Ferry can use: a worker pointed at the wrong table stops before it takes a job.
  */
@@ -36,7 +37,9 @@ public final class StackTarget {
     public static final String STACK = "FERRY_STACK";
     /** The SDK's own name for a CloudFormation endpoint override. */
     public static final String CLOUDFORMATION_ENDPOINT = "AWS_ENDPOINT_URL_CLOUDFORMATION";
+    /** A pool's queue is output {@code <Pool>JobQueueUrl}; a stack from before pools has plain {@code JobQueueUrl}. */
     static final String QUEUE_OUTPUT = "JobQueueUrl";
+    static final String PRIORITY_QUEUE_OUTPUT = "PriorityQueueUrl";
     static final String TABLE_OUTPUT = "JobsTableName";
     /** Optional: a stack without it (an older template) gives its jobs no files. */
     static final String BUCKET_OUTPUT = "FilesBucketName";
@@ -82,7 +85,28 @@ public final class StackTarget {
             outputs.put(output.outputKey(), output.outputValue());
         }
         Map<String, String> resolved = new LinkedHashMap<>(environment);
-        for (Map.Entry<String, String> wanted : List.of(Map.entry(FerryEnv.QUEUE_URL, QUEUE_OUTPUT),
+        FerryEnv env = FerryEnv.of(environment);
+        String pool = env.optional(FerryEnv.POOL).orElse("");
+        if (env.optional(FerryEnv.QUEUE_URL).isEmpty() && pool.isEmpty() && !outputs.containsKey(QUEUE_OUTPUT)) {
+            // The stack's pools, by their queue outputs: a worker serves the only one, or must be told which.
+            List<String> pools = outputs.keySet().stream().filter(key -> key.endsWith(QUEUE_OUTPUT))
+                    .map(key -> key.substring(0, key.length() - QUEUE_OUTPUT.length())).toList();
+            if (pools.size() > 1) {
+                throw new IllegalStateException(STACK + "=" + stackName + ": the stack has pools " + pools
+                        + "; set " + FerryEnv.POOL + " to the one this worker serves");
+            }
+            if (pools.size() == 1) {
+                pool = pools.get(0);
+                resolved.put(FerryEnv.POOL, pool);
+            }
+        }
+        String queueOutput = pool + QUEUE_OUTPUT;
+        String priority = outputs.get(pool + PRIORITY_QUEUE_OUTPUT);
+        if (env.optional(FerryEnv.QUEUE_URL).isEmpty() && env.optional(WorkerConfig.PRIORITY_QUEUE_URL).isEmpty()
+                && priority != null && !priority.isBlank()) {
+            resolved.put(WorkerConfig.PRIORITY_QUEUE_URL, priority);
+        }
+        for (Map.Entry<String, String> wanted : List.of(Map.entry(FerryEnv.QUEUE_URL, queueOutput),
                 Map.entry(FerryEnv.TABLE, TABLE_OUTPUT))) {
             if (FerryEnv.of(environment).optional(wanted.getKey()).isPresent()) {
                 continue;
@@ -98,7 +122,8 @@ public final class StackTarget {
         if (FerryEnv.of(environment).optional(FerryEnv.BUCKET).isEmpty() && bucket != null && !bucket.isBlank()) {
             resolved.put(FerryEnv.BUCKET, bucket);
         }
-        LOG.info("serving stack {}: queue {}, table {}, files bucket {}", stackName, resolved.get(FerryEnv.QUEUE_URL),
+        LOG.info("serving stack {}{}: queue {}, table {}, files bucket {}", stackName,
+                pool.isEmpty() ? "" : ", pool " + pool, resolved.get(FerryEnv.QUEUE_URL),
                 resolved.get(FerryEnv.TABLE), resolved.getOrDefault(FerryEnv.BUCKET, "(none)"));
         return resolved;
     }

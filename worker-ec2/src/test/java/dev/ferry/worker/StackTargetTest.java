@@ -58,6 +58,36 @@ class StackTargetTest {
         assertEquals("ferry-files-1-eu-west-1", env.get(FerryEnv.BUCKET));
     }
 
+    private static Output output(String key, String value) {
+        return Output.builder().outputKey(key).outputValue(value).build();
+    }
+
+    @Test
+    void aStackWithPools_givesAWorkerItsPoolsQueues_theOnlyPoolOrTheOneNamed() {
+        List<Output> onePool = List.of(output("GpuJobQueueUrl", "https://sqs/1/ferry-Gpu-jobs"),
+                output("GpuPriorityQueueUrl", "https://sqs/1/ferry-Gpu-jobs-priority"),
+                output("GpuJobDeadLetterQueueUrl", "https://sqs/1/ferry-Gpu-jobs-dlq"),
+                output("JobsTableName", "ferry-jobs"));
+        Map<String, String> env = StackTarget.resolve(Map.of(StackTarget.STACK, "ferry"), "ferry", stackWith(onePool));
+        assertEquals("https://sqs/1/ferry-Gpu-jobs", env.get(FerryEnv.QUEUE_URL));
+        assertEquals("https://sqs/1/ferry-Gpu-jobs-priority", env.get(WorkerConfig.PRIORITY_QUEUE_URL));
+        assertEquals("Gpu", env.get(FerryEnv.POOL));
+
+        List<Output> twoPools = new java.util.ArrayList<>(onePool);
+        twoPools.add(output("LargeJobQueueUrl", "https://sqs/1/ferry-Large-jobs"));
+        IllegalStateException which = assertThrows(IllegalStateException.class,
+                () -> StackTarget.resolve(Map.of(StackTarget.STACK, "ferry"), "ferry", stackWith(twoPools)));
+        assertTrue(which.getMessage().contains("the stack has pools [Gpu, Large]; set FERRY_POOL"), which.getMessage());
+
+        Map<String, String> large = StackTarget.resolve(Map.of(StackTarget.STACK, "ferry", FerryEnv.POOL, "Large"),
+                "ferry", stackWith(twoPools));
+        assertEquals("https://sqs/1/ferry-Large-jobs", large.get(FerryEnv.QUEUE_URL));
+        assertEquals(null, large.get(WorkerConfig.PRIORITY_QUEUE_URL), "Large has no lane output here");
+        IllegalStateException unknown = assertThrows(IllegalStateException.class, () -> StackTarget.resolve(
+                Map.of(StackTarget.STACK, "ferry", FerryEnv.POOL, "Small"), "ferry", stackWith(twoPools)));
+        assertTrue(unknown.getMessage().contains("has no output SmallJobQueueUrl"), unknown.getMessage());
+    }
+
     @Test
     void explicitValues_win_andWithoutAStackNothingIsAsked() {
         Map<String, String> env = StackTarget.resolve(Map.of(StackTarget.STACK, "ferry", FerryEnv.TABLE, "mine"),
