@@ -20,6 +20,8 @@ cd "$(dirname "$0")/.."
 
 CONFIG="$PWD/infra/samconfig.toml"
 SAM_VERSION=1.170.0
+# Its template expansion (scripts/lib/expand-template.py); as scripts/lint-template.sh pins it.
+CFN_LINT_VERSION=1.58.0
 guided=false
 case "${1:-}" in
   --guided) guided=true ;;
@@ -102,7 +104,15 @@ if bucket=$(output WorkerArtifactBucketName 2>/dev/null) && [ -n "$bucket" ] && 
 fi
 
 step "sam build"
-"$SAM" build --template-file infra/template.yaml --build-dir .aws-sam/build
+# The template with its pools' loops expanded (scripts/lib/expand-template.py, cfn-lint's own
+# expansion): sam build cannot read Fn::ForEach in Resources (aws/aws-sam-cli#5647). The pools
+# deployed are the ones the template's Mappings name.
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -c 'import cfnlint' 2>/dev/null \
+  || .venv/bin/python -m pip install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
+mkdir -p .aws-sam
+.venv/bin/python scripts/lib/expand-template.py infra/template.yaml > .aws-sam/template-expanded.json
+"$SAM" build --template-file .aws-sam/template-expanded.json --base-dir infra --build-dir .aws-sam/build
 
 step "sam deploy"
 ours=("WorkerJarKey=$JAR_KEY" "WorkerEnvironment=$WORKER_ENV")
@@ -140,36 +150,40 @@ step "worker jar"
 upload_jar "$(output WorkerArtifactBucketName)"
 
 step "rolling the fleet"
-GROUP=$(output WorkerGroupName)
-running=$(aws autoscaling describe-auto-scaling-groups --region "$REGION" --auto-scaling-group-names "$GROUP" \
-  --query 'length(AutoScalingGroups[0].Instances)' --output text)
-if [ "$running" = 0 ]; then
-  echo "$GROUP has no instances: the next one it starts runs this build"
-else
-  # Launch before terminate (min 100 %, max 200 %): each old instance drains (lifecycle hook) only
-  # once its replacement is in service. Instances already on the latest version are left alone.
-  preferences='{"MinHealthyPercentage":100,"MaxHealthyPercentage":200,"SkipMatching":true,"InstanceWarmup":300}'
-  if ! refresh=$(aws autoscaling start-instance-refresh --region "$REGION" --auto-scaling-group-name "$GROUP" \
-      --preferences "$preferences" --query InstanceRefreshId --output text 2>&1); then
-    if [[ "$refresh" == *InstanceRefreshInProgress* ]]; then
-      echo "an instance refresh is in progress: cancelling it and starting one for this build"
-      aws autoscaling cancel-instance-refresh --region "$REGION" --auto-scaling-group-name "$GROUP" >/dev/null
-      for _ in $(seq 1 60); do
-        status=$(aws autoscaling describe-instance-refreshes --region "$REGION" --auto-scaling-group-name "$GROUP" \
-          --max-records 1 --query 'InstanceRefreshes[0].Status' --output text)
-        [ "$status" = Cancelling ] || break
-        sleep 10
-      done
-      refresh=$(aws autoscaling start-instance-refresh --region "$REGION" --auto-scaling-group-name "$GROUP" \
-        --preferences "$preferences" --query InstanceRefreshId --output text)
-    else
-      die "could not start an instance refresh: $refresh"
+# Every pool's group (outputs <Pool>WorkerGroupName), one after another.
+groups=$(aws cloudformation describe-stacks --region "$REGION" --stack-name "$STACK" --output text \
+  --query "Stacks[0].Outputs[?ends_with(OutputKey, 'WorkerGroupName')].OutputValue")
+for GROUP in $groups; do
+  running=$(aws autoscaling describe-auto-scaling-groups --region "$REGION" --auto-scaling-group-names "$GROUP" \
+    --query 'length(AutoScalingGroups[0].Instances)' --output text)
+  if [ "$running" = 0 ]; then
+    echo "$GROUP has no instances: the next one it starts runs this build"
+  else
+    # Launch before terminate (min 100 %, max 200 %): each old instance drains (lifecycle hook) only
+    # once its replacement is in service. Instances already on the latest version are left alone.
+    preferences='{"MinHealthyPercentage":100,"MaxHealthyPercentage":200,"SkipMatching":true,"InstanceWarmup":300}'
+    if ! refresh=$(aws autoscaling start-instance-refresh --region "$REGION" --auto-scaling-group-name "$GROUP" \
+        --preferences "$preferences" --query InstanceRefreshId --output text 2>&1); then
+      if [[ "$refresh" == *InstanceRefreshInProgress* ]]; then
+        echo "an instance refresh is in progress: cancelling it and starting one for this build"
+        aws autoscaling cancel-instance-refresh --region "$REGION" --auto-scaling-group-name "$GROUP" >/dev/null
+        for _ in $(seq 1 60); do
+          status=$(aws autoscaling describe-instance-refreshes --region "$REGION" --auto-scaling-group-name "$GROUP" \
+            --max-records 1 --query 'InstanceRefreshes[0].Status' --output text)
+          [ "$status" = Cancelling ] || break
+          sleep 10
+        done
+        refresh=$(aws autoscaling start-instance-refresh --region "$REGION" --auto-scaling-group-name "$GROUP" \
+          --preferences "$preferences" --query InstanceRefreshId --output text)
+      else
+        die "could not start an instance refresh: $refresh"
+      fi
     fi
+    echo "instance refresh $refresh over $running instance(s): each one not on the latest launch template is"
+    echo "replaced, its replacement in service before it drains. Follow it with"
+    echo "  aws autoscaling describe-instance-refreshes --region $REGION --auto-scaling-group-name $GROUP"
   fi
-  echo "instance refresh $refresh over $running instance(s): each one not on the latest launch template is"
-  echo "replaced, its replacement in service before it drains. Follow it with"
-  echo "  aws autoscaling describe-instance-refreshes --region $REGION --auto-scaling-group-name $GROUP"
-fi
+done
 
 step "Ferry is deployed: stack $STACK in $REGION"
 cat <<EOF
@@ -177,8 +191,7 @@ API             $(output ApiUrl)        (POST /jobs, GET /jobs/{jobId}; header x
 Admin page      $(output AdminPageUrl)
 API key         $(output ReadApiKeyCommand)
 Admin token     $(output ReadAdminTokenCommand)
-Job queue       $(output JobQueueUrl)
-Dead letters    $(output JobDeadLetterQueueUrl)
+Pools           $(echo "$groups" | tr '\t' ' ') (queues: the <Pool>JobQueueUrl outputs)
 Job table       $(output JobsTableName)
 Worker logs     $(output WorkerLogGroupName)
 EOF

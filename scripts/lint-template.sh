@@ -6,8 +6,13 @@
 #                            no warnings
 #   3. checkov               the security scan: no failure, every skipped check skipped in the
 #                            resource's Metadata with a reason, and no skip of a check that passes
-#   4. shellcheck            the workers' bootstrap (the launch template's user data) and the
+#   4. shellcheck            the workers' bootstrap (a pool's launch template's user data) and the
 #                            scripts it writes
+#   Steps 1-3 run twice: on the template as it is (one GPU pool, Gpu) and with two GPU pools (Gpu and
+#   Large: Mappings Pools naming both), so that a second pool's resources are held to the same
+#   rules. checkov scans, and sam build builds, the template with its loops expanded
+#   (scripts/lib/expand-template.py): checkov does not look inside Fn::ForEach, and sam build fails
+#   on it (aws/aws-sam-cli#5647); scripts/deploy.sh deploys that expansion too.
 #   5. sam build             the functions' code laid out as Lambda loads it (.aws-sam/build)
 #
 # The tools live in .venv/ (git-ignored), installed from PyPI at the versions pinned below on the
@@ -50,12 +55,21 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "${TOOLS[*]
 fi
 BIN="$VENV/bin"
 
-step "sam validate --lint $TEMPLATE"
-"$BIN/sam" validate --lint --template-file "$TEMPLATE"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# The template with two GPU pools: the same file, its Mappings Pools naming a second pool.
+TWO_POOLS="$work/template-two-pools.yaml"
+sed 's/^      Gpu: \[Gpu\]$/      Gpu: [Gpu, Large]/' "$TEMPLATE" > "$TWO_POOLS"
+grep -q '^      Gpu: \[Gpu, Large\]$' "$TWO_POOLS" \
+  || { echo "lint-template: the template's Mappings Pools no longer reads 'Gpu: [Gpu]'" >&2; exit 1; }
 
-step "cfn-lint $TEMPLATE"
+for variant in "$TEMPLATE" "$TWO_POOLS"; do
+step "sam validate --lint $variant"
+"$BIN/sam" validate --lint --template-file "$variant"
+
+step "cfn-lint $variant"
 # Every level counts: errors, warnings and informational findings all fail the build.
-if ! findings=$("$BIN/cfn-lint" --format parseable -- "$TEMPLATE"); then
+if ! findings=$("$BIN/cfn-lint" --format parseable -- "$variant"); then
   echo "$findings"
   printf 'cfn-lint: %s error(s), %s warning(s), %s informational\n' \
     "$(grep -c ':E[0-9]' <<<"$findings" || true)" "$(grep -c ':W[0-9]' <<<"$findings" || true)" \
@@ -64,18 +78,15 @@ if ! findings=$("$BIN/cfn-lint" --format parseable -- "$TEMPLATE"); then
 fi
 echo "cfn-lint: 0 errors, 0 warnings"
 
-step "checkov $TEMPLATE"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$BIN/checkov" --file "$TEMPLATE" --framework cloudformation --skip-download --output json \
+step "checkov $variant (its loops expanded)"
+"$BIN/python" scripts/lib/expand-template.py "$variant" > "$work/expanded.json"
+"$BIN/checkov" --file "$work/expanded.json" --framework cloudformation --skip-download --output json \
   > "$work/with-skips.json" || true
 # The same template without its checkov skips: every skip must stand for a check that fails there.
-"$BIN/python" - "$TEMPLATE" "$work/without-skips.json" <<'EOF'
+"$BIN/python" - "$work/expanded.json" "$work/without-skips.json" <<'EOF'
 import json, sys
-from cfnlint.decode import decode
-template, problems = decode(sys.argv[1])
-if problems:
-    sys.exit(f"cannot read {sys.argv[1]}: {problems}")
+with open(sys.argv[1]) as f:
+    template = json.load(f)
 for resource in template.get("Resources", {}).values():
     metadata = resource.get("Metadata")
     if isinstance(metadata, dict):
@@ -118,16 +129,19 @@ if problems:
     sys.exit(1)
 print("every skip is beside its resource with its reason, and stands for a check that would fail")
 EOF
+done
 
 step "shellcheck of the workers' bootstrap"
 # The user data as an instance runs it: Fn::Sub's references made placeholders ("${!x}" is "${x}"),
 # and each script it writes through a quoted heredoc on its own.
-"$BIN/python" - "$TEMPLATE" "$work" <<'EOF'
-import re, sys
-from cfnlint.decode import decode
-template, _ = decode(sys.argv[1])
-data = template["Resources"]["WorkerLaunchTemplate"]["Properties"]["LaunchTemplateData"]
-script = data["UserData"]["Fn::Base64"]["Fn::Sub"]
+"$BIN/python" scripts/lib/expand-template.py "$TEMPLATE" > "$work/expanded.json"
+"$BIN/python" - "$work/expanded.json" "$work" <<'EOF'
+import json, re, sys
+with open(sys.argv[1]) as f:
+    template = json.load(f)
+# The first pool's launch template: every pool's is the same but for its name and queues.
+data = template["Resources"]["GpuWorkerLaunchTemplate"]["Properties"]["LaunchTemplateData"]
+script = data["UserData"]["Fn::Base64"]["Fn::Sub"][0]
 numbers = {"DrainGraceSeconds": "90"}
 def value(match):
     name = match.group(1)
@@ -147,6 +161,7 @@ if [ ! -f functions/target/ferry-functions.jar ]; then
   echo "functions/target/ferry-functions.jar is missing: mvn package"
   mvn -B -ntp -q -pl functions -am package -DskipTests
 fi
-"$BIN/sam" build --template-file "$TEMPLATE" --build-dir .aws-sam/build
+"$BIN/python" scripts/lib/expand-template.py "$TEMPLATE" > "$work/expanded.json"
+"$BIN/sam" build --template-file "$work/expanded.json" --base-dir infra --build-dir .aws-sam/build
 echo
 echo "lint-template: sam validate, cfn-lint, checkov, shellcheck and sam build all passed"

@@ -18,7 +18,8 @@ import java.util.function.Function;
  * replaces, in each copy of its fragment, {@code ${Identifier}} by the item and
  * {@code &{Identifier}} by the item with every character but letters and digits left out, in keys
  * and in string values, and {@code {"Ref": "Identifier"}} by the item. The collection is a list of
- * strings, or a {@code Ref} to a {@code CommaDelimitedList} (or String) parameter, split at commas.
+ * strings, a {@code Ref} to a {@code CommaDelimitedList} (or String) parameter, split at commas, or a
+ * {@code Fn::FindInMap} of literal keys naming a list in the template's Mappings.
  * Loops nest. Two copies making the same key fail, as they do on CloudFormation.
  */
 final class LanguageExtensions {
@@ -54,7 +55,7 @@ final class LanguageExtensions {
                 }
                 continue;
             }
-            expanded.put(section, new Expansion(parameters, error).node(node, section));
+            expanded.put(section, new Expansion(parameters, root.get("Mappings"), error).node(node, section));
         }
         return expanded;
     }
@@ -79,7 +80,7 @@ final class LanguageExtensions {
         return false;
     }
 
-    private record Expansion(Map<String, String> parameters,
+    private record Expansion(Map<String, String> parameters, Object mappings,
                              java.util.function.BiFunction<String, String, TemplateException> error) {
 
         Object node(Object node, String where) {
@@ -197,7 +198,20 @@ final class LanguageExtensions {
                 return value.isEmpty() ? List.of()
                         : Arrays.stream(value.split(",", -1)).map(String::trim).toList();
             }
-            throw error.apply(where, "the collection must be a list or a Ref to a list parameter, but is " + node);
+            if (node instanceof Map<?, ?> map && map.size() == 1 && map.get("Fn::FindInMap") instanceof List<?> keys
+                    && keys.size() == 3 && keys.stream().allMatch(String.class::isInstance)) {
+                Object found = mappings;
+                for (Object key : keys) {
+                    found = found instanceof Map<?, ?> level ? level.get(key) : null;
+                }
+                if (!(found instanceof List<?>)) {
+                    throw error.apply(where, "the collection is Fn::FindInMap " + keys + ", which names no list in the"
+                            + " template's Mappings");
+                }
+                return collection(found, where);
+            }
+            throw error.apply(where, "the collection must be a list, a Ref to a list parameter or a Fn::FindInMap"
+                    + " of a list, but is " + node);
         }
 
         /** The fragment with the item in place of the identifier: in strings, and as the value of {"Ref": id}. */

@@ -74,8 +74,6 @@ public final class LocalStack implements AutoCloseable {
      * local API does not have; locally a request may wait as long as Ferry allows at all, 60 s.
      */
     public static final Map<String, String> LOCAL_FUNCTION_ENVIRONMENT = Map.of("FERRY_MAX_WAIT", "60",
-            // No Auto Scaling group locally: the fleet view says so, rather than ask AWS for the template's.
-            "FERRY_WORKER_GROUP", "",
             // No CloudWatch locally: embedded-metric lines would only clutter the readable log
             // (a test or a user turns them on with an environment override).
             dev.ferry.core.FerryEnv.METRICS_NAMESPACE, "");
@@ -209,6 +207,10 @@ public final class LocalStack implements AutoCloseable {
             Map<String, String> env = new LinkedHashMap<>(functionAws);
             env.putAll(template.environment(function.logicalId(), resources));
             LOCAL_FUNCTION_ENVIRONMENT.forEach((name, value) -> env.computeIfPresent(name, (n, templates) -> value));
+            // No Auto Scaling group locally: the fleet view says so, rather than ask AWS for the template's
+            // (each pool's, FERRY_POOL_<name>_WORKER_GROUP; FERRY_WORKER_GROUP without pools).
+            env.replaceAll((name, value) -> name.equals("FERRY_WORKER_GROUP")
+                    || name.startsWith("FERRY_POOL_") && name.endsWith("_WORKER_GROUP") ? "" : value);
             env.putAll(LOCAL_FUNCTION_SETTINGS);
             env.putAll(overrides);
             functionEnvironments.put(function.logicalId(), env);
@@ -228,6 +230,15 @@ public final class LocalStack implements AutoCloseable {
         all.putAll(overrides);
         environment = FerryEnv.of(all);
         pools = findPools(resources);
+        // What a worker of the first pool is given (a test or tool starting its own worker from this).
+        LocalPool first = pools.get(0);
+        if (!first.name().equals(Pools.DEFAULT_POOL)) {
+            all.putIfAbsent(FerryEnv.POOL, first.name());
+        }
+        all.putIfAbsent(FerryEnv.QUEUE_URL, first.queueUrl());
+        first.priorityQueueUrl().ifPresent(url -> all.putIfAbsent(WorkerConfig.PRIORITY_QUEUE_URL, url));
+        all.putAll(overrides);
+        environment = FerryEnv.of(all);
 
         Map<String, LocalFunction> functions = new LinkedHashMap<>();
         List<ApiServer.Route> routes = new ArrayList<>();
@@ -242,7 +253,7 @@ public final class LocalStack implements AutoCloseable {
 
         for (LocalPool pool : pools) {
             for (int i = 0; i < options.workers(); i++) {
-                startWorker(pools.size() > 1 ? Map.of(FerryEnv.POOL, pool.name()) : Map.of());
+                startWorker(Map.of(FerryEnv.POOL, pool.name()));
             }
         }
         up = true;
@@ -363,17 +374,18 @@ public final class LocalStack implements AutoCloseable {
                             + " the template's queues"));
             SamTemplate.Redrive redrive = jobQueue.redrive().orElseThrow(() -> new TemplateException("the job queue "
                     + jobQueue.logicalId() + " has no RedrivePolicy, so failed jobs would never leave it"));
-            found.add(new LocalPool(pool.name(), pool.queueUrl(), resources.queueUrl(redrive.deadLetterQueueLogicalId()),
-                    redrive.maxReceiveCount()));
+            found.add(new LocalPool(pool.name(), pool.queueUrl(), pool.priorityQueueUrl(),
+                    resources.queueUrl(redrive.deadLetterQueueLogicalId()), redrive.maxReceiveCount()));
         }
         return List.copyOf(found);
     }
 
     /**
-     * One pool of the local stack: its name, its job queue and dead-letter queue, and how many
-     * receives a job's message gets before it moves there.
+     * One pool of the local stack: its name, its job queue, its high-priority lane if it has one,
+     * its dead-letter queue, and how many receives a job's message gets before it moves there.
      */
-    public record LocalPool(String name, String queueUrl, String deadLetterQueueUrl, int maxReceiveCount) {
+    public record LocalPool(String name, String queueUrl, Optional<String> priorityQueueUrl,
+                            String deadLetterQueueUrl, int maxReceiveCount) {
     }
 
     /** The pools, as the functions route to them: one, {@value Pools#DEFAULT_POOL}, unless the template declares pools. */
@@ -499,9 +511,10 @@ public final class LocalStack implements AutoCloseable {
     }
 
     /**
-     * Starts one more worker, with the local environment plus {@code envOverrides}. Each worker
-     * has its own {@code FERRY_WORKER_ID} ({@code local-1}, {@code local-2}, ...) unless
-     * {@code envOverrides} sets one. {@link #close()} closes it.
+     * Starts one more worker, with the local environment plus {@code envOverrides}. It serves the
+     * pool {@code envOverrides} names ({@code FERRY_POOL}), else the first pool. Each worker has its
+     * own {@code FERRY_WORKER_ID} ({@code local-1}, {@code local-2}, ...; {@code local-<pool>-3}
+     * where there are several pools) unless {@code envOverrides} sets one. {@link #close()} closes it.
      *
      * @throws IllegalStateException when the stack is closed
      */
@@ -510,10 +523,15 @@ public final class LocalStack implements AutoCloseable {
             throw new IllegalStateException("the local stack is closed");
         }
         Map<String, String> env = new LinkedHashMap<>(environment.asMap());
-        Optional<String> pool = Optional.ofNullable(envOverrides.get(FerryEnv.POOL));
-        // A worker serves its pool's queue (the functions' variables name the first pool's as FERRY_QUEUE_URL).
-        pool.ifPresent(name -> env.put(FerryEnv.QUEUE_URL, pool(name).queueUrl()));
-        env.put(WorkerConfig.WORKER_ID, "local-" + pool.map(name -> name + "-").orElse("") + (++workerCount));
+        // A worker serves one pool: the one named, else the first.
+        LocalPool pool = Optional.ofNullable(envOverrides.get(FerryEnv.POOL)).map(this::pool).orElse(pools.get(0));
+        if (!pool.name().equals(Pools.DEFAULT_POOL)) {
+            env.put(FerryEnv.POOL, pool.name());
+        }
+        env.put(FerryEnv.QUEUE_URL, pool.queueUrl());
+        env.remove(WorkerConfig.PRIORITY_QUEUE_URL); // the first pool's, in environment()
+        pool.priorityQueueUrl().ifPresent(url -> env.put(WorkerConfig.PRIORITY_QUEUE_URL, url));
+        env.put(WorkerConfig.WORKER_ID, "local-" + (pools.size() > 1 ? pool.name() + "-" : "") + (++workerCount));
         env.putAll(envOverrides);
         Worker worker = Worker.fromEnvironment(env);
         workers.add(worker);

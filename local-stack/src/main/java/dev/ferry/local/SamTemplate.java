@@ -888,7 +888,10 @@ public final class SamTemplate {
         return String.join(delimiter, strings);
     }
 
-    /** {@code Fn::FindInMap: [MapName, TopLevelKey, SecondLevelKey]}, each a string or an intrinsic giving one. */
+    /**
+     * {@code Fn::FindInMap: [MapName, TopLevelKey, SecondLevelKey]}, each a string or an intrinsic
+     * giving one; a list value comes back as its items joined by commas, as a list parameter's does.
+     */
     private String findInMap(Object argument, ResourceValues values, String where) {
         List<Object> parts = list(argument, where + ".Fn::FindInMap");
         if (parts.size() != 3) {
@@ -903,6 +906,14 @@ public final class SamTemplate {
         Object value = top instanceof Map<?, ?> t ? t.get(keys.get(2)) : null;
         if (value == null) {
             throw error(where, "Fn::FindInMap " + keys + ": the template's Mappings have no such value");
+        }
+        if (value instanceof List<?> items) {
+            // A list, as a list parameter's value is given: its items joined by commas.
+            List<String> strings = new ArrayList<>();
+            for (Object item : items) {
+                strings.add(scalar(item, "Mappings." + String.join(".", keys)));
+            }
+            return String.join(",", strings);
         }
         return scalar(value, "Mappings." + String.join(".", keys));
     }

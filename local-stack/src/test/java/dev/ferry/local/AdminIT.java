@@ -124,7 +124,7 @@ class AdminIT {
         assertEquals(401, admin("GET", "fleet", null, null).status());
         JsonNode first = await().atMost(FINISH).until(() -> fleetWorker("local-1"), java.util.Objects::nonNull);
         assertEquals(2, first.get("slots").size(), first.toString());
-        assertEquals("default", first.get("pool").asText());
+        assertEquals(stack.pools().get(0).name(), first.get("pool").asText(), "the pool its worker serves");
         assertTrue(first.get("live").asBoolean(), first.toString());
         assertEquals("SAMPLE", first.at("/slots/0/handlers/0/type").asText(), "the warm handler's state: " + first);
         Reply fleet = admin("GET", "fleet", null);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ferry.core.FerryEnv;
+import dev.ferry.core.Pools;
 import dev.ferry.core.Json;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -108,16 +109,16 @@ class BackendContractIT {
         SamTemplate template = template(Map.of("MaxReceiveCount", "4", "VisibilityTimeoutSeconds", "45"));
         LocalResources resources = create(template);
 
-        Map<String, String> jobQueue = sqs.getQueueAttributes(r -> r.queueUrl(resources.queueUrl("JobQueue"))
+        Map<String, String> jobQueue = sqs.getQueueAttributes(r -> r.queueUrl(resources.queueUrl("GpuJobQueue"))
                 .attributeNamesWithStrings("All")).attributesAsStrings();
         assertEquals("45", jobQueue.get("VisibilityTimeout"));
         assertEquals("20", jobQueue.get("ReceiveMessageWaitTimeSeconds"));
         // Compared as JSON: backends format it differently (moto puts spaces after the separators).
-        assertEquals(Json.parse("{\"deadLetterTargetArn\":\"" + resources.queueArn("JobDeadLetterQueue")
+        assertEquals(Json.parse("{\"deadLetterTargetArn\":\"" + resources.queueArn("GpuJobDeadLetterQueue")
                 + "\",\"maxReceiveCount\":4}"), Json.parse(jobQueue.get("RedrivePolicy")));
-        assertEquals(sqs.getQueueAttributes(r -> r.queueUrl(resources.queueUrl("JobDeadLetterQueue"))
+        assertEquals(sqs.getQueueAttributes(r -> r.queueUrl(resources.queueUrl("GpuJobDeadLetterQueue"))
                         .attributeNames(QueueAttributeName.QUEUE_ARN)).attributes().get(QueueAttributeName.QUEUE_ARN),
-                resources.queueArn("JobDeadLetterQueue"), "the ARN Ferry derives is the backend's own");
+                resources.queueArn("GpuJobDeadLetterQueue"), "the ARN Ferry derives is the backend's own");
 
         String table = resources.tableName("JobsTable");
         assertEquals(template.tables().get(0).name(), table);
@@ -141,7 +142,8 @@ class BackendContractIT {
         s3.headBucket(r -> r.bucket(bucket));
 
         Map<String, String> submitEnv = template.environment("SubmitJobFunction", resources);
-        assertEquals(resources.queueUrl("JobQueue"), submitEnv.get(FerryEnv.QUEUE_URL));
+        assertEquals(resources.queueUrl("GpuJobQueue"), submitEnv.get(Pools.queueVariable("Gpu")));
+        assertEquals(resources.queueUrl("GpuPriorityQueue"), submitEnv.get(Pools.priorityQueueVariable("Gpu")));
         assertEquals(table, submitEnv.get(FerryEnv.TABLE));
         assertEquals(bucket, submitEnv.get(FerryEnv.BUCKET));
     }
@@ -150,13 +152,14 @@ class BackendContractIT {
     void creatingAgain_usesWhatExists_andCreatesNothing() {
         SamTemplate first = template(Map.of("VisibilityTimeoutSeconds", "45"));
         LocalResources created = create(first);
-        assertEquals(8, created.created().size(), "four queues (jobs, webhooks, a DLQ each), three tables (jobs,"
-                + " webhook deliveries, workers), the bucket: " + created.created());
+        assertEquals(9, created.created().size(), "five queues (the pool's jobs and priority lane, its DLQ,"
+                + " webhooks and theirs), three tables (jobs, webhook deliveries, workers), the bucket: "
+                + created.created());
 
         LocalResources again = LocalResources.create(first, sqs, dynamoDb, s3);
 
         assertEquals(List.of(), again.created(), "nothing new, and nothing to delete on close");
-        assertEquals(created.queueUrl("JobQueue"), again.queueUrl("JobQueue"));
+        assertEquals(created.queueUrl("GpuJobQueue"), again.queueUrl("GpuJobQueue"));
     }
 
     @Test
@@ -171,12 +174,12 @@ class BackendContractIT {
         assertTrue(refused.getMessage().contains("VisibilityTimeout is 45 (the template says 60)"), refused.getMessage());
         assertTrue(refused.getMessage().contains("RedrivePolicy is"), refused.getMessage());
         assertTrue(refused.getMessage().contains("FERRY_RECONCILE"), refused.getMessage());
-        String url = sqs.getQueueUrl(r -> r.queueName(second.queue("JobQueue").name())).queueUrl();
+        String url = sqs.getQueueUrl(r -> r.queueName(second.queue("GpuJobQueue").name())).queueUrl();
         assertEquals("45", sqs.getQueueAttributes(r -> r.queueUrl(url).attributeNamesWithStrings("VisibilityTimeout"))
                 .attributesAsStrings().get("VisibilityTimeout"), "left as it was");
 
         LocalResources reconciled = LocalResources.create(second, sqs, dynamoDb, s3, true);
-        Map<String, String> attributes = sqs.getQueueAttributes(r -> r.queueUrl(reconciled.queueUrl("JobQueue"))
+        Map<String, String> attributes = sqs.getQueueAttributes(r -> r.queueUrl(reconciled.queueUrl("GpuJobQueue"))
                 .attributeNamesWithStrings("All")).attributesAsStrings();
         assertEquals("60", attributes.get("VisibilityTimeout"));
         assertEquals(2, Json.parse(attributes.get("RedrivePolicy")).get("maxReceiveCount").asInt(),
@@ -266,8 +269,8 @@ class BackendContractIT {
     @Test
     void message_receivedMaxReceiveCountTimesWithoutDelete_movesToTheDeadLetterQueue() {
         LocalResources resources = create(template(Map.of("MaxReceiveCount", "3")));
-        String jobs = resources.queueUrl("JobQueue");
-        String deadLetters = resources.queueUrl("JobDeadLetterQueue");
+        String jobs = resources.queueUrl("GpuJobQueue");
+        String deadLetters = resources.queueUrl("GpuJobDeadLetterQueue");
         sqs.sendMessage(r -> r.queueUrl(jobs).messageBody("{\"jobId\":\"j1\"}"));
 
         for (int receive = 1; receive <= 3; receive++) {
@@ -289,7 +292,7 @@ class BackendContractIT {
         Backends.assumeNotKnownToLack("moto", "the DeadLetterQueueSourceArn attribute on a message its redrive"
                 + " policy moved (moto 5.2.5 never sets it)");
         LocalResources resources = create(template(Map.of("MaxReceiveCount", "2")));
-        String jobs = resources.queueUrl("JobQueue");
+        String jobs = resources.queueUrl("GpuJobQueue");
         sqs.sendMessage(r -> r.queueUrl(jobs).messageBody("{\"jobId\":\"j5\"}"));
         for (int receive = 1; receive <= 2; receive++) {
             makeVisibleAgain(jobs, receiveOne(jobs).orElseThrow());
@@ -297,9 +300,9 @@ class BackendContractIT {
         assertTrue(receiveOne(jobs).isEmpty());
 
         Message dead = await("the message in the dead-letter queue", () ->
-                receiveOne(resources.queueUrl("JobDeadLetterQueue")).orElse(null));
+                receiveOne(resources.queueUrl("GpuJobDeadLetterQueue")).orElse(null));
 
-        assertEquals(resources.queueArn("JobQueue"),
+        assertEquals(resources.queueArn("GpuJobQueue"),
                 dead.attributes().get(MessageSystemAttributeName.DEAD_LETTER_QUEUE_SOURCE_ARN));
     }
 
@@ -308,9 +311,9 @@ class BackendContractIT {
         Backends.assumeMessageMoveTasks(stack);
         // The template's least MaxReceiveCount: 2 receives, then the dead-letter queue.
         LocalResources resources = create(template(Map.of("MaxReceiveCount", "2")));
-        String jobs = resources.queueUrl("JobQueue");
-        String deadLetters = resources.queueUrl("JobDeadLetterQueue");
-        String deadLetterArn = resources.queueArn("JobDeadLetterQueue");
+        String jobs = resources.queueUrl("GpuJobQueue");
+        String deadLetters = resources.queueUrl("GpuJobDeadLetterQueue");
+        String deadLetterArn = resources.queueArn("GpuJobDeadLetterQueue");
         String messageId = sqs.sendMessage(r -> r.queueUrl(jobs).messageBody("{\"jobId\":\"j2\"}")).messageId();
         for (int receive = 1; receive <= 2; receive++) {
             makeVisibleAgain(jobs, receiveOne(jobs).orElseThrow());

@@ -36,8 +36,17 @@ class DashboardAgreementTest {
     private record Row(String namespace, String name, Map<String, String> dimensions) {
     }
 
+    /** The rows of the stack's dashboard and of the first pool's (each pool's is the same but for its names). */
     private static List<Row> dashboardRows() throws IOException {
-        Map<String, Object> properties = TemplateFacts.properties("FerryDashboard");
+        List<Row> rows = new ArrayList<>();
+        for (String dashboard : List.of("FerryDashboard", TemplateFacts.POOL + "Dashboard")) {
+            rows.addAll(dashboardRows(dashboard));
+        }
+        return rows;
+    }
+
+    private static List<Row> dashboardRows(String dashboard) throws IOException {
+        Map<String, Object> properties = TemplateFacts.properties(dashboard);
         List<Object> sub = TemplateFacts.list(TemplateFacts.map(properties, "DashboardBody"), "Fn::Sub");
         String body = (String) sub.get(0);
         @SuppressWarnings("unchecked")

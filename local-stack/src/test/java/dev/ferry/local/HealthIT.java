@@ -7,6 +7,7 @@ import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.core.FerryEnv;
+import dev.ferry.core.Pools;
 import dev.ferry.core.Json;
 import dev.ferry.functions.HealthHandler;
 import java.net.http.HttpClient;
@@ -44,7 +45,9 @@ class HealthIT {
         assertEquals(200, response.statusCode(), response.body());
         JsonNode body = Json.parse(response.body());
         assertEquals("ok", body.get("status").asText());
-        for (String check : new String[] {"jobsTable", "jobQueue", "deadLetterQueue", "filesBucket"}) {
+        // Each pool's queues, named by the pool (the template's one pool, Gpu).
+        for (String check : new String[] {"jobsTable", "Gpu.jobQueue", "Gpu.priorityQueue", "Gpu.deadLetterQueue",
+                "filesBucket"}) {
             assertEquals("ok", body.at("/checks/" + check + "/status").asText(), check + ": " + body);
         }
     }
@@ -52,16 +55,16 @@ class HealthIT {
     @Test
     void health_withADependencyDown_is503NamingIt_andNoAccountDetails() {
         Map<String, String> env = new LinkedHashMap<>(stack.environment().asMap());
-        String dlq = env.get(FerryEnv.DLQ_URL);
-        env.put(FerryEnv.DLQ_URL, dlq.substring(0, dlq.lastIndexOf('/') + 1) + "ferry-gone-dlq");
+        String dlq = env.get(Pools.deadLetterVariable("Gpu"));
+        env.put(Pools.deadLetterVariable("Gpu"), dlq.substring(0, dlq.lastIndexOf('/') + 1) + "ferry-gone-dlq");
         APIGatewayProxyResponseEvent response = new HealthHandler(env).handleRequest(
                 new APIGatewayProxyRequestEvent().withHttpMethod("GET").withPath("/health"), null);
         assertEquals(503, response.getStatusCode(), response.getBody());
         JsonNode body = Json.parse(response.getBody());
         assertEquals("unavailable", body.get("status").asText());
-        assertEquals("deadLetterQueue", body.get("failed").asText(), body.toString());
-        assertEquals("failed", body.at("/checks/deadLetterQueue/status").asText());
-        assertEquals("ok", body.at("/checks/jobQueue/status").asText());
+        assertEquals("Gpu.deadLetterQueue", body.get("failed").asText(), body.toString());
+        assertEquals("failed", body.at("/checks/Gpu.deadLetterQueue/status").asText());
+        assertEquals("ok", body.at("/checks/Gpu.jobQueue/status").asText());
         assertFalse(response.getBody().contains("ferry-gone-dlq"), "no resource names to an unauthenticated caller");
     }
 }

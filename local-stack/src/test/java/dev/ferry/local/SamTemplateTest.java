@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ferry.core.FerryEnv;
+import dev.ferry.core.Pools;
 import dev.ferry.functions.AdminToken;
 import dev.ferry.functions.WebhookSettings;
 import java.io.IOException;
@@ -87,21 +88,23 @@ class SamTemplateTest {
         assertEquals(Duration.ofSeconds(28), submit.timeout());
         assertEquals(Duration.ofSeconds(25), functions.get("AdminFunction").timeout(), "the Globals' own");
         assertEquals(1024, submit.memorySizeMb());
-        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.QUEUE_URL, FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.RETENTION_DAYS,
-                FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.MAX_INPUT_UPLOAD_BYTES, FerryEnv.JOB_TYPES,
-                "FERRY_MAX_WAIT", FerryEnv.DEFAULT_DEADLINES, FerryEnv.LOG_FORMAT, FerryEnv.METRICS_NAMESPACE),
+        // The pools' variables (one pool, Gpu), from the loop in each function's environment.
+        Set<String> pools = Set.of(Pools.POOLS, "FERRY_POOL_Gpu_QUEUE_URL", "FERRY_POOL_Gpu_PRIORITY_QUEUE_URL",
+                "FERRY_POOL_Gpu_DLQ_URL", "FERRY_POOL_Gpu_TYPES");
+        assertEquals(union(pools, Set.of(FerryEnv.TABLE, FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.RETENTION_DAYS,
+                FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.MAX_INPUT_UPLOAD_BYTES,
+                "FERRY_MAX_WAIT", FerryEnv.DEFAULT_DEADLINES, FerryEnv.LOG_FORMAT, FerryEnv.METRICS_NAMESPACE)),
                 submit.environmentVariableNames());
         assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY,
                 FerryEnv.LOG_FORMAT), functions.get("CancelJobFunction").environmentVariableNames());
-        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY,
-                FerryEnv.QUEUE_URL, "FERRY_MAX_WAIT", WebhookSettings.TABLE, FerryEnv.LOG_FORMAT),
+        assertEquals(union(pools, Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY,
+                "FERRY_MAX_WAIT", WebhookSettings.TABLE, FerryEnv.LOG_FORMAT)),
                 get.environmentVariableNames());
         assertEquals(Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.RETENTION_DAYS, FerryEnv.LOG_FORMAT),
                 functions.get("CreateUploadFunction").environmentVariableNames());
-        assertEquals(Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY,
-                        FerryEnv.QUEUE_URL, FerryEnv.DLQ_URL, AdminToken.SECRET_ARN, "FERRY_CURSOR_KEY",
-                        WebhookSettings.TABLE, WebhookSettings.QUEUE_URL, FerryEnv.LOG_FORMAT, FerryEnv.WORKERS_TABLE,
-                        "FERRY_WORKER_GROUP"),
+        assertEquals(union(pools, Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY,
+                        AdminToken.SECRET_ARN, "FERRY_CURSOR_KEY", WebhookSettings.TABLE, WebhookSettings.QUEUE_URL,
+                        FerryEnv.LOG_FORMAT, FerryEnv.WORKERS_TABLE, "FERRY_POOL_Gpu_WORKER_GROUP")),
                 functions.get("AdminFunction").environmentVariableNames());
         assertEquals(Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.RETENTION_DAYS, WebhookSettings.QUEUE_URL,
                 FerryEnv.LOG_FORMAT),
@@ -109,23 +112,32 @@ class SamTemplateTest {
         assertEquals(Duration.ofSeconds(60), functions.get("DeliverWebhookFunction").timeout());
     }
 
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> all = new java.util.HashSet<>(a);
+        all.addAll(b);
+        return all;
+    }
+
     @Test
     void jobQueue_redrivesToTheDeadLetterQueue_afterMaxReceiveCountFromItsDefault() {
         SamTemplate template = template(Map.of());
-        assertEquals(List.of("JobDeadLetterQueue", "WebhookDeadLetterQueue", "JobQueue", "WebhookQueue"),
-                template.queues().stream().map(SamTemplate.Queue::logicalId).toList(), "dead-letter queues first");
+        assertEquals(List.of("WebhookDeadLetterQueue", "GpuJobDeadLetterQueue", "WebhookQueue", "GpuJobQueue",
+                "GpuPriorityQueue"), template.queues().stream().map(SamTemplate.Queue::logicalId).toList(),
+                "dead-letter queues first");
+        assertEquals(new SamTemplate.Redrive("GpuJobDeadLetterQueue", 5),
+                template.queue("GpuPriorityQueue").redrive().orElseThrow(), "the priority lane: the same DLQ");
         assertEquals(new SamTemplate.Redrive("WebhookDeadLetterQueue", 5),
                 template.queue("WebhookQueue").redrive().orElseThrow());
-        assertEquals(new SamTemplate.Redrive("JobDeadLetterQueue", 5), template.queue("JobQueue").redrive().orElseThrow());
-        assertTrue(template.queue("JobDeadLetterQueue").redrive().isEmpty());
+        assertEquals(new SamTemplate.Redrive("GpuJobDeadLetterQueue", 5), template.queue("GpuJobQueue").redrive().orElseThrow());
+        assertTrue(template.queue("GpuJobDeadLetterQueue").redrive().isEmpty());
         assertEquals("5", template.parameters().get("MaxReceiveCount"));
     }
 
     @Test
     void maxReceiveCountAndVisibilityTimeout_followParameterOverrides() {
         SamTemplate template = template(Map.of("MaxReceiveCount", "3", "VisibilityTimeoutSeconds", "30"));
-        assertEquals(3, template.queue("JobQueue").redrive().orElseThrow().maxReceiveCount());
-        assertEquals("30", template.queue("JobQueue").attributes().get("VisibilityTimeout"));
+        assertEquals(3, template.queue("GpuJobQueue").redrive().orElseThrow().maxReceiveCount());
+        assertEquals("30", template.queue("GpuJobQueue").attributes().get("VisibilityTimeout"));
     }
 
     @Test
@@ -197,9 +209,9 @@ class SamTemplateTest {
         for (String value : List.of("3601", "43200")) {
             assertRefused("VisibilityTimeoutSeconds", value, "must be at most 3600, but is " + value);
         }
-        assertEquals("30", template(Map.of("VisibilityTimeoutSeconds", "30")).queue("JobQueue").attributes()
+        assertEquals("30", template(Map.of("VisibilityTimeoutSeconds", "30")).queue("GpuJobQueue").attributes()
                 .get("VisibilityTimeout"));
-        assertEquals("3600", template(Map.of("VisibilityTimeoutSeconds", "3600")).queue("JobQueue").attributes()
+        assertEquals("3600", template(Map.of("VisibilityTimeoutSeconds", "3600")).queue("GpuJobQueue").attributes()
                 .get("VisibilityTimeout"));
         // The local stack's own overrides stay inside.
         template(LocalStack.LOCAL_TEMPLATE_PARAMETERS);
@@ -209,9 +221,9 @@ class SamTemplateTest {
     void maxReceiveCount_ofOne_isRefused_andTwoIsTheLeast() {
         assertRefused("MaxReceiveCount", "1", "must be at least 2, but is 1");
         assertRefused("MaxReceiveCount", "101", "must be at most 100, but is 101");
-        assertEquals(2, template(Map.of("MaxReceiveCount", "2")).queue("JobQueue").redrive().orElseThrow()
+        assertEquals(2, template(Map.of("MaxReceiveCount", "2")).queue("GpuJobQueue").redrive().orElseThrow()
                 .maxReceiveCount());
-        assertEquals(100, template(Map.of("MaxReceiveCount", "100")).queue("JobQueue").redrive().orElseThrow()
+        assertEquals(100, template(Map.of("MaxReceiveCount", "100")).queue("GpuJobQueue").redrive().orElseThrow()
                 .maxReceiveCount());
     }
 
@@ -272,26 +284,29 @@ class SamTemplateTest {
     @Test
     void queues_haveTheTemplatesAttributes_andNamesDerivedFromTheStackName() {
         SamTemplate template = template(Map.of());
-        SamTemplate.Queue jobs = template.queue("JobQueue");
-        assertEquals("ferry-jobs", jobs.name());
+        SamTemplate.Queue jobs = template.queue("GpuJobQueue");
+        assertEquals("ferry-Gpu-jobs", jobs.name());
         assertEquals(Map.of("VisibilityTimeout", "120", "ReceiveMessageWaitTimeSeconds", "20",
                 "MaximumMessageSize", "262144", "MessageRetentionPeriod", "1209600"), jobs.attributes());
-        SamTemplate.Queue deadLetters = template.queue("JobDeadLetterQueue");
-        assertEquals("ferry-jobs-dlq", deadLetters.name());
+        SamTemplate.Queue deadLetters = template.queue("GpuJobDeadLetterQueue");
+        assertEquals("ferry-Gpu-jobs-dlq", deadLetters.name());
         assertEquals(Map.of("MessageRetentionPeriod", "1209600"), deadLetters.attributes());
 
         SamTemplate other = SamTemplate.load(TEMPLATE, Map.of(),
                 new SamTemplate.PseudoParameters("other", "eu-west-1", "123456789012"));
-        assertEquals("other-jobs", other.queue("JobQueue").name());
+        assertEquals("other-Gpu-jobs", other.queue("GpuJobQueue").name());
+        assertEquals("other-Gpu-jobs-priority", other.queue("GpuPriorityQueue").name());
     }
 
     @Test
-    void deadLetterQueue_allowsOnlyTheJobQueueAsItsSource() {
+    void deadLetterQueue_allowsOnlyItsPoolsTwoLanesAsSources() {
         SamTemplate.RedriveAllowPolicy policy =
-                template(Map.of()).queue("JobDeadLetterQueue").redriveAllowPolicy().orElseThrow();
-        assertTrue(policy.allows("arn:aws:sqs:us-east-1:000000000000:ferry-jobs"), policy.toString());
+                template(Map.of()).queue("GpuJobDeadLetterQueue").redriveAllowPolicy().orElseThrow();
+        assertTrue(policy.allows("arn:aws:sqs:us-east-1:000000000000:ferry-Gpu-jobs"), policy.toString());
+        assertTrue(policy.allows("arn:aws:sqs:us-east-1:000000000000:ferry-Gpu-jobs-priority"), policy.toString());
         assertFalse(policy.allows("arn:aws:sqs:us-east-1:000000000000:ferry-other"));
-        assertFalse(policy.allows("arn:aws:sqs:eu-west-1:000000000000:ferry-jobs"));
+        assertFalse(policy.allows("arn:aws:sqs:us-east-1:000000000000:ferry-Large-jobs"));
+        assertFalse(policy.allows("arn:aws:sqs:eu-west-1:000000000000:ferry-Gpu-jobs"));
     }
 
     @Test
@@ -395,7 +410,7 @@ class SamTemplateTest {
 
     @Test
     void everyFunctionEnvironmentVariable_hasALocalValue() {
-        SamTemplate template = template(Map.of("JobTypes", "sample,render", "DefaultDeadlines", "sample=10m,render=1h"));
+        SamTemplate template = template(Map.of("DefaultDeadlines", "sample=10m,render=1h"));
         for (SamTemplate.Function function : template.functions()) {
             Map<String, String> env = template.environment(function.logicalId(), NAMED);
             assertEquals(function.environmentVariableNames(), env.keySet(), function.logicalId());
@@ -403,14 +418,16 @@ class SamTemplateTest {
         }
         Map<String, String> submit = template.environment("SubmitJobFunction", NAMED);
         assertEquals("ref:JobsTable", submit.get(FerryEnv.TABLE));
-        assertEquals("ref:JobQueue", submit.get(FerryEnv.QUEUE_URL));
+        assertEquals("ref:GpuJobQueue", submit.get("FERRY_POOL_Gpu_QUEUE_URL"));
+        assertEquals("ref:GpuPriorityQueue", submit.get("FERRY_POOL_Gpu_PRIORITY_QUEUE_URL"));
+        assertEquals("ref:GpuJobDeadLetterQueue", submit.get("FERRY_POOL_Gpu_DLQ_URL"));
+        assertEquals("Gpu", submit.get(Pools.POOLS));
+        assertEquals("#", submit.get("FERRY_POOL_Gpu_TYPES"), "the one pool serves every type");
         assertEquals("ref:FilesBucket", submit.get(FerryEnv.BUCKET));
         assertEquals("30", submit.get(FerryEnv.RETENTION_DAYS));
-        assertEquals("sample,render", submit.get(FerryEnv.JOB_TYPES));
-        assertEquals(template.queue("JobQueue").attributes().get("MaximumMessageSize"),
+        assertEquals(template.queue("GpuJobQueue").attributes().get("MaximumMessageSize"),
                 submit.get(FerryEnv.MAX_MESSAGE_BYTES), "the API must refuse what the queue would refuse");
         assertEquals(Integer.toString(FerryEnv.DEFAULT_MAX_MESSAGE_BYTES), submit.get(FerryEnv.MAX_MESSAGE_BYTES));
-        assertEquals("", template(Map.of()).environment("SubmitJobFunction", NAMED).get(FerryEnv.JOB_TYPES));
         assertEquals("sample=10m,render=1h", submit.get(FerryEnv.DEFAULT_DEADLINES));
         assertEquals("", template(Map.of()).environment("SubmitJobFunction", NAMED).get(FerryEnv.DEFAULT_DEADLINES));
         assertEquals("ref:JobsTable", template.environment("CancelJobFunction", NAMED).get(FerryEnv.TABLE));
@@ -418,7 +435,7 @@ class SamTemplateTest {
 
     @Test
     void policies_grantNamedActionsOnTheTemplatesOwnResources() {
-        Map<String, Object> resources = section(CloudFormationYaml.load(TEMPLATE), "Resources");
+        Map<String, Object> resources = section(TemplateFacts.raw(), "Resources");
         assertEquals(Set.of("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
                 "dynamodb:BatchGetItem", "sqs:SendMessage", "s3:GetObject"), actions(resources, "SubmitJobFunction"));
         assertEquals(Set.of("s3:PutObject"), actions(resources, "CreateUploadFunction"));
@@ -438,6 +455,16 @@ class SamTemplateTest {
         // On a resource of the template: !GetAtt, !Ref, objects of one ("${Bucket.Arn}/prefix/*"), or an
         // index of one ("${Table.Arn}/index/name").
         Pattern objects = Pattern.compile("\\$\\{(\\w+)\\.Arn}/([a-z]+/\\*|index/[a-zA-Z-]+)");
+        // Or every pool's queues by name (IAM statements cannot be made per pool): <stack>-<pool>-jobs...,
+        // which are the names the pools' queues have.
+        Pattern poolQueues = Pattern.compile("arn:\\$\\{AWS::Partition}:sqs:\\$\\{AWS::Region}:\\$\\{AWS::AccountId}:"
+                + "\\$\\{AWS::StackName}-\\*-jobs(-priority|-dlq)?");
+        SamTemplate template = template(Map.of());
+        for (SamTemplate.Queue queue : template.queues()) {
+            if (!queue.logicalId().startsWith("Webhook")) {
+                assertTrue(queue.name().matches("ferry-[A-Za-z0-9]+-jobs(-priority|-dlq)?"), queue.name());
+            }
+        }
         for (String function : List.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "CancelJobFunction",
                 "AdminFunction", "HealthFunction",
                 "CreateUploadFunction")) {
@@ -452,7 +479,8 @@ class SamTemplateTest {
                                     && resources.containsKey(getAtt.get(0))
                                     || ref.get("Ref") instanceof String id && resources.containsKey(id)
                                     || ref.get("Fn::Sub") instanceof String sub && objects.matcher(sub).matches()
-                                            && resources.containsKey(firstGroup(objects, sub)));
+                                            && resources.containsKey(firstGroup(objects, sub))
+                                    || ref.get("Fn::Sub") instanceof String pooled && poolQueues.matcher(pooled).matches());
                     assertTrue(ofTheTemplate, function + " grants on " + one + ", not on one of the template's resources");
                 }
             }
@@ -495,11 +523,12 @@ class SamTemplateTest {
 
     @Test
     void outputs_nameTheApiQueuesTableAndBucket() {
+        // Each pool's as <Pool>...: what a worker given only the stack's name reads (StackTarget).
         assertEquals(Set.of("ApiUrl", "AdminPageUrl", "ApiKeyId", "ReadApiKeyCommand", "ApiUsagePlanId",
-                "ReadAdminTokenCommand", "ReadWebhookSecretCommand", "JobQueueUrl", "JobDeadLetterQueueUrl", "JobsTableName", "FilesBucketName",
-                "WorkerGroupName",
+                "ReadAdminTokenCommand", "ReadWebhookSecretCommand", "GpuJobQueueUrl", "GpuPriorityQueueUrl",
+                "GpuJobDeadLetterQueueUrl", "JobsTableName", "FilesBucketName", "GpuWorkerGroupName", "GpuDashboardUrl",
                 "WorkerArtifactBucketName", "WorkerLogGroupName", "AlarmTopicArn", "DashboardUrl"),
-                section(CloudFormationYaml.load(TEMPLATE), "Outputs").keySet());
+                section(TemplateFacts.raw(), "Outputs").keySet());
     }
 
     @Test

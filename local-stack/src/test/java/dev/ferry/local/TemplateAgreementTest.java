@@ -16,6 +16,7 @@ import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.amazonaws.services.lambda.runtime.events.StreamsEventResponse;
 import dev.ferry.core.AwsClients;
 import dev.ferry.core.FerryEnv;
+import dev.ferry.core.Pools;
 import dev.ferry.core.JobFiles;
 import dev.ferry.core.JobTable;
 import dev.ferry.functions.AdminToken;
@@ -34,6 +35,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -64,7 +66,12 @@ class TemplateAgreementTest {
             WebhookSettings.SECRET, "the signing key itself, for the local stack and tests: in AWS it comes from the"
                     + " secret",
             WebhookSettings.ALLOW_HTTP, "the local stack's only: in AWS webhooks are https",
-            WebhookSettings.ALLOW_PRIVATE, "the local stack's only: in AWS webhooks reach public addresses only");
+            WebhookSettings.ALLOW_PRIVATE, "the local stack's only: in AWS webhooks reach public addresses only",
+            FerryEnv.QUEUE_URL, "a deployment without pools: the template's functions have FERRY_POOLS instead",
+            FerryEnv.DLQ_URL, "a deployment without pools, likewise",
+            FerryEnv.JOB_TYPES, "a deployment without pools, likewise (a pool's types are FERRY_POOL_<name>_TYPES)",
+            Pools.PRIORITY_QUEUE_URL, "a deployment without pools, likewise",
+            "FERRY_WORKER_GROUP", "a deployment without pools, likewise (a pool's is FERRY_POOL_<name>_WORKER_GROUP)");
 
     /**
      * Globals every function gets that a function's code has no use for, and why. Anything else
@@ -101,6 +108,9 @@ class TemplateAgreementTest {
             dev.ferry.worker.JobTypes.SETUP_TIMEOUT, dev.ferry.worker.JobTypes.SETUP_TIMEOUT_PREFIX,
             WorkerConfig.WORK_DIR, dev.ferry.worker.StackTarget.STACK, dev.ferry.core.FerryEnv.URL_EXPIRY,
             FerryEnv.POOL, dev.ferry.worker.FleetSettings.FLEET_HEARTBEAT,
+            // A worker given FERRY_POOL and the pools' variables instead of its queue (WorkerConfig.queueUrl);
+            // the template gives it its queue.
+            Pools.POOLS, "FERRY_POOL_", FerryEnv.DLQ_URL, FerryEnv.JOB_TYPES,
             dev.ferry.worker.FleetSettings.HEALTH_PORT, dev.ferry.worker.FleetSettings.HEALTH_SETUP_LIMIT);
 
     /** Not read by the worker: set by it for each job's program. */
@@ -206,10 +216,13 @@ class TemplateAgreementTest {
             Set<String> missing = new TreeSet<>(read);
             missing.removeAll(set);
             missing.removeAll(FUNCTIONS_UNSET.keySet());
+            // A prefix the code reads names by (FERRY_POOL_<name>_QUEUE_URL): the template sets names under it.
+            missing.removeIf(prefix -> prefix.endsWith("_") && set.stream().anyMatch(name -> name.startsWith(prefix)));
             assertEquals(Set.of(), missing, function.logicalId() + " can read these, but the template does not set"
                     + " them (reads " + read + ")");
             Set<String> unread = new TreeSet<>(set);
             unread.removeAll(read);
+            unread.removeIf(name -> read.stream().anyMatch(prefix -> prefix.endsWith("_") && name.startsWith(prefix)));
             unread.removeAll(AHEAD_OF_CODE.keySet());
             unread.removeAll(READ_BY_LOGGING);
             unread.removeAll(GLOBALS_UNREAD.getOrDefault(function.logicalId(), Set.of()));
@@ -251,24 +264,64 @@ class TemplateAgreementTest {
 
     @Test
     void jobQueue_redrivesToTheDeadLetterQueue_whichAcceptsOnlyIt_andKeepsMessages14Days() {
-        Map<String, Object> queue = TemplateFacts.properties("JobQueue");
+        Map<String, Object> queue = TemplateFacts.properties("GpuJobQueue");
         Map<String, Object> redrive = TemplateFacts.map(queue, "RedrivePolicy");
-        assertEquals(Map.of("Fn::GetAtt", List.of("JobDeadLetterQueue", "Arn")), redrive.get("deadLetterTargetArn"));
+        assertEquals(Map.of("Fn::GetAtt", List.of("GpuJobDeadLetterQueue", "Arn")), redrive.get("deadLetterTargetArn"));
         assertEquals(Map.of("Ref", "MaxReceiveCount"), redrive.get("maxReceiveCount"));
-        Map<String, Object> deadLetters = TemplateFacts.properties("JobDeadLetterQueue");
+        Map<String, Object> deadLetters = TemplateFacts.properties("GpuJobDeadLetterQueue");
         assertEquals(1_209_600, deadLetters.get("MessageRetentionPeriod"), "14 days, SQS's maximum");
         assertEquals(deadLetters.get("MessageRetentionPeriod"), queue.get("MessageRetentionPeriod"),
                 "a dead letter keeps its first enqueue time: the DLQ must keep messages at least as long");
         Map<String, Object> allow = TemplateFacts.map(deadLetters, "RedriveAllowPolicy");
         assertEquals("byQueue", allow.get("redrivePermission"));
         String jobQueueName = (String) TemplateFacts.map(queue, "QueueName").get("Fn::Sub");
+        String laneName = (String) TemplateFacts.map(TemplateFacts.properties("GpuPriorityQueue"), "QueueName")
+                .get("Fn::Sub");
         assertEquals(List.of(Map.of("Fn::Sub", "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"
-                + jobQueueName)), allow.get("sourceQueueArns"));
-        // The admin function's dead-letter queue is the job queue's.
+                + jobQueueName), Map.of("Fn::Sub", "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"
+                + laneName)), allow.get("sourceQueueArns"), "the pool's two lanes, and no other queue");
+        // The high-priority lane: the job queue's settings, the same dead-letter queue after as many receives.
+        Map<String, Object> lane = new java.util.HashMap<>(TemplateFacts.properties("GpuPriorityQueue"));
+        Map<String, Object> jobs = new java.util.HashMap<>(queue);
+        lane.remove("QueueName");
+        jobs.remove("QueueName");
+        assertEquals(jobs, lane);
+        // The admin function's dead-letter queue of the pool is the job queue's.
         Map<String, Object> adminEnv = TemplateFacts.map(TemplateFacts.map(TemplateFacts.properties("AdminFunction"),
                 "Environment"), "Variables");
-        assertEquals(Map.of("Ref", "JobDeadLetterQueue"), adminEnv.get(FerryEnv.DLQ_URL));
-        assertEquals(Map.of("Ref", "JobQueue"), adminEnv.get(FerryEnv.QUEUE_URL));
+        assertEquals(Map.of("Ref", "GpuJobDeadLetterQueue"), adminEnv.get("FERRY_POOL_Gpu_DLQ_URL"));
+        assertEquals(Map.of("Ref", "GpuJobQueue"), adminEnv.get("FERRY_POOL_Gpu_QUEUE_URL"));
+        assertEquals(Map.of("Ref", "GpuPriorityQueue"), adminEnv.get("FERRY_POOL_Gpu_PRIORITY_QUEUE_URL"));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void pools_eachDeclaredOnce_withBoundedSettings_andJobTypesNoTwoPoolsShare() {
+        Map<String, Object> mappings = TemplateFacts.map(TemplateFacts.unexpanded(), "Mappings");
+        Map<String, Object> declared = TemplateFacts.map(mappings, "FerryPools");
+        List<Object> deployed = TemplateFacts.list(TemplateFacts.map(TemplateFacts.map(mappings, "Pools"), "Deployed"),
+                "Gpu");
+        assertFalse(deployed.isEmpty(), "no pool deployed");
+        assertTrue(declared.keySet().containsAll(deployed.stream().map(String::valueOf).toList()),
+                "every pool deployed is declared in FerryPools: " + deployed);
+        Map<String, String> env = new java.util.HashMap<>();
+        env.put(Pools.POOLS, String.join(",", declared.keySet()));
+        declared.forEach((name, entry) -> {
+            Map<String, Object> pool = (Map<String, Object>) entry;
+            assertTrue(name.matches("[A-Za-z][A-Za-z0-9]{0,63}"), name + ": names the pool's resources");
+            long max = TemplateFacts.number(pool, "MaxInstances");
+            assertTrue(max >= 0 && max <= 100, name + ".MaxInstances " + max + ": 0-100");
+            long backlog = TemplateFacts.number(pool, "BacklogPerInstance");
+            assertTrue(backlog >= 1 && backlog <= 100, name + ".BacklogPerInstance " + backlog + ": 1-100");
+            assertFalse(TemplateFacts.list(pool, "InstanceTypes").isEmpty(), name + ": no instance types");
+            assertEquals(Set.of("JobTypes", "InstanceTypes", "MaxInstances", "BacklogPerInstance"), pool.keySet(), name);
+            env.put(Pools.queueVariable(name), "https://sqs/" + name);
+            env.put(Pools.typesVariable(name), String.valueOf(pool.get("JobTypes")));
+        });
+        // Every pool declared, deployed together: their types parse, and no type could go to two of them.
+        Pools pools = Pools.from(FerryEnv.of(env));
+        assertEquals(Optional.of("Large"), pools.route("sdxl").map(Pools.Pool::name));
+        assertEquals(Optional.of("Gpu"), pools.route("sample").map(Pools.Pool::name));
     }
 
     @Test
@@ -386,11 +439,20 @@ class TemplateAgreementTest {
     void bootstrapEnvironment_pointsTheWorkerAtTheTemplatesQueueAndTable_withNamesTheWorkerReads() {
         Map<String, String> stackEnv = TemplateFacts.envLines(
                 TemplateFacts.heredoc(TemplateFacts.userData(), "/etc/ferry/stack.env"));
-        assertEquals(Map.of(FerryEnv.QUEUE_URL, "${JobQueue}", FerryEnv.TABLE, "${JobsTable}",
-                FerryEnv.RETENTION_DAYS, "${JobRetentionDays}", FerryEnv.BUCKET, "${FilesBucket}",
-                FerryEnv.AWS_REGION, "${AWS::Region}", WorkerConfig.DRAIN_GRACE, "${DrainGraceSeconds}",
-                FerryEnv.LOG_FORMAT, "json", FerryEnv.METRICS_NAMESPACE, "Ferry/${AWS::StackName}",
-                FerryEnv.WORKERS_TABLE, "${WorkersTable}", FerryEnv.JOB_TYPES, "${JobTypes}"), stackEnv);
+        Map<String, String> expected = new java.util.HashMap<>(Map.of(FerryEnv.QUEUE_URL, "${PoolJobQueue}",
+                FerryEnv.TABLE, "${JobsTable}", FerryEnv.RETENTION_DAYS, "${JobRetentionDays}",
+                FerryEnv.BUCKET, "${FilesBucket}", FerryEnv.AWS_REGION, "${AWS::Region}",
+                WorkerConfig.DRAIN_GRACE, "${DrainGraceSeconds}", FerryEnv.LOG_FORMAT, "json",
+                FerryEnv.METRICS_NAMESPACE, "Ferry/${AWS::StackName}", FerryEnv.WORKERS_TABLE, "${WorkersTable}"));
+        // The pool the instance's workers serve (a dimension of their metrics), and its two lanes.
+        expected.put(FerryEnv.POOL, TemplateFacts.POOL);
+        expected.put(WorkerConfig.PRIORITY_QUEUE_URL, "${PoolPriorityQueue}");
+        assertEquals(expected, stackEnv);
+        Object sub = TemplateFacts.map(TemplateFacts.map(TemplateFacts.map(
+                TemplateFacts.properties(TemplateFacts.POOL + "WorkerLaunchTemplate"), "LaunchTemplateData"),
+                "UserData"), "Fn::Base64").get("Fn::Sub") instanceof List<?> parts ? parts.get(1) : null;
+        assertEquals(Map.of("PoolJobQueue", Map.of("Ref", "GpuJobQueue"), "PoolPriorityQueue",
+                Map.of("Ref", "GpuPriorityQueue")), sub, "the pool's own queues");
         Set<String> read = TemplateFacts.reach(WorkerMain.class).variables();
         for (String name : stackEnv.keySet()) {
             if (AHEAD_OF_CODE.containsKey(name)) {
@@ -450,7 +512,7 @@ class TemplateAgreementTest {
         Map<String, Object> parameters = TemplateFacts.map(TemplateFacts.raw(), "Parameters");
         int maxGrace = (Integer) TemplateFacts.map(parameters, "DrainGraceSeconds").get("MaxValue");
         assertTrue(maxGrace + 10 < 120, "a Spot instance's two-minute notice must cover the drain");
-        Map<String, Object> group = TemplateFacts.properties("WorkerGroup");
+        Map<String, Object> group = TemplateFacts.properties("GpuWorkerGroup");
         @SuppressWarnings("unchecked")
         Map<String, Object> hook = (Map<String, Object>) TemplateFacts.list(group, "LifecycleHookSpecificationList")
                 .get(0);
@@ -464,7 +526,7 @@ class TemplateAgreementTest {
         assertTrue(complete.contains("--lifecycle-hook-name " + hook.get("LifecycleHookName")), complete);
         Object groupName = TemplateFacts.map(group, "AutoScalingGroupName").get("Fn::Sub");
         assertTrue(complete.contains("--auto-scaling-group-name " + groupName), complete);
-        String completeResource = (String) TemplateFacts.map(TemplateFacts.rolePolicy("WorkerRole",
+        String completeResource = (String) TemplateFacts.map(TemplateFacts.rolePolicy("GpuWorkerRole",
                 "instance-bootstrap").stream().filter(s -> TemplateFacts.actions(s)
                 .contains("autoscaling:CompleteLifecycleAction")).findFirst().orElseThrow(), "Resource").get("Fn::Sub");
         assertTrue(completeResource.endsWith(":autoScalingGroupName/" + groupName), completeResource);
@@ -473,23 +535,25 @@ class TemplateAgreementTest {
     @Test
     void workerRole_grantsTheProcessItsQueuesTableAndOwnGroup_andTheBootstrapNoneOfThose() {
         String ownGroup = "arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*"
-                + ":autoScalingGroupName/" + TemplateFacts.map(TemplateFacts.properties("WorkerGroup"),
+                + ":autoScalingGroupName/" + TemplateFacts.map(TemplateFacts.properties("GpuWorkerGroup"),
                         "AutoScalingGroupName").get("Fn::Sub");
         // Where each grant applies: a resource of the template, the own group's ARN, or "*".
         Map<String, Set<String>> granted = new TreeMap<>();
-        for (TemplateFacts.Grant grant : TemplateFacts.grants("WorkerRole", "worker-process")) {
+        for (TemplateFacts.Grant grant : TemplateFacts.grants("GpuWorkerRole", "worker-process")) {
             assertEquals(Map.of(), grant.condition(), grant.sid() + ": the worker's grants need no condition");
-            assertEquals(1, grant.resources().size(), grant.sid() + ": one resource per statement");
+            assertEquals(grant.sid().equals("WorkJobQueue") ? 2 : 1, grant.resources().size(),
+                    grant.sid() + ": one resource per statement (the pool's two lanes in one)");
             String where = grant.onAnyResource() ? "*"
                     : grant.resourceIds().isEmpty() ? String.join(",", grant.arnPatterns())
                     : String.join(",", grant.resourceIds());
             granted.computeIfAbsent(where, w -> new TreeSet<>()).addAll(grant.actions());
         }
         assertEquals(Map.of(
-                "JobQueue", Set.of("sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage",
-                        "sqs:GetQueueAttributes", "sqs:SendMessage"),
+                // Its pool's two lanes, and no other pool's.
+                "GpuJobQueue,GpuPriorityQueue", Set.of("sqs:ReceiveMessage", "sqs:ChangeMessageVisibility",
+                        "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage"),
                 // A job out of attempts: its message sent to the DLQ, whose URL the worker looks up.
-                "JobDeadLetterQueue", Set.of("sqs:SendMessage", "sqs:GetQueueUrl"),
+                "GpuJobDeadLetterQueue", Set.of("sqs:SendMessage", "sqs:GetQueueUrl"),
                 "JobsTable", Set.of("dynamodb:UpdateItem", "dynamodb:DescribeTable"),
                 // Its own heartbeat item, put again and again.
                 "WorkersTable", Set.of("dynamodb:PutItem"),
@@ -503,9 +567,9 @@ class TemplateAgreementTest {
 
         // An action on a resource (s3:GetObject of the jar is the bootstrap's, of an upload the process's).
         Set<String> processGrants = new TreeSet<>();
-        TemplateFacts.grants("WorkerRole", "worker-process").forEach(g -> g.actions().forEach(action ->
+        TemplateFacts.grants("GpuWorkerRole", "worker-process").forEach(g -> g.actions().forEach(action ->
                 g.resources().forEach(resource -> processGrants.add(action + " on " + resource))));
-        for (TemplateFacts.Grant grant : TemplateFacts.grants("WorkerRole", "instance-bootstrap")) {
+        for (TemplateFacts.Grant grant : TemplateFacts.grants("GpuWorkerRole", "instance-bootstrap")) {
             for (String action : grant.actions()) {
                 for (Object resource : grant.resources()) {
                     assertFalse(action.startsWith("sqs:") || action.startsWith("dynamodb:")
@@ -518,7 +582,7 @@ class TemplateAgreementTest {
         }
         // The worker's code reaches no AWS service its policy leaves out.
         Set<String> services = new TreeSet<>();
-        TemplateFacts.grants("WorkerRole", "worker-process").forEach(g -> services.addAll(g.services()));
+        TemplateFacts.grants("GpuWorkerRole", "worker-process").forEach(g -> services.addAll(g.services()));
         assertEquals(Set.of("autoscaling", "dynamodb", "s3", "sqs"), services);
         Set<String> reached = new TreeSet<>(TemplateFacts.reach(WorkerMain.class).services());
         // Read only with FERRY_STACK: a worker off the stack's instances, on its own credentials.
@@ -529,13 +593,13 @@ class TemplateAgreementTest {
 
     @Test
     void workers_requireImdsV2_andRunOnSpotOnly_fromZero() {
-        Map<String, Object> data = TemplateFacts.map(TemplateFacts.properties("WorkerLaunchTemplate"),
+        Map<String, Object> data = TemplateFacts.map(TemplateFacts.properties("GpuWorkerLaunchTemplate"),
                 "LaunchTemplateData");
         assertEquals("required", TemplateFacts.map(data, "MetadataOptions").get("HttpTokens"));
         Map<String, Object> parameters = TemplateFacts.map(TemplateFacts.raw(), "Parameters");
         String amiType = (String) TemplateFacts.map(parameters, "WorkerAmiId").get("Type");
         assertEquals("AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", amiType);
-        Map<String, Object> group = TemplateFacts.properties("WorkerGroup");
+        Map<String, Object> group = TemplateFacts.properties("GpuWorkerGroup");
         assertEquals("0", group.get("MinSize"));
         assertEquals(true, group.get("CapacityRebalance"));
         Map<String, Object> distribution = TemplateFacts.map(TemplateFacts.map(group, "MixedInstancesPolicy"),
@@ -629,7 +693,7 @@ class TemplateAgreementTest {
                 s3Grants(function, TemplateFacts.grant(statement), granted);
             }
         }
-        TemplateFacts.grants("WorkerRole", "worker-process").forEach(grant -> s3Grants("worker", grant, granted));
+        TemplateFacts.grants("GpuWorkerRole", "worker-process").forEach(grant -> s3Grants("worker", grant, granted));
         String jobs = "${FilesBucket.Arn}/" + JobFilesPrefixes.JOBS + "*";
         String uploads = "${FilesBucket.Arn}/" + JobFilesPrefixes.UPLOADS + "*";
         assertEquals(Map.of(
@@ -647,7 +711,7 @@ class TemplateAgreementTest {
                 "worker " + jobs, Set.of("s3:PutObject"),
                 "worker " + uploads, Set.of("s3:GetObject")), granted);
         // The bootstrap reads the worker jar, and only that.
-        List<TemplateFacts.Grant> bootstrap = TemplateFacts.grants("WorkerRole", "instance-bootstrap").stream()
+        List<TemplateFacts.Grant> bootstrap = TemplateFacts.grants("GpuWorkerRole", "instance-bootstrap").stream()
                 .filter(grant -> grant.services().contains("s3")).toList();
         assertEquals(1, bootstrap.size());
         assertEquals(List.of("s3:GetObject"), bootstrap.get(0).actions());
@@ -684,7 +748,7 @@ class TemplateAgreementTest {
         Map<String, Object> parameter = TemplateFacts.parameter("VisibilityTimeoutSeconds");
         Duration least = Duration.ofSeconds(TemplateFacts.number(parameter, "MinValue"));
         Duration most = Duration.ofSeconds(TemplateFacts.number(parameter, "MaxValue"));
-        assertEquals(Map.of("Ref", "VisibilityTimeoutSeconds"), TemplateFacts.properties("JobQueue")
+        assertEquals(Map.of("Ref", "VisibilityTimeoutSeconds"), TemplateFacts.properties("GpuJobQueue")
                 .get("VisibilityTimeout"));
         // The default heartbeat is a third of the lease; one heartbeat may take a whole SDK call.
         assertTrue(least.dividedBy(3).compareTo(AwsClients.DEFAULT_API_CALL_TIMEOUT) >= 0, "a lease of " + least
@@ -708,7 +772,7 @@ class TemplateAgreementTest {
     @Test
     void jobRetention_outlivesEveryMessageThatCanStillCarryTheJob() {
         Duration least = Duration.ofDays(TemplateFacts.number(TemplateFacts.parameter("JobRetentionDays"), "MinValue"));
-        for (String queue : List.of("JobQueue", "JobDeadLetterQueue")) {
+        for (String queue : List.of("GpuJobQueue", "GpuJobDeadLetterQueue")) {
             Duration kept = Duration.ofSeconds(TemplateFacts.number(TemplateFacts.properties(queue),
                     "MessageRetentionPeriod"));
             assertTrue(least.compareTo(kept) >= 0, queue + " keeps a message " + kept + ", longer than a record's "
@@ -739,13 +803,13 @@ class TemplateAgreementTest {
     @Test
     void oldestJobAlarm_firesLongBeforeSqsDropsTheMessage_butNotOnEveryColdStart() {
         Map<String, Object> parameter = TemplateFacts.parameter("OldestJobAlarmSeconds");
-        long kept = TemplateFacts.number(TemplateFacts.properties("JobQueue"), "MessageRetentionPeriod");
+        long kept = TemplateFacts.number(TemplateFacts.properties("GpuJobQueue"), "MessageRetentionPeriod");
         assertTrue(TemplateFacts.number(parameter, "MaxValue") * 2 <= kept,
                 "the alarm must leave at least half the queue's retention to act before a waiting job is dropped");
-        long warmup = TemplateFacts.number(TemplateFacts.properties("WorkerGroup"), "DefaultInstanceWarmup");
+        long warmup = TemplateFacts.number(TemplateFacts.properties("GpuWorkerGroup"), "DefaultInstanceWarmup");
         assertTrue(TemplateFacts.number(parameter, "MinValue") > warmup,
                 "below an instance's warm-up every first job after the fleet was at zero would raise it");
-        assertEquals(Map.of("Ref", "OldestJobAlarmSeconds"), TemplateFacts.properties("OldestJobAlarm").get("Threshold"));
+        assertEquals(Map.of("Ref", "OldestJobAlarmSeconds"), TemplateFacts.properties("GpuOldestJobAlarm").get("Threshold"));
     }
 
     @Test
@@ -767,7 +831,7 @@ class TemplateAgreementTest {
 
     @Test
     void workerRootVolume_isGp3_withinGp3sSize() {
-        Map<String, Object> data = TemplateFacts.map(TemplateFacts.properties("WorkerLaunchTemplate"),
+        Map<String, Object> data = TemplateFacts.map(TemplateFacts.properties("GpuWorkerLaunchTemplate"),
                 "LaunchTemplateData");
         @SuppressWarnings("unchecked")
         Map<String, Object> ebs = TemplateFacts.map((Map<String, Object>) TemplateFacts.list(data,
@@ -883,13 +947,13 @@ class TemplateAgreementTest {
 
         TemplateFacts.Grant many = TemplateFacts.grant(Map.of("Effect", "Allow",
                 "Action", List.of("sqs:SendMessage", "autoscaling:SetInstanceProtection"),
-                "Resource", List.of(Map.of("Fn::GetAtt", List.of("JobQueue", "Arn")), Map.of("Ref", "Secret"),
+                "Resource", List.of(Map.of("Fn::GetAtt", List.of("GpuJobQueue", "Arn")), Map.of("Ref", "Secret"),
                         Map.of("Fn::Sub", "arn:${AWS::Partition}:autoscaling:*:autoScalingGroupName/g")),
                 "Condition", Map.of("StringEquals", Map.of("autoscaling:ResourceTag/Name", "ferry-workers"))));
         assertEquals("", many.sid());
         assertEquals(Set.of("autoscaling", "sqs"), many.services());
         assertFalse(many.onAnyResource());
-        assertEquals(Set.of("JobQueue", "Secret"), many.resourceIds());
+        assertEquals(Set.of("GpuJobQueue", "Secret"), many.resourceIds());
         assertEquals(List.of("arn:${AWS::Partition}:autoscaling:*:autoScalingGroupName/g"), many.arnPatterns());
         assertEquals(Map.of("StringEquals", "ferry-workers"), many.conditionsOn("autoscaling:ResourceTag/Name"));
         assertEquals(Map.of(), many.conditionsOn("aws:ResourceTag/Name"));

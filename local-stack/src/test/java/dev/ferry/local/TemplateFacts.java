@@ -31,8 +31,20 @@ final class TemplateFacts {
     private TemplateFacts() {
     }
 
-    /** The template as CloudFormation reads it, e.g. {@code {"Ref": "JobQueue"}} for {@code !Ref JobQueue}. */
+    /** The first pool of the template's Mappings (its resources are {@code <pool>JobQueue}, ...). */
+    static final String POOL = "Gpu";
+
+    /**
+     * The template as CloudFormation reads it once AWS::LanguageExtensions has expanded its pools'
+     * loops, e.g. {@code {"Ref": "GpuJobQueue"}} for {@code Ref: {Fn::Sub: "${Pool}JobQueue"}}.
+     */
     static Map<String, Object> raw() {
+        return LanguageExtensions.expand(unexpanded(), Map.of(), (where, message) ->
+                new TemplateException("Template " + TEMPLATE + ", " + where + ": " + message));
+    }
+
+    /** The template as written, its Fn::ForEach loops included. */
+    static Map<String, Object> unexpanded() {
         return CloudFormationYaml.load(TEMPLATE);
     }
 
@@ -62,13 +74,16 @@ final class TemplateFacts {
         return (List<Object>) value;
     }
 
-    /** The workers' bootstrap script: the launch template's user data, before Fn::Sub. */
+    /**
+     * The workers' bootstrap script: the first pool's launch template's user data, before Fn::Sub
+     * (whose second part names the pool's queues).
+     */
     static String userData() {
-        Map<String, Object> data = map(properties("WorkerLaunchTemplate"), "LaunchTemplateData");
+        Map<String, Object> data = map(properties(POOL + "WorkerLaunchTemplate"), "LaunchTemplateData");
         Map<String, Object> base64 = map(data, "UserData");
         Object sub = map(base64, "Fn::Base64").get("Fn::Sub");
-        if (!(sub instanceof String script)) {
-            throw new AssertionError("UserData must be !Base64 of a !Sub string, but is " + base64);
+        if (!(sub instanceof List<?> parts) || parts.size() != 2 || !(parts.get(0) instanceof String script)) {
+            throw new AssertionError("UserData must be !Base64 of a !Sub [script, variables], but is " + base64);
         }
         return script;
     }

@@ -6,16 +6,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * {@code infra/template.yaml} with a second pool: {@code Light}, a job queue and dead-letter queue
- * of its own (copies of the template's, renamed), and the submit function told of both pools
- * ({@code FERRY_POOLS}, {@code FERRY_POOL_<name>_*}). Pool {@code Gpu} is the template's own queue
- * and serves {@code sample} and {@code gpu.#}; {@code Light} serves {@code light.#}. Made from the
- * real template at test time, so that it follows every change to it.
+ * {@code infra/template.yaml} deploying its two declared GPU pools: {@code Gpu}, serving
+ * {@code sample} and {@code gpu.#} (instead of its default, every type), and {@code Large}, serving
+ * the types the template gives it ({@code sdxl}, {@code flux}). Made from the real template at test
+ * time, by changing only its Mappings, so that it follows every change to the template.
  */
 final class TwoPoolTemplate {
 
     static final String GPU = "Gpu";
-    static final String LIGHT = "Light";
+    static final String LARGE = "Large";
 
     private TwoPoolTemplate() {
     }
@@ -24,34 +23,22 @@ final class TwoPoolTemplate {
     static Path write(Path dir) {
         try {
             String template = Files.readString(SamTemplate.find(Path.of("")));
-            int queues = template.indexOf("\n  JobQueue:\n");
-            int table = template.indexOf("\n  JobsTable:\n");
-            if (queues < 0 || table < queues) {
-                throw new IllegalStateException("the template's JobQueue and JobDeadLetterQueue are not where"
-                        + " TwoPoolTemplate expects them (before JobsTable)");
-            }
-            String light = template.substring(queues, table)
-                    .replace("JobQueue", LIGHT + "JobQueue")
-                    .replace("JobDeadLetterQueue", LIGHT + "JobDeadLetterQueue")
-                    .replace("${AWS::StackName}-jobs", "${AWS::StackName}-light-jobs");
-            String submitQueue = "          FERRY_QUEUE_URL: !Ref JobQueue\n";
-            int submit = template.indexOf(submitQueue, template.indexOf("\n  SubmitJobFunction:\n"));
-            String pools = """
-                              FERRY_POOLS: "%1$s, %2$s"
-                              FERRY_POOL_%1$s_QUEUE_URL: !Ref JobQueue
-                              FERRY_POOL_%1$s_DLQ_URL: !Ref JobDeadLetterQueue
-                              FERRY_POOL_%1$s_TYPES: "sample, gpu.#"
-                              FERRY_POOL_%2$s_QUEUE_URL: !Ref %2$sJobQueue
-                              FERRY_POOL_%2$s_DLQ_URL: !Ref %2$sJobDeadLetterQueue
-                              FERRY_POOL_%2$s_TYPES: "light.#"
-                    """.formatted(GPU, LIGHT);
-            String twoPools = template.substring(0, submit) + pools
-                    + template.substring(submit + submitQueue.length(), table) + light + template.substring(table);
+            String twoPools = replaceOnce(replaceOnce(template, "      Gpu: [Gpu]\n", "      Gpu: [Gpu, Large]\n"),
+                    "      JobTypes: \"#\"\n", "      JobTypes: \"sample, gpu.#\"\n");
             Path path = dir.resolve("two-pool-template.yaml");
             Files.writeString(path, twoPools);
             return path;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static String replaceOnce(String text, String from, String to) {
+        int at = text.indexOf(from);
+        if (at < 0 || text.indexOf(from, at + 1) >= 0) {
+            throw new IllegalStateException("the template no longer has exactly one '" + from.strip()
+                    + "' (Mappings Pools and FerryPools): TwoPoolTemplate needs a new way to make its two pools");
+        }
+        return text.substring(0, at) + to + text.substring(at + from.length());
     }
 }

@@ -121,11 +121,13 @@ class WorkerPermissionsIT {
      * references resolved to this stack's queue and table.
      */
     private static Map<String, String> bootstrapEnvironment(String drainGrace) {
-        Map<String, String> values = Map.of("JobQueue", stack.queueUrl(), "JobsTable", stack.tableName(),
-                "FilesBucket", stack.bucketName().orElseThrow(),
+        // The pool's queues are the Fn::Sub's own variables (PoolJobQueue, PoolPriorityQueue).
+        Map<String, String> values = Map.of("PoolJobQueue", stack.queueUrl(),
+                "PoolPriorityQueue", stack.pools().get(0).priorityQueueUrl().orElseThrow(), "JobsTable",
+                stack.tableName(), "FilesBucket", stack.bucketName().orElseThrow(),
                 "AWS::Region", stack.environment().required(FerryEnv.AWS_REGION), "DrainGraceSeconds", drainGrace,
                 "JobRetentionDays", "30", "WorkersTable", stack.environment().required(FerryEnv.WORKERS_TABLE),
-                "AWS::StackName", "ferry", "JobTypes", "");
+                "AWS::StackName", "ferry");
         Map<String, String> env = new HashMap<>();
         TemplateFacts.envLines(TemplateFacts.heredoc(TemplateFacts.userData(), "/etc/ferry/stack.env"))
                 .forEach((name, value) -> {
@@ -296,7 +298,7 @@ class WorkerPermissionsIT {
         protectAndUnprotect();
 
         Set<String> allowed = new TreeSet<>();
-        for (Map<String, Object> statement : TemplateFacts.rolePolicy("WorkerRole", "worker-process")) {
+        for (Map<String, Object> statement : TemplateFacts.rolePolicy("GpuWorkerRole", "worker-process")) {
             allowed.addAll(TemplateFacts.actions(statement));
         }
         Set<String> made = RECORDER.actions();
@@ -308,12 +310,13 @@ class WorkerPermissionsIT {
         assertEquals(Set.of(), neverMade, "the worker's role allows calls the worker never made (made " + made + ")");
         // Each call targets what a statement that allows its action grants.
         Map<String, Set<String>> targetsOf = Map.of(
-                "JobQueue", Set.of(stack.queueUrl()),
-                "JobDeadLetterQueue", Set.of(stack.deadLetterQueueUrl(), queueName(stack.deadLetterQueueUrl())),
+                "GpuJobQueue", Set.of(stack.queueUrl()),
+                "GpuPriorityQueue", Set.of(stack.pools().get(0).priorityQueueUrl().orElseThrow()),
+                "GpuJobDeadLetterQueue", Set.of(stack.deadLetterQueueUrl(), queueName(stack.deadLetterQueueUrl())),
                 "JobsTable", Set.of(stack.tableName()),
                 "WorkersTable", Set.of(stack.environment().required(FerryEnv.WORKERS_TABLE)));
         String bucketArn = "arn:aws:s3:::" + stack.bucketName().orElseThrow();
-        List<TemplateFacts.Grant> grants = TemplateFacts.grants("WorkerRole", "worker-process");
+        List<TemplateFacts.Grant> grants = TemplateFacts.grants("GpuWorkerRole", "worker-process");
         for (Call call : RECORDER.calls) {
             boolean granted = grants.stream().filter(g -> g.actions().contains(call.action())).anyMatch(g ->
                     g.onAnyResource()
@@ -350,7 +353,7 @@ class WorkerPermissionsIT {
      * busy (protected), then idle (unprotected).
      */
     private static void protectAndUnprotect() {
-        String group = stack.stackName() + "-workers";
+        String group = stack.stackName() + "-" + stack.pools().get(0).name() + "-workers"; // the pool's group
         software.amazon.awssdk.services.autoscaling.AutoScalingClient autoScaling =
                 (software.amazon.awssdk.services.autoscaling.AutoScalingClient) java.lang.reflect.Proxy.newProxyInstance(
                         WorkerPermissionsIT.class.getClassLoader(),
