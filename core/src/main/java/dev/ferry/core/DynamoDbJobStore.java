@@ -428,10 +428,16 @@ public final class DynamoDbJobStore implements JobStore {
     }
 
     @Override
-    public boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now) {
+    public boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now, String toPool) {
         Map<String, String> names = new HashMap<>(Map.of("#error", ERROR));
         Map<String, AttributeValue> values = new HashMap<>(Map.of(":error", s(error)));
-        String expression = OUTCOME_SET + ", #error = :error" + history(attempt, names, values) + RELEASE_LEASE;
+        String move = "";
+        if (toPool != null) {
+            names.put("#pool", JobTable.POOL);
+            values.put(":pool", s(toPool));
+            move = ", #pool = :pool";
+        }
+        String expression = OUTCOME_SET + ", #error = :error" + move + history(attempt, names, values) + RELEASE_LEASE;
         return outcome(lease, JobStatus.QUEUED, expression, now, names, values);
     }
 

@@ -123,7 +123,15 @@ public interface JobStore {
      * RUNNING → QUEUED with the error (a delayed copy of the message is the back-off), if the lease
      * holds; {@code attempt} (nullable) joins the history.
      */
-    boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now);
+    default boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now) {
+        return retryLater(lease, error, attempt, now, null);
+    }
+
+    /**
+     * {@link #retryLater(Lease, String, AttemptRecord, Instant)}, the job moving to pool
+     * {@code toPool} (its record's {@code pool}) for its next attempt; null: it stays where it is.
+     */
+    boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now, String toPool);
 
     /** RUNNING → FAILED with the error, if the lease holds; the TTL starts; {@code attempt} joins the history. */
     boolean fail(Lease lease, String error, AttemptRecord attempt, Instant now);

@@ -430,6 +430,18 @@ class DynamoDbJobStoreTest {
     }
 
     @Test
+    void retryLater_onAnotherPool_movesTheRecordsPool_inTheSameFencedWrite() {
+        store.retryLater(new Lease("01JOB", "w1", 2L, "l"), "exit 1: CUDA out of memory", null, NOW, "Large");
+
+        UpdateItemRequest update = dynamoDb.last(UpdateItemRequest.class);
+        assertEquals(OUTCOME_FENCE, update.conditionExpression());
+        assertEquals("SET #status = :to, #updatedAt = :nowIso, #version = #version + :one, #error = :error,"
+                + " #pool = :pool REMOVE #leaseOwner, #leaseExpiresAt, #leaseMessageId", update.updateExpression());
+        assertEquals("Large", update.expressionAttributeValues().get(":pool").s());
+        assertEquals(JobTable.POOL, update.expressionAttributeNames().get("#pool"));
+    }
+
+    @Test
     void fail_marksFailedWithErrorFinishTimeAndTtl_fenced() {
         store.fail(new Lease("01JOB", "w1", 5L, "l"), "exit 3", null, NOW);
 

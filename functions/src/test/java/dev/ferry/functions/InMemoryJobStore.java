@@ -237,8 +237,9 @@ final class InMemoryJobStore implements JobStore {
     }
 
     @Override
-    public boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now) {
-        return outcome(lease, j -> unleased(j, JobStatus.QUEUED, now).error(error).history(appended(j, attempt)).build());
+    public boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now, String toPool) {
+        return outcome(lease, j -> unleased(j, JobStatus.QUEUED, now).error(error).history(appended(j, attempt))
+                .pool(toPool != null ? toPool : j.pool()).build());
     }
 
     @Override

@@ -49,8 +49,9 @@ class ForwardingJobStore implements JobStore {
     @Override public boolean complete(Lease lease, Completion completion, Instant now) {
         return delegate.complete(lease, completion, now);
     }
-    @Override public boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now) {
-        return delegate.retryLater(lease, error, attempt, now);
+    @Override public boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now,
+                                        String toPool) {
+        return delegate.retryLater(lease, error, attempt, now, toPool);
     }
     @Override public boolean fail(Lease lease, String error, AttemptRecord attempt, Instant now) {
         return delegate.fail(lease, error, attempt, now);

@@ -168,10 +168,23 @@ final class JobQueue {
      * receive count of 0 and a fresh 12 hours.
      */
     boolean sendCopy(Delivery delivery, Map<String, MessageAttributeValue> attributes, Duration delay, String why) {
+        return send(queueUrl, delivery, attributes, delay, why);
+    }
+
+    /**
+     * Sends a copy of the message to another pool's job queue ({@link RetryElsewhere}), without its
+     * attributes, delivered after {@code delay}; the message itself stays here until deleted.
+     */
+    boolean sendCopyTo(String otherQueueUrl, Delivery delivery, Duration delay, String why) {
+        return send(otherQueueUrl, delivery, Map.of(), delay, why);
+    }
+
+    private boolean send(String to, Delivery delivery, Map<String, MessageAttributeValue> attributes, Duration delay,
+                         String why) {
         long seconds = Math.min(seconds(delay), MAX_DELAY.toSeconds());
         try {
             String copyId = sqs.sendMessage(SendMessageRequest.builder()
-                    .queueUrl(queueUrl)
+                    .queueUrl(to)
                     .messageBody(delivery.body())
                     .messageAttributes(attributes)
                     .delaySeconds((int) seconds)

@@ -75,7 +75,8 @@ final class JobRun {
     record Context(String workerId, JobStore store, JobHandler handler, AttemptPolicy attempts,
                    LeaseKeeper leases, OutcomeWriter outcomes, ExecutorService handlerThreads,
                    Duration duplicateDefer, java.time.Clock clock, java.nio.file.Path workRoot, AttemptFiles files,
-                   ProgressWriter progress, LookAhead lookAhead, JobMetrics metrics) {
+                   ProgressWriter progress, LookAhead lookAhead, JobMetrics metrics,
+                   Optional<RetryElsewhere> retryElsewhere) {
     }
 
     /**
@@ -654,8 +655,11 @@ final class JobRun {
             return;
         }
         AttemptRecord entry = entry(job, AttemptRecord.RETRYING, error);
+        // The pool's rule may send the next attempt to another pool: its record says so in the same fenced write.
+        Optional<RetryElsewhere> elsewhere = context.retryElsewhere().filter(rule -> rule.matches(error));
         OutcomeWriter.Written written = context.outcomes().write(job.jobId(), "failure",
-                () -> context.store().retryLater(lease, error, entry, context.clock().instant()),
+                () -> context.store().retryLater(lease, error, entry, context.clock().instant(),
+                        elsewhere.map(RetryElsewhere::pool).orElse(null)),
                 context.leases().leaseLength());
         if (written.result() == OutcomeWriter.Result.REFUSED) {
             fail(job, trim(error + " (and the retry could not be recorded: " + written.reason() + ")"), "at once");
@@ -674,6 +678,16 @@ final class JobRun {
                 context.attempts().budget(job), delay.toMillis(), error);
         context.metrics().ended(job, AttemptRecord.RETRYING, startedAt, context.clock().instant());
         // A fresh copy, delayed: the message's own receive count stays low (see AttemptPolicy).
+        if (elsewhere.isPresent()) {
+            LOG.info("job {}: its next attempt runs on pool {} (its error matched '{}')", job.jobId(),
+                    elsewhere.get().pool(), elsewhere.get().when().pattern());
+            if (queue.sendCopyTo(elsewhere.get().queueUrl(), delivery, delay, "retry on pool " + elsewhere.get().pool())) {
+                queue.delete(delivery, job.jobId());
+                return;
+            }
+            // That pool's queue cannot be reached: the retry comes back here, where a worker of this pool
+            // runs it (the record says the other pool; the job runs all the same).
+        }
         if (queue.sendCopy(delivery, Map.of(), delay, "retry back-off")) {
             queue.delete(delivery, job.jobId());
         } else {

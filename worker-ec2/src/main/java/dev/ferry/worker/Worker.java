@@ -155,7 +155,7 @@ public final class Worker implements AutoCloseable {
                 new AttemptPolicy(queue.maxReceiveCount(), Backoff.withJitter(config.retryBase(), config.retryMax())),
                 leases, new OutcomeWriter(), handlerThreads, config.duplicateDefer(), clock, config.workDir(),
                 new AttemptFiles(files), new ProgressWriter(store, leases.executor(), ProgressWriter.DEFAULT_INTERVAL),
-                lookAhead, Objects.requireNonNull(metrics, "metrics"));
+                lookAhead, Objects.requireNonNull(metrics, "metrics"), config.retryElsewhere());
         handler.onRestart(metrics::handlerRestarted); // through any wrapper (SlotActivity) to the warm handlers
         this.poller = named("ferry-poller").newThread(
                 new MessagePoller(freeSlots, lanes, lease, lookAhead, this::dispatch, this::dispatchAhead,

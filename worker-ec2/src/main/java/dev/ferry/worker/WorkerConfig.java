@@ -90,6 +90,7 @@ public final class WorkerConfig {
 
     private final String queueUrl;
     private final Optional<String> priorityQueueUrl;
+    private final Optional<RetryElsewhere> retryElsewhere;
     private final String workerId;
     private final Optional<Duration> lease;
     private final Optional<Duration> heartbeat;
@@ -114,6 +115,7 @@ public final class WorkerConfig {
                     + "FERRY_POOL_<P>_PRIORITY_QUEUE_URL) is the job queue itself, " + queueUrl
                     + "; the lane must be a queue of its own");
         }
+        this.retryElsewhere = RetryElsewhere.fromEnvironment(env, queueUrl);
         this.workerId = env.optional(WORKER_ID).orElseGet(WorkerConfig::defaultWorkerId);
         this.workDir = env.optional(WORK_DIR).map(java.nio.file.Path::of).orElseGet(() -> java.nio.file.Path.of(
                 System.getProperty("java.io.tmpdir"), "ferry-" + workerId.replaceAll("[^A-Za-z0-9._-]", "_")));
@@ -205,6 +207,9 @@ public final class WorkerConfig {
      * its queue directly is given its lane directly too: the pool's lane may not be its queue's.)
      */
     public Optional<String> priorityQueueUrl() { return priorityQueueUrl; }
+
+    /** The pool's rule for retrying an attempt that failed a certain way on another pool, if it has one. */
+    public Optional<RetryElsewhere> retryElsewhere() { return retryElsewhere; }
 
     static Optional<String> priorityQueueUrl(FerryEnv env) {
         Optional<String> direct = env.optional(PRIORITY_QUEUE_URL);

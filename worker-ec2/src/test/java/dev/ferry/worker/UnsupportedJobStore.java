@@ -40,7 +40,7 @@ class UnsupportedJobStore implements JobStore {
         throw unexpected("requestCancel");
     }
     @Override public boolean complete(Lease lease, Completion completion, Instant now) { throw unexpected("complete"); }
-    @Override public boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now) { throw unexpected("retryLater"); }
+    @Override public boolean retryLater(Lease lease, String error, AttemptRecord attempt, Instant now, String toPool) { throw unexpected("retryLater"); }
     @Override public boolean fail(Lease lease, String error, AttemptRecord attempt, Instant now) { throw unexpected("fail"); }
     @Override public boolean failUnrun(Lease lease, String error, Instant now) { throw unexpected("failUnrun"); }
     @Override public boolean unclaim(Lease lease, Instant now) { throw unexpected("unclaim"); }
