@@ -99,9 +99,11 @@ final class Lanes {
             highMayHaveMore = got == ask;
         }
         if (round.wanted() > 0) {
-            // The normal lane's turn: the high one had no more, or it has had its MAX_HIGH_IN_ROW.
-            int got = round.ask(normal, round.wanted(),
-                    mayWait && round.isEmpty() && !highMayHaveMore ? idleWait : 0);
+            // The normal lane's turn: the high one had no more, or it has had its MAX_HIGH_IN_ROW. While the
+            // high lane may have more, the normal one gets one job, not the rest of the batch: a worker that
+            // takes ten at once must not start six normal jobs while high ones wait.
+            int ask = highMayHaveMore ? 1 : round.wanted();
+            int got = round.ask(normal, ask, mayWait && round.isEmpty() && !highMayHaveMore ? idleWait : 0);
             if (got >= 0) {
                 highInRow = 0; // it gave what it had waiting, or had none: the bound starts again
             }
