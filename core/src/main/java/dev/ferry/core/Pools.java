@@ -39,7 +39,8 @@ public final class Pools {
     public static final String DEFAULT_POOL = "default";
     /** The high-priority lane of the one pool of a deployment that declares none (optional). */
     public static final String PRIORITY_QUEUE_URL = "FERRY_PRIORITY_QUEUE_URL";
-    private static final Pattern NAME = Pattern.compile("[A-Za-z][A-Za-z0-9]{0,63}");
+    /** At most 32: {@code <stack>_<pool>-jobs-priority} must fit SQS's 80 characters with a 29-character stack. */
+    private static final Pattern NAME = Pattern.compile("[A-Za-z][A-Za-z0-9]{0,31}");
     private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9_-]+|\\*|#");
 
     /**
@@ -78,8 +79,9 @@ public final class Pools {
                 throw new IllegalStateException(POOLS + " names pool " + pool.name() + " twice");
             }
             for (String type : pool.types()) {
-                String[] segments = segments(pool.name(), type);
-                if (isPattern(segments)) {
+                // An exact name is taken as it is (any type the API accepts); only a pattern is read by segments.
+                String[] segments = isPattern(type) ? segments(pool.name(), type) : new String[] {type};
+                if (isPattern(type)) {
                     for (Map.Entry<String[], Pool> other : patterns) {
                         if (other.getValue() != pool && overlap(segments, 0, other.getKey(), 0)) {
                             throw new IllegalStateException("pools " + other.getValue().name() + " and " + pool.name()
@@ -120,7 +122,7 @@ public final class Pools {
         for (String name : list(names.get())) {
             if (!NAME.matcher(name).matches()) {
                 throw new IllegalStateException(POOLS + ": pool name \"" + name + "\" must be a letter followed by"
-                        + " at most 63 letters or digits (it names the pool's resources and variables)");
+                        + " at most 31 letters or digits (it names the pool's resources and variables)");
             }
             List<String> types = list(env.optional(typesVariable(name)).orElse(""));
             if (types.isEmpty()) {
@@ -213,8 +215,9 @@ public final class Pools {
         return segments;
     }
 
-    private static boolean isPattern(String[] segments) {
-        return Arrays.stream(segments).anyMatch(s -> s.equals("*") || s.equals("#"));
+    /** A type with a '*' or '#' is a pattern (whose segments must then be well formed); any other, a name. */
+    private static boolean isPattern(String type) {
+        return type.contains("*") || type.contains("#");
     }
 
     /** Whether the pattern from {@code p} on matches the type's segments from {@code t} on. */

@@ -118,6 +118,18 @@ class PoolsTest {
     }
 
     @Test
+    void anExactName_isAnyTypeTheApiAccepts_evenWithEmptySegments() {
+        // A deployment's FERRY_JOB_TYPES from before pools may hold such names: they keep working.
+        Pools listed = Pools.from(FerryEnv.of(Map.of(FerryEnv.QUEUE_URL, "https://sqs.local/jobs",
+                FerryEnv.JOB_TYPES, "a..b, x.")));
+        assertEquals(Optional.of(Pools.DEFAULT_POOL), route(listed, "a..b"));
+        assertEquals(Optional.of(Pools.DEFAULT_POOL), route(listed, "x."));
+        assertEquals(Optional.empty(), route(listed, "a.b"));
+        assertTrue(assertThrows(IllegalStateException.class, () -> pools("A12345678901234567890123456789012", "x"))
+                .getMessage().contains("at most 31"));
+    }
+
+    @Test
     void describeServed_namesEachTypeWithItsPool() {
         assertEquals("sd.# (Large), resize (Light)", pools("Large", "sd.#", "Light", "resize").describeServed());
     }

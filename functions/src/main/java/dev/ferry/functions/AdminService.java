@@ -401,9 +401,7 @@ public final class AdminService {
         do {
             JobQueries.Page page = queries.list(JobQueries.Filter.status(JobStatus.FAILED), JobQueries.MAX_PAGE, after);
             for (Job job : page.jobs()) {
-                boolean ours = byPool.size() == 1 || pools.poolOf(job).map(p -> names.contains(p.name()))
-                        .orElse(pool.isEmpty());
-                if (ours && store.requestRedrive(job.jobId(), now)) {
+                if (ours(job, names, pool.isEmpty()) && store.requestRedrive(job.jobId(), now)) {
                     marked++;
                 }
             }
@@ -430,6 +428,18 @@ public final class AdminService {
                 failed.isEmpty() ? "" : "; not started: " + failed);
         return new RedriveStarted(tasks.size() == 1 && failed.isEmpty() ? tasks.values().iterator().next() : null,
                 marked, tasks, failed);
+    }
+
+    /**
+     * Whether a failed job (a listing's summary, which holds no pool) is of the pools redriven: with
+     * one pool, or all of them, every one is; else its record is read for the pool it is in, which
+     * its type's route today need not be (a type moved to a pool added since).
+     */
+    private boolean ours(Job summary, Set<String> names, boolean all) {
+        if (byPool.size() == 1 || all) {
+            return true;
+        }
+        return store.get(summary.jobId()).flatMap(pools::poolOf).map(p -> names.contains(p.name())).orElse(false);
     }
 
     /** The pool named, or every pool. */

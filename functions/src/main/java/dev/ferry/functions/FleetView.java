@@ -71,14 +71,15 @@ final class FleetView {
      * One pool as the fleet view reads it: its name, its job queue (the backlog), its group if any,
      * and which (failed) jobs are its own.
      */
-    record Pool(String name, String queueUrl, Optional<String> group, java.util.function.Predicate<Job> owns) {
+    record Pool(String name, String queueUrl, Optional<String> priorityQueueUrl, Optional<String> group,
+                java.util.function.Predicate<Job> owns) {
     }
 
     /** One pool, {@code default}: the fleet of a deployment without pools. */
     FleetView(DynamoDbClient dynamoDb, String table, Optional<AutoScalingClient> autoScaling, Optional<String> group,
               SqsClient sqs, String queueUrl, Optional<JobQueries> jobs, Clock clock) {
-        this(dynamoDb, table, autoScaling, List.of(new Pool(Pools.DEFAULT_POOL, queueUrl, group, job -> true)), sqs,
-                jobs, clock);
+        this(dynamoDb, table, autoScaling, List.of(new Pool(Pools.DEFAULT_POOL, queueUrl, Optional.empty(), group,
+                job -> true)), sqs, jobs, clock);
     }
 
     FleetView(DynamoDbClient dynamoDb, String table, Optional<AutoScalingClient> autoScaling, List<Pool> pools,
@@ -110,7 +111,7 @@ final class FleetView {
         Pools configured = Pools.from(env);
         // A failed job's own pool: listings do not hold it, so by its type's route (Pools.poolOf).
         List<Pool> pools = configured.all().stream().map(pool -> new Pool(pool.name(), pool.queueUrl(),
-                env.optional(named ? workerGroupVariable(pool.name()) : WORKER_GROUP),
+                pool.priorityQueueUrl(), env.optional(named ? workerGroupVariable(pool.name()) : WORKER_GROUP),
                 job -> configured.poolOf(job).map(Pools.Pool::name).orElse("").equals(pool.name()))).toList();
         Optional<AutoScalingClient> autoScaling = pools.stream().anyMatch(pool -> pool.group().isPresent())
                 ? Optional.of(AwsClients.configure(AutoScalingClient.builder(), env, AUTO_SCALING_ENDPOINT).build())
@@ -258,16 +259,24 @@ final class FleetView {
         }
     }
 
-    /** Messages waiting (visible) in the pool's job queue; -1 when SQS cannot say. */
+    /** Messages waiting (visible) in the pool's job queue and its high-priority lane; -1 when SQS cannot say. */
     private long backlog(Pool pool, ObjectNode out) {
         try {
-            Map<QueueAttributeName, String> attributes = sqs.getQueueAttributes(r -> r.queueUrl(pool.queueUrl())
-                    .attributeNames(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
-                            QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED)).attributes();
-            long visible = Long.parseLong(attributes.getOrDefault(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, "0"));
+            long visible = 0;
+            long delayed = 0;
+            List<String> lanes = new ArrayList<>(List.of(pool.queueUrl()));
+            pool.priorityQueueUrl().ifPresent(lanes::add);
+            for (String lane : lanes) {
+                Map<QueueAttributeName, String> attributes = sqs.getQueueAttributes(r -> r.queueUrl(lane)
+                        .attributeNames(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
+                                QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED)).attributes();
+                visible += Long.parseLong(attributes.getOrDefault(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
+                        "0"));
+                delayed += Long.parseLong(attributes.getOrDefault(
+                        QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED, "0"));
+            }
             out.put("waiting", visible);
-            out.put("delayed", Long.parseLong(attributes.getOrDefault(
-                    QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED, "0")));
+            out.put("delayed", delayed);
             return visible;
         } catch (SdkException | NumberFormatException e) {
             out.put("waitingUnavailable", "cannot read the job queue's depth: " + e.getMessage());

@@ -140,7 +140,8 @@ class FleetViewTest {
         SqsClient sqs = new SqsClient() {
             @Override
             public GetQueueAttributesResponse getQueueAttributes(GetQueueAttributesRequest request) {
-                String visible = request.queueUrl().endsWith("/gpu") ? "12" : "0";
+                String visible = request.queueUrl().endsWith("/gpu") ? "12"
+                        : request.queueUrl().endsWith("/large-high") ? "3" : "0";
                 return GetQueueAttributesResponse.builder().attributes(Map.of(
                         QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, visible,
                         QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED, "0")).build();
@@ -156,8 +157,9 @@ class FleetViewTest {
             }
         };
         ObjectNode fleet = new FleetView(dynamoDb, "t", Optional.empty(), List.of(
-                new FleetView.Pool("Gpu", "https://sqs/gpu", Optional.empty(), job -> true),
-                new FleetView.Pool("Large", "https://sqs/large", Optional.empty(), job -> false)), sqs, Optional.empty(),
+                new FleetView.Pool("Gpu", "https://sqs/gpu", Optional.empty(), Optional.empty(), job -> true),
+                new FleetView.Pool("Large", "https://sqs/large", Optional.of("https://sqs/large-high"), Optional.empty(),
+                        job -> false)), sqs, Optional.empty(),
                 Clock.fixed(NOW, ZoneOffset.UTC)).fleet();
 
         assertEquals(2, fleet.get("pools").size());
@@ -166,7 +168,7 @@ class FleetViewTest {
         assertEquals("NO_CAPACITY", fleet.at("/pools/0/diagnosis/code").asText(),
                 "Gpu's jobs wait and its one slot is busy, whatever Large's idle slot does: " + fleet);
         assertEquals("Large", fleet.at("/pools/1/pool").asText());
-        assertEquals(0, fleet.at("/pools/1/waiting").asInt());
+        assertEquals(3, fleet.at("/pools/1/waiting").asInt(), "its high-priority lane's jobs wait too");
         assertTrue(!"NO_CAPACITY".equals(fleet.at("/pools/1/diagnosis/code").asText()), fleet.toString());
         assertEquals(2, fleet.at("/totals/live").asInt(), "the totals are over every pool");
         assertEquals("NO_CAPACITY", fleet.at("/diagnosis/code").asText(), "the answer's own is the first pool's");
