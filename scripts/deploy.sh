@@ -103,6 +103,23 @@ if bucket=$(output WorkerArtifactBucketName 2>/dev/null) && [ -n "$bucket" ] && 
   upload_jar "$bucket"
 fi
 
+# A stack deployed before pools has one job queue (output JobQueueUrl). This template's pools have
+# queues of their own (<stack>_<Pool>-jobs...), and CloudFormation deletes the old ones with
+# whatever they hold: a queued job would lose its message, a failed one its dead letter. So refuse
+# until they are empty (README, Pools: "Upgrading a stack from before pools").
+if old=$(output JobQueueUrl 2>/dev/null) && [ -n "$old" ] && [ "$old" != None ]; then
+  for queue in "$old" "$(output JobDeadLetterQueueUrl)"; do
+    held=$(aws sqs get-queue-attributes --region "$REGION" --queue-url "$queue" --output text \
+      --attribute-names ApproximateNumberOfMessages ApproximateNumberOfMessagesNotVisible ApproximateNumberOfMessagesDelayed \
+      --query 'sum(map(&to_number(@), values(Attributes)))')
+    if [ "$held" != 0 ] && [ "$held" != 0.0 ]; then
+      die "stack $STACK is from before pools and its queue $queue still holds $held message(s); this deploy would
+delete it with them. Let the workers finish (and redrive or discard the failed jobs) until both its queues are
+empty, then deploy again (README, Pools)."
+    fi
+  done
+fi
+
 step "sam build"
 # The template with its pools' loops expanded (scripts/lib/expand-template.py, cfn-lint's own
 # expansion): sam build cannot read Fn::ForEach in Resources (aws/aws-sam-cli#5647). The pools

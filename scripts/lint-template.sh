@@ -9,8 +9,8 @@
 #   4. shellcheck            the workers' bootstrap (a pool's launch template's user data) and the
 #                            scripts it writes
 #   Steps 1-3 run twice: on the template as it is (one GPU pool, Gpu) and with two GPU pools (Gpu and
-#   Large: Mappings Pools naming both), so that a second pool's resources are held to the same
-#   rules. checkov scans, and sam build builds, the template with its loops expanded
+#   Large: Mappings Pools naming both, Gpu retrying out-of-memory failures on Large), so that a
+#   second pool's resources and a rule to retry elsewhere are held to the same rules. checkov scans, and sam build builds, the template with its loops expanded
 #   (scripts/lib/expand-template.py): checkov does not look inside Fn::ForEach, and sam build fails
 #   on it (aws/aws-sam-cli#5647); scripts/deploy.sh deploys that expansion too.
 #   5. sam build             the functions' code laid out as Lambda loads it (.aws-sam/build)
@@ -57,11 +57,23 @@ BIN="$VENV/bin"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# The template with two GPU pools: the same file, its Mappings Pools naming a second pool.
+# The template with two GPU pools: the same file, its Mappings Pools naming a second pool, and the
+# first pool retrying out-of-memory failures on it (FerryPools' RetryElsewhereWhen/To).
 TWO_POOLS="$work/template-two-pools.yaml"
-sed 's/^      Gpu: \[Gpu\]$/      Gpu: [Gpu, Large]/' "$TEMPLATE" > "$TWO_POOLS"
-grep -q '^      Gpu: \[Gpu, Large\]$' "$TWO_POOLS" \
-  || { echo "lint-template: the template's Mappings Pools no longer reads 'Gpu: [Gpu]'" >&2; exit 1; }
+"$BIN/python" - "$TEMPLATE" "$TWO_POOLS" <<'EOF'
+import sys
+text = open(sys.argv[1]).read()
+def once(old, new, start=0):
+    at = text.find(old, start)
+    if at < 0:
+        sys.exit(f"lint-template: the template's Mappings no longer read {old.strip()!r}")
+    return text[:at] + new + text[at + len(old):]
+text = once("      Gpu: [Gpu]\n", "      Gpu: [Gpu, Large]\n")
+pools = text.index("  FerryPools:\n")
+text = once('      RetryElsewhereWhen: ""\n', '      RetryElsewhereWhen: "CUDA out of memory"\n', pools)
+text = once('      RetryElsewhereTo: ""\n', "      RetryElsewhereTo: Large\n", pools)
+open(sys.argv[2], "w").write(text)
+EOF
 
 for variant in "$TEMPLATE" "$TWO_POOLS"; do
 step "sam validate --lint $variant"

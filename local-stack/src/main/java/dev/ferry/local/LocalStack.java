@@ -531,6 +531,7 @@ public final class LocalStack implements AutoCloseable {
         env.put(FerryEnv.QUEUE_URL, pool.queueUrl());
         env.remove(WorkerConfig.PRIORITY_QUEUE_URL); // the first pool's, in environment()
         pool.priorityQueueUrl().ifPresent(url -> env.put(WorkerConfig.PRIORITY_QUEUE_URL, url));
+        retryElsewhere(pool).forEach(env::put);
         env.put(WorkerConfig.WORKER_ID, "local-" + (pools.size() > 1 ? pool.name() + "-" : "") + (++workerCount));
         env.putAll(envOverrides);
         Worker worker = Worker.fromEnvironment(env);
@@ -538,6 +539,24 @@ public final class LocalStack implements AutoCloseable {
         worker.start();
         return worker;
     }
+
+    /**
+     * The pool's rule to retry elsewhere, as the template's bootstrap gives it to its workers
+     * ({@code FerryPools.<pool>.RetryElsewhereWhen} and {@code RetryElsewhereTo}, the other pool's
+     * queue here); empty without one.
+     */
+    private Map<String, String> retryElsewhere(LocalPool pool) {
+        Optional<String> when = template.mapping(POOLS_MAPPING, pool.name(), "RetryElsewhereWhen").filter(w -> !w.isEmpty());
+        if (when.isEmpty()) {
+            return Map.of();
+        }
+        String to = template.mapping(POOLS_MAPPING, pool.name(), "RetryElsewhereTo").orElse("");
+        return Map.of(dev.ferry.worker.RetryElsewhere.WHEN, when.get(), dev.ferry.worker.RetryElsewhere.POOL, to,
+                dev.ferry.worker.RetryElsewhere.QUEUE_URL, pool(to).queueUrl());
+    }
+
+    /** The template's mapping that declares each pool (README, Pools). */
+    static final String POOLS_MAPPING = "FerryPools";
 
     /**
      * Stops everything, in order: workers (all at once: each stops receiving and finishes or gives

@@ -286,6 +286,16 @@ public final class SamTemplate {
     }
 
     /**
+     * A single value of the template's Mappings ({@code Fn::FindInMap}'s three keys), as text; empty
+     * where there is none.
+     */
+    public Optional<String> mapping(String map, String topLevelKey, String secondLevelKey) {
+        Object top = mappings.get(map) instanceof Map<?, ?> m ? m.get(topLevelKey) : null;
+        Object value = top instanceof Map<?, ?> t ? t.get(secondLevelKey) : null;
+        return value instanceof String || value instanceof Number ? Optional.of(value.toString()) : Optional.empty();
+    }
+
+    /**
      * The event source mappings, one per {@code DynamoDB} or {@code SQS} event of a function, in
      * template order: what the local stack polls to invoke those functions as Lambda would.
      */

@@ -44,6 +44,9 @@ class PoolsIT {
                 .templatePath(TwoPoolTemplate.write(dir))
                 .environmentOverrides(Map.of(
                         "FERRY_COMMAND_GPU_RENDER", "cat >/dev/null; echo '{\"ran\":\"gpu\"}'",
+                        // Out of GPU memory on the Gpu pool; fits on Large.
+                        "FERRY_COMMAND_GPU_BIG", "cat >/dev/null; if [ \"$FERRY_POOL\" = Large ]; then echo"
+                                + " '{\"ran\":\"large\"}'; else echo 'RuntimeError: CUDA out of memory' >&2; exit 1; fi",
                         // Fails at once (exit 65: a retry would fail the same way) until its marker file exists.
                         "FERRY_COMMAND_FLUX", "cat >/dev/null; if [ -f " + dir.resolve("flux-fixed") + " ]; then echo"
                                 + " '{\"ran\":\"flux\"}'; else echo broken >&2; exit 65; fi",
@@ -174,6 +177,29 @@ class PoolsIT {
         HttpRequest request = HttpRequest.newBuilder(uri).header("Authorization", "Bearer " + stack.adminToken())
                 .method(method, HttpRequest.BodyPublishers.noBody()).build();
         return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void anAttemptFailingAsTheRuleSays_isRetriedOnTheOtherPool() {
+        Worker gpuWorker = stack.startWorker(Map.of(FerryEnv.POOL, TwoPoolTemplate.GPU));
+        Worker largeWorker = stack.startWorker(Map.of(FerryEnv.POOL, TwoPoolTemplate.LARGE));
+        try {
+            Api.Response big = api.submit("{\"type\":\"gpu.big\",\"input\":{}}");
+            assertEquals(TwoPoolTemplate.GPU, big.body().get("pool").asText(), big.raw().body());
+
+            JsonNode done = api.awaitStatus(big.jobId(), "SUCCEEDED", WAIT);
+            assertEquals("large", done.get("result").get("ran").asText());
+            assertEquals(TwoPoolTemplate.LARGE, done.get("pool").asText(), "the record names the pool it moved to");
+            assertEquals(2, done.get("attempts").asInt(), done.toString());
+            JsonNode first = done.get("history").get(0);
+            assertEquals("retrying", first.get("outcome").asText(), done.toString());
+            assertTrue(first.get("worker").asText().startsWith("local-Gpu-"), done.toString());
+            assertTrue(first.get("error").asText().contains("CUDA out of memory"), done.toString());
+            assertTrue(done.get("history").get(1).get("worker").asText().startsWith("local-Large-"), done.toString());
+        } finally {
+            gpuWorker.close();
+            largeWorker.close();
+        }
     }
 
     @Test

@@ -285,28 +285,28 @@ class SamTemplateTest {
     void queues_haveTheTemplatesAttributes_andNamesDerivedFromTheStackName() {
         SamTemplate template = template(Map.of());
         SamTemplate.Queue jobs = template.queue("GpuJobQueue");
-        assertEquals("ferry-Gpu-jobs", jobs.name());
+        assertEquals("ferry_Gpu-jobs", jobs.name());
         assertEquals(Map.of("VisibilityTimeout", "120", "ReceiveMessageWaitTimeSeconds", "20",
                 "MaximumMessageSize", "262144", "MessageRetentionPeriod", "1209600"), jobs.attributes());
         SamTemplate.Queue deadLetters = template.queue("GpuJobDeadLetterQueue");
-        assertEquals("ferry-Gpu-jobs-dlq", deadLetters.name());
+        assertEquals("ferry_Gpu-jobs-dlq", deadLetters.name());
         assertEquals(Map.of("MessageRetentionPeriod", "1209600"), deadLetters.attributes());
 
         SamTemplate other = SamTemplate.load(TEMPLATE, Map.of(),
                 new SamTemplate.PseudoParameters("other", "eu-west-1", "123456789012"));
-        assertEquals("other-Gpu-jobs", other.queue("GpuJobQueue").name());
-        assertEquals("other-Gpu-jobs-priority", other.queue("GpuPriorityQueue").name());
+        assertEquals("other_Gpu-jobs", other.queue("GpuJobQueue").name());
+        assertEquals("other_Gpu-jobs-priority", other.queue("GpuPriorityQueue").name());
     }
 
     @Test
     void deadLetterQueue_allowsOnlyItsPoolsTwoLanesAsSources() {
         SamTemplate.RedriveAllowPolicy policy =
                 template(Map.of()).queue("GpuJobDeadLetterQueue").redriveAllowPolicy().orElseThrow();
-        assertTrue(policy.allows("arn:aws:sqs:us-east-1:000000000000:ferry-Gpu-jobs"), policy.toString());
-        assertTrue(policy.allows("arn:aws:sqs:us-east-1:000000000000:ferry-Gpu-jobs-priority"), policy.toString());
+        assertTrue(policy.allows("arn:aws:sqs:us-east-1:000000000000:ferry_Gpu-jobs"), policy.toString());
+        assertTrue(policy.allows("arn:aws:sqs:us-east-1:000000000000:ferry_Gpu-jobs-priority"), policy.toString());
         assertFalse(policy.allows("arn:aws:sqs:us-east-1:000000000000:ferry-other"));
-        assertFalse(policy.allows("arn:aws:sqs:us-east-1:000000000000:ferry-Large-jobs"));
-        assertFalse(policy.allows("arn:aws:sqs:eu-west-1:000000000000:ferry-Gpu-jobs"));
+        assertFalse(policy.allows("arn:aws:sqs:us-east-1:000000000000:ferry_Large-jobs"));
+        assertFalse(policy.allows("arn:aws:sqs:eu-west-1:000000000000:ferry_Gpu-jobs"));
     }
 
     @Test
@@ -458,11 +458,11 @@ class SamTemplateTest {
         // Or every pool's queues by name (IAM statements cannot be made per pool): <stack>-<pool>-jobs...,
         // which are the names the pools' queues have.
         Pattern poolQueues = Pattern.compile("arn:\\$\\{AWS::Partition}:sqs:\\$\\{AWS::Region}:\\$\\{AWS::AccountId}:"
-                + "\\$\\{AWS::StackName}-\\*-jobs(-priority|-dlq)?");
+                + "\\$\\{AWS::StackName}_\\*-jobs(-priority|-dlq)?");
         SamTemplate template = template(Map.of());
         for (SamTemplate.Queue queue : template.queues()) {
             if (!queue.logicalId().startsWith("Webhook")) {
-                assertTrue(queue.name().matches("ferry-[A-Za-z0-9]+-jobs(-priority|-dlq)?"), queue.name());
+                assertTrue(queue.name().matches("ferry_[A-Za-z0-9]+-jobs(-priority|-dlq)?"), queue.name());
             }
         }
         for (String function : List.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "CancelJobFunction",

@@ -308,13 +308,22 @@ class TemplateAgreementTest {
         env.put(Pools.POOLS, String.join(",", declared.keySet()));
         declared.forEach((name, entry) -> {
             Map<String, Object> pool = (Map<String, Object>) entry;
-            assertTrue(name.matches("[A-Za-z][A-Za-z0-9]{0,63}"), name + ": names the pool's resources");
+            assertTrue(name.matches("[A-Za-z][A-Za-z0-9]{0,31}"), name + ": names the pool's resources (Pools)");
             long max = TemplateFacts.number(pool, "MaxInstances");
             assertTrue(max >= 0 && max <= 100, name + ".MaxInstances " + max + ": 0-100");
             long backlog = TemplateFacts.number(pool, "BacklogPerInstance");
             assertTrue(backlog >= 1 && backlog <= 100, name + ".BacklogPerInstance " + backlog + ": 1-100");
             assertFalse(TemplateFacts.list(pool, "InstanceTypes").isEmpty(), name + ": no instance types");
-            assertEquals(Set.of("JobTypes", "InstanceTypes", "MaxInstances", "BacklogPerInstance"), pool.keySet(), name);
+            assertEquals(Set.of("JobTypes", "InstanceTypes", "MaxInstances", "BacklogPerInstance", "RetryElsewhereWhen",
+                    "RetryElsewhereTo"), pool.keySet(), name);
+            String when = String.valueOf(pool.get("RetryElsewhereWhen"));
+            String to = String.valueOf(pool.get("RetryElsewhereTo"));
+            assertEquals(when.isEmpty(), to.isEmpty(), name + ": a rule to retry elsewhere has both, or neither");
+            if (!to.isEmpty()) {
+                assertTrue(declared.containsKey(to) && !to.equals(name), name + ".RetryElsewhereTo " + to
+                        + ": another pool FerryPools declares");
+                java.util.regex.Pattern.compile(when); // a regular expression the workers can compile
+            }
             env.put(Pools.queueVariable(name), "https://sqs/" + name);
             env.put(Pools.typesVariable(name), String.valueOf(pool.get("JobTypes")));
         });
@@ -447,12 +456,21 @@ class TemplateAgreementTest {
         // The pool the instance's workers serve (a dimension of their metrics), and its two lanes.
         expected.put(FerryEnv.POOL, TemplateFacts.POOL);
         expected.put(WorkerConfig.PRIORITY_QUEUE_URL, "${PoolPriorityQueue}");
+        expected.put(dev.ferry.worker.RetryElsewhere.WHEN, "${RetryWhen}");
+        expected.put(dev.ferry.worker.RetryElsewhere.POOL, "${RetryPool}");
+        expected.put(dev.ferry.worker.RetryElsewhere.QUEUE_URL, "${RetryQueue}");
         assertEquals(expected, stackEnv);
         Object sub = TemplateFacts.map(TemplateFacts.map(TemplateFacts.map(
                 TemplateFacts.properties(TemplateFacts.POOL + "WorkerLaunchTemplate"), "LaunchTemplateData"),
                 "UserData"), "Fn::Base64").get("Fn::Sub") instanceof List<?> parts ? parts.get(1) : null;
-        assertEquals(Map.of("PoolJobQueue", Map.of("Ref", "GpuJobQueue"), "PoolPriorityQueue",
-                Map.of("Ref", "GpuPriorityQueue")), sub, "the pool's own queues");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> variables = (Map<String, Object>) sub;
+        assertEquals(Map.of("Ref", "GpuJobQueue"), variables.get("PoolJobQueue"), "the pool's own queues");
+        assertEquals(Map.of("Ref", "GpuPriorityQueue"), variables.get("PoolPriorityQueue"));
+        assertEquals(Map.of("Fn::FindInMap", List.of("FerryPools", "Gpu", "RetryElsewhereWhen")), variables.get("RetryWhen"));
+        assertEquals(Map.of("Fn::FindInMap", List.of("FerryPools", "Gpu", "RetryElsewhereTo")), variables.get("RetryPool"));
+        assertEquals(Set.of("PoolJobQueue", "PoolPriorityQueue", "RetryWhen", "RetryPool", "RetryQueue"),
+                variables.keySet());
         Set<String> read = TemplateFacts.reach(WorkerMain.class).variables();
         for (String name : stackEnv.keySet()) {
             if (AHEAD_OF_CODE.containsKey(name)) {
@@ -541,6 +559,14 @@ class TemplateAgreementTest {
         Map<String, Set<String>> granted = new TreeMap<>();
         for (TemplateFacts.Grant grant : TemplateFacts.grants("GpuWorkerRole", "worker-process")) {
             assertEquals(Map.of(), grant.condition(), grant.sid() + ": the worker's grants need no condition");
+            if (grant.sid().equals("RetryOnAnotherPool")) {
+                // The pool's rule to retry elsewhere: that pool's job queue, by its name, and nothing more.
+                assertEquals(Set.of("sqs:SendMessage"), Set.copyOf(grant.actions()));
+                assertEquals(List.of(Map.of("Fn::Sub", List.of("arn:${AWS::Partition}:sqs:${AWS::Region}:"
+                        + "${AWS::AccountId}:${AWS::StackName}_${To}-jobs", Map.of("To", Map.of("Fn::FindInMap",
+                        List.of("FerryPools", "Gpu", "RetryElsewhereTo")))))), List.copyOf(grant.resources()));
+                continue;
+            }
             assertEquals(grant.sid().equals("WorkJobQueue") ? 2 : 1, grant.resources().size(),
                     grant.sid() + ": one resource per statement (the pool's two lanes in one)");
             String where = grant.onAnyResource() ? "*"

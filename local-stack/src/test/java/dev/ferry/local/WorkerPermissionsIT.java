@@ -122,12 +122,14 @@ class WorkerPermissionsIT {
      */
     private static Map<String, String> bootstrapEnvironment(String drainGrace) {
         // The pool's queues are the Fn::Sub's own variables (PoolJobQueue, PoolPriorityQueue).
-        Map<String, String> values = Map.of("PoolJobQueue", stack.queueUrl(),
+        Map<String, String> values = new HashMap<>(Map.of("PoolJobQueue", stack.queueUrl(),
                 "PoolPriorityQueue", stack.pools().get(0).priorityQueueUrl().orElseThrow(), "JobsTable",
                 stack.tableName(), "FilesBucket", stack.bucketName().orElseThrow(),
                 "AWS::Region", stack.environment().required(FerryEnv.AWS_REGION), "DrainGraceSeconds", drainGrace,
                 "JobRetentionDays", "30", "WorkersTable", stack.environment().required(FerryEnv.WORKERS_TABLE),
-                "AWS::StackName", "ferry");
+                "AWS::StackName", "ferry"));
+        // The pool has no rule to retry elsewhere: the bootstrap writes them empty.
+        values.putAll(Map.of("RetryWhen", "", "RetryPool", "", "RetryQueue", ""));
         Map<String, String> env = new HashMap<>();
         TemplateFacts.envLines(TemplateFacts.heredoc(TemplateFacts.userData(), "/etc/ferry/stack.env"))
                 .forEach((name, value) -> {
