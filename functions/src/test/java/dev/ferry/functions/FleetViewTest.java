@@ -74,11 +74,17 @@ class FleetViewTest {
     }
 
     private static SqsClient queue(long visible) {
+        return queues(url -> visible);
+    }
+
+    /** Each queue's visible messages by its URL. */
+    private static SqsClient queues(java.util.function.ToLongFunction<String> visible) {
         return new SqsClient() {
             @Override
             public GetQueueAttributesResponse getQueueAttributes(GetQueueAttributesRequest request) {
                 return GetQueueAttributesResponse.builder().attributes(Map.of(
-                        QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, Long.toString(visible),
+                        QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
+                        Long.toString(visible.applyAsLong(request.queueUrl())),
                         QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED, "0")).build();
             }
 
@@ -137,25 +143,7 @@ class FleetViewTest {
         DynamoDbClient dynamoDb = table(List.of(item("Gpu", "a", "RUNNING", NOW.minusSeconds(5), NOW.plusSeconds(100),
                 "BUSY"), item("Large", "b", "RUNNING", NOW.minusSeconds(5), NOW.plusSeconds(100), "IDLE")), List.of(),
                 new ArrayList<>());
-        SqsClient sqs = new SqsClient() {
-            @Override
-            public GetQueueAttributesResponse getQueueAttributes(GetQueueAttributesRequest request) {
-                String visible = request.queueUrl().endsWith("/gpu") ? "12"
-                        : request.queueUrl().endsWith("/large-high") ? "3" : "0";
-                return GetQueueAttributesResponse.builder().attributes(Map.of(
-                        QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES, visible,
-                        QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED, "0")).build();
-            }
-
-            @Override
-            public String serviceName() {
-                return "sqs";
-            }
-
-            @Override
-            public void close() {
-            }
-        };
+        SqsClient sqs = queues(url -> url.endsWith("/gpu") ? 12 : url.endsWith("/large-high") ? 3 : 0);
         ObjectNode fleet = new FleetView(dynamoDb, "t", Optional.empty(), List.of(
                 new FleetView.Pool("Gpu", "https://sqs/gpu", Optional.empty(), Optional.empty(), job -> true),
                 new FleetView.Pool("Large", "https://sqs/large", Optional.of("https://sqs/large-high"), Optional.empty(),

@@ -3,51 +3,33 @@ package dev.ferry.functions;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
 import com.amazonaws.services.lambda.runtime.tests.EventLoader;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.ferry.core.FerryEnv;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobIds;
 import dev.ferry.core.JobMessage;
 import dev.ferry.core.JobStatus;
 import dev.ferry.core.Json;
-import dev.ferry.core.Pools;
-import java.time.Clock;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** Routing at submit: each job type to its pool's queue; a type no pool serves refused, nothing written. */
 class SubmitPoolsTest {
 
-    private static final Instant NOW = Instant.parse("2026-12-02T10:00:00Z");
-
-    private final List<String> events = new ArrayList<>();
-    private final InMemoryJobStore store = new InMemoryJobStore(events);
-    private final RecordingSqs sqs = new RecordingSqs(events);
-    private final Pools pools = Pools.from(FerryEnv.of(Map.of(Pools.POOLS, "Large, Light",
-            Pools.queueVariable("Large"), "https://sqs.local/large", Pools.typesVariable("Large"), "sd.#",
-            Pools.queueVariable("Light"), "https://sqs.local/light", Pools.typesVariable("Light"), "resize, tts.*")));
-    private final SubmitJobHandler handler = new SubmitJobHandler(new JobSubmitter(store, sqs, pools, new JobIds(),
-            Clock.fixed(NOW, ZoneOffset.UTC), 262_144, d -> { }, UploadedInputs.none(), Deadlines.none()), store,
-            new JobWaiter(new InMemoryJobQueries(store)::statuses), 25, Optional.empty());
+    private final PooledSubmit deployment = new PooledSubmit();
+    private final List<String> events = deployment.events;
+    private final InMemoryJobStore store = deployment.store;
+    private final RecordingSqs sqs = deployment.sqs;
+    private static final Instant NOW = PooledSubmit.NOW;
 
     private APIGatewayProxyResponseEvent submit(String body, String idempotencyKey) {
-        APIGatewayProxyRequestEvent event = EventLoader.loadApiGatewayRestEvent("events/apigw-submit-job.json")
-                .withBody(body);
-        Map<String, String> headers = new HashMap<>(event.getHeaders());
-        headers.remove("Idempotency-Key");
-        if (idempotencyKey != null) {
-            headers.put("Idempotency-Key", idempotencyKey);
-        }
-        return handler.handleRequest(event.withHeaders(headers), null);
+        return deployment.submit(body, idempotencyKey);
+    }
+
+    private List<String> sentTo() {
+        return deployment.sentTo();
     }
 
     @Test

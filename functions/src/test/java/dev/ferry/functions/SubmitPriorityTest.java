@@ -5,55 +5,32 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyRequestEvent;
 import com.amazonaws.services.lambda.runtime.events.APIGatewayProxyResponseEvent;
 import com.amazonaws.services.lambda.runtime.tests.EventLoader;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.ferry.core.FerryEnv;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobIds;
 import dev.ferry.core.JobStatus;
 import dev.ferry.core.Json;
-import dev.ferry.core.Pools;
-import java.time.Clock;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The high-priority lane at submit: {@code "priority": "high"} goes to the pool's lane, and only where it has one. */
 class SubmitPriorityTest {
 
-    private static final Instant NOW = Instant.parse("2026-12-02T10:00:00Z");
-
-    private final List<String> events = new ArrayList<>();
-    private final InMemoryJobStore store = new InMemoryJobStore(events);
-    private final RecordingSqs sqs = new RecordingSqs(events);
-    private final Pools pools = Pools.from(FerryEnv.of(Map.of(Pools.POOLS, "Large, Light",
-            Pools.queueVariable("Large"), "https://sqs.local/large", Pools.typesVariable("Large"), "sd.#",
-            Pools.priorityQueueVariable("Large"), "https://sqs.local/large-high",
-            Pools.queueVariable("Light"), "https://sqs.local/light", Pools.typesVariable("Light"), "resize")));
-    private final SubmitJobHandler handler = new SubmitJobHandler(new JobSubmitter(store, sqs, pools, new JobIds(),
-            Clock.fixed(NOW, ZoneOffset.UTC), 262_144, d -> { }, UploadedInputs.none(), Deadlines.none()), store,
-            new JobWaiter(new InMemoryJobQueries(store)::statuses), 25, Optional.empty());
+    private final PooledSubmit deployment = new PooledSubmit();
+    private final List<String> events = deployment.events;
+    private final InMemoryJobStore store = deployment.store;
+    private final RecordingSqs sqs = deployment.sqs;
+    private static final Instant NOW = PooledSubmit.NOW;
 
     private APIGatewayProxyResponseEvent submit(String body, String idempotencyKey) {
-        APIGatewayProxyRequestEvent event = EventLoader.loadApiGatewayRestEvent("events/apigw-submit-job.json")
-                .withBody(body);
-        Map<String, String> headers = new HashMap<>(event.getHeaders());
-        headers.remove("Idempotency-Key");
-        if (idempotencyKey != null) {
-            headers.put("Idempotency-Key", idempotencyKey);
-        }
-        return handler.handleRequest(event.withHeaders(headers), null);
+        return deployment.submit(body, idempotencyKey);
     }
 
     private List<String> sentTo() {
-        return sqs.sent.stream().map(request -> request.queueUrl()).toList();
+        return deployment.sentTo();
     }
 
     @Test
