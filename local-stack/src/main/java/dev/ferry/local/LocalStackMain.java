@@ -203,8 +203,10 @@ public final class LocalStackMain {
                         .orElse("AWS")).append('\n');
         for (LocalStack.LocalPool pool : stack.pools()) {
             String name = stack.pools().size() > 1 ? " (pool " + pool.name() + ")" : "";
-            text.append("    jobs    ").append(pool.queueUrl()).append(name).append('\n')
-                    .append("    DLQ     ").append(pool.deadLetterQueueUrl())
+            text.append("    jobs    ").append(pool.queueUrl()).append(name).append('\n');
+            pool.priorityQueueUrl().ifPresent(url -> text.append("    high    ").append(url)
+                    .append("   (the high-priority lane: \"priority\": \"high\")\n"));
+            text.append("    DLQ     ").append(pool.deadLetterQueueUrl())
                     .append("   (after ").append(pool.maxReceiveCount()).append(" receives)\n");
         }
         text.append("  DynamoDB  ").append(stack.environment().optional(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB)
