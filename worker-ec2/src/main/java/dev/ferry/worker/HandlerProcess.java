@@ -36,6 +36,8 @@ final class HandlerProcess {
     private final String name;
     private final Process process;
     private final Deque<String> tail = new ArrayDeque<>();
+    /** The threads reading its output ({@link #readLines}). */
+    private final java.util.List<Thread> readers = new java.util.concurrent.CopyOnWriteArrayList<>();
     private int tailChars;
 
     /** The stream read into the log (stderr, or stdout too where merged). */
@@ -196,7 +198,24 @@ final class HandlerProcess {
             }
         }, "ferry-" + threadName);
         reader.setDaemon(true);
+        readers.add(reader);
         reader.start();
+    }
+
+    /**
+     * Once the process has exited: waits, at most {@code max}, for its output to be read to the end,
+     * so that {@link #tail()} holds its last lines (a child that keeps a pipe open holds the wait to
+     * {@code max}).
+     */
+    void awaitOutputRead(Duration max) throws InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        for (Thread reader : readers) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return;
+            }
+            reader.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+        }
     }
 
     private synchronized void remember(String line) {

@@ -34,8 +34,13 @@ abstract class ModelServerProcess implements WarmProcess {
     private static final Logger LOG = LoggerFactory.getLogger(ModelServerProcess.class);
     /** How often readiness is asked, and a running request's process looked at. */
     static final Duration POLL = Duration.ofMillis(200);
-    /** How long a server that dropped a job's request is given to be seen exiting (so the error says it died). */
-    static final Duration EXIT_SEEN_WAIT = Duration.ofSeconds(2);
+    /**
+     * How long a server that dropped a job's request is given to be seen exiting (so the error says it
+     * died, with its last output). Only a dropped request waits it; 2 s was too short on a loaded machine.
+     */
+    static final Duration EXIT_SEEN_WAIT = Duration.ofSeconds(10);
+    /** How long the output of a server that exited may take to be read to its end, for the error. */
+    static final Duration OUTPUT_READ_WAIT = Duration.ofSeconds(2);
     /** How long a health check or a cancel may take. */
     static final Duration CONTROL_TIMEOUT = Duration.ofSeconds(5);
     /** Added to a job's own timeout for its HTTP request: Ferry's timeout decides, never the client's. */
@@ -172,6 +177,7 @@ abstract class ModelServerProcess implements WarmProcess {
                 return response.get(POLL.toMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
                 if (!process.alive()) {
+                    process.awaitOutputRead(OUTPUT_READ_WAIT);
                     throw new JobFailedException(kindName + " server " + name + " exited with " + process.exitCode()
                             + " while it ran the job: " + tail());
                 }
@@ -181,6 +187,9 @@ abstract class ModelServerProcess implements WarmProcess {
             } catch (ExecutionException e) {
                 // A dropped connection is most often a server that died: its exit may take a moment to be seen.
                 boolean exited = process.waitFor(EXIT_SEEN_WAIT);
+                if (exited) {
+                    process.awaitOutputRead(OUTPUT_READ_WAIT); // its last lines, for the error
+                }
                 String why = kindName + " server " + name + (!exited
                         ? " dropped the job's request (" + e.getCause() + ")"
                         : " exited with " + process.exitCode() + " while it ran the job");
