@@ -25,8 +25,9 @@ import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 /**
  * A worker with a high-priority lane runs the lane's job before a backlog that was queued first,
  * acknowledges it in the lane (both queues end empty), and refuses a lane that does not redrive to
- * the pool's dead-letter queue. The stack's functions know no lane (the template declares none yet),
- * so the high job is recorded through the store and its message sent to the lane, as the submit does.
+ * the pool's dead-letter queue. The worker is given a lane of the test's own (the template's lanes
+ * and the submit's "priority" are PoolsIT's), so the high job is recorded through the store and its
+ * message sent to that lane, as the submit does.
  */
 class PriorityLaneWorkerIT {
 
