@@ -23,6 +23,11 @@ import software.amazon.awssdk.core.exception.SdkException;
  * {@value #MAX_HIGH_IN_ROW} high jobs, and a normal job behind at most {@value #MAX_HIGH_IN_ROW}
  * high jobs a worker receives.
  *
+ * <p>Cost while busy. A busy worker asks the high lane again at most every {@code HIGH_RECHECK}
+ * (1 s) after it found it empty, not on every receive: with jobs of 20 ms that short poll would
+ * otherwise add a receive per job. A high job that arrives while the worker is busy with normal
+ * ones so starts within about a second plus the end of a running job.
+ *
  * <p>Waiting. A receive that may wait (a slot is free) never long-polls one lane for the whole
  * {@code FERRY_WAIT_SECONDS}: that would leave a job in the other lane waiting as long. The high
  * lane is short-polled while the worker is busy; the normal lane, where the high lane had nothing,
@@ -50,22 +55,35 @@ final class Lanes {
     private final JobQueue high;
     /** Jobs received from the high lane since the normal lane was last asked. */
     private int highInRow;
+    /** How long a busy worker leaves the high lane alone after finding it empty. */
+    static final Duration HIGH_RECHECK = Duration.ofSeconds(1);
+
     /** Whether the last receive that could wait came back empty (a starting worker assumes work waits). */
     private boolean idle;
+    /** Until when (nanos) a busy worker does not ask the high lane, which was empty. */
+    private long highQuietUntil;
+    private final java.util.function.LongSupplier nanos;
 
-    private Lanes(JobQueue normal, JobQueue high) {
+    private Lanes(JobQueue normal, JobQueue high, java.util.function.LongSupplier nanos) {
         this.normal = Objects.requireNonNull(normal, "normal");
         this.high = high;
+        this.nanos = Objects.requireNonNull(nanos, "nanos");
+        this.highQuietUntil = nanos.getAsLong();
     }
 
     /** One queue, no lane: receives as a worker always did. */
     static Lanes of(JobQueue queue) {
-        return new Lanes(queue, null);
+        return new Lanes(queue, null, System::nanoTime);
     }
 
     /** The pool's queue and its high-priority lane. */
     static Lanes withPriority(JobQueue normal, JobQueue high) {
-        return new Lanes(normal, Objects.requireNonNull(high, "high"));
+        return withPriority(normal, high, System::nanoTime);
+    }
+
+    /** The same, on a clock of its own (tests). */
+    static Lanes withPriority(JobQueue normal, JobQueue high, java.util.function.LongSupplier nanos) {
+        return new Lanes(normal, Objects.requireNonNull(high, "high"), nanos);
     }
 
     /** Every queue this worker receives from, the normal one first. */
@@ -92,11 +110,17 @@ final class Lanes {
         int idleWait = Math.min(IDLE_WAIT_SECONDS, normal.waitSeconds());
         Round round = new Round(max, lease);
         boolean highMayHaveMore = true;
-        if (highInRow < MAX_HIGH_IN_ROW) {
+        // Busy, and the high lane was empty less than HIGH_RECHECK ago: not asked this round.
+        boolean highQuiet = !idle && nanos.getAsLong() - highQuietUntil < 0;
+        if (highQuiet) {
+            highMayHaveMore = false;
+        } else if (highInRow < MAX_HIGH_IN_ROW) {
             int ask = Math.min(max, MAX_HIGH_IN_ROW - highInRow);
             int got = round.ask(high, ask, mayWait && idle ? idleWait : 0);
             highInRow += Math.max(0, got);
             highMayHaveMore = got == ask;
+            // Empty: left alone a while (when busy); it had jobs: asked again next round.
+            highQuietUntil = nanos.getAsLong() + (got == 0 ? HIGH_RECHECK.toNanos() : 0);
         }
         if (round.wanted() > 0) {
             // The normal lane's turn: the high one had no more, or it has had its MAX_HIGH_IN_ROW. While the

@@ -154,6 +154,24 @@ class LanesTest {
     }
 
     @Test
+    void aBusyWorker_asksTheEmptyHighLaneAgainOnlyAfterASecond_notOnEveryReceive() {
+        long[] now = {0};
+        Lanes clocked = Lanes.withPriority(lanes.all().get(0), lanes.all().get(1), () -> now[0]);
+        put(NORMAL, "n", 10);
+
+        assertEquals(List.of("n1"), ids(clocked.receive(1, LEASE, true)));
+        assertEquals(List.of("n2"), ids(clocked.receive(1, LEASE, true)));
+        now[0] += Lanes.HIGH_RECHECK.toNanos() / 2;
+        put(HIGH, "h", 1);
+        assertEquals(List.of("n3"), ids(clocked.receive(1, LEASE, true)), "within the second: not asked yet");
+        now[0] += Lanes.HIGH_RECHECK.toNanos();
+        assertEquals(List.of("h1"), ids(clocked.receive(1, LEASE, true)), "a second on: asked, and first");
+
+        assertEquals(List.of("high:1:0", "normal:1:1", "normal:1:1", "normal:1:1", "high:1:0"), requests(),
+                "one short poll of the empty high lane per second, not one per job");
+    }
+
+    @Test
     void lookAheadsAlone_neverWait() {
         lanes.receive(1, LEASE, true); // idle now
         receives.clear();
