@@ -302,7 +302,9 @@ final class PipelineBench {
         // A queue of its own: the jobs submitted here are never run.
         String queueUrl = stack.sqs().createQueue(request -> request.queueName("bench-submit-path")).queueUrl();
         Map<String, String> env = new LinkedHashMap<>(stack.environment().asMap());
-        env.put(FerryEnv.QUEUE_URL, queueUrl);
+        env.put(FerryEnv.QUEUE_URL, queueUrl); // the minimal handler's
+        // Ferry's submit routes by pool: every pool's queue is the bench's own here.
+        stack.pools().forEach(pool -> env.put(dev.ferry.core.Pools.queueVariable(pool.name()), queueUrl));
         SubmitJobHandler ferry = new SubmitJobHandler(env);
         MinimalSubmitHandler minimal = new MinimalSubmitHandler(env);
         String body = "{\"type\":\"" + TYPE + "\",\"input\":{\"sleepMs\":0}}";
