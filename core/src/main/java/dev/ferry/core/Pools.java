@@ -2,6 +2,7 @@ package dev.ferry.core;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -65,6 +66,11 @@ public final class Pools {
         public Pool(String name, String queueUrl, Optional<String> deadLetterQueueUrl, List<String> types) {
             this(name, queueUrl, deadLetterQueueUrl, types, Optional.empty());
         }
+
+        /** The queues its workers receive from: its job queue, then its high-priority lane if it has one. */
+        public List<String> queueUrls() {
+            return priorityQueueUrl.map(lane -> List.of(queueUrl, lane)).orElseGet(() -> List.of(queueUrl));
+        }
     }
 
     private final List<Pool> pools;
@@ -80,8 +86,8 @@ public final class Pools {
             }
             for (String type : pool.types()) {
                 // An exact name is taken as it is (any type the API accepts); only a pattern is read by segments.
-                String[] segments = isPattern(type) ? segments(pool.name(), type) : new String[] {type};
                 if (isPattern(type)) {
+                    String[] segments = segments(pool.name(), type);
                     for (Map.Entry<String[], Pool> other : patterns) {
                         if (other.getValue() != pool && overlap(segments, 0, other.getKey(), 0)) {
                             throw new IllegalStateException("pools " + other.getValue().name() + " and " + pool.name()
@@ -110,13 +116,22 @@ public final class Pools {
         return new Pools(pools);
     }
 
+    /**
+     * The one pool, {@value #DEFAULT_POOL}, of a deployment that declares none: this queue (and
+     * lane, and dead-letter queue, where given), serving these types; none: every type.
+     */
+    public static Pools single(String queueUrl, Optional<String> deadLetterQueueUrl, Collection<String> types,
+                               Optional<String> priorityQueueUrl) {
+        return of(List.of(new Pool(DEFAULT_POOL, queueUrl, deadLetterQueueUrl,
+                types.isEmpty() ? List.of("#") : types.stream().sorted().toList(), priorityQueueUrl)));
+    }
+
     /** The configured pools; fails, naming the variable, on a missing queue or a type two pools serve. */
     public static Pools from(FerryEnv env) {
         Optional<String> names = env.optional(POOLS);
         if (names.isEmpty()) {
-            List<String> types = list(env.optional(FerryEnv.JOB_TYPES).orElse(""));
-            return of(List.of(new Pool(DEFAULT_POOL, env.required(FerryEnv.QUEUE_URL), env.optional(FerryEnv.DLQ_URL),
-                    types.isEmpty() ? List.of("#") : types, env.optional(PRIORITY_QUEUE_URL))));
+            return single(env.required(FerryEnv.QUEUE_URL), env.optional(FerryEnv.DLQ_URL), AcceptedJobTypes.from(env),
+                    env.optional(PRIORITY_QUEUE_URL));
         }
         List<Pool> pools = new ArrayList<>();
         for (String name : list(names.get())) {

@@ -79,8 +79,8 @@ public final class AdminService {
     /** One pool, {@value Pools#DEFAULT_POOL}, serving every type: a deployment without pools. */
     public AdminService(SqsClient sqs, JobStore store, JobQueries queries, JobListing listing, String queueUrl,
                         String deadLetterQueueUrl, Clock clock, Optional<JobFiles> files) {
-        this(sqs, store, queries, listing, Pools.of(List.of(new Pools.Pool(Pools.DEFAULT_POOL, queueUrl,
-                Optional.of(deadLetterQueueUrl), List.of("#")))), clock, files);
+        this(sqs, store, queries, listing, Pools.single(queueUrl, Optional.of(deadLetterQueueUrl), List.of(),
+                Optional.empty()), clock, files);
     }
 
     /** @param pools every pool, each with its dead-letter queue */

@@ -68,17 +68,16 @@ final class FleetView {
     private final Clock clock;
 
     /**
-     * One pool as the fleet view reads it: its name, its job queue (the backlog), its group if any,
-     * and which (failed) jobs are its own.
+     * One pool as the fleet view reads it: its name, its queues (the backlog: {@link Pools.Pool#queueUrls()}),
+     * its group if any, and which (failed) jobs are its own.
      */
-    record Pool(String name, String queueUrl, Optional<String> priorityQueueUrl, Optional<String> group,
-                java.util.function.Predicate<Job> owns) {
+    record Pool(String name, List<String> queueUrls, Optional<String> group, java.util.function.Predicate<Job> owns) {
     }
 
     /** One pool, {@code default}: the fleet of a deployment without pools. */
     FleetView(DynamoDbClient dynamoDb, String table, Optional<AutoScalingClient> autoScaling, Optional<String> group,
               SqsClient sqs, String queueUrl, Optional<JobQueries> jobs, Clock clock) {
-        this(dynamoDb, table, autoScaling, List.of(new Pool(Pools.DEFAULT_POOL, queueUrl, Optional.empty(), group,
+        this(dynamoDb, table, autoScaling, List.of(new Pool(Pools.DEFAULT_POOL, List.of(queueUrl), group,
                 job -> true)), sqs, jobs, clock);
     }
 
@@ -110,8 +109,8 @@ final class FleetView {
         boolean named = env.optional(Pools.POOLS).isPresent();
         Pools configured = Pools.from(env);
         // A failed job's own pool: listings do not hold it, so by its type's route (Pools.poolOf).
-        List<Pool> pools = configured.all().stream().map(pool -> new Pool(pool.name(), pool.queueUrl(),
-                pool.priorityQueueUrl(), env.optional(named ? workerGroupVariable(pool.name()) : WORKER_GROUP),
+        List<Pool> pools = configured.all().stream().map(pool -> new Pool(pool.name(), pool.queueUrls(),
+                env.optional(named ? workerGroupVariable(pool.name()) : WORKER_GROUP),
                 job -> configured.poolOf(job).map(Pools.Pool::name).orElse("").equals(pool.name()))).toList();
         Optional<AutoScalingClient> autoScaling = pools.stream().anyMatch(pool -> pool.group().isPresent())
                 ? Optional.of(AwsClients.configure(AutoScalingClient.builder(), env, AUTO_SCALING_ENDPOINT).build())
@@ -154,11 +153,10 @@ final class FleetView {
         for (Pool pool : pools) {
             ObjectNode node = pools.get(0) == pool ? out : Json.MAPPER.createObjectNode();
             node.put("pool", pool.name());
-            boolean single = pools.size() == 1;
-            List<JsonNode> own = live.stream().filter(w -> single || pool.name().equals(w.path("pool").asText()))
-                    .toList();
-            List<JsonNode> starts = all.stream().filter(w -> single || pool.name().equals(w.path("pool").asText()))
-                    .toList();
+            java.util.function.Predicate<JsonNode> itsOwn = worker -> pools.size() == 1
+                    || pool.name().equals(worker.path("pool").asText());
+            List<JsonNode> own = live.stream().filter(itsOwn).toList();
+            List<JsonNode> starts = all.stream().filter(itsOwn).toList();
             Optional<FleetDiagnosis.Group> counts = autoScalingGroup(pool, node);
             long backlog = backlog(pool, node);
             node.set("diagnosis", FleetDiagnosis.diagnose(Math.max(0, backlog), own, starts, counts,
@@ -264,9 +262,7 @@ final class FleetView {
         try {
             long visible = 0;
             long delayed = 0;
-            List<String> lanes = new ArrayList<>(List.of(pool.queueUrl()));
-            pool.priorityQueueUrl().ifPresent(lanes::add);
-            for (String lane : lanes) {
+            for (String lane : pool.queueUrls()) {
                 Map<QueueAttributeName, String> attributes = sqs.getQueueAttributes(r -> r.queueUrl(lane)
                         .attributeNames(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
                                 QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED)).attributes();

@@ -16,7 +16,6 @@ import dev.ferry.core.logging.LogContext;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -90,9 +89,8 @@ public final class JobSubmitter {
     JobSubmitter(JobStore store, SqsClient sqs, String queueUrl, JobIds ids, Clock clock,
                  int maxMessageBytes, Set<String> allowedTypes, Sleeper sleeper, UploadedInputs uploads,
                  Deadlines deadlines) {
-        this(store, sqs, Pools.of(List.of(new Pools.Pool(Pools.DEFAULT_POOL, queueUrl, Optional.empty(),
-                        allowedTypes.isEmpty() ? List.of("#") : allowedTypes.stream().sorted().toList()))),
-                ids, clock, maxMessageBytes, sleeper, uploads, deadlines);
+        this(store, sqs, Pools.single(queueUrl, Optional.empty(), allowedTypes, Optional.empty()), ids, clock,
+                maxMessageBytes, sleeper, uploads, deadlines);
     }
 
     /**

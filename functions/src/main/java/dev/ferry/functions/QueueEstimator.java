@@ -100,9 +100,7 @@ final class QueueEstimator {
         Pools pools = Pools.from(env);
         Map<String, Slots> byPool = new ConcurrentHashMap<>();
         for (Pools.Pool pool : pools.all()) {
-            List<String> lanes = new ArrayList<>(List.of(pool.queueUrl()));
-            pool.priorityQueueUrl().ifPresent(lanes::add);
-            byPool.put(pool.name(), inFlight(sqs, lanes, Clock.systemUTC()));
+            byPool.put(pool.name(), inFlight(sqs, pool.queueUrls(), Clock.systemUTC()));
         }
         Slots none = OptionalInt::empty;
         return new QueueEstimator(queries, job -> pools.poolOf(job).map(pool -> byPool.get(pool.name())).orElse(none),

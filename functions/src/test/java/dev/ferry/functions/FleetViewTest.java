@@ -145,8 +145,8 @@ class FleetViewTest {
                 new ArrayList<>());
         SqsClient sqs = queues(url -> url.endsWith("/gpu") ? 12 : url.endsWith("/large-high") ? 3 : 0);
         ObjectNode fleet = new FleetView(dynamoDb, "t", Optional.empty(), List.of(
-                new FleetView.Pool("Gpu", "https://sqs/gpu", Optional.empty(), Optional.empty(), job -> true),
-                new FleetView.Pool("Large", "https://sqs/large", Optional.of("https://sqs/large-high"), Optional.empty(),
+                new FleetView.Pool("Gpu", List.of("https://sqs/gpu"), Optional.empty(), job -> true),
+                new FleetView.Pool("Large", List.of("https://sqs/large", "https://sqs/large-high"), Optional.empty(),
                         job -> false)), sqs, Optional.empty(),
                 Clock.fixed(NOW, ZoneOffset.UTC)).fleet();
 
