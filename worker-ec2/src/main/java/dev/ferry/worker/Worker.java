@@ -104,18 +104,17 @@ public final class Worker implements AutoCloseable {
      */
     public Worker(SqsClient sqs, JobStore store, JobHandler handler, List<GpuSlot> slots,
                   WorkerConfig config, QueueSettings queue, Clock clock, java.util.Optional<dev.ferry.core.JobFiles> files) {
-        this(sqs, store, handler, slots, config, queue, readPriorityLane(sqs, config, queue), clock, files,
-                JobMetrics.off());
+        this(sqs, store, handler, slots, config, queue, clock, files, JobMetrics.off());
     }
 
     /**
-     * @param priorityLane the settings of the high-priority lane {@link WorkerConfig#priorityQueueUrl()}
-     *     names, checked ({@link #readPriorityLane}); empty where it names none
+     * The high-priority lane {@link WorkerConfig#priorityQueueUrl()} names, if any, is checked here,
+     * before anything starts ({@link #checkPriorityLane}).
+     *
      * @param metrics what it writes as metrics (embedded metric format lines)
      */
     Worker(SqsClient sqs, JobStore store, JobHandler handler, List<GpuSlot> slots, WorkerConfig config,
-           QueueSettings queue, java.util.Optional<QueueSettings> priorityLane, Clock clock,
-           java.util.Optional<dev.ferry.core.JobFiles> files, JobMetrics metrics) {
+           QueueSettings queue, Clock clock, java.util.Optional<dev.ferry.core.JobFiles> files, JobMetrics metrics) {
         Objects.requireNonNull(sqs, "sqs");
         Objects.requireNonNull(store, "store");
         Objects.requireNonNull(handler, "handler");
@@ -125,6 +124,7 @@ public final class Worker implements AutoCloseable {
         if (slots.isEmpty()) {
             throw new IllegalArgumentException("a worker needs at least one slot");
         }
+        checkPriorityLane(sqs, config, queue);
         Duration lease = config.lease(queue);
         Duration heartbeat = config.heartbeat(queue); // fails fast on a heartbeat not shorter than the lease
         this.slots = List.copyOf(slots);
@@ -137,10 +137,6 @@ public final class Worker implements AutoCloseable {
         }
         this.lookAhead = new LookAhead(new RunTimes(), LookAhead.maxHold(lease, heartbeat), System::nanoTime);
         this.handlerThreads = Executors.newFixedThreadPool(slots.size(), named("ferry-handler"));
-        if (config.priorityQueueUrl().isPresent() != priorityLane.isPresent()) {
-            throw new IllegalArgumentException("the high-priority lane's settings must be given exactly where the"
-                    + " configuration names a lane (" + config.priorityQueueUrl().orElse("none") + ")");
-        }
         JobQueue jobQueue = new JobQueue(sqs, config.queueUrl(), queue.deadLetterQueueUrl(), config.waitSeconds(),
                 clock, config.deleteLinger(queue));
         // Both lanes dead-letter to the pool's one DLQ (checked at start); each acknowledges its own messages.
@@ -180,9 +176,8 @@ public final class Worker implements AutoCloseable {
         JobStore store = DynamoDbJobStore.fromEnvironment(dynamoDb, env);
         List<GpuSlot> slots = GpuSlots.detect(environment, GpuSlots.NvidiaSmi.system());
         QueueSettings queue = readQueueSettings(sqs, config.queueUrl());
-        java.util.Optional<QueueSettings> priorityLane = readPriorityLane(sqs, config, queue);
         SlotActivity activity = new SlotActivity(handlers(environment, config), slots, Clock.systemUTC());
-        Worker worker = new Worker(sqs, store, activity, slots, config, queue, priorityLane, Clock.systemUTC(),
+        Worker worker = new Worker(sqs, store, activity, slots, config, queue, Clock.systemUTC(),
                 dev.ferry.core.JobFiles.fromEnvironment(env), JobMetrics.fromEnvironment(env));
         worker.fleet = WorkerFleet.of(FleetSettings.from(env), config, dynamoDb, activity, worker.lifecycle());
         return worker;
@@ -253,9 +248,9 @@ public final class Worker implements AutoCloseable {
      * job queue's and checked against them ({@link QueueSettings#checkPriorityLane}): a lane without a
      * redrive policy, or one to another dead-letter queue, is refused, saying why.
      */
-    static java.util.Optional<QueueSettings> readPriorityLane(SqsClient sqs, WorkerConfig config, QueueSettings queue) {
+    static void checkPriorityLane(SqsClient sqs, WorkerConfig config, QueueSettings queue) {
         if (config.priorityQueueUrl().isEmpty()) {
-            return java.util.Optional.empty();
+            return;
         }
         String laneUrl = config.priorityQueueUrl().get();
         QueueSettings lane;
@@ -268,7 +263,6 @@ public final class Worker implements AutoCloseable {
                     + queue.deadLetterQueueUrl(), e);
         }
         queue.checkPriorityLane(config.queueUrl(), laneUrl, lane);
-        return java.util.Optional.of(lane);
     }
 
     public String workerId() {
