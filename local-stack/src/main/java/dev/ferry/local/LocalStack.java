@@ -231,12 +231,7 @@ public final class LocalStack implements AutoCloseable {
         environment = FerryEnv.of(all);
         pools = findPools(resources);
         // What a worker of the first pool is given (a test or tool starting its own worker from this).
-        LocalPool first = pools.get(0);
-        if (!first.name().equals(Pools.DEFAULT_POOL)) {
-            all.putIfAbsent(FerryEnv.POOL, first.name());
-        }
-        all.putIfAbsent(FerryEnv.QUEUE_URL, first.queueUrl());
-        first.priorityQueueUrl().ifPresent(url -> all.putIfAbsent(WorkerConfig.PRIORITY_QUEUE_URL, url));
+        poolWorkerSettings(pools.get(0)).forEach(all::putIfAbsent);
         all.putAll(overrides);
         environment = FerryEnv.of(all);
 
@@ -525,12 +520,8 @@ public final class LocalStack implements AutoCloseable {
         Map<String, String> env = new LinkedHashMap<>(environment.asMap());
         // A worker serves one pool: the one named, else the first.
         LocalPool pool = Optional.ofNullable(envOverrides.get(FerryEnv.POOL)).map(this::pool).orElse(pools.get(0));
-        if (!pool.name().equals(Pools.DEFAULT_POOL)) {
-            env.put(FerryEnv.POOL, pool.name());
-        }
-        env.put(FerryEnv.QUEUE_URL, pool.queueUrl());
         env.remove(WorkerConfig.PRIORITY_QUEUE_URL); // the first pool's, in environment()
-        pool.priorityQueueUrl().ifPresent(url -> env.put(WorkerConfig.PRIORITY_QUEUE_URL, url));
+        env.putAll(poolWorkerSettings(pool));
         retryElsewhere(pool).forEach(env::put);
         env.put(WorkerConfig.WORKER_ID, "local-" + (pools.size() > 1 ? pool.name() + "-" : "") + (++workerCount));
         env.putAll(envOverrides);
@@ -538,6 +529,17 @@ public final class LocalStack implements AutoCloseable {
         workers.add(worker);
         worker.start();
         return worker;
+    }
+
+    /** What a worker of this pool is told of it: the pool (unless the one of a template without pools), its queue and lane. */
+    private static Map<String, String> poolWorkerSettings(LocalPool pool) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        if (!pool.name().equals(Pools.DEFAULT_POOL)) {
+            settings.put(FerryEnv.POOL, pool.name());
+        }
+        settings.put(FerryEnv.QUEUE_URL, pool.queueUrl());
+        pool.priorityQueueUrl().ifPresent(url -> settings.put(WorkerConfig.PRIORITY_QUEUE_URL, url));
+        return settings;
     }
 
     /**
