@@ -18,9 +18,9 @@ import java.util.Optional;
 /**
  * The submit handler of a deployment with two pools, over an in-memory store and a recording SQS:
  * {@code Large} serves {@code sd.#} and has a high-priority lane, {@code Light} serves
- * {@code resize} and {@code tts.*} and has none.
+ * {@code resize} and {@code tts.*} and has none. The routing and priority tests extend it.
  */
-final class PooledSubmit {
+abstract class PooledSubmit {
 
     static final Instant NOW = Instant.parse("2026-12-02T10:00:00Z");
 

@@ -11,26 +11,11 @@ import dev.ferry.core.JobIds;
 import dev.ferry.core.JobMessage;
 import dev.ferry.core.JobStatus;
 import dev.ferry.core.Json;
-import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Routing at submit: each job type to its pool's queue; a type no pool serves refused, nothing written. */
-class SubmitPoolsTest {
-
-    private final PooledSubmit deployment = new PooledSubmit();
-    private final List<String> events = deployment.events;
-    private final InMemoryJobStore store = deployment.store;
-    private final RecordingSqs sqs = deployment.sqs;
-    private static final Instant NOW = PooledSubmit.NOW;
-
-    private APIGatewayProxyResponseEvent submit(String body, String idempotencyKey) {
-        return deployment.submit(body, idempotencyKey);
-    }
-
-    private List<String> sentTo() {
-        return deployment.sentTo();
-    }
+class SubmitPoolsTest extends PooledSubmit {
 
     @Test
     void eachType_goesToItsPoolsQueue_andTheRecordNamesThePool() {

@@ -12,26 +12,11 @@ import dev.ferry.core.Job;
 import dev.ferry.core.JobIds;
 import dev.ferry.core.JobStatus;
 import dev.ferry.core.Json;
-import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The high-priority lane at submit: {@code "priority": "high"} goes to the pool's lane, and only where it has one. */
-class SubmitPriorityTest {
-
-    private final PooledSubmit deployment = new PooledSubmit();
-    private final List<String> events = deployment.events;
-    private final InMemoryJobStore store = deployment.store;
-    private final RecordingSqs sqs = deployment.sqs;
-    private static final Instant NOW = PooledSubmit.NOW;
-
-    private APIGatewayProxyResponseEvent submit(String body, String idempotencyKey) {
-        return deployment.submit(body, idempotencyKey);
-    }
-
-    private List<String> sentTo() {
-        return deployment.sentTo();
-    }
+class SubmitPriorityTest extends PooledSubmit {
 
     @Test
     void high_goesToThePoolsLane_isRecorded_andShown() {
