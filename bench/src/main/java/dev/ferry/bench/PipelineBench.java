@@ -143,7 +143,10 @@ final class PipelineBench {
         try (LocalStack started = LocalStack.start(LocalStack.Options.builder().apiPort(0).workers(0).workerSlots(1)
                 .build())) {
             stack = started;
-            resources = Set.of(stack.queueUrl(), stack.deadLetterQueueUrl(), stack.tableName());
+            // The pool's queues (its high-priority lane's receives count too), its DLQ and the table.
+            Set<String> counted = new java.util.HashSet<>(stack.pools().get(0).priorityQueueUrl().stream().toList());
+            counted.addAll(List.of(stack.queueUrl(), stack.deadLetterQueueUrl(), stack.tableName()));
+            resources = Set.copyOf(counted);
             submitHandler = new SubmitJobHandler(stack.environment().asMap());
             List<BusyRun> busy = busyFraction();
             SubmitFigures submit = submitPath();

@@ -222,7 +222,7 @@ final class PipelineReport {
         List<Consumer> consumers = consumers();
         md.append("## 2. AWS requests per job, submit to delete\n\n");
         md.append("Counted by an SDK execution interceptor (`CountingInterceptor`, a global one, so Ferry's own clients"
-                + " are counted as they are) on the job queue, its dead-letter queue and the job table, over the runs"
+                + " are counted as they are) on the job queue, its high-priority lane, its dead-letter queue and the job table, over the runs"
                 + " of part 1 (all lengths). Every consumer's jobs were submitted through the same handler (Ferry's"
                 + " `SubmitJobHandler`), so the submit rows are alike by construction. Requests made once per run (a"
                 + " worker reading the queue's settings, the last empty long polls) are spread over its jobs.\n\n");
