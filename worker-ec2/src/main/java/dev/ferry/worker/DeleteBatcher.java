@@ -40,7 +40,7 @@ import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchResponse;
  * no longer knows (deleted already: a retry of a delete whose response was lost), is reported
  * deleted. A batch call that fails as a whole is tried again entry by entry.
  */
-final class DeleteBatcher {
+final class DeleteBatcher implements MessageDeletes {
 
     private static final Logger LOG = LoggerFactory.getLogger(DeleteBatcher.class);
     /** SQS's most entries per batch. */
@@ -101,7 +101,8 @@ final class DeleteBatcher {
      * once, true (asked for; a failure is logged, and the message comes back); at once, it
      * returns when answered, true when deleted.
      */
-    boolean delete(Delivery delivery, String jobId) {
+    @Override
+    public boolean delete(Delivery delivery, String jobId) {
         if (!linger.isZero()) {
             synchronized (this) {
                 if (!closed) {
@@ -172,7 +173,8 @@ final class DeleteBatcher {
      * Sends every lingering delete now and waits for them, up to {@code timeout}; deletes asked for
      * from now on go out at once. True when none is left unsent.
      */
-    boolean close(Duration timeout) {
+    @Override
+    public boolean close(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (this) {
             closed = true;
@@ -314,7 +316,8 @@ final class DeleteBatcher {
     }
 
     /** Delete requests sent so far, by the number of deletes each carried: index n holds the count of n-entry requests. */
-    long[] requestsBySize() {
+    @Override
+    public long[] requestsBySize() {
         long[] counts = new long[MAX_ENTRIES + 1];
         for (int i = 0; i <= MAX_ENTRIES; i++) {
             counts[i] = requestsBySize.get(i);

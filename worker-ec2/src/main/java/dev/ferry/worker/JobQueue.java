@@ -47,7 +47,7 @@ final class JobQueue {
     private final String deadLetterQueueUrl;
     private final int waitSeconds;
     private final Clock clock;
-    private final DeleteBatcher deletes;
+    private final MessageDeletes deletes;
 
     JobQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl, int waitSeconds, Clock clock) {
         this(sqs, queueUrl, deadLetterQueueUrl, waitSeconds, clock, Duration.ZERO);
@@ -62,6 +62,21 @@ final class JobQueue {
         this.waitSeconds = waitSeconds;
         this.clock = Objects.requireNonNull(clock, "clock");
         this.deletes = new DeleteBatcher(sqs, queueUrl, this::deleteOne, deleteLinger);
+    }
+
+    /**
+     * A queue whose messages someone else receives and deletes: Lambda's event source mapping,
+     * which deletes each message the function reports settled once the invocation returns
+     * ({@link BatchAcknowledgements}). Everything else (visibility, copies, the dead-letter move)
+     * is done here, as for a worker's own receives.
+     */
+    JobQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl, Clock clock, MessageDeletes deletes) {
+        this.sqs = Objects.requireNonNull(sqs, "sqs");
+        this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
+        this.deadLetterQueueUrl = Objects.requireNonNull(deadLetterQueueUrl, "deadLetterQueueUrl");
+        this.waitSeconds = 0;
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.deletes = Objects.requireNonNull(deletes, "deletes");
     }
 
     String url() {
@@ -127,7 +142,7 @@ final class JobQueue {
 
     /**
      * Deletes the message, in a batch with others ({@link DeleteBatcher}: lingering, this only asks
-     * for it). Every caller has written what the delete settles first, so a delete that never
+     * for it; in a Lambda pool, the event source mapping deletes it). Every caller has written what the delete settles first, so a delete that never
      * happens only brings the message back, to be deleted by the next receive. (A delete with a
      * receipt handle gone stale — the message was received again meanwhile — may silently not
      * delete; the copy that comes back is handled by its job's state.)

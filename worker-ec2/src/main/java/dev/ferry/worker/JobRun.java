@@ -77,6 +77,20 @@ final class JobRun {
                    Duration duplicateDefer, java.time.Clock clock, java.nio.file.Path workRoot, AttemptFiles files,
                    ProgressWriter progress, LookAhead lookAhead, JobMetrics metrics,
                    Optional<RetryElsewhere> retryElsewhere) {
+
+        /**
+         * What the runs of a worker configured by {@code config} on {@code queue} share: a GPU
+         * worker's and a Lambda pool's alike, so that both claim, fence and back off by one rule.
+         */
+        static Context of(WorkerConfig config, QueueSettings queue, JobStore store, JobHandler handler,
+                          LeaseKeeper leases, ExecutorService handlerThreads, java.time.Clock clock,
+                          Optional<dev.ferry.core.JobFiles> files, LookAhead lookAhead, JobMetrics metrics) {
+            return new Context(config.workerId(), store, handler,
+                    new AttemptPolicy(queue.maxReceiveCount(), Backoff.withJitter(config.retryBase(), config.retryMax())),
+                    leases, new OutcomeWriter(), handlerThreads, config.duplicateDefer(), clock, config.workDir(),
+                    new AttemptFiles(files), new ProgressWriter(store, leases.executor(), ProgressWriter.DEFAULT_INTERVAL),
+                    lookAhead, java.util.Objects.requireNonNull(metrics, "metrics"), config.retryElsewhere());
+        }
     }
 
     /**

@@ -147,11 +147,8 @@ public final class Worker implements AutoCloseable {
         // heartbeats of the jobs the slot is finishing or of the one claimed ahead for it.
         this.leases = new LeaseKeeper(store, clock, lease, heartbeat, (3 + FINISHING_PER_SLOT) * slots.size());
         this.handler = handler;
-        this.runs = new JobRun.Context(config.workerId(), store, handler,
-                new AttemptPolicy(queue.maxReceiveCount(), Backoff.withJitter(config.retryBase(), config.retryMax())),
-                leases, new OutcomeWriter(), handlerThreads, config.duplicateDefer(), clock, config.workDir(),
-                new AttemptFiles(files), new ProgressWriter(store, leases.executor(), ProgressWriter.DEFAULT_INTERVAL),
-                lookAhead, Objects.requireNonNull(metrics, "metrics"), config.retryElsewhere());
+        this.runs = JobRun.Context.of(config, queue, store, handler, leases, handlerThreads, clock, files, lookAhead,
+                metrics);
         handler.onRestart(metrics::handlerRestarted); // through any wrapper (SlotActivity) to the warm handlers
         this.poller = named("ferry-poller").newThread(
                 new MessagePoller(freeSlots, lanes, lease, lookAhead, this::dispatch, this::dispatchAhead,
