@@ -22,7 +22,7 @@ import java.util.Optional;
 final class FleetDiagnosis {
 
     /** What the diagnosis says, as a code for tests and scripts and a sentence for a person. */
-    enum Code { OK, CRASH_LOOP, MODEL_LOADING, NO_CAPACITY, TYPE_FAILING, IDLE_WHILE_WAITING }
+    enum Code { OK, CRASH_LOOP, MODEL_LOADING, NO_CAPACITY, TYPE_FAILING, IDLE_WHILE_WAITING, FUNCTION }
 
     /** A handler started again this often within {@link #RECENT}, and not ready now, is looping. */
     static final int LOOPING_RESTARTS = 2;
@@ -131,15 +131,40 @@ final class FleetDiagnosis {
                     + g.max() + ")" : "; the group wants " + g.desired() + " of at most " + g.max()).orElse("");
             return say(out, Code.NO_CAPACITY, waiting + "no capacity: all " + busy + " slot(s) busy" + scaling);
         }
-        Optional<Map.Entry<String, Integer>> failing = failuresByType.entrySet().stream()
-                .filter(e -> e.getValue() >= FAILING_TYPE_MIN)
-                .max(Map.Entry.comparingByValue());
-        if (failing.isPresent()) {
-            return say(out, Code.TYPE_FAILING, waiting + "job type " + failing.get().getKey() + " is failing: "
-                    + failing.get().getValue() + " failure(s) in the last hour");
+        if (typeFailing(out, waiting, failuresByType)) {
+            return out;
         }
         return say(out, Code.IDLE_WHILE_WAITING, waiting + ready + " slot(s) idle and ready: delayed retries wait out"
                 + " their back-off, or the workers cannot receive (look at their logs)");
+    }
+
+    /**
+     * Why jobs wait in a Lambda pool, which has no workers to look at: its function runs them as its
+     * queue's event source mapping invokes it. A type failing is said as for a GPU pool; otherwise
+     * that the function has them (or has yet to: throttled at its maximum concurrency, or failing).
+     */
+    static ObjectNode diagnoseFunction(long backlog, String function, Map<String, Integer> failuresByType) {
+        ObjectNode out = Json.MAPPER.createObjectNode();
+        if (backlog <= 0) {
+            return say(out, Code.OK, "no jobs wait");
+        }
+        String waiting = backlog + " job(s) wait: ";
+        if (typeFailing(out, waiting, failuresByType)) {
+            return out;
+        }
+        return say(out, Code.FUNCTION, waiting + "Lambda pool: function " + function + " runs them as its queue's"
+                + " event source mapping invokes it, at most its maximum concurrency at once (if they keep waiting,"
+                + " look at its Throttles and Errors, and its log group)");
+    }
+
+    /** One type failing often lately: said, and true. */
+    private static boolean typeFailing(ObjectNode out, String waiting, Map<String, Integer> failuresByType) {
+        Optional<Map.Entry<String, Integer>> failing = failuresByType.entrySet().stream()
+                .filter(e -> e.getValue() >= FAILING_TYPE_MIN)
+                .max(Map.Entry.comparingByValue());
+        failing.ifPresent(type -> say(out, Code.TYPE_FAILING, waiting + "job type " + type.getKey() + " is failing: "
+                + type.getValue() + " failure(s) in the last hour"));
+        return failing.isPresent();
     }
 
     private static ObjectNode say(ObjectNode out, Code code, String text) {

@@ -71,7 +71,12 @@ final class FleetView {
      * One pool as the fleet view reads it: its name, its queues (the backlog: {@link Pools.Pool#queueUrls()}),
      * its group if any, and which (failed) jobs are its own.
      */
-    record Pool(String name, List<String> queueUrls, Optional<String> group, java.util.function.Predicate<Job> owns) {
+    record Pool(String name, List<String> queueUrls, Optional<String> group, java.util.function.Predicate<Job> owns,
+                Optional<String> function) {
+
+        Pool(String name, List<String> queueUrls, Optional<String> group, java.util.function.Predicate<Job> owns) {
+            this(name, queueUrls, group, owns, Optional.empty());
+        }
     }
 
     /** One pool, {@code default}: the fleet of a deployment without pools. */
@@ -95,6 +100,11 @@ final class FleetView {
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
+    /** {@code FERRY_POOL_<name>_FUNCTION}: a Lambda pool's function, which runs its jobs instead of workers. */
+    static String functionVariable(String pool) {
+        return "FERRY_POOL_" + pool + "_FUNCTION";
+    }
+
     /** {@code FERRY_POOL_<name>_WORKER_GROUP}. */
     static String workerGroupVariable(String pool) {
         return "FERRY_POOL_" + pool + "_WORKER_GROUP";
@@ -111,7 +121,8 @@ final class FleetView {
         // A failed job's own pool: listings do not hold it, so by its type's route (Pools.poolOf).
         List<Pool> pools = configured.all().stream().map(pool -> new Pool(pool.name(), pool.queueUrls(),
                 env.optional(named ? workerGroupVariable(pool.name()) : WORKER_GROUP),
-                job -> configured.poolOf(job).map(Pools.Pool::name).orElse("").equals(pool.name()))).toList();
+                job -> configured.poolOf(job).map(Pools.Pool::name).orElse("").equals(pool.name()),
+                named ? env.optional(functionVariable(pool.name())) : Optional.empty())).toList();
         Optional<AutoScalingClient> autoScaling = pools.stream().anyMatch(pool -> pool.group().isPresent())
                 ? Optional.of(AwsClients.configure(AutoScalingClient.builder(), env, AUTO_SCALING_ENDPOINT).build())
                 : Optional.empty();
@@ -159,8 +170,14 @@ final class FleetView {
             List<JsonNode> starts = all.stream().filter(itsOwn).toList();
             Optional<FleetDiagnosis.Group> counts = autoScalingGroup(pool, node);
             long backlog = backlog(pool, node);
-            node.set("diagnosis", FleetDiagnosis.diagnose(Math.max(0, backlog), own, starts, counts,
-                    failuresByType(pool, now, backlog), now));
+            if (pool.function().isPresent()) {
+                node.put("function", pool.function().get());
+                node.set("diagnosis", FleetDiagnosis.diagnoseFunction(Math.max(0, backlog), pool.function().get(),
+                        failuresByType(pool, now, backlog)));
+            } else {
+                node.set("diagnosis", FleetDiagnosis.diagnose(Math.max(0, backlog), own, starts, counts,
+                        failuresByType(pool, now, backlog), now));
+            }
             byPool.add(node == out ? poolPart(out) : node);
         }
         return out;
@@ -169,7 +186,8 @@ final class FleetView {
     /** The pool's own part of the answer, for the {@code pools} list. */
     private static ObjectNode poolPart(ObjectNode out) {
         ObjectNode part = Json.MAPPER.createObjectNode();
-        for (String field : List.of("pool", "autoScaling", "waiting", "delayed", "waitingUnavailable", "diagnosis")) {
+        for (String field : List.of("pool", "function", "autoScaling", "waiting", "delayed", "waitingUnavailable",
+                "diagnosis")) {
             if (out.has(field)) {
                 part.set(field, out.get(field));
             }

@@ -163,6 +163,27 @@ class FleetViewTest {
     }
 
     @Test
+    void aLambdaPoolsWaitingJobs_areItsFunctions_notANoCapacityOfWorkersItNeverHas() {
+        DynamoDbClient dynamoDb = table(List.of(item("Gpu", "a", "RUNNING", NOW.minusSeconds(5), NOW.plusSeconds(100),
+                "IDLE")), List.of(), new ArrayList<>());
+        SqsClient sqs = queues(url -> url.endsWith("/light") ? 4 : 0);
+        ObjectNode fleet = new FleetView(dynamoDb, "t", Optional.empty(), List.of(
+                new FleetView.Pool("Gpu", List.of("https://sqs/gpu"), Optional.empty(), job -> false),
+                new FleetView.Pool("Light", List.of("https://sqs/light"), Optional.empty(), job -> false,
+                        Optional.of("ferry-LightPoolFunction-abc"))), sqs, Optional.empty(),
+                Clock.fixed(NOW, ZoneOffset.UTC)).fleet();
+
+        JsonNode light = fleet.at("/pools/1");
+        assertEquals("Light", light.get("pool").asText());
+        assertEquals("ferry-LightPoolFunction-abc", light.get("function").asText());
+        assertEquals(4, light.get("waiting").asInt());
+        assertEquals("FUNCTION", light.at("/diagnosis/code").asText(), fleet.toString());
+        assertTrue(light.at("/diagnosis/text").asText().contains("ferry-LightPoolFunction-abc"), fleet.toString());
+        assertEquals("OK", fleet.at("/pools/0/diagnosis/code").asText(), "Gpu has nothing waiting");
+        assertTrue(!fleet.at("/pools/0").has("function"));
+    }
+
+    @Test
     void anUnreadableItem_isLeftOut_notAFailure() {
         Map<String, AttributeValue> broken = Map.of("workerId", AttributeValue.fromS("x"),
                 "expiresAt", AttributeValue.fromN(Long.toString(NOW.getEpochSecond() + 60)),
