@@ -8,16 +8,18 @@
 #                            resource's Metadata with a reason, and no skip of a check that passes
 #   4. shellcheck            the workers' bootstrap (a pool's launch template's user data) and the
 #                            scripts it writes
-#   Steps 1-3 run twice: on the template as it is (one GPU pool, Gpu) and with two GPU pools (Gpu and
-#   Large: Mappings Pools naming both, Gpu retrying out-of-memory failures on Large), so that a
-#   second pool's resources and a rule to retry elsewhere are held to the same rules. checkov scans, and sam build builds, the template with its loops expanded
+#   Steps 1-3 run twice: on the template as it is (one GPU pool, Gpu, and one Lambda pool, Light)
+#   and with two GPU pools (Gpu and Large: Mappings Pools naming both, Gpu retrying out-of-memory
+#   failures on Large) beside Light, so that a second pool's resources and a rule to retry elsewhere
+#   are held to the same rules. checkov scans, and sam build builds, the template with its loops expanded
 #   (scripts/lib/expand-template.py): checkov does not look inside Fn::ForEach, and sam build fails
 #   on it (aws/aws-sam-cli#5647); scripts/deploy.sh deploys that expansion too.
-#   5. sam build             the functions' code laid out as Lambda loads it (.aws-sam/build)
+#   5. sam build             the functions' code laid out as Lambda loads it (.aws-sam/build), the
+#                            Lambda pools' from the worker jar
 #
 # The tools live in .venv/ (git-ignored), installed from PyPI at the versions pinned below on the
-# first run or when the pins change. sam build needs functions/target/ferry-functions.jar; it is
-# built (mvn package) when missing. .ci/run runs this after mvn verify.
+# first run or when the pins change. sam build needs functions/target/ferry-functions.jar and
+# worker-ec2/target/ferry-worker.jar; they are built (mvn package) when missing. .ci/run runs this after mvn verify.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,8 +59,9 @@ BIN="$VENV/bin"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# The template with two GPU pools: the same file, its Mappings Pools naming a second pool, and the
-# first pool retrying out-of-memory failures on it (FerryPools' RetryElsewhereWhen/To).
+# The template with two GPU pools and its Lambda pool: the same file, its Mappings Pools naming a
+# second GPU pool, and the first retrying out-of-memory failures on it (FerryPools'
+# RetryElsewhereWhen/To). As shipped it has one GPU pool and one Lambda pool (Light).
 TWO_POOLS="$work/template-two-pools.yaml"
 "$BIN/python" - "$TEMPLATE" "$TWO_POOLS" <<'EOF'
 import sys
@@ -169,9 +172,9 @@ EOF
 echo "shellcheck: $(find "$work" -name 'user-data*.sh' | wc -l | tr -d ' ') scripts clean (the bootstrap and what it writes)"
 
 step "sam build"
-if [ ! -f functions/target/ferry-functions.jar ]; then
-  echo "functions/target/ferry-functions.jar is missing: mvn package"
-  mvn -B -ntp -q -pl functions -am package -DskipTests
+if [ ! -f functions/target/ferry-functions.jar ] || [ ! -f worker-ec2/target/ferry-worker.jar ]; then
+  echo "functions/target/ferry-functions.jar or worker-ec2/target/ferry-worker.jar (the Lambda pools') is missing: mvn package"
+  mvn -B -ntp -q -pl functions,worker-ec2 -am package -DskipTests
 fi
 "$BIN/python" scripts/lib/expand-template.py "$TEMPLATE" > "$work/expanded.json"
 "$BIN/sam" build --template-file "$work/expanded.json" --base-dir infra --build-dir .aws-sam/build

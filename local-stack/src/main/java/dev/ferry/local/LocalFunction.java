@@ -20,7 +20,7 @@ import java.util.Objects;
  * <p>Unlike Lambda, which gives each concurrent request an environment of its own, the local API
  * calls the one instance from several threads at once; Ferry's handlers keep no per-request state.
  */
-public final class LocalFunction {
+public final class LocalFunction implements AutoCloseable {
 
     private final String name;
     private final Duration timeout;
@@ -103,6 +103,21 @@ public final class LocalFunction {
         RequestHandler<Object, Object> handler = untyped((RequestHandler<?, ?>) instance);
         return new LocalFunction(function.logicalId(), function.timeout(), function.memorySizeMb(),
                 environment.getOrDefault(FerryEnv.AWS_REGION, LocalStack.DEFAULT_REGION), handler);
+    }
+
+    /**
+     * Ends its execution environment: a handler that holds something open (a Lambda pool's warm
+     * handlers and threads) is closed.
+     */
+    @Override
+    public void close() {
+        if (handler instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(name + ": its handler did not close: " + e, e);
+            }
+        }
     }
 
     /** The function's name. */

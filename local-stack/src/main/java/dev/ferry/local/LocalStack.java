@@ -8,6 +8,7 @@ import dev.ferry.functions.WebhookSettings;
 import dev.ferry.worker.CommandJobHandler;
 import dev.ferry.worker.GpuSlots;
 import dev.ferry.worker.JobTypes;
+import dev.ferry.worker.LambdaPoolHandler;
 import dev.ferry.worker.Worker;
 import dev.ferry.worker.WorkerConfig;
 import java.io.IOException;
@@ -212,11 +213,19 @@ public final class LocalStack implements AutoCloseable {
             env.replaceAll((name, value) -> name.equals("FERRY_WORKER_GROUP")
                     || name.startsWith("FERRY_POOL_") && name.endsWith("_WORKER_GROUP") ? "" : value);
             env.putAll(LOCAL_FUNCTION_SETTINGS);
+            // A Lambda pool's function is a worker: the local workers' short lease and back-off.
+            boolean poolFunction = function.handlerClass().equals(LambdaPoolHandler.class.getName());
+            if (poolFunction) {
+                env.putAll(LOCAL_POOL_FUNCTION_SETTINGS);
+            }
             env.putAll(overrides);
             functionEnvironments.put(function.logicalId(), env);
-            Map<String, String> direct = new LinkedHashMap<>(env);
-            direct.putAll(aws);
-            all.putAll(direct);
+            if (!poolFunction) {
+                // The workers' settings are the API functions' (a pool function's queue and lease are its own).
+                Map<String, String> direct = new LinkedHashMap<>(env);
+                direct.putAll(aws);
+                all.putAll(direct);
+            }
         }
         sampleLedger = createLedger();
         all.putAll(localWorkerEnvironment(options.workerSlots(), sampleLedger));
@@ -246,15 +255,15 @@ public final class LocalStack implements AutoCloseable {
         api.serve(routes);
         startEventSources(functions, functionEnvironments, clientEnv);
 
-        for (LocalPool pool : pools) {
+        for (LocalPool pool : workerPools()) {
             for (int i = 0; i < options.workers(); i++) {
                 startWorker(Map.of(FerryEnv.POOL, pool.name()));
             }
         }
         up = true;
         LOG.info("local stack {} up on {}: API {}, {} worker(s) with {} slot(s) each{}", options.stackName(),
-                backend.describe(), api.endpoint(), options.workers() * pools.size(), options.workerSlots(),
-                pools.size() > 1 ? ", " + options.workers() + " a pool" : "");
+                backend.describe(), api.endpoint(), options.workers() * workerPools().size(), options.workerSlots(),
+                workerPools().size() > 1 ? ", " + options.workers() + " a pool" : "");
     }
 
     /**
@@ -268,9 +277,13 @@ public final class LocalStack implements AutoCloseable {
         for (SamTemplate.EventSource source : template.eventSources()) {
             String id = source.function().logicalId();
             boolean stream = source.kind() == SamTemplate.EventSource.Kind.DYNAMODB_STREAM;
+            boolean loaded = functions.containsKey(id);
             LocalFunction function = functions.computeIfAbsent(id, key -> LocalFunction.load(source.function(),
                     functionEnvironments.get(key), stream ? DynamodbEvent.class : SQSEvent.class,
                     stream ? StreamsEventResponse.class : SQSBatchResponse.class));
+            if (!loaded) {
+                track(function); // closed after its poller (a Lambda pool's warm handlers and threads)
+            }
             if (stream) {
                 Optional<String> streamArn = resources.tableStreamArn(source.sourceLogicalId());
                 if (streamArn.isEmpty()) {
@@ -329,6 +342,14 @@ public final class LocalStack implements AutoCloseable {
     }
 
     /**
+     * What the local stack sets for a Lambda pool's function ({@link LambdaPoolHandler}) over the
+     * template's values, before {@link Options#environmentOverrides()}: the local workers' lease,
+     * heartbeat and back-off ({@link #localWorkerEnvironment}), so that its retries are seconds apart.
+     */
+    static final Map<String, String> LOCAL_POOL_FUNCTION_SETTINGS = Map.of(WorkerConfig.LEASE, "10",
+            WorkerConfig.HEARTBEAT, "3", WorkerConfig.RETRY_BASE, "1", WorkerConfig.RETRY_MAX, "5");
+
+    /**
      * What the local stack sets for every function over the template's values, before
      * {@link Options#environmentOverrides()}: a failed webhook delivery is tried again after 1 s,
      * doubling to 30 s, so that retries can be watched (and tested) in seconds.
@@ -369,8 +390,13 @@ public final class LocalStack implements AutoCloseable {
                             + " the template's queues"));
             SamTemplate.Redrive redrive = jobQueue.redrive().orElseThrow(() -> new TemplateException("the job queue "
                     + jobQueue.logicalId() + " has no RedrivePolicy, so failed jobs would never leave it"));
+            // A Lambda pool: its queue is a function's event source, and that function is its worker.
+            Optional<String> function = template.eventSources().stream()
+                    .filter(source -> source.kind() == SamTemplate.EventSource.Kind.SQS
+                            && source.sourceLogicalId().equals(jobQueue.logicalId()))
+                    .map(source -> source.function().logicalId()).findFirst();
             found.add(new LocalPool(pool.name(), pool.queueUrl(), pool.priorityQueueUrl(),
-                    resources.queueUrl(redrive.deadLetterQueueLogicalId()), redrive.maxReceiveCount()));
+                    resources.queueUrl(redrive.deadLetterQueueLogicalId()), redrive.maxReceiveCount(), function));
         }
         return List.copyOf(found);
     }
@@ -380,7 +406,17 @@ public final class LocalStack implements AutoCloseable {
      * its dead-letter queue, and how many receives a job's message gets before it moves there.
      */
     public record LocalPool(String name, String queueUrl, Optional<String> priorityQueueUrl,
-                            String deadLetterQueueUrl, int maxReceiveCount) {
+                            String deadLetterQueueUrl, int maxReceiveCount, Optional<String> function) {
+
+        /** A GPU pool, run by workers; a Lambda pool is run by its {@link #function()}. */
+        public boolean workers() {
+            return function.isEmpty();
+        }
+    }
+
+    /** The pools whose jobs workers run (not a Lambda pool's function). */
+    private List<LocalPool> workerPools() {
+        return pools.stream().filter(LocalPool::workers).toList();
     }
 
     /** The pools, as the functions route to them: one, {@value Pools#DEFAULT_POOL}, unless the template declares pools. */
@@ -523,7 +559,7 @@ public final class LocalStack implements AutoCloseable {
         env.remove(WorkerConfig.PRIORITY_QUEUE_URL); // the first pool's, in environment()
         env.putAll(poolWorkerSettings(pool));
         retryElsewhere(pool).forEach(env::put);
-        env.put(WorkerConfig.WORKER_ID, "local-" + (pools.size() > 1 ? pool.name() + "-" : "") + (++workerCount));
+        env.put(WorkerConfig.WORKER_ID, "local-" + (workerPools().size() > 1 ? pool.name() + "-" : "") + (++workerCount));
         env.putAll(envOverrides);
         Worker worker = Worker.fromEnvironment(env);
         workers.add(worker);

@@ -202,7 +202,8 @@ public final class LocalStackMain {
                 .append("  SQS       ").append(stack.environment().optional(FerryEnv.AWS_ENDPOINT_URL_SQS)
                         .orElse("AWS")).append('\n');
         for (LocalStack.LocalPool pool : stack.pools()) {
-            String name = stack.pools().size() > 1 ? " (pool " + pool.name() + ")" : "";
+            String name = (stack.pools().size() > 1 ? " (pool " + pool.name() + ")" : "")
+                    + pool.function().map(function -> ", run by the Lambda pool's function " + function).orElse("");
             text.append("    jobs    ").append(pool.queueUrl()).append(name).append('\n');
             pool.priorityQueueUrl().ifPresent(url -> text.append("    high    ").append(url)
                     .append("   (the high-priority lane: \"priority\": \"high\")\n"));

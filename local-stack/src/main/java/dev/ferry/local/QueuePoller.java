@@ -134,7 +134,21 @@ final class QueuePoller implements AutoCloseable {
                 .put("body", message.body());
         ObjectNode attributes = json.putObject("attributes");
         message.attributes().forEach((name, value) -> attributes.put(attribute(name), value));
-        json.putObject("messageAttributes");
+        // As Lambda writes them: each attribute's value and type (a copy given back names its lease here).
+        ObjectNode messageAttributes = json.putObject("messageAttributes");
+        message.messageAttributes().forEach((name, value) -> {
+            ObjectNode attribute = messageAttributes.putObject(name);
+            if (value.stringValue() != null) {
+                attribute.put("stringValue", value.stringValue());
+            }
+            if (value.binaryValue() != null) {
+                attribute.put("binaryValue", java.util.Base64.getEncoder().encodeToString(value.binaryValue()
+                        .asByteArray()));
+            }
+            attribute.putArray("stringListValues");
+            attribute.putArray("binaryListValues");
+            attribute.put("dataType", value.dataType());
+        });
         json.put("md5OfBody", message.md5OfBody())
                 .put("eventSource", "aws:sqs")
                 .put("eventSourceARN", queueArn)

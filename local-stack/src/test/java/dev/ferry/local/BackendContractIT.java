@@ -152,9 +152,9 @@ class BackendContractIT {
     void creatingAgain_usesWhatExists_andCreatesNothing() {
         SamTemplate first = template(Map.of("VisibilityTimeoutSeconds", "45"));
         LocalResources created = create(first);
-        assertEquals(9, created.created().size(), "five queues (the pool's jobs and priority lane, its DLQ,"
-                + " webhooks and theirs), three tables (jobs, webhook deliveries, workers), the bucket: "
-                + created.created());
+        assertEquals(11, created.created().size(), "seven queues (the GPU pool's jobs and priority lane, its DLQ;"
+                + " the Lambda pool's jobs and DLQ; webhooks and theirs), three tables (jobs, webhook deliveries,"
+                + " workers), the bucket: " + created.created());
 
         LocalResources again = LocalResources.create(first, sqs, dynamoDb, s3);
 

@@ -54,14 +54,15 @@ class JsonLogsIT {
         env.putAll(Backends.credentialEnvironment(stack)); // a process inherits nothing
         env.put(WorkerConfig.SLOTS, "1");
         env.put(WorkerConfig.METADATA_DISABLED, "true");
-        env.put(WorkerConfig.COMMAND_PREFIX + "ECHO", "cat");
+        // A type of the GPU pool (echo runs on the template's Lambda pool).
+        env.put(WorkerConfig.COMMAND_PREFIX + "HELLO", "cat");
         env.put(FerryEnv.LOG_FORMAT, "json");
         env.put(FerryEnv.METRICS_NAMESPACE, "Ferry/test");
         Path log = dir.resolve("worker.log");
         process = WorkerProcess.start("json-worker", env, log,
                 List.of("-Dslf4j.provider=ch.qos.logback.classic.spi.LogbackServiceProvider"));
 
-        String jobId = api.submit("{\"type\":\"echo\",\"input\":{\"hello\":\"logs\"}}").jobId();
+        String jobId = api.submit("{\"type\":\"hello\",\"input\":{\"hello\":\"logs\"}}").jobId();
         await().atMost(WAIT).until(() -> "SUCCEEDED".equals(api.get(jobId, List.of()).body().path("status").asText()));
         process.terminate();
         assertTrue(process.waitFor(WAIT) >= 0, "the worker did not stop");
@@ -78,7 +79,7 @@ class JsonLogsIT {
                 continue;
             }
             assertEquals(jobId, node.path("jobId").asText(), "no jobId field: " + line);
-            assertEquals("echo", node.path("type").asText(), line);
+            assertEquals("hello", node.path("type").asText(), line);
             assertEquals("json-worker", node.path("worker").asText(), line);
             assertEquals("0", node.path("slot").asText(), line);
             jobLines.add(node);
@@ -88,7 +89,7 @@ class JsonLogsIT {
         assertTrue(jobLines.stream().anyMatch(n -> n.path("message").asText().contains("SUCCEEDED")),
                 "no success line: " + jobLines);
         assertTrue(metricLines.stream().anyMatch(n -> n.path("Jobs").asInt() == 1
-                && n.path("Outcome").asText().equals("succeeded") && n.path("Type").asText().equals("echo")
+                && n.path("Outcome").asText().equals("succeeded") && n.path("Type").asText().equals("hello")
                 && n.path("Pool").asText().equals(stack.pools().get(0).name()) && n.has("RunTime")),
                 "no outcome metric (its Pool the worker's): " + metricLines);
         assertTrue(metricLines.stream().anyMatch(n -> n.has("QueueWait")), "no queue wait metric: " + metricLines);

@@ -64,8 +64,10 @@ class PoolsIT {
 
     @Test
     void eachJobType_runsOnItsOwnPoolsWorkers_andWaitsForThemAlone() {
-        assertEquals(List.of(TwoPoolTemplate.GPU, TwoPoolTemplate.LARGE),
+        assertEquals(List.of(TwoPoolTemplate.GPU, TwoPoolTemplate.LARGE, TwoPoolTemplate.LIGHT),
                 stack.pools().stream().map(LocalStack.LocalPool::name).toList());
+        assertEquals(List.of(true, true, false), stack.pools().stream().map(LocalStack.LocalPool::workers).toList(),
+                "the Lambda pool's function is its worker");
         Worker gpuWorker = stack.startWorker(Map.of(FerryEnv.POOL, TwoPoolTemplate.GPU));
         try {
             runsOnItsOwnPool();
@@ -154,11 +156,11 @@ class PoolsIT {
         assertEquals("FAILED", api.get(failing).body().get("status").asText());
         HttpResponse<String> unknown = admin("POST", "redrive?pool=Huge");
         assertEquals(404, unknown.statusCode(), unknown.body());
-        assertTrue(unknown.body().contains("no pool \\\"Huge\\\"") && unknown.body().contains("[Gpu, Large]"),
+        assertTrue(unknown.body().contains("no pool \\\"Huge\\\"") && unknown.body().contains("[Gpu, Large, Light]"),
                 unknown.body());
         HttpResponse<String> overview = admin("GET", "overview");
         JsonNode pools = Json.parse(overview.body()).at("/queues/pools");
-        assertEquals(2, pools.size(), overview.body());
+        assertEquals(3, pools.size(), overview.body());
         assertEquals(1, pools.get(1).at("/deadLetter/visible").asInt() + pools.get(1).at("/deadLetter/inFlight").asInt(),
                 "Large's dead letter, in Large's row: " + pools);
 

@@ -88,9 +88,11 @@ class SamTemplateTest {
         assertEquals(Duration.ofSeconds(28), submit.timeout());
         assertEquals(Duration.ofSeconds(25), functions.get("AdminFunction").timeout(), "the Globals' own");
         assertEquals(1024, submit.memorySizeMb());
-        // The pools' variables (one pool, Gpu), from the loop in each function's environment.
+        // The pools' variables (a GPU pool, Gpu, and a Lambda pool, Light, without a lane), from the
+        // loops in each function's environment.
         Set<String> pools = Set.of(Pools.POOLS, "FERRY_POOL_Gpu_QUEUE_URL", "FERRY_POOL_Gpu_PRIORITY_QUEUE_URL",
-                "FERRY_POOL_Gpu_DLQ_URL", "FERRY_POOL_Gpu_TYPES");
+                "FERRY_POOL_Gpu_DLQ_URL", "FERRY_POOL_Gpu_TYPES", "FERRY_POOL_Light_QUEUE_URL",
+                "FERRY_POOL_Light_DLQ_URL", "FERRY_POOL_Light_TYPES");
         assertEquals(union(pools, Set.of(FerryEnv.TABLE, FerryEnv.MAX_MESSAGE_BYTES, FerryEnv.RETENTION_DAYS,
                 FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.MAX_INPUT_UPLOAD_BYTES,
                 "FERRY_MAX_WAIT", FerryEnv.DEFAULT_DEADLINES, FerryEnv.LOG_FORMAT, FerryEnv.METRICS_NAMESPACE)),
@@ -104,12 +106,21 @@ class SamTemplateTest {
                 functions.get("CreateUploadFunction").environmentVariableNames());
         assertEquals(union(pools, Set.of(FerryEnv.TABLE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET, FerryEnv.URL_EXPIRY,
                         AdminToken.SECRET_ARN, "FERRY_CURSOR_KEY", WebhookSettings.TABLE, WebhookSettings.QUEUE_URL,
-                        FerryEnv.LOG_FORMAT, FerryEnv.WORKERS_TABLE, "FERRY_POOL_Gpu_WORKER_GROUP")),
+                        FerryEnv.LOG_FORMAT, FerryEnv.WORKERS_TABLE, "FERRY_POOL_Gpu_WORKER_GROUP",
+                        "FERRY_POOL_Light_FUNCTION")),
                 functions.get("AdminFunction").environmentVariableNames());
         assertEquals(Set.of(FerryEnv.BUCKET, FerryEnv.URL_EXPIRY, FerryEnv.RETENTION_DAYS, WebhookSettings.QUEUE_URL,
                 FerryEnv.LOG_FORMAT),
                 functions.get("WebhookEventsFunction").environmentVariableNames());
         assertEquals(Duration.ofSeconds(60), functions.get("DeliverWebhookFunction").timeout());
+        // The Lambda pool's function: the worker, on its own queue, its size from the pool's mapping.
+        SamTemplate.Function light = functions.get("LightPoolFunction");
+        assertEquals(Duration.ofSeconds(120), light.timeout());
+        assertEquals(1024, light.memorySizeMb());
+        assertEquals("dev.ferry.worker.LambdaPoolHandler", light.handlerClass());
+        assertEquals(Set.of(FerryEnv.POOL, FerryEnv.QUEUE_URL, FerryEnv.TABLE, "FERRY_SLOTS", "FERRY_LEASE",
+                "FERRY_WORKER_ENVIRONMENT", FerryEnv.METRICS_NAMESPACE, FerryEnv.RETENTION_DAYS, FerryEnv.BUCKET,
+                FerryEnv.URL_EXPIRY, FerryEnv.LOG_FORMAT), light.environmentVariableNames());
     }
 
     private static Set<String> union(Set<String> a, Set<String> b) {
@@ -121,9 +132,11 @@ class SamTemplateTest {
     @Test
     void jobQueue_redrivesToTheDeadLetterQueue_afterMaxReceiveCountFromItsDefault() {
         SamTemplate template = template(Map.of());
-        assertEquals(List.of("WebhookDeadLetterQueue", "GpuJobDeadLetterQueue", "WebhookQueue", "GpuJobQueue",
-                "GpuPriorityQueue"), template.queues().stream().map(SamTemplate.Queue::logicalId).toList(),
-                "dead-letter queues first");
+        assertEquals(List.of("WebhookDeadLetterQueue", "GpuJobDeadLetterQueue", "LightJobDeadLetterQueue",
+                "WebhookQueue", "GpuJobQueue", "GpuPriorityQueue", "LightJobQueue"),
+                template.queues().stream().map(SamTemplate.Queue::logicalId).toList(), "dead-letter queues first");
+        assertEquals(new SamTemplate.Redrive("LightJobDeadLetterQueue", 5),
+                template.queue("LightJobQueue").redrive().orElseThrow(), "the Lambda pool's own");
         assertEquals(new SamTemplate.Redrive("GpuJobDeadLetterQueue", 5),
                 template.queue("GpuPriorityQueue").redrive().orElseThrow(), "the priority lane: the same DLQ");
         assertEquals(new SamTemplate.Redrive("WebhookDeadLetterQueue", 5),
@@ -337,8 +350,13 @@ class SamTemplateTest {
     void eventSources_areTheFunctionsDynamoDbAndSqsEvents() {
         List<SamTemplate.EventSource> sources = template(Map.of()).eventSources();
 
-        assertEquals(List.of("WebhookEventsFunction.JobChanges", "DeliverWebhookFunction.Deliveries"),
-                sources.stream().map(SamTemplate.EventSource::name).toList());
+        assertEquals(List.of("WebhookEventsFunction.JobChanges", "DeliverWebhookFunction.Deliveries",
+                "LightPoolFunction.Jobs"), sources.stream().map(SamTemplate.EventSource::name).toList());
+        SamTemplate.EventSource pool = sources.get(2);
+        assertEquals(SamTemplate.EventSource.Kind.SQS, pool.kind());
+        assertEquals("LightJobQueue", pool.sourceLogicalId());
+        assertEquals(5, pool.batchSize());
+        assertTrue(pool.reportBatchItemFailures(), "a batch's runs settle their messages one by one");
         SamTemplate.EventSource stream = sources.get(0);
         assertEquals(SamTemplate.EventSource.Kind.DYNAMODB_STREAM, stream.kind());
         assertEquals("JobsTable", stream.sourceLogicalId());
@@ -421,7 +439,9 @@ class SamTemplateTest {
         assertEquals("ref:GpuJobQueue", submit.get("FERRY_POOL_Gpu_QUEUE_URL"));
         assertEquals("ref:GpuPriorityQueue", submit.get("FERRY_POOL_Gpu_PRIORITY_QUEUE_URL"));
         assertEquals("ref:GpuJobDeadLetterQueue", submit.get("FERRY_POOL_Gpu_DLQ_URL"));
-        assertEquals("Gpu", submit.get(Pools.POOLS));
+        assertEquals("Gpu,Light", submit.get(Pools.POOLS));
+        assertEquals("ref:LightJobQueue", submit.get("FERRY_POOL_Light_QUEUE_URL"));
+        assertEquals("echo", submit.get("FERRY_POOL_Light_TYPES"));
         assertEquals("#", submit.get("FERRY_POOL_Gpu_TYPES"), "the one pool serves every type");
         assertEquals("ref:FilesBucket", submit.get(FerryEnv.BUCKET));
         assertEquals("30", submit.get(FerryEnv.RETENTION_DAYS));
@@ -527,7 +547,8 @@ class SamTemplateTest {
         assertEquals(Set.of("ApiUrl", "AdminPageUrl", "ApiKeyId", "ReadApiKeyCommand", "ApiUsagePlanId",
                 "ReadAdminTokenCommand", "ReadWebhookSecretCommand", "GpuJobQueueUrl", "GpuPriorityQueueUrl",
                 "GpuJobDeadLetterQueueUrl", "JobsTableName", "FilesBucketName", "GpuWorkerGroupName", "GpuDashboardUrl",
-                "WorkerArtifactBucketName", "WorkerLogGroupName", "AlarmTopicArn", "DashboardUrl"),
+                "WorkerArtifactBucketName", "WorkerLogGroupName", "AlarmTopicArn", "DashboardUrl", "LightJobQueueUrl",
+                "LightJobDeadLetterQueueUrl", "LightPoolFunctionName"),
                 section(TemplateFacts.raw(), "Outputs").keySet());
     }
 

@@ -22,6 +22,7 @@ import dev.ferry.core.JobTable;
 import dev.ferry.functions.AdminToken;
 import dev.ferry.functions.WebhookSettings;
 import dev.ferry.worker.CommandJobHandler;
+import dev.ferry.worker.LambdaPoolHandler;
 import dev.ferry.worker.WorkerConfig;
 import dev.ferry.worker.WorkerMain;
 import java.io.IOException;
@@ -113,6 +114,15 @@ class TemplateAgreementTest {
             Pools.POOLS, "FERRY_POOL_", FerryEnv.DLQ_URL, FerryEnv.JOB_TYPES,
             dev.ferry.worker.FleetSettings.HEALTH_PORT, dev.ferry.worker.FleetSettings.HEALTH_SETUP_LIMIT);
 
+    /** What a GPU worker is given that a Lambda pool's function is not, and why. */
+    private static final Map<String, String> POOL_FUNCTION_UNSET = Map.of(
+            WorkerConfig.DRAIN_GRACE, "a function is never drained: it holds jobs only within an invocation",
+            FerryEnv.WORKERS_TABLE, "no fleet heartbeat: Lambda's own metrics count a function's concurrency",
+            dev.ferry.worker.RetryElsewhere.WHEN, "no rule to retry elsewhere from a Lambda pool in the template"
+                    + " (infra/worker.env may set one)",
+            dev.ferry.worker.RetryElsewhere.POOL, "as FERRY_RETRY_ELSEWHERE_WHEN",
+            dev.ferry.worker.RetryElsewhere.QUEUE_URL, "as FERRY_RETRY_ELSEWHERE_WHEN");
+
     /** Not read by the worker: set by it for each job's program. */
     private static final Set<String> WORKER_GIVES_JOBS = Set.of(CommandJobHandler.ENV_JOB_ID,
             CommandJobHandler.ENV_JOB_TYPE, CommandJobHandler.ENV_ATTEMPT, CommandJobHandler.ENV_OUTPUT_DIR,
@@ -131,7 +141,7 @@ class TemplateAgreementTest {
         List<SamTemplate.Function> functions = template.functions();
         assertEquals(Set.of("SubmitJobFunction", "GetJobFunction", "ListJobsFunction", "CancelJobFunction", "AdminFunction",
                         "CreateUploadFunction",
-                        "WebhookEventsFunction", "DeliverWebhookFunction", "HealthFunction"),
+                        "WebhookEventsFunction", "DeliverWebhookFunction", "HealthFunction", "LightPoolFunction"),
                 functions.stream().map(SamTemplate.Function::logicalId).collect(Collectors.toSet()));
         for (SamTemplate.Function function : functions) {
             String what = function.logicalId() + " (" + function.handlerClass() + "::" + function.handlerMethod() + ")";
@@ -158,7 +168,8 @@ class TemplateAgreementTest {
         Map<String, Object> resources = TemplateFacts.map(TemplateFacts.raw(), "Resources");
         Map<String, String> sources = Map.of(
                 "WebhookEventsFunction", "DynamoDB " + Map.of("Fn::GetAtt", List.of("JobsTable", "StreamArn")),
-                "DeliverWebhookFunction", "SQS " + Map.of("Fn::GetAtt", List.of("WebhookQueue", "Arn")));
+                "DeliverWebhookFunction", "SQS " + Map.of("Fn::GetAtt", List.of("WebhookQueue", "Arn")),
+                "LightPoolFunction", "SQS " + Map.of("Fn::GetAtt", List.of("LightJobQueue", "Arn")));
         for (SamTemplate.Function function : template().functions()) {
             Map<String, Object> events = TemplateFacts.map(TemplateFacts.properties(function.logicalId()), "Events");
             events.forEach((name, event) -> {
@@ -183,23 +194,35 @@ class TemplateAgreementTest {
     @Test
     void sharedCode_isTheShadedJarThatSamBuildUnpacks_andItHoldsEveryHandler() throws IOException {
         Map<String, Object> globals = TemplateFacts.map(TemplateFacts.map(TemplateFacts.raw(), "Globals"), "Function");
-        Path codeUri = TemplateFacts.TEMPLATE.getParent().resolve((String) globals.get("CodeUri")).normalize();
         Path repository = TemplateFacts.TEMPLATE.getParent().getParent();
-        assertEquals(repository.resolve("functions/target"), codeUri);
         String makefile = Files.readString(TemplateFacts.TEMPLATE.resolveSibling("Makefile"));
         assertTrue(makefile.contains("JAR := ferry-functions.jar"), "infra/Makefile unpacks the shaded jar");
+        // The API's functions run the functions jar (Globals' CodeUri); a Lambda pool's function runs the
+        // worker's, through its own CodeUri and the Makefile's rule for every <Pool>PoolFunction.
+        Map<Path, String> jars = Map.of(repository.resolve("functions/target"), "ferry-functions.jar",
+                repository.resolve("worker-ec2/target"), "ferry-worker.jar");
+        assertTrue(makefile.contains("WORKER_JAR := ferry-worker.jar") && makefile.contains("build-%PoolFunction:"),
+                "infra/Makefile unpacks the worker jar for the Lambda pools");
         for (SamTemplate.Function function : template().functions()) {
             Map<String, Object> metadata = TemplateFacts.map(TemplateFacts.resource(function.logicalId()), "Metadata");
             assertEquals("makefile", metadata.get("BuildMethod"), function.logicalId());
             assertEquals(true, TemplateFacts.properties(function.logicalId()).get("AutoPublishAliasAllProperties"),
                     function.logicalId() + ": without it a changed parameter never reaches the live alias");
-            assertTrue(makefile.contains("build-" + function.logicalId()), "infra/Makefile has no target for "
+            boolean pool = function.handlerClass().equals(LambdaPoolHandler.class.getName());
+            assertEquals(pool, function.logicalId().endsWith("PoolFunction"), function.logicalId()
+                    + ": the worker's handler, exactly where the Makefile's rule for pools builds the worker jar");
+            assertTrue(pool || makefile.contains("build-" + function.logicalId()), "infra/Makefile has no target for "
                     + function.logicalId());
-        }
-        Path jar = codeUri.resolve("ferry-functions.jar");
-        assumeTrue(Files.isRegularFile(jar), jar + " is not built yet (mvn package)");
-        try (JarFile contents = new JarFile(jar.toFile())) {
-            for (SamTemplate.Function function : template().functions()) {
+            Object own = TemplateFacts.properties(function.logicalId()).get("CodeUri");
+            Path codeUri = TemplateFacts.TEMPLATE.getParent().resolve((String) (own != null ? own
+                    : globals.get("CodeUri"))).normalize();
+            assertEquals(repository.resolve(pool ? "worker-ec2/target" : "functions/target"), codeUri,
+                    function.logicalId());
+            Path jar = codeUri.resolve(jars.get(codeUri));
+            if (!Files.isRegularFile(jar)) {
+                continue; // not built yet (mvn package); the checks below need it
+            }
+            try (JarFile contents = new JarFile(jar.toFile())) {
                 String entry = function.handlerClass().replace('.', '/') + ".class";
                 assertTrue(contents.getEntry(entry) != null, jar + " lacks " + entry);
             }
@@ -218,6 +241,13 @@ class TemplateAgreementTest {
             missing.removeAll(FUNCTIONS_UNSET.keySet());
             // A prefix the code reads names by (FERRY_POOL_<name>_QUEUE_URL): the template sets names under it.
             missing.removeIf(prefix -> prefix.endsWith("_") && set.stream().anyMatch(name -> name.startsWith(prefix)));
+            if (function.handlerClass().equals(LambdaPoolHandler.class.getName())) {
+                // A Lambda pool's function is a worker: what a worker may leave to its defaults, it may too
+                // (or set in infra/worker.env, FERRY_WORKER_ENVIRONMENT); and it is given its job's settings.
+                missing.removeAll(WORKER_OPTIONAL);
+                missing.removeAll(WORKER_GIVES_JOBS);
+                missing.removeAll(POOL_FUNCTION_UNSET.keySet());
+            }
             assertEquals(Set.of(), missing, function.logicalId() + " can read these, but the template does not set"
                     + " them (reads " + read + ")");
             Set<String> unread = new TreeSet<>(set);
@@ -299,16 +329,25 @@ class TemplateAgreementTest {
     void pools_eachDeclaredOnce_withBoundedSettings_andJobTypesNoTwoPoolsShare() {
         Map<String, Object> mappings = TemplateFacts.map(TemplateFacts.unexpanded(), "Mappings");
         Map<String, Object> declared = TemplateFacts.map(mappings, "FerryPools");
-        List<Object> deployed = TemplateFacts.list(TemplateFacts.map(TemplateFacts.map(mappings, "Pools"), "Deployed"),
-                "Gpu");
+        Map<String, Object> deployedPools = TemplateFacts.map(TemplateFacts.map(mappings, "Pools"), "Deployed");
+        List<String> deployed = TemplateFacts.list(deployedPools, "Gpu").stream().map(String::valueOf).toList();
+        List<String> lambda = TemplateFacts.list(deployedPools, "Lambda").stream().map(String::valueOf).toList();
         assertFalse(deployed.isEmpty(), "no pool deployed");
-        assertTrue(declared.keySet().containsAll(deployed.stream().map(String::valueOf).toList()),
-                "every pool deployed is declared in FerryPools: " + deployed);
+        assertTrue(declared.keySet().containsAll(deployed) && declared.keySet().containsAll(lambda),
+                "every pool deployed is declared in FerryPools: " + deployed + " " + lambda);
+        assertTrue(java.util.Collections.disjoint(deployed, lambda), "a pool is a GPU pool or a Lambda pool");
         Map<String, String> env = new java.util.HashMap<>();
         env.put(Pools.POOLS, String.join(",", declared.keySet()));
         declared.forEach((name, entry) -> {
             Map<String, Object> pool = (Map<String, Object>) entry;
             assertTrue(name.matches("[A-Za-z][A-Za-z0-9]{0,31}"), name + ": names the pool's resources (Pools)");
+            env.put(Pools.queueVariable(name), "https://sqs/" + name);
+            env.put(Pools.typesVariable(name), String.valueOf(pool.get("JobTypes")));
+            if (pool.containsKey("BatchSize")) {
+                lambdaPool(name, pool);
+                return;
+            }
+            assertFalse(lambda.contains(name), name + " is deployed as a Lambda pool but declared as a GPU pool");
             long max = TemplateFacts.number(pool, "MaxInstances");
             assertTrue(max >= 0 && max <= 100, name + ".MaxInstances " + max + ": 0-100");
             long backlog = TemplateFacts.number(pool, "BacklogPerInstance");
@@ -324,13 +363,37 @@ class TemplateAgreementTest {
                         + ": another pool FerryPools declares");
                 java.util.regex.Pattern.compile(when); // a regular expression the workers can compile
             }
-            env.put(Pools.queueVariable(name), "https://sqs/" + name);
-            env.put(Pools.typesVariable(name), String.valueOf(pool.get("JobTypes")));
         });
         // Every pool declared, deployed together: their types parse, and no type could go to two of them.
         Pools pools = Pools.from(FerryEnv.of(env));
         assertEquals(Optional.of("Large"), pools.route("sdxl").map(Pools.Pool::name));
         assertEquals(Optional.of("Gpu"), pools.route("sample").map(Pools.Pool::name));
+        assertEquals(Optional.of("Light"), pools.route("echo").map(Pools.Pool::name));
+    }
+
+    /** A Lambda pool's function and queue, within what Lambda and SQS accept and the worker needs. */
+    private static void lambdaPool(String name, Map<String, Object> pool) {
+        assertEquals(Set.of("JobTypes", "MemorySize", "Timeout", "BatchSize", "MaxConcurrency",
+                "QueueVisibilitySeconds"), pool.keySet(), name);
+        long memory = TemplateFacts.number(pool, "MemorySize");
+        assertTrue(memory >= 128 && memory <= 10_240, name + ".MemorySize " + memory + ": Lambda's 128-10240 MB");
+        long timeout = TemplateFacts.number(pool, "Timeout");
+        // A job is stopped OUTCOME_RESERVE before the function's end, so it needs some time beyond that.
+        assertTrue(timeout >= 3 * LambdaPoolHandler.OUTCOME_RESERVE.toSeconds() && timeout <= 900,
+                name + ".Timeout " + timeout + ": 30-900 s");
+        long batch = TemplateFacts.number(pool, "BatchSize");
+        assertTrue(batch >= 1 && batch <= 10, name + ".BatchSize " + batch + ": 1-10 (no batching window)");
+        long concurrency = TemplateFacts.number(pool, "MaxConcurrency");
+        assertTrue(concurrency >= 2 && concurrency <= 1000, name + ".MaxConcurrency " + concurrency
+                + ": the event source mapping's 2-1000");
+        long visibility = TemplateFacts.number(pool, "QueueVisibilitySeconds");
+        assertTrue(visibility >= 6 * timeout && visibility <= 43_200, name + ".QueueVisibilitySeconds " + visibility
+                + ": at least 6 x Timeout (Lambda's rule for an SQS source), at most SQS's 12 hours");
+        // The function's runs renew their own lease (FERRY_LEASE), well inside the queue's visibility.
+        Map<String, Object> variables = TemplateFacts.map(TemplateFacts.map(TemplateFacts.properties(name
+                + "PoolFunction"), "Environment"), "Variables");
+        Duration lease = FerryEnv.parseDuration("FERRY_LEASE", String.valueOf(variables.get("FERRY_LEASE")));
+        assertTrue(lease.toSeconds() >= 30 && lease.toSeconds() < visibility, name + ": lease " + lease);
     }
 
     @Test
@@ -852,7 +915,7 @@ class TemplateAgreementTest {
                 groups++;
             }
         }
-        assertEquals(11, groups, "API access, nine functions, workers");
+        assertEquals(12, groups, "API access, nine functions, workers, the Lambda pool's function");
     }
 
     @Test
@@ -1099,6 +1162,33 @@ class TemplateAgreementTest {
 
     /** Each resource a function's statements name (a logical id, or an ARN pattern), with its actions. */
     @SuppressWarnings("unchecked")
+    @Test
+    void lambdaPoolFunction_isGrantedTheWorkersCallsOnItsOwnQueues_lessTheFleets_andItsLogs() {
+        Map<String, Set<String>> light = grantsByResource("LightPoolFunction");
+        assertEquals(Map.of(
+                // The mapping's receive and delete, the worker's heartbeat, copies and settings.
+                "LightJobQueue", Set.of("sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes", "sqs:SendMessage"),
+                "LightJobDeadLetterQueue", Set.of("sqs:SendMessage", "sqs:GetQueueUrl"),
+                "JobsTable", Set.of("dynamodb:UpdateItem", "dynamodb:DescribeTable"),
+                "${FilesBucket.Arn}/jobs/*", Set.of("s3:PutObject"),
+                "${FilesBucket.Arn}/uploads/*", Set.of("s3:GetObject"),
+                "LightPoolFunctionLogGroup", Set.of("logs:CreateLogStream", "logs:PutLogEvents")), light);
+        // The same calls a GPU worker may make on the same kinds of resource (WorkerPermissionsIT records
+        // those): nothing a worker could not do, but its fleet's (heartbeat item, scale-in protection).
+        Map<String, Set<String>> gpu = new TreeMap<>();
+        for (TemplateFacts.Grant grant : TemplateFacts.grants("GpuWorkerRole", "worker-process")) {
+            gpu.computeIfAbsent(grant.sid(), sid -> new TreeSet<>()).addAll(grant.actions());
+        }
+        assertEquals(gpu.get("WorkJobQueue"), light.get("LightJobQueue"));
+        assertEquals(gpu.get("DeadLetterJobs"), light.get("LightJobDeadLetterQueue"));
+        assertEquals(gpu.get("UpdateJobRecords"), light.get("JobsTable"));
+        assertEquals(gpu.get("WriteJobFiles"), light.get("${FilesBucket.Arn}/jobs/*"));
+        assertEquals(gpu.get("ReadUploads"), light.get("${FilesBucket.Arn}/uploads/*"));
+        Object group = TemplateFacts.map(TemplateFacts.properties("LightPoolFunction"), "LoggingConfig").get("LogGroup");
+        assertEquals(Map.of("Ref", "LightPoolFunctionLogGroup"), group, "it logs where it may write");
+    }
+
     private static Map<String, Set<String>> grantsByResource(String function) {
         Map<String, Set<String>> granted = new TreeMap<>();
         for (Map<String, Object> statement : functionStatements(function)) {

@@ -9,13 +9,16 @@ import java.nio.file.Path;
  * {@code infra/template.yaml} deploying its two declared GPU pools: {@code Gpu}, serving
  * {@code sample} and {@code gpu.#} (instead of its default, every type) and retrying an attempt
  * that failed with "CUDA out of memory" on {@code Large}, and {@code Large}, serving the types the
- * template gives it ({@code sdxl}, {@code flux}). Made from the real template at test
+ * template gives it ({@code sdxl}, {@code flux}); beside them, as shipped, the Lambda pool
+ * {@code Light} ({@code echo}). Made from the real template at test
  * time, by changing only its Mappings, so that it follows every change to the template.
  */
 final class TwoPoolTemplate {
 
     static final String GPU = "Gpu";
     static final String LARGE = "Large";
+    /** The template's Lambda pool, deployed beside them as shipped. */
+    static final String LIGHT = "Light";
 
     private TwoPoolTemplate() {
     }
