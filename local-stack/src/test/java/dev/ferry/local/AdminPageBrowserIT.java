@@ -171,7 +171,11 @@ class AdminPageBrowserIT {
                 return text.contains("no capacity") ? text : null;
             });
             assertTrue(diagnosis.contains("all 3 slot(s) busy"), diagnosis);
-            assertEquals("no Auto Scaling group", browser.findElement(By.id("fleet-group")).getText());
+            // A line per pool: the GPU pool's over its workers and its group; the Lambda pool's, its function.
+            String gpu = browser.findElement(By.cssSelector("#fleet-diagnosis div[data-pool='Gpu']")).getText();
+            assertTrue(gpu.contains("all 3 slot(s) busy") && gpu.endsWith("no Auto Scaling group"), gpu);
+            String light = browser.findElement(By.cssSelector("#fleet-diagnosis div[data-pool='Light']")).getText();
+            assertTrue(light.contains("no jobs wait") && light.contains("Lambda function "), light);
             ((JavascriptExecutor) browser).executeScript("arguments[0].scrollIntoView()",
                     browser.findElement(By.id("fleet-section")));
             screenshot("admin-fleet.png");
