@@ -2,28 +2,37 @@ package dev.ferry.worker;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The deletes of one Lambda invocation's batch: a settled message is not deleted here but noted,
- * and the function answers the event source mapping with every other message of the batch as a
- * failure ({@code ReportBatchItemFailures}). The mapping deletes the settled ones, in batches, once
- * the invocation returns; the others it leaves as they are, out of sight for as long as the run
- * set (a duplicate put off, a back-off), to come back then.
+ * The deletes of one Lambda invocation's batch. A message its run settles is deleted at once (by
+ * {@code delegate}) and noted; the function answers the event source mapping with every other
+ * message of the batch as a failure ({@code ReportBatchItemFailures}), which the mapping leaves as
+ * it is, out of sight for as long as the run set (a duplicate put off, a back-off), to come back
+ * then.
  *
- * <p>A message settled here whose invocation then ends badly (the function timed out, its
- * environment died) is not deleted: it comes back, and its job's record, written before the
- * acknowledgement, decides (a finished job's message is deleted unrun).
+ * <p>Deleted at once rather than left to the mapping, which deletes only once the whole invocation
+ * returns: a settled message's visibility is only its last heartbeat's lease, and a slow sibling in
+ * the batch would let it come back meanwhile (a retry's original beside its delayed copy, a failed
+ * job's message moved to the dead-letter queue twice). Noted even where the delete failed: the
+ * mapping's own delete is its second chance, and a message that comes back anyway is handled by
+ * its job's record, written before the delete.
  */
 final class BatchAcknowledgements implements MessageDeletes {
 
+    private final MessageDeletes delegate;
     private final Set<String> settled = ConcurrentHashMap.newKeySet();
+
+    BatchAcknowledgements(MessageDeletes delegate) {
+        this.delegate = Objects.requireNonNull(delegate, "delegate");
+    }
 
     @Override
     public boolean delete(Delivery delivery, String jobId) {
         settled.add(delivery.messageId());
-        return true;
+        return delegate.delete(delivery, jobId);
     }
 
     /** Of {@code messageIds}, those not settled: the batch item failures, in the order given. */
@@ -33,11 +42,11 @@ final class BatchAcknowledgements implements MessageDeletes {
 
     @Override
     public boolean close(Duration timeout) {
-        return true;
+        return delegate.close(timeout);
     }
 
     @Override
     public long[] requestsBySize() {
-        return new long[DeleteBatcher.MAX_ENTRIES + 1]; // the mapping's deletes, not this function's
+        return delegate.requestsBySize();
     }
 }

@@ -65,18 +65,21 @@ final class JobQueue {
     }
 
     /**
-     * A queue whose messages someone else receives and deletes: Lambda's event source mapping,
-     * which deletes each message the function reports settled once the invocation returns
-     * ({@link BatchAcknowledgements}). Everything else (visibility, copies, the dead-letter move)
-     * is done here, as for a worker's own receives.
+     * A queue whose messages someone else receives: Lambda's event source mapping, which also
+     * deletes the messages the function reports settled once the invocation returns. Its deletes
+     * are made at once, unbatched, and go through {@code around} ({@link BatchAcknowledgements},
+     * which notes them for the batch response). Everything else (visibility, copies, the
+     * dead-letter move) is done here, as for a worker's own receives.
      */
-    JobQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl, Clock clock, MessageDeletes deletes) {
+    JobQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl, Clock clock,
+             java.util.function.UnaryOperator<MessageDeletes> around) {
         this.sqs = Objects.requireNonNull(sqs, "sqs");
         this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
         this.deadLetterQueueUrl = Objects.requireNonNull(deadLetterQueueUrl, "deadLetterQueueUrl");
         this.waitSeconds = 0;
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.deletes = Objects.requireNonNull(deletes, "deletes");
+        this.deletes = Objects.requireNonNull(around.apply(new DeleteBatcher(sqs, queueUrl, this::deleteOne,
+                Duration.ZERO)), "deletes");
     }
 
     String url() {

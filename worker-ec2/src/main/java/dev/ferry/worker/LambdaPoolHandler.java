@@ -29,6 +29,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.services.sqs.SqsClient;
@@ -42,21 +44,27 @@ import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
  * heartbeat, fenced outcome, back-off by a delayed copy, dead-letter move, a duplicate of a running
  * job put off), so the pool keeps every rule the GPU pools keep.
  *
- * <p>What differs is the acknowledgement: a message the run settles is not deleted by this
- * function but answered as settled, and every other message of the batch as a batch item failure
- * ({@link BatchAcknowledgements}); the mapping deletes the settled ones. A run that could not
- * settle its message (its claim failed, its outcome could not be written, its job runs elsewhere)
- * leaves it out of sight for as long as the run said, to come back then, as on a worker.
+ * <p>What differs is the acknowledgement: a message the run settles is deleted at once and
+ * answered as settled, and every other message of the batch as a batch item failure
+ * ({@link BatchAcknowledgements}). A run that could not settle its message (its claim failed, its
+ * outcome could not be written, its job runs elsewhere) leaves it out of sight for as long as the
+ * run said, to come back then, as on a worker.
  *
- * <p>A job may run only while the invocation has time left to write its outcome: its handler is
- * stopped {@link #OUTCOME_RESERVE} before the function's timeout and the attempt fails, to be
- * retried after its back-off ({@link InvocationTime}). A function killed anyway (out of memory, a
- * timeout) is a worker that died: its jobs' leases run out and their messages come back.
+ * <p>A job may run only while the invocation has time left to write its outcome: a message that
+ * comes with less than {@link #MIN_START} of it left is put back as a fresh copy, unclaimed; a
+ * handler still running {@link #OUTCOME_RESERVE} before the function's timeout is stopped and its
+ * attempt fails, to be retried after its back-off ({@link InvocationTime}); and the invocation
+ * answers {@link #ANSWER_MARGIN} before its end with what is settled by then. A function killed
+ * anyway (out of memory) is a worker that died: its jobs' leases run out and their messages come
+ * back.
  *
- * <p>Configured as a worker is ({@link WorkerConfig}), plus {@value #WORKER_ENVIRONMENT}:
- * {@code infra/worker.env} in base64, the job commands, as the GPU workers get them; the function's
- * own variables win over it. {@code FERRY_SLOTS} (default {@value #DEFAULT_SLOTS}) is how many
- * messages of a batch run at once: the event source's batch size.
+ * <p>Configured as a worker is ({@link WorkerConfig}), by the function's variables, plus the job
+ * commands of {@value #WORKER_ENVIRONMENT}: {@code infra/worker.env} in base64, as the GPU workers
+ * get it, of which a Lambda pool takes only each type's command, timeout and exit rules (the
+ * workers' other settings are theirs). Job types run as a command per job; a warm handler
+ * ({@code FERRY_HANDLER_<TYPE>}, Cog, SageMaker) is not a Lambda pool's: its model would load
+ * within an invocation's time, once per slot. {@code FERRY_SLOTS} (default {@value #DEFAULT_SLOTS})
+ * is how many messages of a batch run at once: the event source's batch size.
  */
 public final class LambdaPoolHandler implements RequestHandler<SQSEvent, SQSBatchResponse>, AutoCloseable {
 
@@ -65,8 +73,18 @@ public final class LambdaPoolHandler implements RequestHandler<SQSEvent, SQSBatc
     public static final String WORKER_ENVIRONMENT = "FERRY_WORKER_ENVIRONMENT";
     /** Jobs of one batch run at once where {@code FERRY_SLOTS} is not set: Lambda's largest standard batch. */
     public static final int DEFAULT_SLOTS = 10;
-    /** Kept from an invocation's time for what follows a job's handler: its outcome, its message. */
-    public static final Duration OUTCOME_RESERVE = Duration.ofSeconds(10);
+    /**
+     * Kept from an invocation's time for what follows a job's handler: its process tree killed (up
+     * to twice {@link CommandJobHandler#KILL_GRACE}), its log and result stored, its outcome, its message.
+     */
+    public static final Duration OUTCOME_RESERVE = Duration.ofSeconds(30);
+    /** A message that comes with less of the invocation left than this (beyond the reserve) is not started. */
+    static final Duration MIN_START = Duration.ofSeconds(5);
+    /** The invocation answers this long before its end, with what is settled by then. */
+    static final Duration ANSWER_MARGIN = Duration.ofSeconds(2);
+    /** The variables of {@value #WORKER_ENVIRONMENT} a Lambda pool takes: a job type's command, timeout, exit rules. */
+    private static final List<String> JOB_VARIABLES = List.of(WorkerConfig.COMMAND_PREFIX, WorkerConfig.TIMEOUT_PREFIX,
+            WorkerConfig.JOB_TIMEOUT, ExitRules.VARIABLE);
 
     private final WorkerConfig config;
     private final SqsClient sqs;
@@ -99,12 +117,20 @@ public final class LambdaPoolHandler implements RequestHandler<SQSEvent, SQSBatc
         JobStore store = DynamoDbJobStore.fromEnvironment(dynamoDb, env);
         this.queueSettings = QueueSettings.read(sqs, config.queueUrl());
         this.slots = GpuSlots.detect(all, () -> Optional.empty());
-        this.handler = new InvocationTime(Worker.handlers(all, config), clock);
+        Map<String, JobTypes.Spec> types = JobTypes.fromEnvironment(all);
+        List<String> warm = types.values().stream().filter(spec -> spec.kind().warm()).map(JobTypes.Spec::name).toList();
+        if (!warm.isEmpty()) {
+            LOG.warn("job types {} are set as warm handlers, which a Lambda pool does not run: its jobs of those"
+                    + " types fail as unknown types; give them a command (FERRY_COMMAND_<TYPE>) or a GPU pool", warm);
+        }
+        this.handler = new InvocationTime(CommandJobHandler.fromTypes(types, all), clock);
         Duration lease = config.lease(queueSettings);
         Duration heartbeat = config.heartbeat(queueSettings);
         this.leases = new LeaseKeeper(store, clock, lease, heartbeat, 3 * slots.size());
-        this.handlerThreads = Executors.newFixedThreadPool(slots.size(), Worker.named("ferry-handler"));
-        this.runThreads = Executors.newFixedThreadPool(slots.size(), Worker.named("ferry-job"));
+        // Not fixed pools: a run still finishing as its invocation answered keeps its threads, and the next
+        // invocation's runs (at most FERRY_SLOTS of them: each takes a slot) must not wait for it.
+        this.handlerThreads = Executors.newCachedThreadPool(Worker.named("ferry-handler"));
+        this.runThreads = Executors.newCachedThreadPool(Worker.named("ferry-job"));
         JobMetrics metrics = JobMetrics.fromEnvironment(env);
         handler.onRestart(metrics::handlerRestarted);
         this.runs = JobRun.Context.of(config, queueSettings, store, handler, leases, handlerThreads, clock,
@@ -116,14 +142,28 @@ public final class LambdaPoolHandler implements RequestHandler<SQSEvent, SQSBatc
     }
 
     /**
-     * The variables a pool function runs with: {@value #WORKER_ENVIRONMENT}'s lines, then the
-     * function's own over them, and defaults for what a function has no use setting: its worker id
-     * (the function's name and this environment's own suffix) and its slots.
+     * The variables a pool function runs with: the job types' variables of
+     * {@value #WORKER_ENVIRONMENT}, then the function's own over them, and defaults for what a
+     * function has no use setting: its worker id (the function's name and this environment's own
+     * suffix) and its slots.
      */
     static Map<String, String> functionEnvironment(Map<String, String> environment) {
         Map<String, String> all = new LinkedHashMap<>();
         Optional.ofNullable(environment.get(WORKER_ENVIRONMENT)).filter(value -> !value.isBlank())
-                .ifPresent(encoded -> all.putAll(workerEnvironment(encoded)));
+                .ifPresent(encoded -> {
+                    List<String> ignored = new ArrayList<>();
+                    workerEnvironment(encoded).forEach((name, value) -> {
+                        if (JOB_VARIABLES.stream().anyMatch(name::startsWith)) {
+                            all.put(name, value);
+                        } else {
+                            ignored.add(name);
+                        }
+                    });
+                    if (!ignored.isEmpty()) {
+                        LOG.info("{}: {} are the GPU workers' settings, not a Lambda pool's (it takes job types'"
+                                + " commands, timeouts and exit rules)", WORKER_ENVIRONMENT, ignored);
+                    }
+                });
         all.putAll(environment);
         all.putIfAbsent(WorkerConfig.WORKER_ID, "lambda-" + environment.getOrDefault("AWS_LAMBDA_FUNCTION_NAME", "pool")
                 + "-" + UUID.randomUUID().toString().substring(0, 8));
@@ -132,11 +172,12 @@ public final class LambdaPoolHandler implements RequestHandler<SQSEvent, SQSBatc
     }
 
     /**
-     * {@code infra/worker.env} from its base64: {@code KEY=value} a line, the value to the end of
-     * the line with one pair of enclosing quotes removed (as systemd reads the file on a GPU
-     * worker); blank lines and {@code #} comments skipped.
+     * {@code infra/worker.env} from its base64, read as systemd reads it on a GPU worker: a line
+     * ending in a backslash goes on on the next; {@code KEY=value} a line, the value to the end of
+     * the line with one pair of enclosing quotes removed; blank lines and {@code #} or {@code ;}
+     * comments skipped, and (as systemd does, with a warning) a line that is no assignment.
      *
-     * @throws IllegalStateException not base64, or a line that is not {@code KEY=value}
+     * @throws IllegalStateException not base64
      */
     static Map<String, String> workerEnvironment(String base64) {
         String text;
@@ -148,17 +189,28 @@ public final class LambdaPoolHandler implements RequestHandler<SQSEvent, SQSBatc
         }
         Map<String, String> variables = new LinkedHashMap<>();
         int number = 0;
-        for (String line : text.split("\r?\n")) {
+        StringBuilder continued = new StringBuilder();
+        for (String raw : text.split("\r?\n", -1)) {
             number++;
-            String trimmed = line.strip();
-            if (trimmed.isEmpty() || trimmed.startsWith("#") || trimmed.startsWith(";")) {
+            String stripped = raw.strip();
+            if (continued.isEmpty() && (stripped.startsWith("#") || stripped.startsWith(";"))) {
+                continue;
+            }
+            if (stripped.endsWith("\\")) {
+                continued.append(stripped, 0, stripped.length() - 1).append(' ');
+                continue;
+            }
+            String trimmed = continued.append(stripped).toString().strip();
+            continued.setLength(0);
+            if (trimmed.isEmpty()) {
                 continue;
             }
             int equals = trimmed.indexOf('=');
             String key = equals < 0 ? "" : trimmed.substring(0, equals).strip();
             if (!key.matches("[A-Za-z_][A-Za-z0-9_]*")) {
-                throw new IllegalStateException(WORKER_ENVIRONMENT + " line " + number + " is not KEY=value: "
-                        + (trimmed.length() > 80 ? trimmed.substring(0, 80) + "…" : trimmed));
+                LOG.warn("{} line {} is no KEY=value assignment; ignored, as systemd ignores it: {}", WORKER_ENVIRONMENT,
+                        number, trimmed.length() > 80 ? trimmed.substring(0, 80) + "…" : trimmed);
+                continue;
             }
             String value = trimmed.substring(equals + 1).strip();
             if (value.length() >= 2 && (value.charAt(0) == '"' || value.charAt(0) == '\'')
@@ -175,26 +227,36 @@ public final class LambdaPoolHandler implements RequestHandler<SQSEvent, SQSBatc
      * fate; answers those not settled as batch item failures.
      */
     @Override
-    public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
+    public synchronized SQSBatchResponse handleRequest(SQSEvent event, Context context) {
+        // synchronized: Lambda runs one invocation at a time in an environment; so does this, called otherwise.
         List<SQSEvent.SQSMessage> records = event == null || event.getRecords() == null ? List.of() : event.getRecords();
         Instant now = clock.instant();
-        handler.runUntil(now.plusMillis(context.getRemainingTimeInMillis()).minus(OUTCOME_RESERVE));
-        BatchAcknowledgements acks = new BatchAcknowledgements();
-        JobQueue queue = new JobQueue(sqs, config.queueUrl(), queueSettings.deadLetterQueueUrl(), clock, acks);
+        Instant ends = now.plusMillis(context.getRemainingTimeInMillis());
+        Instant runUntil = ends.minus(OUTCOME_RESERVE);
+        handler.runUntil(runUntil);
+        BatchAcknowledgements[] acknowledged = new BatchAcknowledgements[1];
+        JobQueue queue = new JobQueue(sqs, config.queueUrl(), queueSettings.deadLetterQueueUrl(), clock,
+                deletes -> acknowledged[0] = new BatchAcknowledgements(deletes));
+        BatchAcknowledgements acks = acknowledged[0];
         BlockingQueue<GpuSlot> free = new LinkedBlockingQueue<>(slots);
         List<Future<?>> started = new ArrayList<>();
         for (SQSEvent.SQSMessage record : records) {
             Delivery delivery = Delivery.of(message(record), now, queue);
-            started.add(runThreads.submit(() -> runOn(free, delivery)));
+            started.add(runThreads.submit(() -> runOn(free, delivery, runUntil)));
         }
+        Instant answerBy = ends.minus(ANSWER_MARGIN);
         for (Future<?> run : started) {
             try {
-                run.get();
+                run.get(Math.max(0, Duration.between(clock.instant(), answerBy).toMillis()), TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break; // what has not settled is answered as failed, and comes back
             } catch (ExecutionException e) {
                 LOG.error("a run failed unexpectedly; its message comes back", e.getCause());
+            } catch (TimeoutException e) {
+                // Still finishing at the invocation's end: answered unsettled. Its message comes back; its record,
+                // whatever the run writes of it yet, decides what is done with it then.
+                LOG.warn("the invocation ends with a run still finishing; its message is answered unsettled");
             }
         }
         List<String> failed = acks.unsettled(records.stream().map(SQSEvent.SQSMessage::getMessageId).toList());
@@ -207,8 +269,11 @@ public final class LambdaPoolHandler implements RequestHandler<SQSEvent, SQSBatc
                 .build();
     }
 
-    /** One message's run on a free slot, its handlers ready first (a warm handler started once per environment). */
-    private void runOn(BlockingQueue<GpuSlot> free, Delivery delivery) {
+    /**
+     * One message's run on a free slot; none where too little of the invocation is left for one: then
+     * the message is put back as a fresh copy, unclaimed, without spending a receive.
+     */
+    private void runOn(BlockingQueue<GpuSlot> free, Delivery delivery, Instant runUntil) {
         GpuSlot slot;
         try {
             slot = free.take();
@@ -217,10 +282,11 @@ public final class LambdaPoolHandler implements RequestHandler<SQSEvent, SQSBatc
             return;
         }
         try {
-            handler.awaitReady(slot);
+            if (Duration.between(clock.instant(), runUntil).compareTo(MIN_START) < 0) {
+                delivery.queue().requeueFresh(delivery, "too little of the invocation left to run it");
+                return;
+            }
             new JobRun(delivery, slot, runs, () -> { }).run();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             // Not settled: the message comes back when the visibility its receive or its run set runs out.
             LOG.error("message {}: its run failed: {}", delivery.messageId(), e.toString(), e);
