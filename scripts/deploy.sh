@@ -84,7 +84,9 @@ if command -v sha256sum >/dev/null; then hash=$(sha256sum "$JAR"); else hash=$(s
 JAR_KEY="worker/ferry-worker-${hash:0:16}.jar"
 # The job commands: infra/worker.env without comments and blank lines, base64 on one line.
 WORKER_ENV=$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' infra/worker.env | base64 | tr -d '\n')
-[ "${#WORKER_ENV}" -le 4096 ] || die "infra/worker.env is too long for a stack parameter (4 KB in base64)"
+# A Lambda pool's function carries it too, beside its other variables, within Lambda's 4 KB of
+# environment: 3,400 characters leave those room.
+[ "${#WORKER_ENV}" -le 3400 ] || die "infra/worker.env is too long: ${#WORKER_ENV} characters in base64, at most 3400 (a Lambda pool's function carries it in its 4 KB environment); put long commands in scripts on the image or in a layer"
 
 upload_jar() {
   local bucket=$1

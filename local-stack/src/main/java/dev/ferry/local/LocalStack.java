@@ -217,6 +217,9 @@ public final class LocalStack implements AutoCloseable {
             boolean poolFunction = function.handlerClass().equals(LambdaPoolHandler.class.getName());
             if (poolFunction) {
                 env.putAll(LOCAL_POOL_FUNCTION_SETTINGS);
+                // Its job programs start from the user's environment (PATH, HOME), as the workers' do and as
+                // a function's process environment is in Lambda.
+                userEnvironment(options.jobBaseEnvironment()).forEach(env::putIfAbsent);
             }
             env.putAll(overrides);
             functionEnvironments.put(function.logicalId(), env);

@@ -120,6 +120,10 @@ final class QueuePoller implements AutoCloseable {
     private void delete(Message message) {
         try {
             sqs.deleteMessage(r -> r.queueUrl(queueUrl).receiptHandle(message.receiptHandle()));
+        } catch (software.amazon.awssdk.services.sqs.model.ReceiptHandleIsInvalidException e) {
+            // The function deleted it already (a Lambda pool's does, as its run settles it); ElasticMQ then
+            // forgets the handle.
+            LOG.debug("{}: message {} was deleted already", source.name(), message.messageId());
         } catch (SdkException e) {
             LOG.warn("{}: could not delete message {}; it comes back: {}", source.name(), message.messageId(),
                     e.toString());

@@ -33,6 +33,14 @@ final class Api {
         this.endpoint = endpoint;
     }
 
+    /** {@code method} on the stack's admin API ({@code /admin/api/<path>}), with its token. */
+    static HttpResponse<String> admin(LocalStack stack, String method, String path) throws Exception {
+        URI uri = stack.apiEndpoint().resolve("/admin/api/" + path);
+        HttpRequest request = HttpRequest.newBuilder(uri).header("Authorization", "Bearer " + stack.adminToken())
+                .method(method, HttpRequest.BodyPublishers.noBody()).build();
+        return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+    }
+
     Response submit(String body) {
         return submit(body, null);
     }

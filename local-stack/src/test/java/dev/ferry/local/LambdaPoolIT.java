@@ -7,11 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.ferry.core.FerryEnv;
 import dev.ferry.core.JobMessage;
 import dev.ferry.core.Json;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
+import dev.ferry.testkit.Fault;
+import dev.ferry.testkit.FaultKind;
+import dev.ferry.testkit.FaultRule;
+import dev.ferry.testkit.HttpFaultProxy;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,6 +43,7 @@ class LambdaPoolIT {
     private static LocalStack stack;
     private static Api api;
     private static Path ledger;
+    private static HttpFaultProxy dynamoDb;
 
     @BeforeAll
     static void start() {
@@ -50,7 +53,16 @@ class LambdaPoolIT {
         String echo = "in=$(cat); echo \"$FERRY_JOB_ID $FERRY_ATTEMPT\" >> " + ledger + "; sleep 1; case \"$in\" in"
                 + " *slow*) sleep 3;; *boom*) if [ ! -f " + dir.resolve("fixed") + " ]; then echo boom >&2; exit 1;"
                 + " fi;; esac; printf '%s' \"$in\"";
+        Backends.assumePlainHttpEndpoints();
         stack = LocalStack.start(LocalStack.Options.builder().apiPort(0).workers(0)
+                // The functions reach DynamoDB through a proxy that a test may cut (an outage).
+                .functionEndpoints((variable, endpoint) -> {
+                    if (!variable.equals(FerryEnv.AWS_ENDPOINT_URL_DYNAMODB)) {
+                        return endpoint;
+                    }
+                    dynamoDb = HttpFaultProxy.start("dynamodb", endpoint);
+                    return dynamoDb.endpoint();
+                })
                 .environmentOverrides(Map.of("FERRY_COMMAND_ECHO", echo,
                         // A duplicate of a running job is looked at again 2 s later (not 10 minutes).
                         "FERRY_DUPLICATE_DEFER", "2"))
@@ -63,6 +75,34 @@ class LambdaPoolIT {
         if (stack != null) {
             stack.close();
         }
+        if (dynamoDb != null) {
+            dynamoDb.close();
+        }
+    }
+
+    @Test
+    void aRunWhoseOutcomeCannotBeWritten_leavesItsMessageUnsettled_andTheJobRunsAgainOnceTheTableIsBack() {
+        String jobId = api.submit("{\"type\":\"echo\",\"input\":{\"pace\":\"slow\",\"n\":\"outage\"}}").jobId();
+        await().atMost(WAIT).until(() -> Queues.runs(ledger, jobId) == 1);
+        // From the job's first second on, every update the function makes fails (a 500, before it reaches the
+        // table): no heartbeat, no outcome. The run cannot settle its message, so it is answered as a batch
+        // item failure and stays in the queue, out of sight until its lease's visibility runs out.
+        FaultRule failing = dynamoDb.add(FaultRule.on("UpdateItem").then(Fault.serverErrorBefore(500)));
+        try {
+            await().atMost(WAIT).until(() -> dynamoDb.injected(FaultKind.SERVER_ERROR, "UpdateItem") > 0);
+            // Beyond the run (4 s) and its outcome's tries (a lease: 10 s locally).
+            await().pollDelay(Duration.ofSeconds(16)).atMost(WAIT).until(() -> true);
+            assertEquals(1, Queues.depth(stack.sqs(), stack.pool(LIGHT).queueUrl()), "the message is kept");
+            assertEquals("RUNNING", api.get(jobId).body().get("status").asText(), "its outcome was never written");
+        } finally {
+            dynamoDb.remove(failing);
+        }
+        JsonNode done = api.awaitStatus(jobId, "SUCCEEDED", WAIT);
+        assertEquals(2, Queues.runs(ledger, jobId), "run again: its first result was never recorded");
+        assertEquals(2, done.get("attempts").asInt(), done.toString());
+        assertEquals("outage", done.at("/result/n").asText());
+        await().atMost(WAIT).until(() -> Queues.depth(stack.sqs(), stack.pool(LIGHT).queueUrl()) == 0);
+        assertEquals(0, Queues.depth(stack.sqs(), stack.pool(LIGHT).deadLetterQueueUrl()));
     }
 
     @Test
@@ -125,7 +165,7 @@ class LambdaPoolIT {
         await().atMost(WAIT).until(() -> Queues.depth(stack.sqs(), deadLetters) == 1);
 
         Files.createFile(dir.resolve("fixed"));
-        HttpResponse<String> redrive = admin("POST", "redrive?pool=" + LIGHT);
+        HttpResponse<String> redrive = Api.admin(stack, "POST", "redrive?pool=" + LIGHT);
         assertEquals(202, redrive.statusCode(), redrive.body());
         assertEquals(1, Json.parse(redrive.body()).get("requeuedJobs").asInt(), redrive.body());
         JsonNode done = api.awaitStatus(jobId, "SUCCEEDED", WAIT);
@@ -133,10 +173,4 @@ class LambdaPoolIT {
         await().atMost(WAIT).until(() -> Queues.depth(stack.sqs(), deadLetters) == 0);
     }
 
-    private static HttpResponse<String> admin(String method, String path) throws Exception {
-        URI uri = stack.apiEndpoint().resolve("/admin/api/" + path);
-        HttpRequest request = HttpRequest.newBuilder(uri).header("Authorization", "Bearer " + stack.adminToken())
-                .method(method, HttpRequest.BodyPublishers.noBody()).build();
-        return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
-    }
 }

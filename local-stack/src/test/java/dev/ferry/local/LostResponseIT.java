@@ -106,6 +106,24 @@ class LostResponseIT {
     }
 
     @Test
+    void aLambdaPoolsWritesWhoseResponsesAreLost_areItsOwn_andItsJobRunsOnce() {
+        // The template's Lambda pool (Light, echo = cat): its function's DynamoDB and SQS calls go through the
+        // lossy proxies too (the claim, the outcome, its message's visibility and delete).
+        Api.Response accepted = api.submit("{\"type\":\"echo\",\"input\":{\"lost\":\"responses\"}}");
+        assertEquals(202, accepted.status(), accepted.raw().body());
+        assertEquals("Light", accepted.body().get("pool").asText());
+
+        JsonNode done = api.awaitStatus(accepted.jobId(), "SUCCEEDED", FINISH);
+        assertEquals("responses", done.at("/result/lost").asText(), done.toString());
+        assertEquals(1, done.get("attempts").asInt(), "a claim whose response was lost is still the function's");
+        assertEquals(1, done.get("history").size(), done.toString());
+        assertTrue(done.at("/history/0/worker").asText().startsWith("lambda-"), done.toString());
+        String light = stack.pool("Light").queueUrl();
+        await().atMost(FINISH).until(() -> Queues.depth(stack.sqs(), light) == 0);
+        assertEquals(0, Queues.depth(stack.sqs(), stack.pool("Light").deadLetterQueueUrl()));
+    }
+
+    @Test
     void aCancelWhoseResponsesAreLost_isAnsweredAsIfTheyArrived_andTheWorkersCancelIsRecognisedAsItsOwn() {
         Api.Response accepted = api.submit("{\"type\":\"sample\",\"input\":{\"sleepMs\":300000}}");
         api.awaitStatus(accepted.jobId(), "RUNNING", FINISH);

@@ -9,9 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.Json;
 import dev.ferry.worker.Worker;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -150,15 +147,15 @@ class PoolsIT {
         await().atMost(WAIT).until(() -> Queues.depth(stack.sqs(), largeDeadLetters) == 1);
 
         // The Gpu pool's redrive leaves it where it is.
-        HttpResponse<String> gpu = admin("POST", "redrive?pool=" + TwoPoolTemplate.GPU);
+        HttpResponse<String> gpu = Api.admin(stack, "POST", "redrive?pool=" + TwoPoolTemplate.GPU);
         assertEquals(202, gpu.statusCode(), gpu.body());
         assertEquals(0, Json.parse(gpu.body()).get("requeuedJobs").asInt(), gpu.body());
         assertEquals("FAILED", api.get(failing).body().get("status").asText());
-        HttpResponse<String> unknown = admin("POST", "redrive?pool=Huge");
+        HttpResponse<String> unknown = Api.admin(stack, "POST", "redrive?pool=Huge");
         assertEquals(404, unknown.statusCode(), unknown.body());
         assertTrue(unknown.body().contains("no pool \\\"Huge\\\"") && unknown.body().contains("[Gpu, Large, Light]"),
                 unknown.body());
-        HttpResponse<String> overview = admin("GET", "overview");
+        HttpResponse<String> overview = Api.admin(stack, "GET", "overview");
         JsonNode pools = Json.parse(overview.body()).at("/queues/pools");
         assertEquals(3, pools.size(), overview.body());
         assertEquals(1, pools.get(1).at("/deadLetter/visible").asInt() + pools.get(1).at("/deadLetter/inFlight").asInt(),
@@ -166,7 +163,7 @@ class PoolsIT {
 
         // Fixed, and Large's redrive: the job runs again on Large's workers, from Large's dead-letter queue.
         Files.createFile(dir.resolve("flux-fixed"));
-        HttpResponse<String> large = admin("POST", "redrive?pool=" + TwoPoolTemplate.LARGE);
+        HttpResponse<String> large = Api.admin(stack, "POST", "redrive?pool=" + TwoPoolTemplate.LARGE);
         assertEquals(202, large.statusCode(), large.body());
         assertEquals(1, Json.parse(large.body()).get("requeuedJobs").asInt(), large.body());
         JsonNode done = api.awaitStatus(failing, "SUCCEEDED", WAIT);
@@ -174,12 +171,6 @@ class PoolsIT {
         await().atMost(WAIT).until(() -> Queues.depth(stack.sqs(), largeDeadLetters) == 0);
     }
 
-    private static HttpResponse<String> admin(String method, String path) throws Exception {
-        URI uri = stack.apiEndpoint().resolve("/admin/api/" + path);
-        HttpRequest request = HttpRequest.newBuilder(uri).header("Authorization", "Bearer " + stack.adminToken())
-                .method(method, HttpRequest.BodyPublishers.noBody()).build();
-        return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
-    }
 
     @Test
     void anAttemptFailingAsTheRuleSays_isRetriedOnTheOtherPool() {

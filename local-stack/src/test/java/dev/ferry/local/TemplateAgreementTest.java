@@ -1160,8 +1160,6 @@ class TemplateAgreementTest {
                 "an event is a change: it needs the record before and after");
     }
 
-    /** Each resource a function's statements name (a logical id, or an ARN pattern), with its actions. */
-    @SuppressWarnings("unchecked")
     @Test
     void lambdaPoolFunction_isGrantedTheWorkersCallsOnItsOwnQueues_lessTheFleets_andItsLogs() {
         Map<String, Set<String>> light = grantsByResource("LightPoolFunction");
@@ -1189,6 +1187,8 @@ class TemplateAgreementTest {
         assertEquals(Map.of("Ref", "LightPoolFunctionLogGroup"), group, "it logs where it may write");
     }
 
+    /** Each resource a function's statements name (a logical id, or an ARN pattern), with its actions. */
+    @SuppressWarnings("unchecked")
     private static Map<String, Set<String>> grantsByResource(String function) {
         Map<String, Set<String>> granted = new TreeMap<>();
         for (Map<String, Object> statement : functionStatements(function)) {
