@@ -1,5 +1,6 @@
 package dev.ferry.chaos;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.core.FerryEnv;
 import dev.ferry.core.Job;
 import dev.ferry.core.JobIds;
@@ -872,10 +873,16 @@ public final class ChaosMain {
             redrives.refusalsInjected.incrementAndGet();
         }
         if (status == 202) {
+            JsonNode answer = Json.parse(body);
             redrives.started.incrementAndGet();
-            redrives.jobsMarked.addAndGet(Json.parse(body).path("requeuedJobs").asInt());
-            if (refusalFired) {
-                redrives.bad.add("redrive at " + clicked + ": its move task was refused, yet it answered 202: " + body);
+            redrives.jobsMarked.addAndGet(answer.path("requeuedJobs").asInt());
+            // With several pools a redrive is a move task per pool: one refused while another started is a
+            // 202 that names the refused pool's failure; a 202 that hides it says a redrive started that did not.
+            if (refusalFired && answer.path("failed").isEmpty()) {
+                redrives.bad.add("redrive at " + clicked + ": its move task was refused, yet it answered 202 without"
+                        + " saying so: " + body);
+            } else if (refusalFired) {
+                redrives.refused.incrementAndGet();
             }
         } else if (status == 409) {
             redrives.conflicts.incrementAndGet();

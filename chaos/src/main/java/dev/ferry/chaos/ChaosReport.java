@@ -59,7 +59,8 @@ import java.util.Set;
  * (never retried), every oversize job run without a bucket FAILED at once saying so (its one
  * attempt that ran to an outcome; then, redriven, SUCCEEDED by reference), every job asked to
  * write a file lists it, every refused submit was a 400 naming the field that left nothing behind,
- * no redrive whose move task was refused answered as if it had started, and each kind asked for
+ * no redrive whose move task was refused answered as if it had started (a 202 must name the
+ * refused pool's move in {@code failed}: another pool's may have started), and each kind asked for
  * happened at least once (an oversize job by reference, one failed without a bucket, a file, a
  * log, S3 calls and their faults through the workers' proxy): a check that saw nothing proves
  * nothing.
