@@ -106,8 +106,8 @@ public final class LocalFunction implements AutoCloseable {
     }
 
     /**
-     * Ends its execution environment: a handler that holds something open (a Lambda pool's warm
-     * handlers and threads) is closed.
+     * Ends its execution environment: a handler that holds something open (a Lambda pool's threads)
+     * is closed.
      */
     @Override
     public void close() {

@@ -216,7 +216,7 @@ public final class LocalStack implements AutoCloseable {
             // A Lambda pool's function is a worker: the local workers' short lease and back-off.
             boolean poolFunction = function.handlerClass().equals(LambdaPoolHandler.class.getName());
             if (poolFunction) {
-                env.putAll(LOCAL_POOL_FUNCTION_SETTINGS);
+                env.putAll(LOCAL_JOB_TIMINGS);
                 // Its job programs start from the user's environment (PATH, HOME), as the workers' do and as
                 // a function's process environment is in Lambda.
                 userEnvironment(options.jobBaseEnvironment()).forEach(env::putIfAbsent);
@@ -285,7 +285,7 @@ public final class LocalStack implements AutoCloseable {
                     functionEnvironments.get(key), stream ? DynamodbEvent.class : SQSEvent.class,
                     stream ? StreamsEventResponse.class : SQSBatchResponse.class));
             if (!loaded) {
-                track(function); // closed after its poller (a Lambda pool's warm handlers and threads)
+                track(function); // closed after its poller (a Lambda pool's threads)
             }
             if (stream) {
                 Optional<String> streamArn = resources.tableStreamArn(source.sourceLogicalId());
@@ -329,11 +329,7 @@ public final class LocalStack implements AutoCloseable {
      * tests look (the default, 1 s, is for fewer requests: RequestsPerJobIT and the soak run it).
      */
     static Map<String, String> localWorkerEnvironment(int workerSlots, Path sampleLedger) {
-        Map<String, String> env = new LinkedHashMap<>();
-        env.put(WorkerConfig.LEASE, "10");
-        env.put(WorkerConfig.HEARTBEAT, "3");
-        env.put(WorkerConfig.RETRY_BASE, "1");
-        env.put(WorkerConfig.RETRY_MAX, "5");
+        Map<String, String> env = new LinkedHashMap<>(LOCAL_JOB_TIMINGS);
         env.put(WorkerConfig.WAIT_SECONDS, "1");
         env.put(WorkerConfig.DELETE_LINGER, "0");
         env.put(WorkerConfig.DRAIN_GRACE, "5");
@@ -345,11 +341,12 @@ public final class LocalStack implements AutoCloseable {
     }
 
     /**
-     * What the local stack sets for a Lambda pool's function ({@link LambdaPoolHandler}) over the
-     * template's values, before {@link Options#environmentOverrides()}: the local workers' lease,
-     * heartbeat and back-off ({@link #localWorkerEnvironment}), so that its retries are seconds apart.
+     * The lease, heartbeat and back-off of whatever runs jobs locally: the workers
+     * ({@link #localWorkerEnvironment}) and a Lambda pool's function ({@link LambdaPoolHandler},
+     * over the template's values, before {@link Options#environmentOverrides()}), so that a lost
+     * lease or a retry is seconds away.
      */
-    static final Map<String, String> LOCAL_POOL_FUNCTION_SETTINGS = Map.of(WorkerConfig.LEASE, "10",
+    static final Map<String, String> LOCAL_JOB_TIMINGS = Map.of(WorkerConfig.LEASE, "10",
             WorkerConfig.HEARTBEAT, "3", WorkerConfig.RETRY_BASE, "1", WorkerConfig.RETRY_MAX, "5");
 
     /**

@@ -56,12 +56,8 @@ final class JobQueue {
     /** @param deleteLinger how long a delete may wait to share a batch ({@link DeleteBatcher}); zero: none */
     JobQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl, int waitSeconds, Clock clock,
              Duration deleteLinger) {
-        this.sqs = Objects.requireNonNull(sqs, "sqs");
-        this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
-        this.deadLetterQueueUrl = Objects.requireNonNull(deadLetterQueueUrl, "deadLetterQueueUrl");
-        this.waitSeconds = waitSeconds;
-        this.clock = Objects.requireNonNull(clock, "clock");
-        this.deletes = new DeleteBatcher(sqs, queueUrl, this::deleteOne, deleteLinger);
+        this(sqs, queueUrl, deadLetterQueueUrl, waitSeconds, clock, deleteLinger,
+                java.util.function.UnaryOperator.identity());
     }
 
     /**
@@ -73,13 +69,18 @@ final class JobQueue {
      */
     JobQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl, Clock clock,
              java.util.function.UnaryOperator<MessageDeletes> around) {
+        this(sqs, queueUrl, deadLetterQueueUrl, 0, clock, Duration.ZERO, around);
+    }
+
+    private JobQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl, int waitSeconds, Clock clock,
+                     Duration deleteLinger, java.util.function.UnaryOperator<MessageDeletes> around) {
         this.sqs = Objects.requireNonNull(sqs, "sqs");
         this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
         this.deadLetterQueueUrl = Objects.requireNonNull(deadLetterQueueUrl, "deadLetterQueueUrl");
-        this.waitSeconds = 0;
+        this.waitSeconds = waitSeconds;
         this.clock = Objects.requireNonNull(clock, "clock");
         this.deletes = Objects.requireNonNull(around.apply(new DeleteBatcher(sqs, queueUrl, this::deleteOne,
-                Duration.ZERO)), "deletes");
+                deleteLinger)), "deletes");
     }
 
     String url() {
@@ -145,7 +146,8 @@ final class JobQueue {
 
     /**
      * Deletes the message, in a batch with others ({@link DeleteBatcher}: lingering, this only asks
-     * for it; in a Lambda pool, the event source mapping deletes it). Every caller has written what the delete settles first, so a delete that never
+     * for it; in a Lambda pool, also noted as settled for the batch response). Every caller has
+     * written what the delete settles first, so a delete that never
      * happens only brings the message back, to be deleted by the next receive. (A delete with a
      * receipt handle gone stale — the message was received again meanwhile — may silently not
      * delete; the copy that comes back is handled by its job's state.)

@@ -132,7 +132,6 @@ public final class LambdaPoolHandler implements RequestHandler<SQSEvent, SQSBatc
         this.handlerThreads = Executors.newCachedThreadPool(Worker.named("ferry-handler"));
         this.runThreads = Executors.newCachedThreadPool(Worker.named("ferry-job"));
         JobMetrics metrics = JobMetrics.fromEnvironment(env);
-        handler.onRestart(metrics::handlerRestarted);
         this.runs = JobRun.Context.of(config, queueSettings, store, handler, leases, handlerThreads, clock,
                 JobFiles.fromEnvironment(env), new LookAhead(new RunTimes(), LookAhead.maxHold(lease, heartbeat),
                         System::nanoTime), metrics);
