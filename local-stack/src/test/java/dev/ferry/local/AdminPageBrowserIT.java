@@ -218,14 +218,18 @@ class AdminPageBrowserIT {
         browser.findElement(By.id("search")).sendKeys(jobId.toLowerCase(java.util.Locale.ROOT) + "\n");
 
         wait.until(ExpectedConditions.textToBe(By.id("detail-state"), "SUCCEEDED"));
-        assertEquals(jobId, browser.findElement(By.id("detail-id")).getText());
-        String facts = browser.findElement(By.cssSelector("#detail-body dl.facts")).getText();
+        // The search and the address's #job= may each draw the detail: an element found just before the
+        // second drawing goes stale, so each is read through the wait, which finds it again.
+        wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
+        assertEquals(jobId, wait.until(d -> d.findElement(By.id("detail-id")).getText()));
+        String facts = wait.until(d -> d.findElement(By.cssSelector("#detail-body dl.facts")).getText());
         assertTrue(facts.contains("Attempts") && facts.contains("Created") && !facts.contains("[object"), facts);
-        assertTrue(browser.findElement(By.id("detail-input")).getText().contains("seen in detail"));
-        assertTrue(browser.findElement(By.id("detail-result")).getText().contains("seen in detail"));
-        String image = browser.findElement(By.cssSelector("#detail-files a")).getAttribute("href");
+        assertTrue(wait.until(d -> d.findElement(By.id("detail-input")).getText()).contains("seen in detail"));
+        assertTrue(wait.until(d -> d.findElement(By.id("detail-result")).getText()).contains("seen in detail"));
+        String image = wait.until(d -> d.findElement(By.cssSelector("#detail-files a")).getAttribute("href"));
         assertTrue(api.download(image).length > 0, "the file's link works: " + image);
-        String log = browser.findElement(By.cssSelector("#detail-history tr[data-attempt='1'] a.log")).getAttribute("href");
+        String log = wait.until(d -> d.findElement(By.cssSelector("#detail-history tr[data-attempt='1'] a.log"))
+                .getAttribute("href"));
         assertTrue(api.download(log).length > 0, "the attempt's log link works: " + log);
         assertTrue(browser.findElement(By.id("detail-webhooks")).isDisplayed());
         assertTrue(browser.getCurrentUrl().endsWith("#job=" + jobId), browser.getCurrentUrl());
