@@ -130,6 +130,17 @@ final class Api {
         return send(HttpRequest.newBuilder(endpoint.resolve("/jobs/" + jobId)).GET().build());
     }
 
+    /**
+     * After a redrive: polls the job until it has left FAILED (its message moved back and claimed; a
+     * move by Ferry itself, on a backend without move tasks, takes a moment), then as
+     * {@link #awaitStatus} for {@code status}.
+     */
+    JsonNode awaitRedriven(String jobId, String status, Duration timeout) {
+        await().atMost(timeout).pollInterval(Duration.ofMillis(100))
+                .until(() -> !"FAILED".equals(get(jobId).body().get("status").asText()));
+        return awaitStatus(jobId, status, timeout);
+    }
+
     /** Polls the job until it reads {@code status}; fails fast if it reaches another final state. */
     JsonNode awaitStatus(String jobId, String status, Duration timeout) {
         AtomicReference<JsonNode> last = new AtomicReference<>();

@@ -168,7 +168,7 @@ class LambdaPoolIT {
         HttpResponse<String> redrive = Api.admin(stack, "POST", "redrive?pool=" + LIGHT);
         assertEquals(202, redrive.statusCode(), redrive.body());
         assertEquals(1, Json.parse(redrive.body()).get("requeuedJobs").asInt(), redrive.body());
-        JsonNode done = api.awaitStatus(jobId, "SUCCEEDED", WAIT);
+        JsonNode done = api.awaitRedriven(jobId, "SUCCEEDED", WAIT);
         assertEquals("boom", done.at("/result/say").asText(), done.toString());
         await().atMost(WAIT).until(() -> Queues.depth(stack.sqs(), deadLetters) == 0);
     }

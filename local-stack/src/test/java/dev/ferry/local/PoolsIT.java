@@ -166,7 +166,7 @@ class PoolsIT {
         HttpResponse<String> large = Api.admin(stack, "POST", "redrive?pool=" + TwoPoolTemplate.LARGE);
         assertEquals(202, large.statusCode(), large.body());
         assertEquals(1, Json.parse(large.body()).get("requeuedJobs").asInt(), large.body());
-        JsonNode done = api.awaitStatus(failing, "SUCCEEDED", WAIT);
+        JsonNode done = api.awaitRedriven(failing, "SUCCEEDED", WAIT);
         assertEquals("flux", done.get("result").get("ran").asText());
         await().atMost(WAIT).until(() -> Queues.depth(stack.sqs(), largeDeadLetters) == 0);
     }
